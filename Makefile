@@ -1,0 +1,18 @@
+# The two commands of the README's quick start.
+.PHONY: setup demo test test-all bench
+PY := .venv/bin/python
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(PY) main.py demo
+
+test: setup
+	$(PY) -m pytest -q
+
+test-all: setup
+	$(PY) -m pytest -q -m "slow or not slow"
+
+bench: setup
+	$(PY) -m benchmarks.run_all

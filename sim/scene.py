@@ -1,0 +1,148 @@
+"""Scene specification: the typed description of a tabletop that every layer shares.
+
+A scene is a list of objects on the table, each with a shape, a colour, a size and an (x, y)
+position in metres in the robot base frame (x forward, away from the robot; y to the robot's
+left). ``viewpoint`` says whose left/right the person's words use: ``user`` (default; the person
+stands across the table facing the robot, so their left is the robot's right, -y) or ``robot``.
+
+This module imports nothing heavy (no pybullet) so the policy layer can use it on a GPU box.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Shape = Literal["cube", "ball", "cylinder", "bowl"]
+Size = Literal["small", "medium", "large"]
+Viewpoint = Literal["user", "robot"]
+
+#: Linear sRGB-ish base colours (0..1) used to paint objects; names are the contract's colours.
+COLORS: dict[str, tuple[float, float, float]] = {
+    "red": (0.85, 0.10, 0.10),
+    "green": (0.10, 0.65, 0.15),
+    "blue": (0.10, 0.25, 0.85),
+    "yellow": (0.95, 0.85, 0.10),
+    "orange": (0.95, 0.50, 0.05),
+    "purple": (0.50, 0.15, 0.70),
+    "pink": (0.98, 0.55, 0.75),
+    "cyan": (0.10, 0.80, 0.85),
+    "brown": (0.50, 0.30, 0.12),
+    "gray": (0.50, 0.50, 0.50),
+    "white": (0.95, 0.95, 0.95),
+    "black": (0.08, 0.08, 0.08),
+}
+SHAPES: tuple[str, ...] = ("cube", "ball", "cylinder", "bowl")
+#: Shapes the gripper can pick up; a bowl is a place target only.
+GRASPABLE_SHAPES: tuple[str, ...] = ("cube", "ball", "cylinder")
+SIZES: tuple[str, ...] = ("small", "medium", "large")
+#: Characteristic extent (metres) of each size: cube edge, ball/cylinder diameter.
+#: Bowls are scaled separately (their outer diameter is ~3x this) in sim/objects.py.
+SIZE_METRES: dict[str, float] = {"small": 0.04, "medium": 0.05, "large": 0.06}
+
+#: Table region objects may be placed in (robot base frame, metres).
+TABLE_X = (0.35, 0.70)
+TABLE_Y = (-0.25, 0.25)
+
+
+class ObjectSpec(BaseModel):
+    """One object on the table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, description="unique name inside the scene")
+    shape: Shape
+    color: str
+    size: Size = "medium"
+    position: tuple[float, float] = Field(description="(x, y) metres, robot base frame")
+    yaw: float = Field(0.0, description="rotation about z, radians")
+
+    @field_validator("color")
+    @classmethod
+    def _known_color(cls, value: str) -> str:
+        if value not in COLORS:
+            raise ValueError(f"unknown colour {value!r}; known: {', '.join(COLORS)}")
+        return value
+
+    @field_validator("position")
+    @classmethod
+    def _on_table(cls, value: tuple[float, float]) -> tuple[float, float]:
+        x, y = value
+        if not (TABLE_X[0] - 0.05 <= x <= TABLE_X[1] + 0.05 and TABLE_Y[0] - 0.05 <= y <= TABLE_Y[1] + 0.05):
+            raise ValueError(f"position {value} is off the table (x in {TABLE_X}, y in {TABLE_Y})")
+        return value
+
+    def describe(self) -> str:
+        """Plain words for the object, e.g. 'small red cube'."""
+        return f"{self.size} {self.color} {self.shape}"
+
+
+class SceneSpec(BaseModel):
+    """The whole table: objects plus whose viewpoint spatial words use."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    viewpoint: Viewpoint = "user"
+    objects: list[ObjectSpec] = Field(min_length=1)
+
+    @field_validator("objects")
+    @classmethod
+    def _unique_ids(cls, objects: list[ObjectSpec]) -> list[ObjectSpec]:
+        ids = [o.id for o in objects]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate object ids: {dupes}")
+        return objects
+
+    def get(self, object_id: str) -> ObjectSpec:
+        for obj in self.objects:
+            if obj.id == object_id:
+                return obj
+        raise KeyError(f"no object {object_id!r} in scene (have {[o.id for o in self.objects]})")
+
+
+def footprint_radius(obj: ObjectSpec) -> float:
+    """Radius (metres) of the circle an object covers on the table, for spacing checks."""
+    base = SIZE_METRES[obj.size]
+    return base * 1.5 if obj.shape == "bowl" else base * 0.75
+
+
+def sample_scene(
+    rng: np.random.Generator,
+    n_objects: int = 4,
+    *,
+    shapes: tuple[str, ...] = SHAPES,
+    colors: tuple[str, ...] = tuple(COLORS),
+    min_gap: float = 0.03,
+    viewpoint: Viewpoint = "user",
+    max_tries: int = 200,
+) -> SceneSpec:
+    """Sample a random non-overlapping scene from ``rng`` (all randomness comes from it)."""
+    objects: list[ObjectSpec] = []
+    tries = 0
+    while len(objects) < n_objects:
+        tries += 1
+        if tries > max_tries * n_objects:
+            raise RuntimeError(f"could not place {n_objects} objects without overlap")
+        shape = str(rng.choice(shapes))
+        candidate = ObjectSpec(
+            id=f"obj{len(objects)}",
+            shape=shape,  # type: ignore[arg-type]
+            color=str(rng.choice(colors)),
+            size=str(rng.choice(SIZES)),  # type: ignore[arg-type]
+            position=(
+                float(rng.uniform(TABLE_X[0] + 0.03, TABLE_X[1] - 0.03)),
+                float(rng.uniform(TABLE_Y[0] + 0.03, TABLE_Y[1] - 0.03)),
+            ),
+            yaw=float(rng.uniform(-np.pi / 4, np.pi / 4)),
+        )
+        if all(_clear(candidate, other, min_gap) for other in objects):
+            objects.append(candidate)
+    return SceneSpec(viewpoint=viewpoint, objects=objects)
+
+
+def _clear(a: ObjectSpec, b: ObjectSpec, min_gap: float) -> bool:
+    dist = float(np.hypot(a.position[0] - b.position[0], a.position[1] - b.position[1]))
+    return dist >= footprint_radius(a) + footprint_radius(b) + min_gap
