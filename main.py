@@ -1,0 +1,45 @@
+"""Command line: python main.py COMMAND [options]. Each command lives in its own module.
+
+Commands are imported only when used, so `python main.py transcribe` never loads pybullet and
+`python main.py train` never loads langgraph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: command -> (module with add_arguments(parser) and run(args) -> int, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "session": ("agent.commands.session", "interactive robot session (text, or --voice)"),
+    "episodes": ("agent.commands.episodes", "run scenario files or a procedural suite, write a report"),
+    "demo": ("agent.commands.demo", "run the bundled scenarios and print dialogue, decisions and results"),
+    "collect": ("agent.commands.collect", "record scripted-expert demonstrations for policy training"),
+    "train": ("policy.commands.train", "train the PaliGemma VLA policy (full or --lora)"),
+    "eval": ("agent.commands.evaluate", "closed-loop evaluation of a policy checkpoint in sim"),
+    "calibrate": ("agent.commands.calibrate", "conformal calibration of grounding confidence"),
+    "train-siglip": ("perception.commands.train_siglip", "train the small SigLIP embedder on sim renders"),
+    "transcribe": ("perception.commands.transcribe", "print one transcript line per audio file"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        parser.print_help()
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    name = argv[0]
+    module = importlib.import_module(COMMANDS[name][0])
+    cmd_parser = argparse.ArgumentParser(prog=f"main.py {name}", description=COMMANDS[name][1])
+    module.add_arguments(cmd_parser)
+    args = cmd_parser.parse_args(argv[1:])
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
