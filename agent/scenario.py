@@ -1,0 +1,263 @@
+"""Scenario files: the YAML contract of ARCHITECTURE.md ("Scenario file") as pydantic models.
+
+A scenario is one scene, one instruction, a simulated person (what they really mean, how they
+answer, when they interject), optional perception faults and what should happen. A file holds
+one scenario (a mapping) or several (a list). Loading never stops at the first bad scenario:
+:func:`load_scenarios` returns the good ones plus a :class:`ScenarioError` per bad one, whose
+message names the FILE, the scenario and the FIELD, e.g.::
+
+    scenarios/bad.yaml: scenario 2 'x': user.intent.pick: 'z' is not an object in the scene
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.scene import COLORS, GRASPABLE_SHAPES, SceneSpec
+from sim.tasks import Relation, TaskSpec
+
+#: Fault types perception can be made to suffer (applied by the runner to what it perceives).
+FAULT_TYPES: tuple[str, ...] = ("misperceive_color", "occlude", "distractor")
+
+
+class Intent(BaseModel):
+    """What the person really means. ``pick`` None: they ask for something that is not there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pick: Optional[str] = None
+    place: Optional[str] = None
+    relation: Relation = "in"
+
+    def to_task(self) -> Optional[TaskSpec]:
+        """The sim task that achieves this intent; None when the intent cannot be achieved."""
+        if self.pick is None:
+            return None
+        return TaskSpec(pick=self.pick, place=self.place, relation=self.relation)
+
+
+class Interjection(BaseModel):
+    """Something the person says unprompted once the agent has run ``after_step`` control steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after_step: int = Field(ge=0)
+    say: str = Field(min_length=1)
+
+
+class UserSpec(BaseModel):
+    """The simulated person."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intent: Intent
+    # Said in order when asked, before any answer made up from the intent.
+    replies: list[str] = Field(default_factory=list)
+    channel: Literal["text", "speech"] = "text"
+    # Questions answered before they give up ("never mind").
+    patience: int = Field(3, ge=0)
+    interjections: list[Interjection] = Field(default_factory=list)
+
+
+class Fault(BaseModel):
+    """A perception fault. ``as`` is the colour seen (misperceive_color) or, for a distractor,
+    the colour of a phantom copy of ``object`` seen beside it. ``persist``: the fault survives a
+    second look (re-perception); by default a second look sees the truth."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["misperceive_color", "occlude", "distractor"]
+    object: str
+    as_: Optional[str] = Field(None, alias="as")
+    persist: bool = False
+
+
+class AskRange(BaseModel):
+    """How many questions the agent may ask: ``min`` <= asked <= ``max`` (max None: no limit)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: int = Field(0, ge=0)
+    max: Optional[int] = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AskRange":
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max {self.max} < min {self.min}")
+        return self
+
+
+class Expect(BaseModel):
+    """What should happen. ``ask``: true = at least one question, false = none, or a range."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    success: bool
+    ask: Union[bool, AskRange] = False
+
+    def ask_range(self) -> AskRange:
+        if isinstance(self.ask, AskRange):
+            return self.ask
+        return AskRange(min=1) if self.ask else AskRange(min=0, max=0)
+
+    def ask_ok(self, asked: int) -> bool:
+        rng = self.ask_range()
+        return asked >= rng.min and (rng.max is None or asked <= rng.max)
+
+
+class Scenario(BaseModel):
+    """One scenario of the contract. ``source`` (optional) is the file it came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    scene: SceneSpec
+    instruction: str = Field(min_length=1)
+    user: UserSpec
+    faults: list[Fault] = Field(default_factory=list)
+    expect: Expect
+    source: Optional[str] = None
+
+
+def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Cross-field checks pydantic cannot do alone: (dotted field, message) per problem."""
+    ids = {o.id for o in scenario.scene.objects}
+    problems: list[tuple[str, str]] = []
+    intent = scenario.user.intent
+    for key in ("pick", "place"):
+        value = getattr(intent, key)
+        if value is not None and value not in ids:
+            problems.append((f"user.intent.{key}", f"{value!r} is not an object in the scene"))
+    if intent.pick is not None and intent.pick in ids:
+        shape = scenario.scene.get(intent.pick).shape
+        if shape not in GRASPABLE_SHAPES:
+            problems.append(("user.intent.pick", f"{intent.pick!r} is a {shape}; it cannot be picked up"))
+    if intent.pick is not None and intent.pick == intent.place:
+        problems.append(("user.intent.place", "an object cannot be placed relative to itself"))
+    if intent.pick is None and intent.place is not None:
+        problems.append(("user.intent.place", "place given but pick is null"))
+    if intent.pick is None and scenario.expect.success:
+        problems.append(("expect.success", "true, but user.intent.pick is null (nothing can be achieved)"))
+    for i, fault in enumerate(scenario.faults):
+        where = f"faults.{i}"
+        if fault.object not in ids:
+            problems.append((f"{where}.object", f"{fault.object!r} is not an object in the scene"))
+        if fault.type in ("misperceive_color", "distractor") and fault.as_ is not None and fault.as_ not in COLORS:
+            problems.append((f"{where}.as", f"unknown colour {fault.as_!r}"))
+        if fault.type == "misperceive_color" and fault.as_ is None:
+            problems.append((f"{where}.as", "misperceive_color needs the colour seen ('as')"))
+    return problems
+
+
+@dataclass(frozen=True)
+class ScenarioError:
+    """A scenario (or a whole file) that could not be loaded."""
+
+    path: str
+    index: Optional[int]  # 1-based position in a list file; None for a one-scenario file
+    name: Optional[str]
+    field: Optional[str]  # dotted field path, e.g. "user.intent.pick"
+    message: str
+
+    def __str__(self) -> str:
+        parts = [self.path]
+        if self.index is not None or self.name:
+            label = "scenario" + (f" {self.index}" if self.index is not None else "")
+            parts.append(label + (f" {self.name!r}" if self.name else ""))
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    @property
+    def label(self) -> str:
+        """A name for the report row of this failed scenario."""
+        return self.name or (f"{self.path}#{self.index}" if self.index is not None else self.path)
+
+
+@dataclass
+class LoadResult:
+    """Good scenarios in file order, plus one error per bad scenario or unreadable file."""
+
+    scenarios: list[Scenario] = field(default_factory=list)
+    errors: list[ScenarioError] = field(default_factory=list)
+
+    def extend(self, other: "LoadResult") -> None:
+        self.scenarios.extend(other.scenarios)
+        self.errors.extend(other.errors)
+
+
+def _loc_to_field(loc: tuple[Any, ...]) -> str:
+    """Pydantic error location -> dotted field name ('as_' shown as the YAML key 'as')."""
+    return ".".join("as" if part == "as_" else str(part) for part in loc)
+
+
+def parse_scenario(data: Any, path: str, index: Optional[int] = None) -> Union[Scenario, ScenarioError]:
+    """Validate one scenario mapping; the error, if any, names ``path``, the scenario and field."""
+    name = data.get("name") if isinstance(data, dict) else None
+    name = str(name) if name is not None else None
+    if not isinstance(data, dict):
+        return ScenarioError(path, index, None, None, f"expected a mapping, got {type(data).__name__}")
+    try:
+        scenario = Scenario.model_validate({**data, "source": path})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "literal_error" and "input" in first:
+            msg = f"{first['input']!r}: {msg}"
+        return ScenarioError(path, index, name, _loc_to_field(first["loc"]) or None, msg + more)
+    problems = semantic_problems(scenario)
+    if problems:
+        fld, msg = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return ScenarioError(path, index, name, fld, msg + more)
+    return scenario
+
+
+def load_file(path: Union[str, Path]) -> LoadResult:
+    """Load one YAML file holding a scenario mapping or a list of them."""
+    import yaml
+
+    path_str = str(path)
+    result = LoadResult()
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        result.errors.append(ScenarioError(path_str, None, None, None, f"cannot read YAML: {exc}".replace("\n", " ")))
+        return result
+    items: list[tuple[Optional[int], Any]]
+    if isinstance(data, list):
+        items = [(i + 1, item) for i, item in enumerate(data)]
+    else:
+        items = [(None, data)]
+    for index, item in items:
+        parsed = parse_scenario(item, path_str, index)
+        if isinstance(parsed, ScenarioError):
+            result.errors.append(parsed)
+        else:
+            result.scenarios.append(parsed)
+    return result
+
+
+def load_scenarios(paths: list[Union[str, Path]]) -> LoadResult:
+    """Load files and folders (every *.yaml / *.yml inside, sorted); bad ones become errors."""
+    result = LoadResult()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
+            if not files:
+                result.errors.append(ScenarioError(str(path), None, None, None, "no *.yaml scenario files in folder"))
+            for file in files:
+                result.extend(load_file(file))
+        elif path.exists():
+            result.extend(load_file(path))
+        else:
+            result.errors.append(ScenarioError(str(path), None, None, None, "no such file or folder"))
+    return result
+

@@ -1,0 +1,255 @@
+"""Procedural scenario suites: ``make_scenario(suite, seed) -> Scenario`` with ``expect`` filled in.
+
+Suites (registered by name in ``SUITES``, never an if/elif):
+- ``unambiguous``: the words fit exactly one object; the agent should act without asking.
+- ``ambiguous``: two or three objects fit the words, one is meant; it must ask, then succeed.
+- ``relations``: place an object left_of / right_of / in_front_of / behind / next_to / in / on
+  another one; unambiguous, so no question.
+- ``correction``: the person names the wrong one and corrects it ("no, the other one"),
+  mid-motion (an interjection) or after the agent proposes the wrong one.
+- ``infeasible``: asks for something that is not there ("the purple elephant", a colour or
+  shape not on the table): it must not succeed (and must leave the table alone).
+Everything comes from ``numpy.random.default_rng([suite index, seed])``: same seed, same scenario.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from agent.scenario import Scenario
+from agent.simulated_user import SHAPE_WORDS
+from sim.scene import COLORS, GRASPABLE_SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, footprint_radius
+
+#: suite name -> builder(rng, seed) returning the scenario's fields as a dict.
+SuiteBuilder = Callable[[np.random.Generator], dict[str, Any]]
+SUITES: dict[str, SuiteBuilder] = {}
+
+#: Relation -> how people say it (before the reference object's description).
+RELATION_WORDS: dict[str, tuple[str, ...]] = {
+    "in": ("in", "into", "inside"),
+    "on": ("on", "on top of", "onto"),
+    "left_of": ("to the left of", "left of"),
+    "right_of": ("to the right of", "right of"),
+    "in_front_of": ("in front of",),
+    "behind": ("behind",),
+    "next_to": ("next to", "beside"),
+}
+PICK_VERBS: tuple[str, ...] = ("pick up", "grab", "lift", "take")
+PLACE_VERBS: tuple[str, ...] = ("put", "place", "move", "set")
+#: Things nobody has on this table (the "purple elephant" of the infeasible suite).
+ABSENT_THINGS: tuple[str, ...] = ("elephant", "banana", "screwdriver", "teddy bear", "phone", "pyramid")
+#: What people say when the robot goes for the wrong one.
+CORRECTIONS: tuple[str, ...] = ("no, the other one", "no, not that one, the other one", "wrong one, the other one")
+#: An interjection step beyond any motion: said once the robot has finished.
+LATE_STEP = 100_000
+#: Distance (metres) a relation placement ends from its reference object (ARCHITECTURE.md).
+RELATION_OFFSET_M = 0.10
+
+
+def register_suite(name: str) -> Callable[[SuiteBuilder], SuiteBuilder]:
+    def wrap(builder: SuiteBuilder) -> SuiteBuilder:
+        SUITES[name] = builder
+        return builder
+
+    return wrap
+
+
+def make_scenario(suite: str, seed: int) -> Scenario:
+    """The scenario ``suite``-``seed`` (deterministic: same arguments, same scenario)."""
+    if suite not in SUITES:
+        raise KeyError(f"unknown suite {suite!r}; known: {', '.join(sorted(SUITES))}")
+    rng = np.random.default_rng([sorted(SUITES).index(suite), seed])
+    fields = SUITES[suite](rng)
+    return Scenario.model_validate({"name": f"{suite}-{seed}", "source": f"suite:{suite}", **fields})
+
+
+def make_suite(suite: str, seeds: list[int]) -> list[Scenario]:
+    return [make_scenario(suite, seed) for seed in seeds]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-49' -> 0..49 inclusive; '1,3,5' -> [1, 3, 5]; '0-2,7' mixes both."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part[1:]:
+            lo, hi = part.split("-", 1)
+            if int(hi) < int(lo):
+                raise ValueError(f"seed range {part!r} runs backwards")
+            seeds.extend(range(int(lo), int(hi) + 1))
+        else:
+            seeds.append(int(part))
+    if not seeds:
+        raise ValueError(f"no seeds in {text!r}")
+    return seeds
+
+
+# -- scene building ---------------------------------------------------------------------------
+
+
+class _Table:
+    """Places objects one by one without overlap, all randomness from ``rng``."""
+
+    def __init__(self, rng: np.random.Generator, viewpoint: str = "user") -> None:
+        self.rng = rng
+        self.viewpoint = viewpoint
+        self.objects: list[ObjectSpec] = []
+
+    def fits(self, obj: ObjectSpec, gap: float = 0.04) -> bool:
+        return all(
+            np.hypot(obj.position[0] - o.position[0], obj.position[1] - o.position[1])
+            >= footprint_radius(obj) + footprint_radius(o) + gap
+            for o in self.objects
+        )
+
+    def add(self, shape: str, color: str, size: Optional[str] = None, *,
+            x: tuple[float, float] = (TABLE_X[0] + 0.04, TABLE_X[1] - 0.04),
+            y: tuple[float, float] = (TABLE_Y[0] + 0.04, TABLE_Y[1] - 0.04),
+            keep_clear: Optional[tuple[float, float]] = None) -> ObjectSpec:
+        """Add an object at a random free spot in the x/y ranges (metres); ``keep_clear`` is a
+        point (e.g. a placement goal) it must stay 0.08 m away from."""
+        size = size or str(self.rng.choice(SIZES))
+        for _ in range(400):
+            pos = (round(float(self.rng.uniform(*x)), 3), round(float(self.rng.uniform(*y)), 3))
+            obj = ObjectSpec(id=f"o{len(self.objects)}", shape=shape, color=color, size=size,  # type: ignore[arg-type]
+                             position=pos, yaw=round(float(self.rng.uniform(-0.6, 0.6)), 3))
+            clear = keep_clear is None or np.hypot(pos[0] - keep_clear[0], pos[1] - keep_clear[1]) > 0.08 + footprint_radius(obj)
+            if clear and self.fits(obj):
+                self.objects.append(obj)
+                return obj
+        raise RuntimeError(f"no room for a {color} {shape} in x={x}, y={y}")
+
+    def add_distractors(self, n: int, avoid: set[tuple[str, str]], **kwargs: Any) -> None:
+        """``n`` objects whose (colour, shape) is not in ``avoid`` (so the words stay unique)."""
+        for _ in range(n):
+            while True:
+                shape, color = str(self.rng.choice(GRASPABLE_SHAPES + ("bowl",))), str(self.rng.choice(list(COLORS)))
+                if (color, shape) not in avoid:
+                    break
+            try:
+                self.add(shape, color, **kwargs)
+            except RuntimeError:
+                return  # a crowded table: fewer distractors is still a valid scene
+
+    def scene(self) -> SceneSpec:
+        return SceneSpec(viewpoint=self.viewpoint, objects=list(self.objects))  # type: ignore[arg-type]
+
+
+def _pick_kind(rng: np.random.Generator, exclude_colors: tuple[str, ...] = ()) -> tuple[str, str]:
+    shape = str(rng.choice(GRASPABLE_SHAPES))
+    color = str(rng.choice([c for c in COLORS if c not in exclude_colors]))
+    return shape, color
+
+
+def _word(rng: np.random.Generator, shape: str) -> str:
+    """'cube' or an everyday word for it ('block')."""
+    return str(rng.choice(SHAPE_WORDS[shape]))
+
+
+def _user(pick: Optional[str], place: Optional[str] = None, relation: str = "in", **extra: Any) -> dict[str, Any]:
+    return {"intent": {"pick": pick, "place": place, "relation": relation}, **extra}
+
+
+# -- suites -----------------------------------------------------------------------------------
+
+
+@register_suite("unambiguous")
+def _unambiguous(rng: np.random.Generator) -> dict[str, Any]:
+    table = _Table(rng)
+    shape, color = _pick_kind(rng)
+    target = table.add(shape, color)
+    table.add_distractors(int(rng.integers(1, 4)), avoid={(color, shape)})
+    text = f"{rng.choice(PICK_VERBS)} the {color} {_word(rng, shape)}"
+    return {"scene": table.scene(), "instruction": text, "user": _user(target.id),
+            "expect": {"success": True, "ask": False}}
+
+
+@register_suite("ambiguous")
+def _ambiguous(rng: np.random.Generator) -> dict[str, Any]:
+    table = _Table(rng)
+    shape, color = _pick_kind(rng)
+    size = str(rng.choice(SIZES))
+    # Two or three look-alikes spread across the table (left / middle / right thirds) so a
+    # person can tell them apart by where they are.
+    n_same = int(rng.integers(2, 4))
+    lanes = [(-0.21, -0.09), (0.09, 0.21)] if n_same == 2 else [(-0.21, -0.11), (-0.03, 0.03), (0.11, 0.21)]
+    same = [table.add(shape, color, size, y=lane) for lane in lanes]
+    table.add_distractors(int(rng.integers(0, 2)), avoid={(color, shape)})
+    target = same[int(rng.integers(len(same)))]
+    text = f"{rng.choice(PICK_VERBS)} the {color} {_word(rng, shape)}"
+    return {"scene": table.scene(), "instruction": text, "user": _user(target.id, patience=3),
+            "expect": {"success": True, "ask": True}}
+
+
+def _relation_goal(relation: str, ref: tuple[float, float], viewpoint: str) -> tuple[float, float]:
+    """Where the picked object should end up (metres, base frame) for a directional relation."""
+    # Person's right is +y with the user viewpoint; "in front of" is away from the robot (+x).
+    right = 1.0 if viewpoint == "user" else -1.0
+    front = 1.0 if viewpoint == "user" else -1.0
+    offsets = {"left_of": (0.0, -right), "right_of": (0.0, right), "in_front_of": (front, 0.0),
+               "behind": (-front, 0.0), "next_to": (0.0, 0.0), "in": (0.0, 0.0), "on": (0.0, 0.0)}
+    dx, dy = offsets[relation]
+    return ref[0] + RELATION_OFFSET_M * dx, ref[1] + RELATION_OFFSET_M * dy
+
+
+@register_suite("relations")
+def _relations(rng: np.random.Generator) -> dict[str, Any]:
+    relation = str(rng.choice(list(RELATION_WORDS)))
+    table = _Table(rng, viewpoint=str(rng.choice(["user", "user", "robot"])))
+    # Reference in the middle band so a 0.10 m offset in any direction stays on the table.
+    ref_shape = "bowl" if relation == "in" else ("cube" if relation == "on" else str(rng.choice(GRASPABLE_SHAPES + ("bowl",))))
+    ref_color = str(rng.choice(list(COLORS)))
+    ref_size = "large" if relation == "on" else None
+    ref = table.add(ref_shape, ref_color, ref_size, x=(0.47, 0.58), y=(-0.10, 0.10))
+    goal = _relation_goal(relation, ref.position, table.viewpoint)
+    shape, color = _pick_kind(rng, exclude_colors=(ref_color,))
+    pick = table.add(shape, color, "small" if relation == "on" else None,
+                     keep_clear=None if relation in ("in", "on", "next_to") else goal)
+    table.add_distractors(int(rng.integers(0, 2)), avoid={(color, shape), (ref_color, ref_shape)},
+                          keep_clear=None if relation in ("in", "on", "next_to") else goal)
+    verb = str(rng.choice(PLACE_VERBS))
+    words = str(rng.choice(RELATION_WORDS[relation]))
+    text = f"{verb} the {color} {_word(rng, shape)} {words} the {ref_color} {_word(rng, ref_shape)}"
+    return {"scene": table.scene(), "instruction": text, "user": _user(pick.id, ref.id, relation),
+            "expect": {"success": True, "ask": False}}
+
+
+@register_suite("correction")
+def _correction(rng: np.random.Generator) -> dict[str, Any]:
+    table = _Table(rng)
+    shape, color = _pick_kind(rng)
+    size = str(rng.choice(SIZES))
+    left = table.add(shape, color, size, y=(-0.21, -0.09))   # person's left (user viewpoint: -y)
+    right = table.add(shape, color, size, y=(0.09, 0.21))
+    table.add_distractors(int(rng.integers(0, 2)), avoid={(color, shape)})
+    said_side, meant = (("left", right) if rng.random() < 0.5 else ("right", left))
+    text = f"{rng.choice(PICK_VERBS)} the {color} {_word(rng, shape)} on the {said_side}"
+    # Mid-motion (the arm is reaching for the wrong one; steps are 10 Hz control) or, with a
+    # step the motion never reaches, after the robot finished with the wrong one (the runner
+    # says interjections still pending at the end as a new utterance).
+    after = int(rng.integers(8, 20)) if rng.random() < 0.5 else LATE_STEP
+    user = _user(meant.id, interjections=[{"after_step": after, "say": str(rng.choice(CORRECTIONS))}])
+    expect = {"success": True, "ask": {"min": 0, "max": 1}}
+    return {"scene": table.scene(), "instruction": text, "user": user, "expect": expect}
+
+
+@register_suite("infeasible")
+def _infeasible(rng: np.random.Generator) -> dict[str, Any]:
+    table = _Table(rng)
+    table.add_distractors(int(rng.integers(2, 5)), avoid=set())
+    present = {o.color for o in table.objects}
+    absent_colors = [c for c in COLORS if c not in present]
+    variant = int(rng.integers(3))
+    if variant == 0:
+        text = f"{rng.choice(PICK_VERBS)} the {rng.choice(absent_colors)} {rng.choice(ABSENT_THINGS)}"
+    elif variant == 1:
+        # A real shape in a colour that is not on the table.
+        text = f"{rng.choice(PICK_VERBS)} the {rng.choice(absent_colors)} {_word(rng, str(rng.choice(GRASPABLE_SHAPES)))}"
+    else:
+        text = f"{rng.choice(PICK_VERBS)} the {rng.choice(ABSENT_THINGS)}"
+    return {"scene": table.scene(), "instruction": text, "user": _user(None),
+            "expect": {"success": False, "ask": {"min": 0, "max": 1}}}
