@@ -112,8 +112,9 @@ def _depth_feature(target: ObjectSpec, others: list[ObjectSpec], viewpoint: str,
     if side == 0:
         return []
     if viewpoint == "user":
+        # Not "nearer to you": the robot reads "nearer" in the speaker's frame.
         return ["the one nearer to me", "the one closest to me"] if side > 0 else [
-            "the one farther from me", "the one nearer to you"]
+            "the one farther from me", "the one at the back"]
     return ["the one closest to you", "the one nearer to you"] if side > 0 else ["the one farther from you"]
 
 

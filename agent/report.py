@@ -1,0 +1,128 @@
+"""Episode report: the JSON contract of ARCHITECTURE.md ("Episode report") plus a results table.
+
+``{"episodes": [EpisodeResult...], "summary": Summary}``. Contract fields keep their names;
+extras (acted_on, acted_on_intended, status, session_id, transcript, ...) are optional.
+Summary definitions (over all episodes, malformed scenarios included):
+- ``success_rate``: fraction of episodes whose intent was achieved;
+- ``ask_rate``: fraction of episodes in which the agent asked at least one question;
+- ``unneeded_asks``: episodes that asked more than ``expect.ask`` allows (asked when it
+  should have acted);
+- ``missed_asks``: episodes that asked fewer questions than ``expect.ask`` requires.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, Field
+
+from agent.scenario import Expect, ScenarioError
+
+
+class EpisodeResult(BaseModel):
+    """One episode row. ``passed``: the outcome matched the scenario's ``expect``."""
+
+    name: str
+    passed: bool
+    success: bool
+    asked: int = 0
+    questions: list[str] = Field(default_factory=list)
+    reperceptions: int = 0
+    steps: int = 0
+    duration_s: float = 0.0
+    error: Optional[str] = None
+    # -- optional extras --------------------------------------------------------------------
+    expect: Optional[Expect] = None
+    status: Optional[str] = Field(None, description="agent outcome: success/failed/stopped/cancelled/refused/gave_up")
+    acted_on: Optional[str] = Field(None, description="true scene id of the object the robot picked, if any")
+    acted_on_intended: Optional[bool] = Field(None, description="acted_on equals user.intent.pick")
+    disturbed: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm")
+    answers: list[str] = Field(default_factory=list, description="what the simulated person answered")
+    message: str = ""
+    session_id: Optional[str] = None
+    transcript: Optional[str] = None
+    source: Optional[str] = None
+
+    @property
+    def unneeded_ask(self) -> bool:
+        rng = self.expect.ask_range() if self.expect else None
+        return rng is not None and rng.max is not None and self.asked > rng.max
+
+    @property
+    def missed_ask(self) -> bool:
+        return self.expect is not None and self.error is None and self.asked < self.expect.ask_range().min
+
+
+class Summary(BaseModel):
+    episodes: int
+    passed: int
+    success_rate: float
+    ask_rate: float
+    unneeded_asks: int
+    missed_asks: int
+    errors: int = 0
+    acted_on_intended_rate: Optional[float] = None
+    mean_duration_s: Optional[float] = None
+
+
+class Report(BaseModel):
+    episodes: list[EpisodeResult]
+    summary: Summary
+
+    def write(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n")
+
+
+def error_result(error: ScenarioError) -> EpisodeResult:
+    """The report row of a scenario that could not even be loaded."""
+    return EpisodeResult(name=error.label, passed=False, success=False, error=str(error), source=error.path)
+
+
+def summarize(episodes: list[EpisodeResult]) -> Summary:
+    n = len(episodes)
+    acted = [e.acted_on_intended for e in episodes if e.acted_on_intended is not None]
+    return Summary(
+        episodes=n,
+        passed=sum(e.passed for e in episodes),
+        success_rate=round(sum(e.success for e in episodes) / n, 4) if n else 0.0,
+        ask_rate=round(sum(e.asked > 0 for e in episodes) / n, 4) if n else 0.0,
+        unneeded_asks=sum(e.unneeded_ask for e in episodes),
+        missed_asks=sum(e.missed_ask for e in episodes),
+        errors=sum(e.error is not None for e in episodes),
+        acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
+        mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
+    )
+
+
+def build_report(episodes: list[EpisodeResult]) -> Report:
+    return Report(episodes=episodes, summary=summarize(episodes))
+
+
+def load_report(path: str | Path) -> Report:
+    return Report.model_validate_json(Path(path).read_text())
+
+
+def format_table(report: Report, width: int = 34) -> str:
+    """A fixed-width results table, one row per episode, then the summary line."""
+    head = f"{'scenario':<{width}} {'pass':<4} {'succ':<4} {'ask':>3} {'reperc':>6} {'steps':>5} {'time s':>6}  note"
+    lines = [head, "-" * len(head)]
+    for e in report.episodes:
+        note = e.error or (e.status or "")
+        if e.error is None and e.acted_on_intended is False:
+            note += " (acted on the wrong object)"
+        name = e.name if len(e.name) <= width else e.name[: width - 1] + "~"
+        lines.append(
+            f"{name:<{width}} {'yes' if e.passed else 'NO':<4} {'yes' if e.success else 'no':<4} "
+            f"{e.asked:>3} {e.reperceptions:>6} {e.steps:>5} {e.duration_s:>6.1f}  {note[:90]}"
+        )
+    s = report.summary
+    lines.append("-" * len(head))
+    lines.append(
+        f"passed {s.passed}/{s.episodes}  success_rate {s.success_rate:.2f}  ask_rate {s.ask_rate:.2f}  "
+        f"unneeded_asks {s.unneeded_asks}  missed_asks {s.missed_asks}  errors {s.errors}"
+    )
+    return "\n".join(lines)
