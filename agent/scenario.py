@@ -18,6 +18,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.scene import COLORS, GRASPABLE_SHAPES, SceneSpec
+from sim.task_sampling import is_feasible
 from sim.tasks import Relation, TaskSpec
 
 #: Fault types perception can be made to suffer (applied by the runner to what it perceives).
@@ -136,6 +137,11 @@ def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:
         shape = scenario.scene.get(intent.pick).shape
         if shape not in GRASPABLE_SHAPES:
             problems.append(("user.intent.pick", f"{intent.pick!r} is a {shape}; it cannot be picked up"))
+    if not problems and intent.pick is not None and scenario.expect.success:
+        task = intent.to_task()
+        if task is not None and not is_feasible(scenario.scene, task):
+            problems.append(("user.intent", f"{task.kind} of {task.pick!r} is not feasible in this scene "
+                             "(wrong container/support, or no clear spot on the table), yet expect.success is true"))
     if intent.pick is not None and intent.pick == intent.place:
         problems.append(("user.intent.place", "an object cannot be placed relative to itself"))
     if intent.pick is None and intent.place is not None:

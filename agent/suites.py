@@ -20,7 +20,9 @@ import numpy as np
 
 from agent.scenario import Scenario
 from agent.simulated_user import SHAPE_WORDS
-from sim.scene import COLORS, GRASPABLE_SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, footprint_radius
+from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, footprint_radius
+from sim.task_sampling import FLAT_TOPPED, is_feasible
+from sim.tasks import TaskSpec
 
 #: suite name -> builder(rng, seed) returning the scenario's fields as a dict.
 SuiteBuilder = Callable[[np.random.Generator], dict[str, Any]]
@@ -44,8 +46,6 @@ ABSENT_THINGS: tuple[str, ...] = ("elephant", "banana", "screwdriver", "teddy be
 CORRECTIONS: tuple[str, ...] = ("no, the other one", "no, not that one, the other one", "wrong one, the other one")
 #: An interjection step beyond any motion: said once the robot has finished.
 LATE_STEP = 100_000
-#: Distance (metres) a relation placement ends from its reference object (ARCHITECTURE.md).
-RELATION_OFFSET_M = 0.10
 
 
 def register_suite(name: str) -> Callable[[SuiteBuilder], SuiteBuilder]:
@@ -108,17 +108,14 @@ class _Table:
 
     def add(self, shape: str, color: str, size: Optional[str] = None, *,
             x: tuple[float, float] = (TABLE_X[0] + 0.04, TABLE_X[1] - 0.04),
-            y: tuple[float, float] = (TABLE_Y[0] + 0.04, TABLE_Y[1] - 0.04),
-            keep_clear: Optional[tuple[float, float]] = None) -> ObjectSpec:
-        """Add an object at a random free spot in the x/y ranges (metres); ``keep_clear`` is a
-        point (e.g. a placement goal) it must stay 0.08 m away from."""
+            y: tuple[float, float] = (TABLE_Y[0] + 0.04, TABLE_Y[1] - 0.04)) -> ObjectSpec:
+        """Add an object at a random free spot in the x/y ranges (metres)."""
         size = size or str(self.rng.choice(SIZES))
         for _ in range(400):
             pos = (round(float(self.rng.uniform(*x)), 3), round(float(self.rng.uniform(*y)), 3))
             obj = ObjectSpec(id=f"o{len(self.objects)}", shape=shape, color=color, size=size,  # type: ignore[arg-type]
                              position=pos, yaw=round(float(self.rng.uniform(-0.6, 0.6)), 3))
-            clear = keep_clear is None or np.hypot(pos[0] - keep_clear[0], pos[1] - keep_clear[1]) > 0.08 + footprint_radius(obj)
-            if clear and self.fits(obj):
+            if self.fits(obj):
                 self.objects.append(obj)
                 return obj
         raise RuntimeError(f"no room for a {color} {shape} in x={x}, y={y}")
@@ -185,36 +182,29 @@ def _ambiguous(rng: np.random.Generator) -> dict[str, Any]:
             "expect": {"success": True, "ask": True}}
 
 
-def _relation_goal(relation: str, ref: tuple[float, float], viewpoint: str) -> tuple[float, float]:
-    """Where the picked object should end up (metres, base frame) for a directional relation."""
-    # Person's right is +y with the user viewpoint; "in front of" is away from the robot (+x).
-    right = 1.0 if viewpoint == "user" else -1.0
-    front = 1.0 if viewpoint == "user" else -1.0
-    offsets = {"left_of": (0.0, -right), "right_of": (0.0, right), "in_front_of": (front, 0.0),
-               "behind": (-front, 0.0), "next_to": (0.0, 0.0), "in": (0.0, 0.0), "on": (0.0, 0.0)}
-    dx, dy = offsets[relation]
-    return ref[0] + RELATION_OFFSET_M * dx, ref[1] + RELATION_OFFSET_M * dy
-
-
 @register_suite("relations")
 def _relations(rng: np.random.Generator) -> dict[str, Any]:
     relation = str(rng.choice(list(RELATION_WORDS)))
-    table = _Table(rng, viewpoint=str(rng.choice(["user", "user", "robot"])))
-    # Reference in the middle band so a 0.10 m offset in any direction stays on the table.
-    ref_shape = "bowl" if relation == "in" else ("cube" if relation == "on" else str(rng.choice(GRASPABLE_SHAPES + ("bowl",))))
-    ref_color = str(rng.choice(list(COLORS)))
-    ref_size = "large" if relation == "on" else None
-    ref = table.add(ref_shape, ref_color, ref_size, x=(0.47, 0.58), y=(-0.10, 0.10))
-    goal = _relation_goal(relation, ref.position, table.viewpoint)
-    shape, color = _pick_kind(rng, exclude_colors=(ref_color,))
-    pick = table.add(shape, color, "small" if relation == "on" else None,
-                     keep_clear=None if relation in ("in", "on", "next_to") else goal)
-    table.add_distractors(int(rng.integers(0, 2)), avoid={(color, shape), (ref_color, ref_shape)},
-                          keep_clear=None if relation in ("in", "on", "next_to") else goal)
-    verb = str(rng.choice(PLACE_VERBS))
-    words = str(rng.choice(RELATION_WORDS[relation]))
-    text = f"{verb} the {color} {_word(rng, shape)} {words} the {ref_color} {_word(rng, ref_shape)}"
-    return {"scene": table.scene(), "instruction": text, "user": _user(pick.id, ref.id, relation),
+    viewpoint = str(rng.choice(["user", "user", "robot"]))
+    for _ in range(100):
+        table = _Table(rng, viewpoint=viewpoint)
+        # "in" needs a bowl big enough for the object; "on" a flat top (cube or cylinder).
+        ref_shape = {"in": "bowl", "on": str(rng.choice(FLAT_TOPPED))}.get(relation) or str(rng.choice(SHAPES))
+        ref_color = str(rng.choice(list(COLORS)))
+        # Reference in the middle band so a 0.10 m offset in any direction stays on the table.
+        ref = table.add(ref_shape, ref_color, "large" if relation in ("in", "on") else None, x=(0.47, 0.58), y=(-0.10, 0.10))
+        shape, color = _pick_kind(rng, exclude_colors=(ref_color,))
+        pick = table.add(shape, color, "small" if relation in ("in", "on") else None)
+        table.add_distractors(int(rng.integers(0, 2)), avoid={(color, shape), (ref_color, ref_shape)})
+        scene = table.scene()
+        task = TaskSpec(pick=pick.id, place=ref.id, relation=relation)  # type: ignore[arg-type]
+        if is_feasible(scene, task):
+            break
+    else:
+        raise RuntimeError(f"no feasible {relation} placement found")
+    text = (f"{rng.choice(PLACE_VERBS)} the {color} {_word(rng, shape)} {rng.choice(RELATION_WORDS[relation])} "
+            f"the {ref_color} {_word(rng, ref_shape)}")
+    return {"scene": scene, "instruction": text, "user": _user(pick.id, ref.id, relation),
             "expect": {"success": True, "ask": False}}
 
 
