@@ -21,6 +21,8 @@ class PerceivedObject(BaseModel):
     color_scores: dict[str, float] = Field(default_factory=dict, description="colour name -> probability")
     shape_scores: dict[str, float] = Field(default_factory=dict, description="shape name -> probability")
     sim_id: Optional[str] = Field(None, description="privileged simulator label; metrics only, never for decisions")
+    extent: Optional[float] = Field(None, description="largest horizontal extent, metres (measured from depth)")
+    height: Optional[float] = Field(None, description="top above the table, metres (measured from depth)")
 
     def describe(self) -> str:
         return f"{self.size} {self.color} {self.shape}"
