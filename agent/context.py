@@ -1,0 +1,103 @@
+"""Run-time dependencies of the agent graph (handed in per call; never checkpointed).
+
+A session killed mid-dialogue is rebuilt from the SQLite state plus a *fresh* context: the
+arm, models and transcript writer are live objects that cannot (and need not) be persisted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Protocol
+
+from perception.types import GroundingResult, PerceivedObject, SceneObservation
+from policy.types import PolicyOutput
+from sim.arm import Arm
+
+from agent.transcript import TranscriptWriter
+
+
+@dataclass(frozen=True)
+class ActTarget:
+    """What the agent decided to act on, resolved to perceived objects.
+
+    ``instruction`` is the request rewritten so it names only this target (a language policy
+    gets an unambiguous command even when the person's words were ambiguous).
+    """
+
+    pick: PerceivedObject
+    place: Optional[PerceivedObject]
+    relation: Optional[str]
+    instruction: str
+
+
+class Executor(Protocol):
+    """Policy-like motion source: the scripted expert now, the VLA later."""
+
+    def reset(self, target: ActTarget) -> None:
+        """Start a new motion towards ``target`` (clears any queued actions)."""
+
+    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:
+        """Return the next action chunk (possibly empty when the motion is finished)."""
+
+    @property
+    def done(self) -> bool:
+        """True once the executor has nothing left to do for the current target."""
+
+
+class InterjectionSource(Protocol):
+    """Something the person may say while the arm moves ('stop', 'no, the other one')."""
+
+    def poll(self, step: int) -> Optional[str]:
+        """Return what was said before control step ``step`` (0-based), or None."""
+
+
+class Grounder(Protocol):
+    def ground(self, instruction: str, scene: SceneObservation) -> GroundingResult: ...
+
+
+class NoInterjections:
+    """An interjection source for sessions where nobody can speak mid-motion."""
+
+    def poll(self, step: int) -> Optional[str]:
+        return None
+
+
+#: obs dict (see sim/arm.py) -> what perception saw; viewpoint/faults are bound by the caller.
+PerceiveFn = Callable[[dict[str, Any]], SceneObservation]
+#: Did the arm really do it? Sim: the env's privileged success check. Real arm: None.
+VerifyFn = Callable[[ActTarget], bool]
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """Thresholds and budgets of the agent; every field can be overridden per session."""
+
+    # Grounding confidence (0..1) at or above which a single-member prediction set is acted on.
+    confidence_threshold: float = 0.6
+    # Language-vision similarity below which the words and the image are said to disagree.
+    consistency_threshold: float = 0.3
+    # Most control steps (arm.send_action calls) per motion; at 240 Hz physics / 24 physics
+    # steps per control step that is 10 Hz control, so 400 steps = 40 s of simulated time.
+    max_control_steps: int = 400
+    # Most questions per instruction before it gives up politely (the person's patience).
+    max_questions: int = 3
+    # Answers in a row it could not use before it stops safely.
+    max_unusable_answers: int = 2
+    # Times it may look again when words and image disagree.
+    max_reperceptions: int = 1
+
+
+@dataclass
+class AgentContext:
+    """Everything the graph's nodes use but do not store."""
+
+    arm: Arm
+    perceive: PerceiveFn
+    grounder: Grounder
+    executor: Executor
+    transcript: TranscriptWriter
+    settings: AgentSettings = field(default_factory=AgentSettings)
+    interjections: InterjectionSource = field(default_factory=NoInterjections)
+    verify: Optional[VerifyFn] = None
+    # Called with each robot utterance as it is said (session UI, TTS); default: silent.
+    say: Callable[[str], None] = field(default=lambda text: None)

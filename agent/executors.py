@@ -1,0 +1,99 @@
+"""Executors: what moves the arm once the agent has chosen a target (see ``agent.context.Executor``).
+
+:class:`ExpertExecutor` is PRIVILEGED and SIM-ONLY: it wraps the scripted expert of
+``sim/expert.py``, which reads the simulator's true object poses. It maps the agent's chosen
+(perceived) target to the true scene object it is (the perception's sim label, else the nearest
+true object centre) and carries that out faithfully, so a wrong choice by the agent shows up as
+a wrong result. A learned VLA executor plugs into the same ``reset / select_action / done``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from perception.types import PerceivedObject
+from policy.types import PolicyOutput, ReasonedObject, Reasoning
+
+from agent.context import ActTarget
+
+#: A perceived object without a sim label is matched to a true object within this distance (m).
+MATCH_RADIUS_M = 0.05
+
+
+class PhantomTargetError(RuntimeError):
+    """The agent chose something that is not really on the table (a perception phantom)."""
+
+
+def true_object_id(obj: PerceivedObject, truth: dict[str, np.ndarray]) -> Optional[str]:
+    """The true scene object a perceived one is: its sim label, else nearest centre within radius."""
+    if obj.sim_id is not None:
+        return obj.sim_id
+    if not truth:
+        return None
+    xy = np.asarray(obj.position[:2], dtype=np.float64)
+    oid, pos = min(truth.items(), key=lambda kv: float(np.linalg.norm(kv[1][:2] - xy)))
+    return oid if float(np.linalg.norm(pos[:2] - xy)) <= MATCH_RADIUS_M else None
+
+
+class ExpertExecutor:
+    """Scripted expert behind the Executor protocol (privileged, sim-only).
+
+    Args:
+        env: a ``sim.tabletop_env.TabletopEnv`` after ``reset`` (its ``scene`` and
+            ``object_poses()`` are the privileged truth the expert plans from).
+        chunk_size: actions per ``select_action`` call (the expert's chunk length).
+    """
+
+    privileged = True
+
+    def __init__(self, env: Any, chunk_size: int = 4) -> None:
+        self.env = env
+        self.chunk_size = chunk_size
+        self._expert: Any = None
+        self._target: Optional[ActTarget] = None
+
+    def reset(self, target: ActTarget) -> None:
+        from sim.expert import ScriptedExpert
+        from sim.tasks import TaskSpec
+
+        truth = {k: p.position for k, p in self.env.object_poses().items()}
+        pick = true_object_id(target.pick, truth)
+        place = true_object_id(target.place, truth) if target.place is not None else None
+        if pick is None or (target.place is not None and place is None):
+            raise PhantomTargetError(f"the chosen target ({target.instruction}) is not really on the table")
+        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
+        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size)
+        self._target = target
+
+    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:
+        """Next (chunk, 7) actions from the true poses; an empty chunk once the task is done."""
+        if self._expert is None or self._target is None:
+            raise RuntimeError("ExpertExecutor.reset(target) must be called before select_action")
+        if self._expert.done:
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+        phase = self._expert.phase
+        actions = self._expert.next_actions(obs["state"], self.env.object_poses())
+        return PolicyOutput(actions=actions, reasoning=self._reasoning(obs, instruction, phase),
+                            raw_text=f"[expert] {instruction}: {phase}")
+
+    @property
+    def done(self) -> bool:
+        return self._expert is not None and self._expert.done
+
+    def _reasoning(self, obs: dict[str, Any], instruction: str, phase: str) -> Reasoning:
+        """The expert's plan in the VLA's chain-of-thought fields (boxes normalised 0..1)."""
+        assert self._target is not None and self._expert is not None
+        camera = obs.get("camera")
+        w, h = (camera.width, camera.height) if camera is not None else (1, 1)
+
+        def named(o: PerceivedObject) -> ReasonedObject:
+            x0, y0, x1, y1 = o.box
+            return ReasonedObject(name=o.describe(), box=(x0 / w, y0 / h, x1 / w, y1 / h))
+
+        visible = [named(o) for o in (self._target.pick, self._target.place) if o is not None]
+        plan = [p for p in self._expert.PHASES if p != "done"]
+        if self._target.place is None:
+            plan = plan[: plan.index("lift") + 1]
+        return Reasoning(task=instruction, plan=plan, visible=visible, target=visible[0], move=phase)

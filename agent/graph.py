@@ -1,0 +1,61 @@
+"""The agent's StateGraph: listen -> perceive -> ground -> decide -> (clarify | reperceive | act | refuse).
+
+``clarify -> ground`` folds the answer into the state; ``act -> verify -> report`` closes a motion,
+``act -> ground`` re-grounds after "no, the other one", and ``act -> report`` after "stop".
+Routers return ``Literal`` node names. Nothing is built at import time: call :func:`build_graph`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from langgraph.graph import END, START, StateGraph
+
+from agent.context import AgentContext
+from agent.nodes_act import act, report, verify
+from agent.nodes_decide import clarify, decide, refuse
+from agent.nodes_ground import ground, listen, perceive, reperceive
+from agent.state import AgentState
+
+
+def route_decision(state: AgentState) -> Literal["clarify", "reperceive", "act", "refuse"]:
+    decision = state["decision"]
+    assert decision is not None, "decide always sets a decision"
+    return decision.kind
+
+
+def route_answer(state: AgentState) -> Literal["ground", "report"]:
+    """A cancel ends the instruction; any other answer re-grounds with it folded in."""
+    return "report" if state.get("outcome") is not None else "ground"
+
+
+def route_motion(state: AgentState) -> Literal["verify", "ground", "report"]:
+    halt = state.get("halt")
+    if halt == "other":
+        return "ground"
+    if halt == "stop":
+        return "report"
+    return "verify"
+
+
+def build_graph(checkpointer: Optional[Any] = None) -> Any:
+    """Compile the agent graph; ``checkpointer`` (SqliteSaver / InMemorySaver) enables questions."""
+    builder = StateGraph(AgentState, context_schema=AgentContext)
+    for name, node in (
+        ("listen", listen), ("perceive", perceive), ("ground", ground), ("decide", decide),
+        ("clarify", clarify), ("reperceive", reperceive), ("act", act), ("refuse", refuse),
+        ("verify", verify), ("report", report),
+    ):
+        builder.add_node(name, node)
+    builder.add_edge(START, "listen")
+    builder.add_edge("listen", "perceive")
+    builder.add_edge("perceive", "ground")
+    builder.add_edge("ground", "decide")
+    builder.add_conditional_edges("decide", route_decision)
+    builder.add_conditional_edges("clarify", route_answer)
+    builder.add_edge("reperceive", "ground")
+    builder.add_conditional_edges("act", route_motion)
+    builder.add_edge("refuse", "report")
+    builder.add_edge("verify", "report")
+    builder.add_edge("report", END)
+    return builder.compile(checkpointer=checkpointer)

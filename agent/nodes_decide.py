@@ -1,0 +1,161 @@
+"""Graph nodes that choose what to do with a grounding: decide, clarify, refuse.
+
+``decide`` acts only when one interpretation is clearly best (one distinct pick/place in the
+prediction set and confidence at or above the threshold). It re-perceives once when the words
+and the image disagree, asks ONE question naming what tells the options apart when several
+are plausible, and refuses without moving when nothing matches or the person's patience or
+answers run out. ``clarify`` is the only node that interrupts: it calls ``interrupt`` first
+and has no side effects before it, because on resume it re-runs from its top.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
+
+from agent.context import AgentContext, AgentSettings
+from agent.dialogue import (
+    COLOR_WORDS,
+    cannot_see_message,
+    confirm_question,
+    interpret_answer,
+    question_order,
+    which_question,
+)
+from agent.state import AgentState, Decision, DialogueTurn, Outcome, PendingQuestion
+
+
+def by_index(scene: SceneObservation, index: Optional[int]) -> Optional[PerceivedObject]:
+    return next((o for o in scene.objects if o.index == index), None)
+
+
+def _unique(values: list[Optional[int]]) -> list[int]:
+    return [v for v in dict.fromkeys(values) if v is not None]
+
+
+def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Choose act | clarify | reperceive | refuse; a clarify also composes the question."""
+    ctx = runtime.context
+    g, scene = state["grounding"], state["scene"]
+    assert g is not None and scene is not None, "decide runs after ground"
+    decision, question = _choose(state, g, scene, ctx.settings)
+    ctx.transcript.write("decision", f"{decision.kind}: {decision.reason}", **decision.model_dump())
+    update: dict[str, Any] = {"decision": decision}
+    if question is not None:
+        options = [by_index(scene, i) for i in question.options]
+        ctx.transcript.write("question", question.text, options=question.options,
+                             sim_ids=[o.sim_id if o else None for o in options], about=question.about)
+        update.update(
+            question=question,
+            asked=state.get("asked", 0) + 1,
+            questions=[*state.get("questions", []), question.text],
+            dialogue=[*state.get("dialogue", []), DialogueTurn(who="robot", text=question.text, kind="question")],
+        )
+    if decision.kind == "refuse":
+        update["outcome"] = Outcome(status=decision.status or "refused", success=False, message=decision.say)
+    return update
+
+
+def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation,
+            settings: AgentSettings) -> tuple[Decision, Optional[PendingQuestion]]:
+    pset = g.prediction_set
+    picks = _unique([c.pick for c in pset])
+    places = _unique([c.place for c in pset])
+    signals = dict(
+        confidence=g.confidence, consistency=g.consistency, set_size=len({(c.pick, c.place) for c in pset}),
+        scores={c.pick: c.score for c in reversed(g.candidates)},
+    )
+    answered = state.get("restrict") is not None or state.get("restrict_place") is not None
+    if not pset:
+        what = g.parse.get("pick") or " ".join(g.unmatched) or state["instruction"]
+        if state.get("excluded"):
+            what = f"another {what.removeprefix('the ').removeprefix('a ')}"
+        return Decision(kind="refuse", reason="nothing in view matches the request", say=cannot_see_message(what),
+                        status="refused", **signals), None
+    place_words = g.parse.get("place")
+    if place_words and all(c.place is None for c in pset):
+        return Decision(kind="refuse", reason="no place in view matches the request",
+                        say=cannot_see_message(place_words), status="refused", **signals), None
+    inconsistent = g.consistency is not None and g.consistency < settings.consistency_threshold and not answered
+    if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions:
+        return Decision(kind="reperceive", reason=f"words and image disagree (similarity {g.consistency:.2f})",
+                        **signals), None
+    clear = len(picks) == 1 and len(places) <= 1 and g.confidence >= settings.confidence_threshold
+    if clear and not inconsistent:
+        return Decision(kind="act", reason="one interpretation is clearly best", **signals), None
+    if state.get("unusable_answers", 0) >= settings.max_unusable_answers:
+        return Decision(kind="refuse", reason="answers could not be used", status="gave_up",
+                        say="I still can't tell which one you mean, so I'll stop here without moving.", **signals), None
+    if state.get("asked", 0) >= settings.max_questions:
+        return Decision(kind="refuse", reason="asked as many questions as allowed", status="gave_up",
+                        say="I'm still not sure what you mean, so I won't move. Please tell me again.", **signals), None
+    attempt = 2 if state.get("unusable_answers", 0) > 0 else 1
+    question = _question(state, g, scene, picks, places, attempt, inconsistent)
+    why = "words and image still disagree" if inconsistent else (
+        f"{len(picks)} objects fit" if len(picks) > 1 else
+        f"{len(places)} places fit" if len(places) > 1 else f"confidence {g.confidence:.2f} is low")
+    return Decision(kind="clarify", reason=why, **signals), question
+
+
+def _question(state: AgentState, g: GroundingResult, scene: SceneObservation, picks: list[int],
+              places: list[int], attempt: int, inconsistent: bool) -> PendingQuestion:
+    viewpoint = scene.viewpoint
+    if len(picks) > 1 or (len(picks) == 1 and len(places) > 1):
+        about = "pick" if len(picks) > 1 else "place"
+        objs = question_order([o for i in (picks if about == "pick" else places) if (o := by_index(scene, i))], viewpoint)
+        return PendingQuestion(text=which_question(objs, viewpoint, attempt), options=[o.index for o in objs],
+                               about=about, attempt=attempt)
+    obj = by_index(scene, picks[0])
+    assert obj is not None, "prediction set refers to a perceived object"
+    said = _said_color(state["instruction"]) if inconsistent else None
+    text = confirm_question(obj, scene.objects, viewpoint, attempt, said_color=said if said != obj.color else None)
+    return PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt)
+
+
+def _said_color(instruction: str) -> Optional[str]:
+    words = instruction.lower().replace(",", " ").split()
+    return next((COLOR_WORDS[w] for w in words if w in COLOR_WORDS), None)
+
+
+def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Put the pending question to the person and fold the answer into the state.
+
+    ``interrupt`` comes first: on resume this node re-runs from here with the answer.
+    """
+    question = state["question"]
+    assert question is not None, "clarify runs after decide composed a question"
+    answer = str(interrupt(question.model_dump()))
+    ctx, scene, g = runtime.context, state["scene"], state["grounding"]
+    assert scene is not None and g is not None
+    options = [o for i in question.options if (o := by_index(scene, i))]
+    pool_ids = _unique([c.pick if question.about == "pick" else c.place for c in g.candidates])
+    fallback = [o for i in pool_ids if (o := by_index(scene, i))]
+    reading = interpret_answer(answer, options, scene.viewpoint, question.yes_no, fallback)
+    ctx.transcript.write("answer", answer, reading=reading.model_dump(), question=question.text)
+    update: dict[str, Any] = {
+        "question": None,
+        "dialogue": [*state.get("dialogue", []), DialogueTurn(who="user", text=answer, kind="answer")],
+        "unusable_answers": 0,
+    }
+    key = "restrict" if question.about == "pick" else "restrict_place"
+    if reading.kind == "cancel":
+        update["outcome"] = Outcome(status="cancelled", success=False, message="Okay, never mind. I won't move.")
+    elif reading.kind in ("choose", "narrow"):
+        update[key] = reading.picks
+    elif reading.kind == "other" and question.about == "pick":
+        ruled_out = [i for i in question.options if i not in reading.picks]
+        update["excluded"] = [*state.get("excluded", []), *(Candidate(pick=i, score=0.0) for i in ruled_out)]
+    elif reading.kind == "other" and reading.picks:
+        update[key] = reading.picks
+    else:
+        update["unusable_answers"] = state.get("unusable_answers", 0) + 1
+    return update
+
+
+def refuse(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Do not move. ``decide`` already set the outcome and its explanation; report says it."""
+    return {"target": None}

@@ -1,0 +1,149 @@
+"""Graph nodes that take in the request and the table: listen, perceive, reperceive, ground.
+
+A node is ``(state, runtime) -> dict`` of only the keys it changes; dependencies come from
+``runtime.context`` (:class:`agent.context.AgentContext`). None of these nodes interrupts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from langgraph.runtime import Runtime
+
+from perception.types import Candidate, GroundingResult, SceneObservation
+
+from agent.context import AgentContext
+from agent.dialogue import is_other
+from agent.state import AgentState, DialogueTurn
+
+
+def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Take the person's request and reset the per-instruction bookkeeping.
+
+    'no, the other one' after a finished instruction repeats the previous request with the
+    previous target excluded (a correction after a wrong guess).
+    """
+    ctx = runtime.context
+    said = state["instruction"]
+    dialogue = [*state.get("dialogue", []), DialogueTurn(who="user", text=said, kind="instruction")]
+    ctx.transcript.write("utterance", said)
+    instruction, excluded = said, []
+    last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
+    if is_other(said) and last_target is not None and last_instruction:
+        instruction, excluded = last_instruction, [last_target]
+    return {
+        "instruction": instruction,
+        "dialogue": dialogue,
+        "excluded": excluded,
+        "restrict": None,
+        "restrict_place": None,
+        "question": None,
+        "target": None,
+        "decision": None,
+        "grounding": None,
+        "outcome": None,
+        "halt": None,
+        "motion_finished": False,
+        "unusable_answers": 0,
+        "asked": 0,
+        "questions": [],
+        "reperceptions": 0,
+        "steps": 0,
+    }
+
+
+def _look(ctx: AgentContext) -> SceneObservation:
+    scene = ctx.perceive(ctx.arm.get_observation())
+    ctx.transcript.write(
+        "perception",
+        "; ".join(f"{o.index}. {o.describe()}" for o in scene.objects) or "nothing",
+        objects=[o.model_dump(mode="json") for o in scene.objects],
+        source=scene.source,
+    )
+    return scene
+
+
+def perceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Look at the table once."""
+    return {"scene": _look(runtime.context)}
+
+
+def reperceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Look again (words and image disagreed); earlier answers referred to old indices."""
+    ctx = runtime.context
+    ctx.say("Let me look again.")
+    ctx.transcript.write("say", "Let me look again.")
+    return {
+        "scene": _look(ctx),
+        "reperceptions": state.get("reperceptions", 0) + 1,
+        "restrict": None,
+        "restrict_place": None,
+    }
+
+
+def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Ground the request in the scene, then apply what the dialogue ruled in or out."""
+    ctx = runtime.context
+    scene = state["scene"]
+    assert scene is not None, "ground runs after perceive"
+    raw = ctx.grounder.ground(state["instruction"], scene)
+    result = constrain(
+        raw,
+        excluded=[c.pick for c in state.get("excluded", [])],
+        restrict=state.get("restrict"),
+        restrict_place=state.get("restrict_place"),
+    )
+    ctx.transcript.write(
+        "grounding",
+        f"{len(result.prediction_set)} plausible, confidence {result.confidence:.2f}",
+        candidates=[c.model_dump() for c in result.candidates],
+        prediction_set=[c.model_dump() for c in result.prediction_set],
+        confidence=result.confidence,
+        consistency=result.consistency,
+        unmatched=result.unmatched,
+        parse=result.parse,
+    )
+    return {"grounding": result}
+
+
+def constrain(
+    result: GroundingResult,
+    excluded: list[int],
+    restrict: Optional[list[int]],
+    restrict_place: Optional[list[int]],
+) -> GroundingResult:
+    """Drop excluded picks and keep only what the person's answers allow.
+
+    Confidence after a constraint: 1.0 when the person's answer leaves one interpretation;
+    after exclusions only, the best remaining score renormalised over the remaining set.
+    The grounder's own confidence is kept when nothing was constrained.
+    """
+    answered = restrict is not None or restrict_place is not None
+    if not excluded and not answered:
+        return result
+
+    def keep(c: Candidate) -> bool:
+        return (
+            c.pick not in excluded
+            and (restrict is None or c.pick in restrict)
+            and (restrict_place is None or c.place in restrict_place)
+        )
+
+    candidates = [c for c in result.candidates if keep(c)]
+    pset = [c for c in result.prediction_set if keep(c)]
+    pool = pset
+    if answered and not pset:
+        # The person chose something the grounder had ruled out: the person wins.
+        pset = pool = list(candidates)
+    elif excluded and not pset and candidates:
+        # "The other one" implies there is one: offer the best remaining, weighed against all.
+        pset, pool = [candidates[0]], candidates
+    distinct = {(c.pick, c.place) for c in pset}
+    if len(distinct) == 1 and answered:
+        confidence = 1.0
+    elif pset:
+        total = sum(c.score for c in pool) or 1.0
+        confidence = max(c.score for c in pset) / total
+    else:
+        confidence = 0.0
+    return result.model_copy(update={"candidates": candidates, "prediction_set": pset, "confidence": confidence})

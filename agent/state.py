@@ -1,0 +1,137 @@
+"""The agent graph's state: everything a session must remember, and nothing it can rebuild.
+
+The state is checkpointed after every node (SQLite, keyed by the session id), so it holds only
+serialisable data: plain values and the pydantic models below or from ``perception.types``.
+Live objects (arm, models, transcript file) live in :class:`agent.context.AgentContext`.
+Nodes return only the keys they change; lists are replaced whole (no reducers), which keeps a
+re-run node (after an ``interrupt`` resume) from appending twice.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, TypedDict
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from pydantic import BaseModel, ConfigDict, Field
+
+from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
+
+Speaker = Literal["user", "robot"]
+TurnKind = Literal["instruction", "question", "answer", "say", "interjection"]
+DecisionKind = Literal["act", "clarify", "reperceive", "refuse"]
+OutcomeStatus = Literal["success", "failed", "stopped", "cancelled", "refused", "gave_up"]
+
+
+class DialogueTurn(BaseModel):
+    """One line of the conversation, in the order it was said."""
+
+    model_config = ConfigDict(frozen=True)
+
+    who: Speaker
+    text: str
+    kind: TurnKind = "say"
+
+
+class Decision(BaseModel):
+    """What ``decide`` chose and the signals it chose on (logged to the transcript)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DecisionKind
+    reason: str
+    confidence: float = Field(0.0, description="grounding confidence in [0, 1] after dialogue constraints")
+    consistency: Optional[float] = Field(None, description="language-vision similarity of the best pick")
+    set_size: int = Field(0, description="size of the prediction set after exclusions/answers")
+    scores: dict[int, float] = Field(default_factory=dict, description="pick index -> candidate score")
+    say: str = Field("", description="what the robot tells the person about it (refusals)")
+    status: Optional[OutcomeStatus] = Field(None, description="for refuse: refused (nothing fits) or gave_up")
+
+
+class PendingQuestion(BaseModel):
+    """A question put to the person and what an answer can refer to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    options: list[int] = Field(description="PerceivedObject.index of each option, in the order the question names them")
+    about: Literal["pick", "place"] = Field("pick", description="whether the options are things to pick or places")
+    yes_no: bool = Field(False, description="True when the question proposes options[0] and expects yes/no")
+    attempt: int = Field(1, description="1 for the first wording, 2 for the rephrased one after an unusable answer")
+
+
+class Outcome(BaseModel):
+    """How one instruction ended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: OutcomeStatus
+    success: bool = Field(description="the task was done (verified in sim when a verifier is given)")
+    verified: bool = Field(False, description="True when a success verifier checked it")
+    acted_on: Optional[str] = Field(None, description="sim id of the object it picked, if any")
+    message: str = Field("", description="the robot's closing words to the person")
+
+
+class AgentState(TypedDict, total=False):
+    """Graph state; every field is optional so nodes can return partial updates."""
+
+    session_id: str
+    """Thread id of the checkpointer; also names the transcript."""
+    instruction: str
+    """The request being worked on (after a 'no, the other one' correction: the earlier request)."""
+    dialogue: list[DialogueTurn]
+    """Whole conversation of the session, across instructions."""
+    scene: Optional[SceneObservation]
+    """Latest perception of the table."""
+    grounding: Optional[GroundingResult]
+    """Grounder output after exclusions and answers were applied."""
+    decision: Optional[Decision]
+    """Latest decision of the ``decide`` node."""
+    question: Optional[PendingQuestion]
+    """The question awaiting an answer (None when none is pending)."""
+    restrict: Optional[list[int]]
+    """Pick indices the person's answers narrowed the choice to (None: no answer yet)."""
+    restrict_place: Optional[list[int]]
+    """Place indices the person's answers narrowed the placement to (None: no answer yet)."""
+    target: Optional[Candidate]
+    """The candidate chosen to act on."""
+    excluded: list[Candidate]
+    """Candidates ruled out ('no, the other one'); compared by pick index."""
+    unusable_answers: int
+    """Answers in a row that could not be interpreted (two -> safe stop)."""
+    asked: int
+    """Questions asked for this instruction."""
+    questions: list[str]
+    """Text of each question asked for this instruction."""
+    reperceptions: int
+    """Times it looked again for this instruction."""
+    steps: int
+    """Control steps sent to the arm for this instruction."""
+    motion_finished: bool
+    """The executor finished its motion (not cut short, not out of steps)."""
+    halt: Optional[Literal["stop", "other"]]
+    """Why the last control loop was cut short by the person, if it was."""
+    last_target: Optional[Candidate]
+    """Target of the previous instruction, for a later 'no, the other one'."""
+    last_instruction: Optional[str]
+    """Previous instruction of the session, for a later 'no, the other one'."""
+    outcome: Optional[Outcome]
+    """Final result of the instruction (set by refuse/verify/clarify)."""
+
+
+#: Types the checkpointer may rebuild from msgpack (langgraph warns about, and will block,
+#: any type not allow-listed).
+STATE_TYPES: tuple[type, ...] = (
+    DialogueTurn,
+    Decision,
+    PendingQuestion,
+    Outcome,
+    Candidate,
+    GroundingResult,
+    PerceivedObject,
+    SceneObservation,
+)
+
+
+def make_serializer() -> JsonPlusSerializer:
+    """A checkpoint serializer that accepts exactly the state's own model types."""
+    return JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
