@@ -11,7 +11,9 @@ Observation dict (every backend):
     "segmentation": int32   (H, W)     instance ids (-1 = background/table/robot); sim only,
                                        a real arm leaves it out and perception must segment
     "camera":       CameraModel        intrinsics + extrinsics for deprojection
-    "state":        float32 (8,)       ee xyz (m, base frame), ee rpy (rad), gripper opening 0..1
+    "state":        float32 (8,)       ee xyz (m, base frame), ee rpy (rad), gripper opening 0..1,
+                                       last gripper command 0..1 (PyBullet: rpy is relative to
+                                       pointing straight down, so a vertical gripper is (0,0,yaw))
 Action: float32 (7,) = delta xyz (m), delta rpy (rad), gripper command (0 = open, 1 = closed).
 """
 

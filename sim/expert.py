@@ -1,0 +1,181 @@
+"""Scripted pick-and-place expert (privileged: it reads the simulator's true object poses).
+
+It is the oracle used to collect demonstrations and to bound what a learned policy could do;
+it never looks at images. A small state machine walks through waypoints for the grasp point
+(link 11, between the fingertips): approach above the object, descend, close, lift, carry above
+the target, lower, release, retreat. Each phase moves at most ``max_step`` metres per control
+step (below the safety envelope's limit) and finishes when the ee is within ``tolerance`` of the
+waypoint, then waits its settle steps (gripper closing / opening takes simulated time).
+
+``next_actions(state, poses)`` returns a chunk of (chunk_size, 7) delta actions and assumes the
+caller executes the whole chunk before asking again (its phase bookkeeping advances with the
+chunk). The agent layer wraps it into a Policy; sim never imports policy/.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import numpy as np
+
+from sim.arm import ACTION_DIM
+from sim.objects import object_geometry
+from sim.pybullet_arm import FINGER_TRAVEL, ObjectPose
+from sim.scene import SceneSpec
+from sim.success import relation_targets, target_xy
+from sim.task_sampling import target_is_clear
+from sim.tasks import TaskSpec
+
+CARRY_CLEARANCE = 0.07  # metres between a carried object's bottom and the tallest thing (bowl rims)
+APPROACH_HEIGHT = 0.08  # metres above the grasp point to start the descent
+MIN_GRASP_Z = 0.018  # metres: lowest grasp point, keeps fingertips off the table
+RELEASE_GAP = 0.006  # metres between the object's bottom and its support when released
+OPEN, CLOSED = 0.0, 1.0
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """Where the ee should go and what to do there."""
+
+    name: str
+    xyz: np.ndarray  # (3,) metres, base frame
+    yaw: float  # radians
+    gripper: float  # command 0 open .. 1 closed
+    max_step: float  # metres per control step
+    tolerance: float  # metres: close enough to move on
+    settle: int  # control steps to wait once reached
+
+
+def _yaw_of(orientation: np.ndarray) -> float:
+    x, y, z, w = orientation
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def grasp_yaw(shape: str, orientation: np.ndarray) -> float:
+    """Gripper yaw (rad) for a top-down grasp: a cube's yaw folded into [-pi/4, pi/4]."""
+    if shape != "cube":
+        return 0.0
+    yaw = _yaw_of(orientation)
+    return float((yaw + math.pi / 4) % (math.pi / 2) - math.pi / 4)
+
+
+class ScriptedExpert:
+    """Privileged scripted expert for one :class:`TaskSpec` in one :class:`SceneSpec`."""
+
+    PHASES = ("approach", "descend", "close", "lift", "carry", "lower", "release", "retreat", "done")
+
+    def __init__(self, task: TaskSpec, scene: SceneSpec, chunk_size: int = 4, max_step: float = 0.028) -> None:
+        self.task, self.scene = task, scene
+        self.chunk_size = chunk_size
+        self.max_step = max_step
+        self.reset()
+
+    def reset(self) -> None:
+        """Start the task from the first phase."""
+        self._phase = 0
+        self._waited = 0
+        self._place_xy: Optional[np.ndarray] = None
+        self._grasp_yaw: Optional[float] = None
+        self._retreat_xyz: Optional[np.ndarray] = None
+
+    @property
+    def phase(self) -> str:
+        return self.PHASES[self._phase]
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    # ---------------------------------------------------------------- planning
+    def _carry_z(self, held_offset: float) -> float:
+        tallest = max(object_geometry(o).height for o in self.scene.objects if o.id != self.task.pick)
+        bottom_to_grasp = object_geometry(self.scene.get(self.task.pick)).height / 2.0 + held_offset
+        return tallest + CARRY_CLEARANCE + bottom_to_grasp
+
+    def _choose_place_xy(self, poses: Mapping[str, ObjectPose]) -> np.ndarray:
+        assert self.task.place is not None
+        ref = poses[self.task.place].position
+        if self.task.relation != "next_to":
+            return target_xy(ref, self.task.relation, self.scene.viewpoint)
+        # next_to: the clear side nearest to where the object is now (shortest carry).
+        start = poses[self.task.pick].position[:2]
+        cands = sorted(relation_targets(ref, "next_to", self.scene.viewpoint), key=lambda c: float(np.linalg.norm(c - start)))
+        clear = [c for c in cands if target_is_clear(self.scene, self.task, c)]
+        return (clear or cands)[0]
+
+    def _support_z(self, poses: Mapping[str, ObjectPose]) -> float:
+        """z (m) of the surface the object is placed onto."""
+        if self.task.place is None or self.task.relation not in ("in", "on"):
+            return 0.0
+        ref_spec = self.scene.get(self.task.place)
+        ref_z = float(poses[self.task.place].position[2])
+        g = object_geometry(ref_spec)
+        return ref_z + g.floor if self.task.relation == "in" else ref_z + g.height / 2.0
+
+    def _waypoint(self, ee: np.ndarray, held: np.ndarray, poses: Mapping[str, ObjectPose]) -> Waypoint:
+        """Current phase's waypoint; ``held`` (3,) = grasp point minus object centre (metres)."""
+        pick = self.scene.get(self.task.pick)
+        g = object_geometry(pick)
+        obj = poses[pick.id]
+        if self._grasp_yaw is None:
+            self._grasp_yaw = grasp_yaw(pick.shape, obj.orientation)
+        yaw, s = self._grasp_yaw, self.max_step
+        grasp = np.array([obj.position[0], obj.position[1], max(float(obj.position[2]), MIN_GRASP_Z)])
+        phase = self.phase
+        if phase == "approach":
+            return Waypoint(phase, grasp + [0, 0, APPROACH_HEIGHT], yaw, OPEN, s, 0.01, 0)
+        if phase == "descend":
+            return Waypoint(phase, grasp, yaw, OPEN, 0.015, 0.006, 1)
+        if phase == "close":
+            return Waypoint(phase, ee, yaw, CLOSED, 0.0, 1.0, 4)
+        if phase == "lift":
+            return Waypoint(phase, np.array([ee[0], ee[1], self._carry_z(held[2])]), yaw, CLOSED, 0.02, 0.01, 0)
+        if phase == "done" and self.task.place is None:
+            return Waypoint(phase, ee, yaw, CLOSED, 0.0, 1.0, 0)
+        if self._place_xy is None:
+            self._place_xy = self._choose_place_xy(poses)
+        goal_xy = self._place_xy + held[:2]
+        if phase == "carry":
+            return Waypoint(phase, np.array([*goal_xy, self._carry_z(held[2])]), yaw, CLOSED, s, 0.006, 1)
+        place_z = self._support_z(poses) + RELEASE_GAP + g.height / 2.0 + held[2]
+        if phase == "lower":
+            return Waypoint(phase, np.array([*goal_xy, place_z]), yaw, CLOSED, 0.015, 0.004, 1)
+        # Open only a little wider than the object so fingers stay clear of bowl walls.
+        release = float(np.clip(1.0 - (g.height + 0.025) / (2 * FINGER_TRAVEL), 0.0, 1.0))
+        if phase == "release":
+            return Waypoint(phase, ee, yaw, release, 0.0, 1.0, 4)
+        if phase == "retreat":
+            if self._retreat_xyz is None:
+                self._retreat_xyz = ee + [0.0, 0.0, 0.08]
+            return Waypoint(phase, self._retreat_xyz, yaw, release, 0.02, 0.01, 0)
+        return Waypoint("done", ee, yaw, release, 0.0, 1.0, 0)
+
+    # ---------------------------------------------------------------- acting
+    def next_actions(self, state: np.ndarray, poses: Mapping[str, ObjectPose]) -> np.ndarray:
+        """A (chunk_size, 7) float32 chunk of delta actions from the ee ``state`` (8,) and true poses."""
+        ee = np.asarray(state[:3], dtype=np.float64).copy()
+        yaw = float(state[5])
+        # Grasp point minus object centre, from measurements (not predictions): once held, this
+        # offset carries the object's true position into the carry / place waypoints.
+        held = ee - poses[self.task.pick].position
+        chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
+        for i in range(self.chunk_size):
+            wp = self._waypoint(ee, held, poses)
+            delta = wp.xyz - ee
+            dist = float(np.linalg.norm(delta))
+            if dist > wp.max_step:
+                delta *= wp.max_step / dist
+            dyaw = float(np.clip(wp.yaw - yaw, -0.12, 0.12))
+            chunk[i, :3], chunk[i, 5], chunk[i, 6] = delta, dyaw, wp.gripper
+            ee, yaw = ee + delta, yaw + dyaw
+            if wp.name != "done" and float(np.linalg.norm(wp.xyz - ee)) <= wp.tolerance and abs(wp.yaw - yaw) < 0.05:
+                if self._waited >= wp.settle:
+                    # A pick ends holding the object up: skip the placing phases.
+                    finished_pick = self.task.place is None and wp.name == "lift"
+                    self._phase = self.PHASES.index("done") if finished_pick else self._phase + 1
+                    self._waited = 0
+                else:
+                    self._waited += 1
+        return chunk

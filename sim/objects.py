@@ -1,0 +1,167 @@
+"""PyBullet bodies for :class:`sim.scene.ObjectSpec`: cube, ball, cylinder and an open bowl.
+
+Every body is built from primitive collision shapes (no meshes, nothing downloaded), coloured
+from ``scene.COLORS``, and rests on the table surface at z = 0. The bowl is a real container: a
+base disc plus a ring of wall boxes in one compound collision shape, so objects can fall in and
+stay there. Geometry (metres) comes from :func:`object_geometry`, which the success checks and
+the scripted expert reuse so all three agree on sizes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sim.scene import COLORS, SIZE_METRES, ObjectSpec, SceneSpec
+
+#: Bowl outer diameter = this factor x SIZE_METRES (so 0.12 / 0.15 / 0.18 m).
+BOWL_DIAMETER_FACTOR = 3.0
+#: Bowl wall height and thickness, base thickness (metres).
+BOWL_HEIGHT = 0.045
+BOWL_WALL = 0.008
+BOWL_BASE = 0.006
+#: Wall boxes around the ring (overlapping, no gaps). PyBullet's createVisualShapeArray
+#: segfaults beyond 16 shapes, and the base disc is one of them, so 15.
+BOWL_SEGMENTS = 15
+#: Masses (kg). The bowl is heavier so a dropped object does not push it around.
+GRASPABLE_MASS = 0.08
+BOWL_MASS = 0.6
+#: Friction coefficients; high lateral friction makes pinch grasps hold under acceleration.
+LATERAL_FRICTION = 1.2
+ROLLING_FRICTION = 0.0005
+SPINNING_FRICTION = 0.001
+
+
+@dataclass(frozen=True)
+class ObjectGeometry:
+    """Size of one object (metres): footprint radius, height, and for bowls the inner radius."""
+
+    height: float
+    radius: float
+    inner_radius: float = 0.0
+    floor: float = 0.0
+
+
+def object_geometry(spec: ObjectSpec) -> ObjectGeometry:
+    """Physical dimensions of an object as built here (bowl: ~3x size wide, 4.5 cm high)."""
+    s = SIZE_METRES[spec.size]
+    if spec.shape == "bowl":
+        r = BOWL_DIAMETER_FACTOR * s / 2.0
+        return ObjectGeometry(height=BOWL_HEIGHT, radius=r, inner_radius=r - BOWL_WALL, floor=BOWL_BASE)
+    if spec.shape == "cube":
+        # A cube's footprint radius is its half diagonal.
+        return ObjectGeometry(height=s, radius=s * math.sqrt(2) / 2.0)
+    return ObjectGeometry(height=s, radius=s / 2.0)
+
+
+@dataclass
+class SceneBodies:
+    """Body ids of a loaded scene and the id <-> object-id mapping."""
+
+    body_of: dict[str, int] = field(default_factory=dict)
+    object_of: dict[int, str] = field(default_factory=dict)
+
+    def add(self, object_id: str, body_id: int) -> None:
+        self.body_of[object_id] = body_id
+        self.object_of[body_id] = object_id
+
+
+def _rgba(color: str) -> list[float]:
+    return [*COLORS[color], 1.0]
+
+
+def _build_cube(client: Any, spec: ObjectSpec) -> tuple[int, int]:
+    h = SIZE_METRES[spec.size] / 2.0
+    col = client.createCollisionShape(client.GEOM_BOX, halfExtents=[h, h, h])
+    vis = client.createVisualShape(client.GEOM_BOX, halfExtents=[h, h, h], rgbaColor=_rgba(spec.color))
+    return col, vis
+
+
+def _build_ball(client: Any, spec: ObjectSpec) -> tuple[int, int]:
+    r = SIZE_METRES[spec.size] / 2.0
+    col = client.createCollisionShape(client.GEOM_SPHERE, radius=r)
+    vis = client.createVisualShape(client.GEOM_SPHERE, radius=r, rgbaColor=_rgba(spec.color))
+    return col, vis
+
+
+def _build_cylinder(client: Any, spec: ObjectSpec) -> tuple[int, int]:
+    s = SIZE_METRES[spec.size]
+    col = client.createCollisionShape(client.GEOM_CYLINDER, radius=s / 2.0, height=s)
+    vis = client.createVisualShape(client.GEOM_CYLINDER, radius=s / 2.0, length=s, rgbaColor=_rgba(spec.color))
+    return col, vis
+
+
+def _build_bowl(client: Any, spec: ObjectSpec) -> tuple[int, int]:
+    """Compound shape: base disc + BOWL_SEGMENTS wall boxes; frame origin at the table surface."""
+    g = object_geometry(spec)
+    mid_r = g.radius - BOWL_WALL / 2.0
+    # Each wall box spans one ring segment, slightly overlapping its neighbours (no gaps).
+    seg_len = 2.0 * g.radius * math.tan(math.pi / BOWL_SEGMENTS) + 0.002
+    types = [client.GEOM_CYLINDER]
+    radii = [g.radius]
+    lengths = [BOWL_BASE]
+    extents = [[0.0, 0.0, 0.0]]
+    positions = [[0.0, 0.0, BOWL_BASE / 2.0]]
+    orientations = [[0.0, 0.0, 0.0, 1.0]]
+    for k in range(BOWL_SEGMENTS):
+        a = 2.0 * math.pi * k / BOWL_SEGMENTS
+        types.append(client.GEOM_BOX)
+        radii.append(0.0)
+        lengths.append(0.0)
+        extents.append([BOWL_WALL / 2.0, seg_len / 2.0, BOWL_HEIGHT / 2.0])
+        positions.append([mid_r * math.cos(a), mid_r * math.sin(a), BOWL_HEIGHT / 2.0])
+        orientations.append(list(client.getQuaternionFromEuler([0.0, 0.0, a])))
+    col = client.createCollisionShapeArray(
+        shapeTypes=types, radii=radii, halfExtents=extents, lengths=lengths,
+        collisionFramePositions=positions, collisionFrameOrientations=orientations,
+    )
+    rgba = _rgba(spec.color)
+    vis = client.createVisualShapeArray(
+        shapeTypes=types, radii=radii, halfExtents=extents, lengths=lengths,
+        rgbaColors=[rgba] * len(types), visualFramePositions=positions,
+        visualFrameOrientations=orientations,
+    )
+    return col, vis
+
+
+#: Shape name -> builder returning (collision shape id, visual shape id).
+SHAPE_BUILDERS: dict[str, Callable[[Any, ObjectSpec], tuple[int, int]]] = {
+    "cube": _build_cube,
+    "ball": _build_ball,
+    "cylinder": _build_cylinder,
+    "bowl": _build_bowl,
+}
+
+
+def spawn_height(spec: ObjectSpec) -> float:
+    """z (metres) of the body frame when the object rests on the table."""
+    return 0.0 if spec.shape == "bowl" else SIZE_METRES[spec.size] / 2.0
+
+
+def create_object(client: Any, spec: ObjectSpec) -> int:
+    """Create one body resting on the table at ``spec.position``; returns the body id."""
+    if spec.shape not in SHAPE_BUILDERS:
+        raise KeyError(f"no builder for shape {spec.shape!r}; known: {sorted(SHAPE_BUILDERS)}")
+    col, vis = SHAPE_BUILDERS[spec.shape](client, spec)
+    mass = BOWL_MASS if spec.shape == "bowl" else GRASPABLE_MASS
+    body = client.createMultiBody(
+        baseMass=mass,
+        baseCollisionShapeIndex=col,
+        baseVisualShapeIndex=vis,
+        basePosition=[spec.position[0], spec.position[1], spawn_height(spec)],
+        baseOrientation=client.getQuaternionFromEuler([0.0, 0.0, spec.yaw]),
+    )
+    client.changeDynamics(
+        body, -1, lateralFriction=LATERAL_FRICTION, rollingFriction=ROLLING_FRICTION,
+        spinningFriction=SPINNING_FRICTION,
+    )
+    return body
+
+
+def create_scene_objects(client: Any, scene: SceneSpec) -> SceneBodies:
+    """Create every object of ``scene``; returns the body id <-> object id mapping."""
+    bodies = SceneBodies()
+    for spec in scene.objects:
+        bodies.add(spec.id, create_object(client, spec))
+    return bodies
