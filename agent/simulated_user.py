@@ -193,8 +193,10 @@ class SimulatedUser:
     def answered(self) -> int:
         return len(self.exchanges)
 
-    def answer(self, question: str, candidates: Sequence[Optional[str]] = ()) -> str:
-        """What the person says back to ``question`` (scripted replies first, then from intent)."""
+    def answer(self, question: str, candidates: Sequence[Optional[str]] = (), yes_no: Optional[bool] = None) -> str:
+        """What the person says back to ``question`` (scripted replies first, then from intent).
+        ``yes_no``: the robot proposes ``candidates[0]`` and wants yes/no (None: judged from the
+        wording, e.g. "Do you mean ...?" with a single candidate)."""
         candidates = list(candidates)
         if self.gave_up or self.answered >= self.spec.patience:
             self.gave_up = True
@@ -202,7 +204,7 @@ class SimulatedUser:
         elif self.answered < len(self.spec.replies):
             reply = self.spec.replies[self.answered]
         else:
-            reply = self._from_intent(question, candidates)
+            reply = self._from_intent(question, candidates, yes_no)
         self.exchanges.append(Exchange(question, candidates, reply))
         return reply
 
@@ -233,7 +235,7 @@ class SimulatedUser:
             return intent.place
         return intent.pick
 
-    def _from_intent(self, question: str, candidates: list[Optional[str]]) -> str:
+    def _from_intent(self, question: str, candidates: list[Optional[str]], yes_no: Optional[bool]) -> str:
         rng = self._rng()
         target_id = self._target_for(candidates)
         if target_id is None:
@@ -241,8 +243,12 @@ class SimulatedUser:
             return str(rng.choice(["no", "no, none of those", "neither of them"])) if candidates else "no"
         target = self.scene.get(target_id)
         real = [c for c in dict.fromkeys(candidates) if c is not None]
-        if _YES_NO_START.match(question) and len(real) <= 1:
-            return self._yes_no(question, target, real, rng)
+        if yes_no is None:
+            yes_no = bool(_YES_NO_START.match(question)) and len(real) <= 1
+        if yes_no:
+            if candidates and candidates[0] is None:
+                return "no, " + describe_fully(target, self.scene)  # it proposes something not there
+            return self._yes_no(question, target, [c for c in candidates[:1] if c is not None], rng)
         if candidates and target_id not in candidates:
             return "none of those, I meant " + describe_fully(target, self.scene)
         others = [self.scene.get(c) for c in real if c != target_id]

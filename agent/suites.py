@@ -230,7 +230,8 @@ def _correction(rng: np.random.Generator) -> dict[str, Any]:
 @register_suite("infeasible")
 def _infeasible(rng: np.random.Generator) -> dict[str, Any]:
     table = _Table(rng)
-    table.add_distractors(int(rng.integers(2, 5)), avoid=set())
+    table.add(*_pick_kind(rng))  # at least one graspable thing, so the table is not empty of choices
+    table.add_distractors(int(rng.integers(1, 4)), avoid=set())
     present = {o.color for o in table.objects}
     absent_colors = [c for c in COLORS if c not in present]
     variant = int(rng.integers(3))

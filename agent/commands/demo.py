@@ -1,0 +1,68 @@
+"""`python main.py demo`: run the bundled scenarios/ without a person at the keyboard.
+
+For each scenario it prints the dialogue (user / robot lines), the agent's decisions with their
+scores (grounding confidence, language-vision consistency, prediction-set size, candidate
+scores), the verified outcome, and at the end the results table. Exit code 0 when all pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+#: The bundled scenarios, next to the repository root.
+DEFAULT_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+#: Transcript event kinds shown, and how each line is labelled.
+SHOWN: dict[str, str] = {"utterance": "user", "answer": "user", "interjection": "user", "question": "robot",
+                         "say": "robot", "decision": "  decide", "outcome": "  outcome"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, help=f"scenario files/folders (default {DEFAULT_SCENARIOS})")
+    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
+
+
+def _decision_line(data: dict[str, Any]) -> str:
+    scores = ", ".join(f"#{k}={v:.2f}" for k, v in sorted(data.get("scores", {}).items(), key=lambda kv: -kv[1]))
+    consistency = data.get("consistency")
+    cons = "n/a" if consistency is None else f"{consistency:.2f}"
+    return (f"{data.get('kind')}: {data.get('reason', '')} | confidence {data.get('confidence', 0.0):.2f}, "
+            f"consistency {cons}, set size {data.get('set_size', 0)}" + (f", scores {scores}" if scores else ""))
+
+
+def print_transcript(path: Path) -> None:
+    """The dialogue and decisions of one session, from its JSONL transcript."""
+    from agent.transcript import read_transcript
+
+    for event in read_transcript(path):
+        label = SHOWN.get(event.kind)
+        if label is None:
+            continue
+        text = _decision_line(event.data) if event.kind == "decision" else event.text
+        print(f"  {label:>9}: {text}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.report import format_table
+    from agent.runner import RunConfig, default_run_dir, run_all
+    from agent.scenario import load_scenarios
+
+    loaded = load_scenarios(args.paths or [DEFAULT_SCENARIOS])
+    for error in loaded.errors:
+        print(f"scenario error: {error}")
+
+    def show(scenario: Any, result: Any) -> None:
+        print(f"\n=== {scenario.name}: \"{scenario.instruction}\" ({scenario.scene.viewpoint} viewpoint)")
+        if result.transcript and Path(result.transcript).exists():
+            print_transcript(Path(result.transcript))
+        verdict = "PASS" if result.passed else "FAIL"
+        print(f"  -> {verdict}: success={result.success} asked={result.asked} "
+              f"reperceptions={result.reperceptions} steps={result.steps} {result.error or result.message}")
+
+    report = run_all(loaded.scenarios, loaded.errors, RunConfig(image_size=args.image_size),
+                     args.run_dir or default_run_dir(), on_result=show)
+    print()
+    print(format_table(report))
+    return 0 if report.summary.passed == report.summary.episodes else 1

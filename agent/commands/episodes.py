@@ -1,0 +1,52 @@
+"""`python main.py episodes PATH... --report out.json` or `--suite NAME --seeds 0-49`.
+
+Runs scenario files/folders (malformed scenarios are reported, the rest still run) or a
+procedural suite, shows a progress bar, prints a results table and writes the report JSON
+(ARCHITECTURE.md "Episode report"). Exit code 0 when every episode passed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agent.runner import EXECUTORS, RunConfig
+    from agent.suites import SUITES
+
+    defaults = RunConfig()
+    parser.add_argument("paths", nargs="*", help="scenario YAML files or folders")
+    parser.add_argument("--suite", choices=sorted(SUITES), help="run a procedural suite instead of files")
+    parser.add_argument("--seeds", default="0-9", help="suite seeds: a range '0-49', a list '1,3,5' or both")
+    parser.add_argument("--report", type=Path, help="write the report JSON here (also saved in the run folder)")
+    parser.add_argument("--policy", default=defaults.policy, choices=sorted(EXECUTORS), help="motion source")
+    parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
+    parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
+    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.report import format_table
+    from agent.runner import RunConfig, default_run_dir, run_all
+    from agent.scenario import LoadResult, load_scenarios
+    from agent.suites import make_suite, parse_seeds
+
+    if not args.paths and not args.suite:
+        print("give scenario files/folders, or --suite NAME (see --help)")
+        return 2
+    loaded = load_scenarios(args.paths) if args.paths else LoadResult()
+    if args.suite:
+        loaded.scenarios.extend(make_suite(args.suite, parse_seeds(args.seeds)))
+    for error in loaded.errors:
+        print(f"scenario error: {error}")
+    config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps)
+    run_dir = args.run_dir or default_run_dir()
+    report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress)
+    print(format_table(report))
+    if args.report:
+        report.write(args.report)
+        print(f"report: {args.report}")
+    print(f"transcripts: {run_dir / 'transcripts'}")
+    return 0 if report.summary.passed == report.summary.episodes else 1

@@ -1,0 +1,329 @@
+"""Run scenarios end to end: sim + perception + grounder + executor + simulated person + agent.
+
+``run_scenario(scenario, config, run_dir) -> EpisodeResult`` builds a fresh TabletopEnv with the
+scenario's scene, wires perception (with the scenario's faults), the grounder, an executor from
+``EXECUTORS`` (``--policy``), and the simulated person (who answers every question and is the
+interjection source), drives an :class:`agent.driver.AgentSession` to its end, then verifies the
+person's INTENT against the simulator's true state (never the agent's own claim). Interjections
+whose step the motion never reached are said afterwards as a new utterance ("no, the other one"
+after a wrong guess). ``passed`` = the outcome matched ``expect`` (see :func:`judge`).
+
+``run_all`` runs many; an exception in one episode is recorded as its ``error`` and the rest
+still run. Session ids, JSONL transcripts and the SQLite checkpoints go under ``run_dir``
+(by default ``runs/<timestamp>/``).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+from uuid import uuid4
+
+import numpy as np
+
+from agent.report import EpisodeResult, Report, build_report, error_result
+from agent.scenario import Fault, Scenario, ScenarioError
+from agent.simulated_user import SimulatedUser
+from perception.types import PerceivedObject, SceneObservation
+
+#: Metres an object must move to count as disturbed (sim/success.py uses the same limit).
+DISTURB_M = 0.02
+#: Metres within which a perceived centroid is taken to be a true object (no sim_id given).
+MATCH_RADIUS_M = 0.06
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How episodes are run (every field has a CLI flag in agent/commands/episodes.py)."""
+
+    # Executor (motion source) by name from EXECUTORS: "expert" = privileged scripted expert.
+    policy: str = "expert"
+    # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).
+    image_size: int = 96
+    # Most control steps (10 Hz) per motion before the agent gives up on it.
+    max_control_steps: int = 400
+    # Settle the physics this many control steps after the agent finishes, before verifying.
+    settle_steps: int = 5
+    # Most follow-up utterances (late interjections) after the agent finishes.
+    max_follow_ups: int = 2
+
+
+# -- mapping perception to scene truth (privileged: the runner is the referee) ----------------
+
+
+def true_id(obj: PerceivedObject, scene: SceneObservation, truth: dict[str, np.ndarray]) -> Optional[str]:
+    """The scene object a perceived one really is: its sim label, else the nearest true centre
+    within MATCH_RADIUS_M; None for a phantom (unlabelled where others are labelled)."""
+    if obj.sim_id is not None:
+        return obj.sim_id
+    if any(o.sim_id is not None for o in scene.objects) or not truth:
+        return None
+    oid, pos = min(truth.items(), key=lambda kv: float(np.linalg.norm(kv[1][:2] - np.asarray(obj.position[:2]))))
+    return oid if float(np.linalg.norm(pos[:2] - np.asarray(obj.position[:2]))) <= MATCH_RADIUS_M else None
+
+
+# -- perception faults -------------------------------------------------------------------------
+
+
+def _misperceive(obj: PerceivedObject, fault: Fault) -> PerceivedObject:
+    # Move most of the colour belief to the wrong colour, as a colour-cast misreading would.
+    seen = str(fault.as_)
+    scores = {k: 0.2 * v for k, v in obj.color_scores.items() if k != seen}
+    scores[seen] = 0.8
+    return obj.model_copy(update={"color": seen, "color_scores": scores})
+
+
+def _phantom(obj: PerceivedObject, fault: Fault, index: int) -> PerceivedObject:
+    # A ghost copy 6 cm towards the table's centre line (y = 0), box shifted by its width.
+    dy = -0.06 if obj.position[1] > 0 else 0.06
+    x0, y0, x1, y1 = obj.box
+    w = (x1 - x0) * (1 if dy < 0 else -1)
+    color = fault.as_ or obj.color
+    return obj.model_copy(update={
+        "index": index, "sim_id": None, "color": color, "color_scores": {color: 1.0} if fault.as_ else obj.color_scores,
+        "position": (obj.position[0], obj.position[1] + dy, obj.position[2]), "box": (x0 + w, y0, x1 + w, y1),
+    })
+
+
+def apply_faults(observation: SceneObservation, faults: Iterable[Fault], truth: dict[str, np.ndarray]) -> SceneObservation:
+    """``observation`` as a faulty perception would report it; objects renumbered 1..N."""
+    objects = list(observation.objects)
+    for fault in faults:
+        hits = [i for i, o in enumerate(objects) if true_id(o, observation, truth) == fault.object]
+        for i in sorted(hits, reverse=True):
+            if fault.type == "misperceive_color":
+                objects[i] = _misperceive(objects[i], fault)
+            elif fault.type == "occlude":
+                del objects[i]
+            else:
+                objects.append(_phantom(objects[i], fault, len(objects) + 1))
+    renumbered = [o.model_copy(update={"index": k}) for k, o in enumerate(objects, start=1)]
+    return observation.model_copy(update={"objects": renumbered})
+
+
+@dataclass
+class FaultyPerception:
+    """Wraps a perceive function: the first look suffers every fault, later looks (re-perception)
+    only the ``persist`` ones. ``looks`` counts calls."""
+
+    perceive: Callable[[dict[str, Any]], SceneObservation]
+    faults: list[Fault]
+    truth: Callable[[], dict[str, np.ndarray]]
+    looks: int = 0
+
+    def __call__(self, obs: dict[str, Any]) -> SceneObservation:
+        seen = self.perceive(obs)
+        active = [f for f in self.faults if self.looks == 0 or f.persist]
+        self.looks += 1
+        return apply_faults(seen, active, self.truth()) if active else seen
+
+
+# -- executors -----------------------------------------------------------------------------
+
+
+@dataclass
+class ExpertExecutor:
+    """The privileged scripted expert behind the agent's Executor protocol: it acts on the TRUE
+    object the agent's chosen (perceived) target is, so a wrong choice is carried out faithfully."""
+
+    env: Any  # sim.tabletop_env.TabletopEnv
+    chunk_size: int = 4
+    _expert: Any = None
+    _queue: list[np.ndarray] = field(default_factory=list)
+
+    def reset(self, target: Any) -> None:
+        from sim.expert import ScriptedExpert
+        from sim.tasks import TaskSpec
+
+        truth = _truth(self.env)
+        dummy = SceneObservation(objects=[target.pick] + ([target.place] if target.place else []))
+        pick = true_id(target.pick, dummy, truth)
+        place = true_id(target.place, dummy, truth) if target.place is not None else None
+        if pick is None or (target.place is not None and place is None):
+            raise RuntimeError("the agent chose an object that is not really there (a phantom)")
+        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")
+        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size)
+
+    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> Any:
+        from policy.types import PolicyOutput
+
+        if self._expert is None or self._expert.done:
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+        return PolicyOutput(actions=self._expert.next_actions(obs["state"], self.env.object_poses()),
+                            raw_text=f"expert phase: {self._expert.phase}")
+
+    @property
+    def done(self) -> bool:
+        return self._expert is not None and self._expert.done
+
+
+#: --policy name -> factory(env) returning an agent Executor.
+EXECUTORS: dict[str, Callable[[Any], Any]] = {"expert": lambda env: ExpertExecutor(env)}
+
+
+def _truth(env: Any) -> dict[str, np.ndarray]:
+    return {k: p.position for k, p in env.object_poses().items()}
+
+
+# -- one episode ------------------------------------------------------------------------------
+
+
+def judge(scenario: Scenario, success: bool, asked: int, disturbed: list[str], acted_on: Optional[str]) -> bool:
+    """Outcome matches expect: same success, questions within ``expect.ask``, and when success is
+    NOT expected (absent object, person gave up) the robot must also have left the table alone."""
+    if success != scenario.expect.success or not scenario.expect.ask_ok(asked):
+        return False
+    if not scenario.expect.success:
+        return not disturbed and acted_on is None
+    return True
+
+
+def _verify(env: Any, scenario: Scenario) -> tuple[bool, str]:
+    from sim.success import check_success
+
+    task = scenario.user.intent.to_task()
+    if task is None:
+        return False, "nothing to achieve: the person asked for something absent"
+    report = check_success(task, scenario.scene, env.world_state())
+    return report.success, report.reason
+
+
+@dataclass
+class Episode:
+    """Live objects of one running episode (built by :func:`build_episode`)."""
+
+    env: Any
+    session: Any
+    user: SimulatedUser
+    perception: FaultyPerception
+    transcript_path: Path
+    session_id: str
+
+
+def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0) -> Episode:
+    from agent.context import AgentContext, AgentSettings
+    from agent.driver import AgentSession
+    from agent.transcript import TranscriptWriter
+    from perception.grounding import Grounder
+    from perception.proposals import perceive
+    from sim.tabletop_env import TabletopEnv
+
+    if config.policy not in EXECUTORS:
+        raise KeyError(f"unknown --policy {config.policy!r}; known: {sorted(EXECUTORS)}")
+    env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps)
+    env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
+    user = SimulatedUser(scenario.user, scenario.scene, seed=seed, instruction=scenario.instruction)
+    perception = FaultyPerception(lambda obs: perceive(obs, viewpoint=scenario.scene.viewpoint),
+                                  list(scenario.faults), lambda: _truth(env))
+    session_id = f"{scenario.name}-{uuid4().hex[:8]}"
+    transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
+    context = AgentContext(
+        arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env),
+        transcript=TranscriptWriter(session_id, transcript_path),
+        settings=AgentSettings(max_control_steps=config.max_control_steps),
+        interjections=user,
+    )
+    session = AgentSession(context, session_id, str(run_dir / "checkpoints.sqlite"))
+    return Episode(env, session, user, perception, transcript_path, session_id)
+
+
+def _answer(episode: Episode, question: Any) -> str:
+    """The simulated person's reply to a driver Question (its candidates mapped to scene truth)."""
+    truth = _truth(episode.env)
+    options = list(getattr(question, "candidates", []) or [])
+    scene = SceneObservation(objects=[o for o in options if isinstance(o, PerceivedObject)])
+    ids = [true_id(o, scene, truth) if isinstance(o, PerceivedObject) else o for o in options]
+    return episode.user.answer(question.text, ids, yes_no=getattr(question, "yes_no", None))
+
+
+def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
+                 on_line: Optional[Callable[[str, str], None]] = None) -> EpisodeResult:
+    """Run one scenario; never raises (an exception becomes the result's ``error``).
+    ``on_line(who, text)`` sees every dialogue line as it happens (demo printing)."""
+    from agent.driver import Question
+
+    say = on_line or (lambda who, text: None)
+    start = time.perf_counter()
+    episode: Optional[Episode] = None
+    finished: Any = None
+    try:
+        episode = build_episode(scenario, config, run_dir, seed)
+        say("user", scenario.instruction)
+        turn = episode.session.start(scenario.instruction)
+        for _ in range(1 + config.max_follow_ups):
+            while isinstance(turn, Question):
+                say("robot", turn.text)
+                reply = _answer(episode, turn)
+                say("user", reply)
+                turn = episode.session.resume(reply)
+            finished = turn
+            say("robot", getattr(turn, "message", ""))
+            late = episode.user.poll(10**9)  # an interjection the motion never reached
+            if late is None:
+                break
+            say("user", late)
+            turn = episode.session.start(late)
+        for _ in range(config.settle_steps):
+            episode.env.arm.hold()
+        success, reason = _verify(episode.env, scenario)
+        return _result(scenario, episode, finished, success, reason, time.perf_counter() - start)
+    except Exception as exc:  # one broken episode must not stop the run
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return EpisodeResult(name=scenario.name, passed=False, success=False, error=detail,
+                             duration_s=round(time.perf_counter() - start, 3), expect=scenario.expect,
+                             source=scenario.source, session_id=episode.session_id if episode else None)
+    finally:
+        if episode is not None:
+            episode.env.close()
+
+
+def _result(scenario: Scenario, ep: Episode, finished: Any, success: bool, reason: str, duration: float) -> EpisodeResult:
+    truth = _truth(ep.env)
+    initial = ep.env.world_state().initial_positions
+    disturbed = sorted(k for k, p in truth.items() if float(np.linalg.norm(p - initial[k])) > DISTURB_M)
+    acted_on = getattr(finished, "acted_on", None)
+    asked = int(getattr(finished, "asked", 0))
+    intended = scenario.user.intent.pick
+    return EpisodeResult(
+        name=scenario.name, success=success, asked=asked,
+        passed=judge(scenario, success, asked, disturbed, acted_on),
+        questions=list(getattr(finished, "questions", [])),
+        reperceptions=int(getattr(finished, "reperceptions", 0)), steps=int(getattr(finished, "steps", 0)),
+        duration_s=round(duration, 3), expect=scenario.expect, status=getattr(finished, "status", None),
+        acted_on=acted_on, acted_on_intended=None if acted_on is None and intended is None else acted_on == intended,
+        disturbed=disturbed, answers=[x.answer for x in ep.user.exchanges],
+        message=f"{getattr(finished, 'message', '')} [verify: {reason}]".strip(),
+        session_id=ep.session_id, transcript=str(ep.transcript_path), source=scenario.source,
+    )
+
+
+def default_run_dir(root: str | Path = "runs") -> Path:
+    return Path(root) / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunConfig,
+            run_dir: Optional[Path] = None, progress: bool = False,
+            on_line: Optional[Callable[[str, str], None]] = None,
+            on_result: Optional[Callable[[Scenario, EpisodeResult], None]] = None) -> Report:
+    """Run every scenario (seeded by position); malformed ones are reported with their error."""
+    run_dir = run_dir or default_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results = [error_result(e) for e in errors]
+    items: Iterable[Scenario] = scenarios
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(scenarios, desc="episodes", unit="ep")
+    for seed, scenario in enumerate(items):
+        result = run_scenario(scenario, config, run_dir, seed=seed, on_line=on_line)
+        results.append(result)
+        if on_result is not None:
+            on_result(scenario, result)
+    report = build_report(results)
+    report.write(run_dir / "report.json")
+    return report
+
