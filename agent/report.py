@@ -38,7 +38,7 @@ class EpisodeResult(BaseModel):
     status: Optional[str] = Field(None, description="agent outcome: success/failed/stopped/cancelled/refused/gave_up")
     acted_on: Optional[str] = Field(None, description="true scene id of the object the robot picked, if any")
     acted_on_intended: Optional[bool] = Field(None, description="acted_on equals user.intent.pick")
-    disturbed: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm")
+    moved: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm (picked one included)")
     answers: list[str] = Field(default_factory=list, description="what the simulated person answered")
     message: str = ""
     session_id: Optional[str] = None
@@ -112,7 +112,7 @@ def format_table(report: Report, width: int = 34) -> str:
     lines = [head, "-" * len(head)]
     for e in report.episodes:
         note = e.error or (e.status or "")
-        if e.error is None and e.acted_on_intended is False:
+        if e.error is None and e.acted_on is not None and e.acted_on_intended is False:
             note += " (acted on the wrong object)"
         name = e.name if len(e.name) <= width else e.name[: width - 1] + "~"
         lines.append(

@@ -15,12 +15,15 @@ still run. Session ids, JSONL transcripts and the SQLite checkpoints go under ``
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 from uuid import uuid4
 
 import numpy as np
@@ -122,47 +125,36 @@ class FaultyPerception:
         return apply_faults(seen, active, self.truth()) if active else seen
 
 
-# -- executors -----------------------------------------------------------------------------
+# -- executors and the agent's own verifier -------------------------------------------------
 
 
-@dataclass
-class ExpertExecutor:
-    """The privileged scripted expert behind the agent's Executor protocol: it acts on the TRUE
-    object the agent's chosen (perceived) target is, so a wrong choice is carried out faithfully."""
+def _expert(env: Any) -> Any:
+    from agent.executors import ExpertExecutor
 
-    env: Any  # sim.tabletop_env.TabletopEnv
-    chunk_size: int = 4
-    _expert: Any = None
-    _queue: list[np.ndarray] = field(default_factory=list)
+    return ExpertExecutor(env)
 
-    def reset(self, target: Any) -> None:
-        from sim.expert import ScriptedExpert
-        from sim.tasks import TaskSpec
 
-        truth = _truth(self.env)
-        dummy = SceneObservation(objects=[target.pick] + ([target.place] if target.place else []))
-        pick = true_id(target.pick, dummy, truth)
-        place = true_id(target.place, dummy, truth) if target.place is not None else None
+#: --policy name -> factory(env) returning an agent Executor (agent/context.py protocol).
+EXECUTORS: dict[str, Callable[[Any], Any]] = {"expert": _expert}
+
+
+def target_verifier(env: Any) -> Callable[[Any], bool]:
+    """The agent's ``verify``: did the arm do what the AGENT chose (privileged sim check)? The
+    runner separately checks the person's intent, which is what the report's success means."""
+    from agent.executors import true_object_id
+    from sim.success import check_success
+    from sim.tasks import TaskSpec
+
+    def verify(target: Any) -> bool:
+        truth = _truth(env)
+        pick = true_object_id(target.pick, truth)
+        place = true_object_id(target.place, truth) if target.place is not None else None
         if pick is None or (target.place is not None and place is None):
-            raise RuntimeError("the agent chose an object that is not really there (a phantom)")
-        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")
-        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size)
+            return False
+        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
+        return check_success(task, env.scene, env.world_state()).success
 
-    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> Any:
-        from policy.types import PolicyOutput
-
-        if self._expert is None or self._expert.done:
-            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
-        return PolicyOutput(actions=self._expert.next_actions(obs["state"], self.env.object_poses()),
-                            raw_text=f"expert phase: {self._expert.phase}")
-
-    @property
-    def done(self) -> bool:
-        return self._expert is not None and self._expert.done
-
-
-#: --policy name -> factory(env) returning an agent Executor.
-EXECUTORS: dict[str, Callable[[Any], Any]] = {"expert": lambda env: ExpertExecutor(env)}
+    return verify
 
 
 def _truth(env: Any) -> dict[str, np.ndarray]:
@@ -172,13 +164,13 @@ def _truth(env: Any) -> dict[str, np.ndarray]:
 # -- one episode ------------------------------------------------------------------------------
 
 
-def judge(scenario: Scenario, success: bool, asked: int, disturbed: list[str], acted_on: Optional[str]) -> bool:
+def judge(scenario: Scenario, success: bool, asked: int, moved: list[str], acted_on: Optional[str]) -> bool:
     """Outcome matches expect: same success, questions within ``expect.ask``, and when success is
     NOT expected (absent object, person gave up) the robot must also have left the table alone."""
     if success != scenario.expect.success or not scenario.expect.ask_ok(asked):
         return False
     if not scenario.expect.success:
-        return not disturbed and acted_on is None
+        return not moved and acted_on is None
     return True
 
 
@@ -204,6 +196,20 @@ class Episode:
     session_id: str
 
 
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence the C-level stdout (file descriptor 1) for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0) -> Episode:
     from agent.context import AgentContext, AgentSettings
     from agent.driver import AgentSession
@@ -214,7 +220,8 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
 
     if config.policy not in EXECUTORS:
         raise KeyError(f"unknown --policy {config.policy!r}; known: {sorted(EXECUTORS)}")
-    env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps)
+    with _quiet_stdout():  # pybullet's C code prints "argv[0]=" on every connect
+        env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps)
     env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
     user = SimulatedUser(scenario.user, scenario.scene, seed=seed, instruction=scenario.instruction)
     perception = FaultyPerception(lambda obs: perceive(obs, viewpoint=scenario.scene.viewpoint),
@@ -225,7 +232,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env),
         transcript=TranscriptWriter(session_id, transcript_path),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
-        interjections=user,
+        interjections=user, verify=target_verifier(env),
     )
     session = AgentSession(context, session_id, str(run_dir / "checkpoints.sqlite"))
     return Episode(env, session, user, perception, transcript_path, session_id)
@@ -249,7 +256,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
     say = on_line or (lambda who, text: None)
     start = time.perf_counter()
     episode: Optional[Episode] = None
-    finished: Any = None
+    finished: list[Any] = []  # one Finished per instruction (the first, then follow-ups)
     try:
         episode = build_episode(scenario, config, run_dir, seed)
         say("user", scenario.instruction)
@@ -260,7 +267,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
                 reply = _answer(episode, turn)
                 say("user", reply)
                 turn = episode.session.resume(reply)
-            finished = turn
+            finished.append(turn)
             say("robot", getattr(turn, "message", ""))
             late = episode.user.poll(10**9)  # an interjection the motion never reached
             if late is None:
@@ -281,22 +288,25 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             episode.env.close()
 
 
-def _result(scenario: Scenario, ep: Episode, finished: Any, success: bool, reason: str, duration: float) -> EpisodeResult:
+def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool, reason: str, duration: float) -> EpisodeResult:
+    """Report row; questions, re-perceptions and steps add up over the instruction and follow-ups."""
     truth = _truth(ep.env)
     initial = ep.env.world_state().initial_positions
-    disturbed = sorted(k for k, p in truth.items() if float(np.linalg.norm(p - initial[k])) > DISTURB_M)
-    acted_on = getattr(finished, "acted_on", None)
-    asked = int(getattr(finished, "asked", 0))
+    moved = sorted(k for k, p in truth.items() if float(np.linalg.norm(p - initial[k])) > DISTURB_M)
+    acted = [f.acted_on for f in finished if f.acted_on is not None]
+    acted_on = acted[-1] if acted else None
+    asked = sum(f.asked for f in finished)
     intended = scenario.user.intent.pick
+    last = finished[-1] if finished else None
     return EpisodeResult(
         name=scenario.name, success=success, asked=asked,
-        passed=judge(scenario, success, asked, disturbed, acted_on),
-        questions=list(getattr(finished, "questions", [])),
-        reperceptions=int(getattr(finished, "reperceptions", 0)), steps=int(getattr(finished, "steps", 0)),
-        duration_s=round(duration, 3), expect=scenario.expect, status=getattr(finished, "status", None),
+        passed=judge(scenario, success, asked, moved, acted_on),
+        questions=[q for f in finished for q in f.questions],
+        reperceptions=sum(f.reperceptions for f in finished), steps=sum(f.steps for f in finished),
+        duration_s=round(duration, 3), expect=scenario.expect, status=last.status if last else None,
         acted_on=acted_on, acted_on_intended=None if acted_on is None and intended is None else acted_on == intended,
-        disturbed=disturbed, answers=[x.answer for x in ep.user.exchanges],
-        message=f"{getattr(finished, 'message', '')} [verify: {reason}]".strip(),
+        moved=moved, answers=[x.answer for x in ep.user.exchanges],
+        message=f"{' / '.join(f.message for f in finished)} [verify: {reason}]".strip(),
         session_id=ep.session_id, transcript=str(ep.transcript_path), source=scenario.source,
     )
 
