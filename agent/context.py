@@ -7,7 +7,7 @@ arm, models and transcript writer are live objects that cannot (and need not) be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 from perception.types import GroundingResult, PerceivedObject, SceneObservation
 from policy.types import PolicyOutput
@@ -55,6 +55,22 @@ class Grounder(Protocol):
     def ground(self, instruction: str, scene: SceneObservation) -> GroundingResult: ...
 
 
+class ConsistencyVerdict(Protocol):
+    """What a language-vision check says (perception.consistency.ConsistencyResult fits)."""
+
+    score: float
+    consistent: bool
+
+    def explain(self) -> str: ...
+
+
+class ConsistencyCheck(Protocol):
+    """SigLIP words-vs-crop check (perception.consistency.ConsistencyChecker fits)."""
+
+    def check_objects(self, expression: str, rgb: Any, target: PerceivedObject,
+                      others: Sequence[PerceivedObject] = ()) -> ConsistencyVerdict: ...
+
+
 class NoInterjections:
     """An interjection source for sessions where nobody can speak mid-motion."""
 
@@ -74,8 +90,12 @@ class AgentSettings:
 
     # Grounding confidence (0..1) at or above which a single-member prediction set is acted on.
     confidence_threshold: float = 0.6
-    # Language-vision similarity below which the words and the image are said to disagree.
+    # Language-vision similarity below which the words and the image are said to disagree
+    # (used only when the check gives a bare score; a ConsistencyCheck brings its own threshold).
     consistency_threshold: float = 0.3
+    # A perceived object whose colour belief for the SAID colour is at least this (0..1) is a
+    # near miss ("red" said, "orange" seen): look again, then ask, instead of refusing.
+    near_miss_color_prob: float = 0.1
     # Most control steps (arm.send_action calls) per motion; at 240 Hz physics / 24 physics
     # steps per control step that is 10 Hz control, so 400 steps = 40 s of simulated time.
     max_control_steps: int = 400
@@ -99,5 +119,7 @@ class AgentContext:
     settings: AgentSettings = field(default_factory=AgentSettings)
     interjections: InterjectionSource = field(default_factory=NoInterjections)
     verify: Optional[VerifyFn] = None
+    # Language-vision check of the chosen object before acting (SigLIP); None skips it.
+    consistency: Optional[ConsistencyCheck] = None
     # Called with each robot utterance as it is said (session UI, TTS); default: silent.
     say: Callable[[str], None] = field(default=lambda text: None)

@@ -78,8 +78,8 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                 finished = True
                 break
             out = ctx.executor.select_action(ctx.arm.get_observation(), target.instruction, [t.text for t in dialogue])
-            if out.reasoning != last_reasoning or out.raw_text:
-                last_reasoning = out.reasoning
+            if (out.raw_text, out.reasoning) != last_reasoning:
+                last_reasoning = (out.raw_text, out.reasoning)
                 ctx.transcript.write("reasoning", out.raw_text, reasoning=out.reasoning, step=start + sent_steps)
             if len(out.actions) == 0:
                 finished = True

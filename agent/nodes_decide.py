@@ -20,6 +20,7 @@ from perception.types import Candidate, GroundingResult, PerceivedObject, SceneO
 from agent.context import AgentContext, AgentSettings
 from agent.dialogue import (
     COLOR_WORDS,
+    SHAPE_WORDS,
     cannot_see_message,
     confirm_question,
     interpret_answer,
@@ -42,7 +43,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     g, scene = state["grounding"], state["scene"]
     assert g is not None and scene is not None, "decide runs after ground"
-    decision, question = _choose(state, g, scene, ctx.settings)
+    decision, question = _choose(state, g, scene, ctx.settings, checked=ctx.consistency is not None)
     ctx.transcript.write("decision", f"{decision.kind}: {decision.reason}", **decision.model_dump())
     update: dict[str, Any] = {"decision": decision}
     if question is not None:
@@ -60,8 +61,9 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return update
 
 
-def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation,
-            settings: AgentSettings) -> tuple[Decision, Optional[PendingQuestion]]:
+def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, settings: AgentSettings,
+            checked: bool = False) -> tuple[Decision, Optional[PendingQuestion]]:
+    """The decision rules, in order; ``checked``: a SigLIP check ran (its note says the verdict)."""
     pset = g.prediction_set
     picks = _unique([c.pick for c in pset])
     places = _unique([c.place for c in pset])
@@ -70,20 +72,27 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation,
         scores={c.pick: c.score for c in reversed(g.candidates)},
     )
     answered = state.get("restrict") is not None or state.get("restrict_place") is not None
-    if not pset:
+    said_color = _said_color(g.parse.get("pick") or state["instruction"])
+    near = None if pset or answered else _near_miss(g, scene, state, said_color, settings)
+    if checked:
+        inconsistent = state.get("consistency_note") is not None
+    else:
+        inconsistent = g.consistency is not None and g.consistency < settings.consistency_threshold
+    inconsistent = (inconsistent or near is not None) and not answered
+    if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions:
+        why = state.get("consistency_note") or (f"nothing is {said_color}, but {near.describe()} might be"
+                                                if near is not None else "words and image disagree")
+        return Decision(kind="reperceive", reason=why, **signals), None
+    if not pset and near is None:
         what = g.parse.get("pick") or " ".join(g.unmatched) or state["instruction"]
         if state.get("excluded"):
             what = f"another {what.removeprefix('the ').removeprefix('a ')}"
         return Decision(kind="refuse", reason="nothing in view matches the request", say=cannot_see_message(what),
                         status="refused", **signals), None
     place_words = g.parse.get("place")
-    if place_words and all(c.place is None for c in pset):
+    if pset and place_words and all(c.place is None for c in pset):
         return Decision(kind="refuse", reason="no place in view matches the request",
                         say=cannot_see_message(place_words), status="refused", **signals), None
-    inconsistent = g.consistency is not None and g.consistency < settings.consistency_threshold and not answered
-    if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions:
-        return Decision(kind="reperceive", reason=f"words and image disagree (similarity {g.consistency:.2f})",
-                        **signals), None
     clear = len(picks) == 1 and len(places) <= 1 and g.confidence >= settings.confidence_threshold
     if clear and not inconsistent:
         return Decision(kind="act", reason="one interpretation is clearly best", **signals), None
@@ -94,26 +103,45 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation,
         return Decision(kind="refuse", reason="asked as many questions as allowed", status="gave_up",
                         say="I'm still not sure what you mean, so I won't move. Please tell me again.", **signals), None
     attempt = 2 if state.get("unusable_answers", 0) > 0 else 1
-    question = _question(state, g, scene, picks, places, attempt, inconsistent)
-    why = "words and image still disagree" if inconsistent else (
-        f"{len(picks)} objects fit" if len(picks) > 1 else
-        f"{len(places)} places fit" if len(places) > 1 else f"confidence {g.confidence:.2f} is low")
-    return Decision(kind="clarify", reason=why, **signals), question
-
-
-def _question(state: AgentState, g: GroundingResult, scene: SceneObservation, picks: list[int],
-              places: list[int], attempt: int, inconsistent: bool) -> PendingQuestion:
     viewpoint = scene.viewpoint
-    if len(picks) > 1 or (len(picks) == 1 and len(places) > 1):
+    if near is not None or (inconsistent and len(picks) == 1):
+        obj = near or by_index(scene, picks[0])
+        assert obj is not None, "prediction set refers to a perceived object"
+        text = confirm_question(obj, scene.objects, viewpoint, attempt,
+                                said_color=said_color if said_color != obj.color else None)
+        question = PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt)
+        return Decision(kind="clarify", reason="words and image still disagree", **signals), question
+    if len(picks) > 1 or len(places) > 1:
         about = "pick" if len(picks) > 1 else "place"
         objs = question_order([o for i in (picks if about == "pick" else places) if (o := by_index(scene, i))], viewpoint)
-        return PendingQuestion(text=which_question(objs, viewpoint, attempt), options=[o.index for o in objs],
-                               about=about, attempt=attempt)
+        question = PendingQuestion(text=which_question(objs, viewpoint, attempt), options=[o.index for o in objs],
+                                   about=about, attempt=attempt)
+        return Decision(kind="clarify", reason=f"{len(objs)} {'objects' if about == 'pick' else 'places'} fit",
+                        **signals), question
     obj = by_index(scene, picks[0])
     assert obj is not None, "prediction set refers to a perceived object"
-    said = _said_color(state["instruction"]) if inconsistent else None
-    text = confirm_question(obj, scene.objects, viewpoint, attempt, said_color=said if said != obj.color else None)
-    return PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt)
+    question = PendingQuestion(text=confirm_question(obj, scene.objects, viewpoint, attempt), options=[obj.index],
+                               yes_no=True, attempt=attempt)
+    return Decision(kind="clarify", reason=f"confidence {g.confidence:.2f} is low", **signals), question
+
+
+def _near_miss(g: GroundingResult, scene: SceneObservation, state: AgentState, said_color: Optional[str],
+               settings: AgentSettings) -> Optional[PerceivedObject]:
+    """Nothing matched, but perception half-believes an object has the said colour: that one.
+
+    Only when the request names a colour and the object's shape fits the words (if named).
+    """
+    if said_color is None:
+        return None
+    words = (g.parse.get("pick") or state["instruction"]).lower().split()
+    shapes = {SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS}
+    excluded = {c.pick for c in state.get("excluded", [])}
+    fits = [
+        o for o in scene.objects
+        if o.index not in excluded and (not shapes or o.shape in shapes)
+        and o.color_scores.get(said_color, 0.0) >= settings.near_miss_color_prob
+    ]
+    return max(fits, key=lambda o: o.color_scores.get(said_color, 0.0), default=None)
 
 
 def _said_color(instruction: str) -> Optional[str]:

@@ -82,28 +82,65 @@ def reperceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
 
 
 def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Ground the request in the scene, then apply what the dialogue ruled in or out."""
+    """Ground the request in the scene, then apply what the dialogue ruled in or out.
+
+    When the person chose an object the request's words did not match ("yes" to "Do you mean
+    the orange cube?"), the request is grounded again naming that object instead.
+    """
     ctx = runtime.context
     scene = state["scene"]
     assert scene is not None, "ground runs after perceive"
-    raw = ctx.grounder.ground(state["instruction"], scene)
+    instruction = state["instruction"]
+    raw = ctx.grounder.ground(instruction, scene)
+    restrict = state.get("restrict")
+    if restrict and not any(c.pick in restrict for c in raw.candidates):
+        instruction = _renamed(instruction, raw.parse.get("pick"), scene, restrict[0])
+        raw = ctx.grounder.ground(instruction, scene)
     result = constrain(
         raw,
         excluded=[c.pick for c in state.get("excluded", [])],
-        restrict=state.get("restrict"),
+        restrict=restrict,
         restrict_place=state.get("restrict_place"),
     )
+    note = None
+    if ctx.consistency is not None and result.prediction_set and restrict is None:
+        result, note = _check_consistency(ctx, result, scene)
     ctx.transcript.write(
         "grounding",
         f"{len(result.prediction_set)} plausible, confidence {result.confidence:.2f}",
+        instruction=instruction,
         candidates=[c.model_dump() for c in result.candidates],
         prediction_set=[c.model_dump() for c in result.prediction_set],
         confidence=result.confidence,
         consistency=result.consistency,
+        consistency_note=note,
         unmatched=result.unmatched,
         parse=result.parse,
     )
-    return {"grounding": result}
+    return {"grounding": result, "consistency_note": note}
+
+
+def _renamed(instruction: str, pick_words: Optional[str], scene: SceneObservation, index: int) -> str:
+    """``instruction`` with its pick phrase replaced by the chosen object's own words."""
+    obj = next((o for o in scene.objects if o.index == index), None)
+    if obj is None or not pick_words or pick_words not in instruction:
+        return instruction
+    return instruction.replace(pick_words, f"the {obj.color} {obj.shape}", 1)
+
+
+def _check_consistency(ctx: AgentContext, result: GroundingResult,
+                       scene: SceneObservation) -> tuple[GroundingResult, Optional[str]]:
+    """SigLIP check of the words against the best pick's crop (a fresh frame: the arm is still)."""
+    assert ctx.consistency is not None
+    best = max(result.prediction_set, key=lambda c: c.score)
+    target = next((o for o in scene.objects if o.index == best.pick), None)
+    rgb = ctx.arm.get_observation().get("rgb")
+    if target is None or rgb is None:
+        return result, None
+    words = result.parse.get("pick") or ""
+    verdict = ctx.consistency.check_objects(words, rgb, target, scene.objects)
+    updated = result.model_copy(update={"consistency": float(verdict.score)})
+    return updated, None if verdict.consistent else verdict.explain()
 
 
 def constrain(

@@ -84,6 +84,8 @@ class AgentState(TypedDict, total=False):
     """Latest perception of the table."""
     grounding: Optional[GroundingResult]
     """Grounder output after exclusions and answers were applied."""
+    consistency_note: Optional[str]
+    """Why the words and the image disagree ("I see an orange cube, not a red one"), or None."""
     decision: Optional[Decision]
     """Latest decision of the ``decide`` node."""
     question: Optional[PendingQuestion]

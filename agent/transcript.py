@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -41,11 +41,16 @@ class TranscriptEvent(BaseModel):
 
 
 class TranscriptWriter:
-    """Appends events to ``path`` (JSONL); with ``path=None`` keeps them in memory only."""
+    """Appends events to ``path`` (JSONL); with ``path=None`` keeps them in memory only.
 
-    def __init__(self, session_id: str, path: Optional[str | Path] = None) -> None:
+    ``on_event`` (optional) sees every event as it is written (a console UI prints them).
+    """
+
+    def __init__(self, session_id: str, path: Optional[str | Path] = None,
+                 on_event: Optional[Callable[[TranscriptEvent], None]] = None) -> None:
         self.session_id = session_id
         self.path = Path(path) if path is not None else None
+        self.on_event = on_event
         self.events: list[TranscriptEvent] = []
         self._seq = self._count_existing()
 
@@ -56,7 +61,7 @@ class TranscriptWriter:
         with self.path.open() as handle:
             return sum(1 for _ in handle)
 
-    def write(self, kind: EventKind, text: str = "", **data: Any) -> TranscriptEvent:
+    def write(self, kind: EventKind, text: str = "", /, **data: Any) -> TranscriptEvent:
         event = TranscriptEvent(session=self.session_id, seq=self._seq, kind=kind, text=text, data=_plain(data))
         self._seq += 1
         self.events.append(event)
@@ -64,6 +69,8 @@ class TranscriptWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as handle:
                 handle.write(event.model_dump_json() + "\n")
+        if self.on_event is not None:
+            self.on_event(event)
         return event
 
     def of_kind(self, kind: EventKind) -> list[TranscriptEvent]:

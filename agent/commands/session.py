@@ -1,0 +1,146 @@
+"""`python main.py session [--gui] [--scene FILE | --seed N]`: talk to the robot in a terminal.
+
+Type an instruction; the robot prints what it sees, its decision with its scores, its question
+(answer it on the next line), its reasoning while it moves, and the outcome. ``quit`` or
+Ctrl-D ends. The person's side is a :class:`Channel` (``ask(text) -> reply``, ``say(text)``),
+chosen by name from ``CHANNELS``: text now, a voice channel (whisper in, TTS out) plugs in the
+same way. The arm is a PyBullet Panda in a TabletopEnv; motions come from the privileged
+scripted expert (sim only).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Callable, Optional, Protocol
+from uuid import uuid4
+
+
+class Channel(Protocol):
+    """How the person and the robot talk: one line in, one line out."""
+
+    def ask(self, prompt: str) -> Optional[str]:
+        """Show/say ``prompt`` and return the person's reply (None when they have left)."""
+
+    def say(self, text: str) -> None:
+        """Tell the person something (robot speech or a status line)."""
+
+
+class TextChannel:
+    """Terminal input/output."""
+
+    def ask(self, prompt: str) -> Optional[str]:
+        try:
+            return input(f"{prompt}\nyou> " if prompt else "you> ").strip()
+        except EOFError:
+            return None
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+
+#: --channel name -> factory(args) building the person's side of the conversation.
+CHANNELS: dict[str, Callable[[argparse.Namespace], Channel]] = {"text": lambda args: TextChannel()}
+
+#: Transcript events echoed to the person, with the label they are printed under.
+SHOWN_EVENTS = {"perception": "sees", "decision": "decides", "reasoning": "thinks", "interjection": "heard"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scene", type=Path, help="YAML with a scene (or a scenario with a 'scene:')")
+    where.add_argument("--seed", type=int, default=0, help="sample a random scene from this seed")
+    parser.add_argument("--objects", type=int, default=4, help="objects in a sampled scene")
+    parser.add_argument("--gui", action="store_true", help="open the PyBullet window (needs a display)")
+    parser.add_argument("--channel", default="text", choices=sorted(CHANNELS), help="how you talk to the robot")
+    parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs") / "sessions",
+                        help="where the transcript (JSONL) and checkpoints (SQLite) go")
+    parser.add_argument("--session-id", help="resume this session id (default: a new one)")
+
+
+def load_scene(args: argparse.Namespace) -> Any:
+    """The scene from --scene (plain scene or scenario YAML) or sampled from --seed."""
+    import numpy as np
+
+    from sim.scene import SceneSpec, sample_scene
+
+    if args.scene is None:
+        return sample_scene(np.random.default_rng(args.seed), n_objects=args.objects)
+    import yaml
+
+    data = yaml.safe_load(args.scene.read_text())
+    if isinstance(data, list):
+        data = data[0]
+    return SceneSpec.model_validate(data.get("scene", data) if isinstance(data, dict) else data)
+
+
+def sim_verifier(env: Any) -> Callable[[Any], bool]:
+    """Success check of the agent's own target against the simulator (privileged, sim only)."""
+    from sim.success import check_success
+    from sim.tasks import TaskSpec
+
+    from agent.executors import true_object_id
+
+    def verify(target: Any) -> bool:
+        truth = {k: p.position for k, p in env.object_poses().items()}
+        pick = true_object_id(target.pick, truth)
+        place = true_object_id(target.place, truth) if target.place is not None else None
+        if pick is None:
+            return False
+        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")
+        return check_success(task, env.scene, env.world_state()).success
+
+    return verify
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.context import AgentContext
+    from agent.driver import AgentSession, Question
+    from agent.executors import ExpertExecutor
+    from agent.transcript import TranscriptEvent, TranscriptWriter
+    from perception.grounding import Grounder
+    from perception.proposals import perceive
+    from sim.tabletop_env import TabletopEnv
+
+    channel = CHANNELS[args.channel](args)
+    scene = load_scene(args)
+    env = TabletopEnv(image_size=args.image_size, gui=args.gui)
+    env.reset(seed=args.seed, options={"scene": scene})
+    session_id = args.session_id or f"session-{uuid4().hex[:8]}"
+
+    def show(event: TranscriptEvent) -> None:
+        if event.kind in SHOWN_EVENTS:
+            channel.say(f"  [robot {SHOWN_EVENTS[event.kind]}] {event.text}")
+
+    transcript = TranscriptWriter(session_id, args.run_dir / f"{session_id}.jsonl", on_event=show)
+    context = AgentContext(
+        arm=env.arm,
+        perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint),
+        grounder=Grounder(),
+        executor=ExpertExecutor(env),
+        transcript=transcript,
+        verify=sim_verifier(env),
+        say=lambda text: channel.say(f"robot: {text}"),
+    )
+    channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")
+    try:
+        with AgentSession(context, session_id, args.run_dir / "sessions.sqlite") as session:
+            turn: Any = session.pending()
+            while True:
+                if isinstance(turn, Question):
+                    reply = channel.ask(f"robot asks: {turn.text}")
+                    if reply is None or reply.lower() in ("quit", "exit"):
+                        break
+                    turn = session.resume(reply)
+                    continue
+                said = channel.ask("")
+                if said is None or said.lower() in ("quit", "exit"):
+                    break
+                if said:
+                    turn = session.start(said)
+    finally:
+        env.close()
+    channel.say(f"transcript: {transcript.path}")
+    return 0
+
