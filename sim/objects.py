@@ -98,6 +98,7 @@ def _build_bowl(client: Any, spec: ObjectSpec) -> tuple[int, int]:
     mid_r = g.radius - BOWL_WALL / 2.0
     # Each wall box spans one ring segment, slightly overlapping its neighbours (no gaps).
     seg_len = 2.0 * g.radius * math.tan(math.pi / BOWL_SEGMENTS) + 0.002
+    wall_h = BOWL_HEIGHT - BOWL_BASE
     types = [client.GEOM_CYLINDER]
     radii = [g.radius]
     lengths = [BOWL_BASE]
@@ -109,8 +110,10 @@ def _build_bowl(client: Any, spec: ObjectSpec) -> tuple[int, int]:
         types.append(client.GEOM_BOX)
         radii.append(0.0)
         lengths.append(0.0)
-        extents.append([BOWL_WALL / 2.0, seg_len / 2.0, BOWL_HEIGHT / 2.0])
-        positions.append([mid_r * math.cos(a), mid_r * math.sin(a), BOWL_HEIGHT / 2.0])
+        # Walls stand on the base disc (not on the table): only the disc touches the table,
+        # which keeps contact count, and physics time, low (0.48 -> ~0.15 ms per step).
+        extents.append([BOWL_WALL / 2.0, seg_len / 2.0, wall_h / 2.0])
+        positions.append([mid_r * math.cos(a), mid_r * math.sin(a), BOWL_BASE + wall_h / 2.0])
         orientations.append(list(client.getQuaternionFromEuler([0.0, 0.0, a])))
     col = client.createCollisionShapeArray(
         shapeTypes=types, radii=radii, halfExtents=extents, lengths=lengths,

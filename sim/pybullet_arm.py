@@ -133,6 +133,13 @@ class PyBulletArm(Arm):
         self._robot = c.loadURDF("franka_panda/panda.urdf", useFixedBase=True)
         for j in FINGER_JOINTS:
             c.changeDynamics(self._robot, j, lateralFriction=FINGER_FRICTION, spinningFriction=0.001)
+        # Couple the fingers like the real gripper's mechanism: without it both fingers squeeze
+        # at their force limit and a held object slides freely along the closing axis.
+        gear = c.createConstraint(
+            self._robot, FINGER_JOINTS[0], self._robot, FINGER_JOINTS[1], jointType=c.JOINT_GEAR,
+            jointAxis=[1, 0, 0], parentFramePosition=[0, 0, 0], childFramePosition=[0, 0, 0],
+        )
+        c.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=200)
         infos = [c.getJointInfo(self._robot, j) for j in ARM_JOINTS]
         self._ll = [i[8] for i in infos]
         self._ul = [i[9] for i in infos]
