@@ -238,7 +238,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     return Episode(env, session, user, perception, transcript_path, session_id)
 
 
-def _answer(episode: Episode, question: Any) -> str:
+def answer_question(episode: Episode, question: Any) -> str:
     """The simulated person's reply to a driver Question (its candidates mapped to scene truth)."""
     truth = _truth(episode.env)
     options = list(getattr(question, "candidates", []) or [])
@@ -264,7 +264,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
         for _ in range(1 + config.max_follow_ups):
             while isinstance(turn, Question):
                 say("robot", turn.text)
-                reply = _answer(episode, turn)
+                reply = answer_question(episode, turn)
                 say("user", reply)
                 turn = episode.session.resume(reply)
             finished.append(turn)
@@ -316,24 +316,42 @@ def default_run_dir(root: str | Path = "runs") -> Path:
 
 
 def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunConfig,
-            run_dir: Optional[Path] = None, progress: bool = False,
+            run_dir: Optional[Path] = None, progress: bool = False, workers: int = 1,
             on_line: Optional[Callable[[str, str], None]] = None,
             on_result: Optional[Callable[[Scenario, EpisodeResult], None]] = None) -> Report:
-    """Run every scenario (seeded by position); malformed ones are reported with their error."""
+    """Run every scenario (seeded by position) and write ``run_dir/report.json``; malformed
+    scenarios are reported with their error. ``workers`` > 1 runs episodes in that many
+    processes (each episode owns its physics client); ``on_line`` then sees nothing."""
     run_dir = run_dir or default_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
-    results = [error_result(e) for e in errors]
-    items: Iterable[Scenario] = scenarios
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        items = tqdm(scenarios, desc="episodes", unit="ep")
-    for seed, scenario in enumerate(items):
-        result = run_scenario(scenario, config, run_dir, seed=seed, on_line=on_line)
-        results.append(result)
+        bar = tqdm(total=len(scenarios), desc="episodes", unit="ep")
+    results: list[Optional[EpisodeResult]] = [None] * len(scenarios)
+
+    def done(i: int, result: EpisodeResult) -> None:
+        results[i] = result
+        if bar is not None:
+            bar.update(1)
         if on_result is not None:
-            on_result(scenario, result)
-    report = build_report(results)
+            on_result(scenarios[i], result)
+
+    if workers > 1 and len(scenarios) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn: children start clean (no inherited physics clients or torch thread pools).
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(run_scenario, s, config, run_dir, i): i for i, s in enumerate(scenarios)}
+            for future in as_completed(futures):
+                done(futures[future], future.result())
+    else:
+        for i, scenario in enumerate(scenarios):
+            done(i, run_scenario(scenario, config, run_dir, seed=i, on_line=on_line))
+    if bar is not None:
+        bar.close()
+    report = build_report([error_result(e) for e in errors] + [r for r in results if r is not None])
     report.write(run_dir / "report.json")
     return report
-

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--workers", type=int, default=1, help="episodes run in parallel processes")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"scenario error: {error}")
     config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps)
     run_dir = args.run_dir or default_run_dir()
-    report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress)
+    report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress,
+                     workers=args.workers)
     print(format_table(report))
     if args.report:
         report.write(args.report)
