@@ -23,6 +23,8 @@ class Reasoning(BaseModel):
     visible: list[ReasonedObject] = Field(default_factory=list)
     target: Optional[ReasonedObject] = None
     move: str = ""
+    place: Optional[ReasonedObject] = Field(None, description="where the target goes (pick-and-place)")
+    relation: Optional[str] = Field(None, description="in | on | left_of | ... relative to ``place``")
 
 
 class PolicyOutput(BaseModel):

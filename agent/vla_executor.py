@@ -1,0 +1,86 @@
+"""VLAExecutor: the learned PaliGemma VLA policy behind the agent's Executor protocol.
+
+Unlike ``ExpertExecutor`` it is NOT privileged: it sees only the camera image and the arm's
+proprio state, plus the words. The agent hands it ``target.instruction``, a rewrite that names
+only the chosen target ("put the red cube on the left in the green bowl"), so by default the
+raw session dialogue is not added to the prompt (``use_dialogue=True`` folds question/answer
+pairs in, the form the policy also saw in training).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from policy.types import PolicyOutput
+
+
+class VLAExecutor:
+    """reset(target) / select_action(obs, instruction, dialogue) -> chunk / done.
+
+    Args:
+        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`).
+        max_steps: actions after which the motion counts as finished (the agent verifies success).
+        still_chunks: consecutive near-still chunks (< ``still_m`` of motion) that also end it.
+    """
+
+    privileged = False
+
+    def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
+                 still_chunks: int = 3, still_m: float = 0.004) -> None:
+        self.runtime = runtime
+        self.max_steps = max_steps
+        self.use_dialogue = use_dialogue
+        self.still_chunks = still_chunks
+        self.still_m = still_m
+        self._steps = 0
+        self._still = 0
+        self._finished = False
+        self._instruction: Optional[str] = None
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, *, replan_every: int = 4, execute_steps: int = 8, **kwargs: Any) -> "VLAExecutor":
+        from policy.checkpoint import load_checkpoint
+        from policy.runtime import RuntimeSettings, VLARuntime
+
+        runtime = VLARuntime(load_checkpoint(folder), RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps))
+        return cls(runtime, **kwargs)
+
+    def reset(self, target: Any) -> None:
+        """New motion for an ``agent.context.ActTarget`` (its instruction becomes the prompt)."""
+        self.runtime.reset()
+        self._instruction = getattr(target, "instruction", None)
+        self._steps = 0
+        self._still = 0
+        self._finished = False
+
+    @property
+    def done(self) -> bool:
+        return self._finished
+
+    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:
+        """Next chunk (execute_steps x 7) from the policy; empty once finished."""
+        if self._finished:
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+        turns = pair_dialogue(dialogue) if self.use_dialogue else []
+        chunk = self.runtime.predict_chunk(obs, self._instruction or instruction, turns)
+        actions = chunk.actions[: self.runtime.settings.execute_steps]
+        self._steps += len(actions)
+        moved = float(np.linalg.norm(actions[:, :3].sum(axis=0)))
+        self._still = self._still + 1 if moved < self.still_m else 0
+        phase = chunk.reasoning.move.split(",")[0].strip()
+        if self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done":
+            self._finished = True
+        return PolicyOutput(actions=actions, reasoning=chunk.reasoning, raw_text=chunk.reasoning_text,
+                            target=chunk.reasoning.target, confidence=chunk.confidence)
+
+
+def pair_dialogue(dialogue: list[str]) -> list[tuple[str, str]]:
+    """Question/answer pairs from a flat list: a line ending in '?' followed by the reply."""
+    pairs = []
+    for question, answer in zip(dialogue, dialogue[1:]):
+        if question.strip().endswith("?") and not answer.strip().endswith("?"):
+            pairs.append((question, answer))
+    return pairs

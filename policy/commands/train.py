@@ -1,0 +1,62 @@
+"""`python main.py train`: train the VLA policy on collected demos (full or --lora), resumable.
+
+Example (the embedded checkpoint):
+    python main.py train --preset tiny --data data/demos --out checkpoints/tiny --steps 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from policy.config import presets
+
+    parser.add_argument("--preset", default="tiny", choices=presets())
+    parser.add_argument("--data", required=True, help="folder of episode_*.parquet from `collect`")
+    parser.add_argument("--out", required=True, help="checkpoint folder (resumed if it holds a run)")
+    parser.add_argument("--steps", type=int, default=3000, help="total optimiser steps")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--save-every", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the machine is shared)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lora", action="store_true", help="train LoRA adapters (language model) + head only")
+    parser.add_argument("--lora-rank", type=int, default=16)
+    parser.add_argument("--lora-vision", action="store_true", help="also put adapters on the SigLIP tower")
+    parser.add_argument("--init-from", default=None, help="start from this checkpoint folder")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                        help="override a PolicyConfig field, e.g. --set chunk_size=12")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from policy.training import TrainSettings, train
+
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value)
+    settings = TrainSettings(
+        data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
+        lr=args.lr, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
+        threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
+        init_from=args.init_from, overrides=overrides,
+    )
+    bar = tqdm(total=settings.steps, desc="train", unit="step")
+
+    def progress(record: dict) -> None:
+        bar.n = record["step"]
+        shown = {k: round(v, 4) for k, v in record.items() if k not in ("step",)}
+        bar.set_postfix(shown, refresh=False)
+        bar.update(0)
+        if "eval_text_loss" in record:
+            bar.write(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
+
+    out = train(settings, progress)
+    bar.close()
+    print(f"checkpoint: {out}")
+    return 0

@@ -1,0 +1,178 @@
+"""Demonstration data: the parquet schema ``collect`` writes and the batches training reads.
+
+One parquet file per episode (``episode_000042.parquet``), one row per control step:
+
+    episode   int64          episode index (even seeds; the file name repeats it)
+    step      int64          control step in the episode
+    image     binary         PNG of the front camera (H, W, 3) uint8
+    state     list<float32>  (8,) ee xyz m, ee rpy rad, gripper opening 0..1
+    prompts   list<string>   instruction + dialogue variants (paraphrases, clarified forms)
+    reasoning string         tagged chain of thought from sim truth (policy.cot_format)
+    actions   list<float32>  (chunk * 7,) the expert's next ``chunk`` actions, flattened
+    task      string         task kind: pick | place_in | place_on ...
+
+A :class:`DemoDataset` item picks one prompt variant at random, so paraphrases and dialogue
+forms are all trained on.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from policy.config import PolicyConfig
+from policy.normalize import NormStats
+from policy.tokenizer import encode_example
+
+EPISODE_GLOB = "episode_*.parquet"
+
+
+def episode_path(folder: str | Path, episode: int) -> Path:
+    return Path(folder) / f"episode_{episode:06d}.parquet"
+
+
+def list_episode_files(folder: str | Path) -> list[Path]:
+    files = sorted(Path(folder).glob(EPISODE_GLOB))
+    if not files:
+        raise FileNotFoundError(f"no {EPISODE_GLOB} files in {folder}; run `python main.py collect` first")
+    return files
+
+
+@dataclass
+class DemoTable:
+    """All rows of a demo folder as columns (images stay PNG-compressed)."""
+
+    episode: np.ndarray  # (N,) int
+    images: list[bytes]
+    state: np.ndarray  # (N, 8) float32
+    prompts: list[list[str]]
+    reasoning: list[str]
+    actions: np.ndarray  # (N, chunk, 7) float32
+    task: list[str]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, mask: np.ndarray) -> "DemoTable":
+        idx = np.flatnonzero(mask)
+        return DemoTable(
+            episode=self.episode[idx],
+            images=[self.images[i] for i in idx],
+            state=self.state[idx],
+            prompts=[self.prompts[i] for i in idx],
+            reasoning=[self.reasoning[i] for i in idx],
+            actions=self.actions[idx],
+            task=[self.task[i] for i in idx],
+        )
+
+
+def load_demos(folder: str | Path, action_dim: int = 7) -> DemoTable:
+    """Read every episode file of ``folder``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(f) for f in list_episode_files(folder)])
+    cols = table.to_pydict()
+    actions = np.asarray(cols["actions"], dtype=np.float32)
+    return DemoTable(
+        episode=np.asarray(cols["episode"], dtype=np.int64),
+        images=cols["image"],
+        state=np.asarray(cols["state"], dtype=np.float32),
+        prompts=cols["prompts"],
+        reasoning=cols["reasoning"],
+        actions=actions.reshape(len(actions), -1, action_dim),
+        task=cols["task"],
+    )
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def image_to_tensor(rgb: np.ndarray, size: int) -> torch.Tensor:
+    """(H, W, 3) uint8 -> (3, size, size) float in [-1, 1] (SigLIP's normalisation)."""
+    from PIL import Image
+
+    if rgb.shape[0] != size or rgb.shape[1] != size:
+        rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 127.5 - 1.0
+
+
+@dataclass
+class Batch:
+    """Padded training batch (B rows, L tokens, C chunk)."""
+
+    input_ids: torch.Tensor  # (B, L) long
+    token_type_ids: torch.Tensor  # (B, L) long, 0 prefix / 1 suffix
+    attention_mask: torch.Tensor  # (B, L) long, 0 on right padding
+    loss_mask: torch.Tensor  # (B, L) bool, tokens scored by the LM loss
+    action_mask: torch.Tensor  # (B, L) bool, the C action-query positions per row
+    pixel_values: torch.Tensor  # (B, 3, S, S)
+    state: torch.Tensor  # (B, 8) normalised
+    actions: torch.Tensor  # (B, C, 7) normalised targets
+
+
+class DemoDataset(torch.utils.data.Dataset):
+    """Rows of a DemoTable, tokenised on the fly with a random prompt variant."""
+
+    def __init__(self, table: DemoTable, tokenizer, config: PolicyConfig, stats: NormStats, seed: int = 0):
+        if table.actions.shape[1] < config.chunk_size:
+            raise ValueError(f"demos hold chunks of {table.actions.shape[1]}, the config wants {config.chunk_size}")
+        self.table = table
+        self.tokenizer = tokenizer
+        self.config = config
+        self.stats = stats
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i: int) -> dict:
+        t, cfg = self.table, self.config
+        prompts = t.prompts[i]
+        prompt = prompts[int(self.rng.integers(len(prompts)))]
+        enc = encode_example(
+            self.tokenizer, cfg.num_image_tokens, prompt, t.reasoning[i], state_token=cfg.state_token
+        )
+        return {
+            "enc": enc,
+            "pixels": image_to_tensor(decode_png(t.images[i]), cfg.image_size),
+            "state": torch.from_numpy(self.stats.normalize_state(t.state[i])),
+            "actions": torch.from_numpy(self.stats.normalize_action(t.actions[i, : cfg.chunk_size])),
+        }
+
+
+def collate(items: list[dict], config: PolicyConfig) -> Batch:
+    """Right-pad to the longest row; the C action queries follow each row's <eos>."""
+    C = config.chunk_size
+    length = max(len(it["enc"].input_ids) for it in items) + C
+    B = len(items)
+    ids = torch.full((B, length), config.pad_token_id, dtype=torch.long)
+    types = torch.ones((B, length), dtype=torch.long)
+    attn = torch.zeros((B, length), dtype=torch.long)
+    loss = torch.zeros((B, length), dtype=torch.bool)
+    act = torch.zeros((B, length), dtype=torch.bool)
+    for r, it in enumerate(items):
+        enc = it["enc"]
+        n = len(enc.input_ids)
+        ids[r, :n] = torch.tensor(enc.input_ids)
+        types[r, :n] = torch.tensor(enc.token_type_ids)
+        loss[r, :n] = torch.tensor(enc.loss_mask, dtype=torch.bool)
+        attn[r, : n + C] = 1
+        act[r, n : n + C] = True
+    return Batch(
+        input_ids=ids,
+        token_type_ids=types,
+        attention_mask=attn,
+        loss_mask=loss,
+        action_mask=act,
+        pixel_values=torch.stack([it["pixels"] for it in items]),
+        state=torch.stack([it["state"] for it in items]),
+        actions=torch.stack([it["actions"] for it in items]),
+    )

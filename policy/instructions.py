@@ -1,0 +1,175 @@
+"""Language for demonstrations: instruction paraphrases, clarified dialogues, truth reasoning.
+
+Everything here is pure text built from a :class:`SceneSpec` and the task's ids, so the data
+collector (agent side, with the simulator) and the evaluator say things the same way. Spatial
+words follow ``scene.viewpoint`` (``user``: the person faces the robot, their left is -y).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from policy.cot_format import describe_move, format_prompt
+from policy.types import ReasonedObject, Reasoning
+from sim.scene import ObjectSpec, SceneSpec
+
+#: People say "block" for a cube, "sphere" for a ball.
+SHAPE_WORDS: dict[str, tuple[str, ...]] = {
+    "cube": ("cube", "block"),
+    "ball": ("ball", "sphere"),
+    "cylinder": ("cylinder",),
+    "bowl": ("bowl",),
+}
+PICK_TEMPLATES = ("pick up the {o}", "lift the {o}", "grab the {o}", "pick the {o} up", "take the {o}")
+PLACE_TEMPLATES = {
+    "in": ("put the {o} in the {p}", "place the {o} into the {p}", "drop the {o} in the {p}",
+           "move the {o} into the {p}"),
+    "on": ("put the {o} on the {p}", "place the {o} on top of the {p}", "stack the {o} on the {p}",
+           "set the {o} onto the {p}"),
+}
+#: Same words as the agent's rewritten instructions (agent/nodes_act.py).
+RELATION_WORDS = {"left_of": "to the left of", "right_of": "to the right of", "in_front_of": "in front of",
+                  "behind": "behind", "next_to": "next to"}
+
+
+@dataclass(frozen=True)
+class TaskWords:
+    """The task by object ids (mirrors sim.tasks.TaskSpec without importing it)."""
+
+    pick: str
+    place: Optional[str] = None
+    relation: str = "in"
+
+
+def name(obj: ObjectSpec) -> str:
+    """Canonical 'red cube' (the words the reasoning uses)."""
+    return f"{obj.color} {obj.shape}"
+
+
+def _side(scene: SceneSpec, obj: ObjectSpec, other: ObjectSpec) -> str:
+    """'left' or 'right' of ``obj`` relative to ``other``, in the words' viewpoint."""
+    robot_left = obj.position[1] > other.position[1]
+    return ("left" if robot_left else "right") if scene.viewpoint == "robot" else ("right" if robot_left else "left")
+
+
+def task_sentence(scene: SceneSpec, task: TaskWords, pick_words: Optional[str] = None, place_words: Optional[str] = None) -> str:
+    """Canonical sentence: 'pick up the red cube' / 'put the red cube in the green bowl'."""
+    o = pick_words or name(scene.get(task.pick))
+    if task.place is None:
+        return f"pick up the {o}"
+    p = place_words or name(scene.get(task.place))
+    if task.relation in PLACE_TEMPLATES:
+        return f"put the {o} {'in' if task.relation == 'in' else 'on'} the {p}"
+    return f"put the {o} {RELATION_WORDS[task.relation]} the {p}"
+
+
+def _sentence(rng: np.random.Generator, task: TaskWords, o: str, p: Optional[str]) -> str:
+    if task.place is None:
+        return str(rng.choice(PICK_TEMPLATES)).format(o=o)
+    if task.relation in PLACE_TEMPLATES:
+        return str(rng.choice(PLACE_TEMPLATES[task.relation])).format(o=o, p=p)
+    return f"put the {o} {RELATION_WORDS[task.relation]} the {p}"
+
+
+def _spoken(rng: np.random.Generator, obj: ObjectSpec) -> str:
+    return f"{obj.color} {rng.choice(SHAPE_WORDS[obj.shape])}"
+
+
+def _clarified(scene: SceneSpec, obj: ObjectSpec, rng: np.random.Generator) -> Optional[tuple[str, tuple[str, str]]]:
+    """(vague words, (question, answer)) that pin ``obj`` down, or None if the words are unique."""
+    same_shape = [o for o in scene.objects if o.shape == obj.shape and o.id != obj.id]
+    twins = [o for o in same_shape if o.color == obj.color]
+    if twins:
+        side = _side(scene, obj, twins[0])
+        return name(obj), ("the left or the right one?", f"the {side} one")
+    if same_shape:
+        other = same_shape[0]
+        colours = [obj.color, other.color]
+        rng.shuffle(colours)
+        word = str(rng.choice(SHAPE_WORDS[obj.shape]))
+        return word, (f"which {word}, the {colours[0]} one or the {colours[1]} one?", f"the {obj.color} one")
+    return None
+
+
+def prompt_variants(scene: SceneSpec, task: TaskWords, rng: np.random.Generator, n_paraphrases: int = 3) -> list[str]:
+    """Prompts that all mean ``task``: canonical, paraphrases, and clarified dialogues.
+
+    A clarified variant is a vague instruction plus the question the agent would ask and the
+    person's answer, e.g. 'put the cube in the bowl | Q: which cube, ... ? A: the red one'.
+    """
+    pick = scene.get(task.pick)
+    place = scene.get(task.place) if task.place else None
+    variants = {format_prompt(task_sentence(scene, task))}
+    for _ in range(n_paraphrases):
+        o = _spoken(rng, pick)
+        p = _spoken(rng, place) if place is not None else None
+        variants.add(format_prompt(_sentence(rng, task, o, p)))
+    twins = [o for o in scene.objects if o.id != pick.id and name(o) == name(pick)]
+    if twins:
+        # The agent's own rewrite of an ambiguous request: 'the red cube on the left'.
+        o = f"{name(pick)} on the {_side(scene, pick, twins[0])}"
+        p = name(place) if place is not None else None
+        variants.add(format_prompt(_sentence(rng, task, o, p)))
+    clar = _clarified(scene, pick, rng)
+    if clar is not None:
+        words, turn = clar
+        p = _spoken(rng, place) if place is not None else None
+        variants.add(format_prompt(_sentence(rng, task, words, p), [turn]))
+    if place is not None:
+        clar_place = _clarified(scene, place, rng)
+        if clar_place is not None:
+            words, turn = clar_place
+            variants.add(format_prompt(_sentence(rng, task, _spoken(rng, pick), words), [turn]))
+    return sorted(variants)
+
+
+def plan_steps(scene: SceneSpec, task: TaskWords) -> list[str]:
+    o = name(scene.get(task.pick))
+    steps = [f"reach the {o}", "grasp it", "lift it"]
+    if task.place is not None:
+        p = name(scene.get(task.place))
+        where = "above" if task.relation in ("in", "on") else RELATION_WORDS[task.relation]
+        steps += [f"move {where} the {p}", "lower it", "release it"]
+    return steps
+
+
+def truth_reasoning(
+    scene: SceneSpec,
+    task: TaskWords,
+    boxes: dict[str, tuple[float, float, float, float]],
+    phase: str,
+    chunk: np.ndarray,
+) -> Reasoning:
+    """Reasoning from simulator truth.
+
+    boxes: object id -> normalised (x0, y0, x1, y1) of what the camera sees (objects out of view
+    are left out); phase: the expert's current phase word; chunk: (C, 7) upcoming actions.
+    """
+    visible_ids = sorted(boxes, key=lambda k: (boxes[k][0], boxes[k][1]))
+    visible = [ReasonedObject(name=name(scene.get(k)), box=boxes[k]) for k in visible_ids]
+    pick = scene.get(task.pick)
+    target = ReasonedObject(name=name(pick), box=boxes.get(task.pick, (0.0, 0.0, 0.0, 0.0)))
+    place = None
+    if task.place is not None:
+        place = ReasonedObject(name=name(scene.get(task.place)), box=boxes.get(task.place, (0.0, 0.0, 0.0, 0.0)))
+    return Reasoning(
+        task=task_sentence(scene, task),
+        plan=plan_steps(scene, task),
+        visible=visible,
+        target=target,
+        place=place,
+        relation=task.relation if task.place is not None else None,
+        move=f"{phase} , {describe_move(chunk)}",
+    )
+
+
+def eval_prompt(scene: SceneSpec, task: TaskWords) -> tuple[str, list[tuple[str, str]]]:
+    """(instruction, dialogue) an evaluation episode gives the policy: the canonical sentence,
+    plus the clarifying exchange when the picked object has a same-colour, same-shape twin."""
+    pick = scene.get(task.pick)
+    twins = [o for o in scene.objects if o.id != pick.id and name(o) == name(pick)]
+    dialogue = [("the left or the right one?", f"the {_side(scene, pick, twins[0])} one")] if twins else []
+    return task_sentence(scene, task), dialogue

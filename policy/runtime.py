@@ -1,0 +1,220 @@
+"""Fast inference: reasoning reuse (Fast-ECoT), one-forward action chunks, an action queue.
+
+``VLARuntime.select_action`` follows LeRobot's pattern: it keeps a queue of actions and calls
+the network only when the queue runs dry. A network call is one of two kinds:
+
+* **reason** (first call, new instruction/dialogue, gripper phase change, ``invalidate()``, or
+  every ``replan_every`` chunks): prefill the image + prompt + state prefix into a KV cache,
+  greedily write the chain of thought token by token on that cache, then read the action chunk
+  with ONE more forward of the C action queries over the same cache;
+* **reuse**: ONE forward over prefix + the last reasoning (teacher-forced) + action queries.
+
+``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
+loop; the benchmark compares the two.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from policy.checkpoint import LoadedPolicy
+from policy.cot_format import DialogueTurn, format_prompt, parse_reasoning
+from policy.dataset import image_to_tensor
+from policy.tokenizer import decode_text, encode_example
+from policy.types import PolicyOutput, Reasoning
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How often to think and how much of each chunk to execute."""
+
+    # Regenerate the chain of thought at least every this many chunks (1 = every call).
+    replan_every: int = 4
+    # Actions of each predicted chunk executed before the next network call (1..chunk_size).
+    execute_steps: int = 8
+    # Also re-reason when the predicted gripper command flips (a new phase: grasp / release).
+    replan_on_gripper_change: bool = True
+
+
+NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
+
+
+@dataclass
+class ChunkResult:
+    """One network call: unnormalised actions (C, 7) and the reasoning they used."""
+
+    actions: np.ndarray
+    reasoning_ids: list[int]
+    reasoning_text: str
+    reasoning: Reasoning
+    confidence: float
+    reasoned: bool  # True when this call wrote new reasoning
+
+
+@dataclass
+class _Memory:
+    prompt: Optional[str] = None
+    reasoning_ids: list[int] = field(default_factory=list)
+    reasoning_text: str = ""
+    reasoning: Reasoning = field(default_factory=Reasoning)
+    confidence: float = 0.0
+    chunks_since_reasoning: int = 0
+    last_gripper: Optional[float] = None
+    stale: bool = True
+
+
+class VLARuntime:
+    """Policy interface over a loaded checkpoint: ``reset()`` + ``select_action(obs, ...)``."""
+
+    def __init__(self, policy: LoadedPolicy, settings: RuntimeSettings = RuntimeSettings(), device: str = "cpu"):
+        self.policy = policy
+        self.settings = settings
+        self.device = device
+        self.model = policy.model.to(device).eval()
+        self.config = policy.config
+        if not 1 <= settings.execute_steps <= self.config.chunk_size:
+            raise ValueError(f"execute_steps must be in 1..{self.config.chunk_size}")
+        self._queue: list[np.ndarray] = []
+        self._memory = _Memory()
+        self.calls = {"reason": 0, "reuse": 0}
+
+    # -- LeRobot-style interface -----------------------------------------------------------
+    def reset(self) -> None:
+        """Forget queued actions and reasoning (new episode)."""
+        self._queue.clear()
+        self._memory = _Memory()
+
+    def invalidate(self) -> None:
+        """Force fresh reasoning at the next network call (scene changed, user corrected us)."""
+        self._memory.stale = True
+        self._queue.clear()
+
+    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> PolicyOutput:
+        """One action (1, 7) from the queue; refills it with a network call when empty."""
+        prompt = format_prompt(instruction, dialogue)
+        if prompt != self._memory.prompt:
+            self._memory.stale = True
+            self._queue.clear()
+        if not self._queue:
+            chunk = self.predict_chunk(obs, instruction, dialogue)
+            self._queue.extend(chunk.actions[: self.settings.execute_steps])
+        mem = self._memory
+        return PolicyOutput(
+            actions=self._queue.pop(0)[None, :],
+            reasoning=mem.reasoning,
+            raw_text=mem.reasoning_text,
+            target=mem.reasoning.target,
+            confidence=mem.confidence,
+        )
+
+    # -- network calls ---------------------------------------------------------------------
+    @torch.no_grad()
+    def predict_chunk(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> ChunkResult:
+        """One network call (reason or reuse, see module docstring) -> a whole action chunk."""
+        mem, cfg = self._memory, self.config
+        prompt = format_prompt(instruction, dialogue)
+        pixels = image_to_tensor(np.asarray(obs["rgb"]), cfg.image_size)[None].to(self.device)
+        state = torch.from_numpy(self.policy.stats.normalize_state(np.asarray(obs["state"], dtype=np.float32)))[None]
+        state = state.to(self.device)
+        must_reason = (
+            mem.stale
+            or prompt != mem.prompt
+            or mem.chunks_since_reasoning >= self.settings.replan_every
+            or not mem.reasoning_ids
+        )
+        if must_reason:
+            actions = self._reason(prompt, pixels, state)
+            self.calls["reason"] += 1
+        else:
+            actions = self._reuse(prompt, pixels, state)
+            self.calls["reuse"] += 1
+        mem.chunks_since_reasoning += 1
+        unnorm = self.policy.stats.unnormalize_action(actions[0].float().cpu().numpy())
+        gripper = float(unnorm[min(self.settings.execute_steps, len(unnorm)) - 1, 6] > 0.5)
+        if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
+            mem.stale = True
+        mem.last_gripper = gripper
+        return ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, must_reason)
+
+    def _prefix(self, prompt: str, suffix_ids: Optional[list[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        enc = encode_example(self.policy.tokenizer, cfg.num_image_tokens, prompt, None, state_token=cfg.state_token)
+        ids = enc.input_ids + (suffix_ids or [])
+        types = enc.token_type_ids + [1] * len(suffix_ids or [])
+        return (
+            torch.tensor([ids], device=self.device),
+            torch.tensor([types], device=self.device),
+        )
+
+    def _reason(self, prompt: str, pixels: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """Prefill, greedy CoT on the KV cache, then the action queries on the same cache."""
+        from transformers import DynamicCache
+
+        model, cfg, mem = self.model, self.config, self._memory
+        ids, types = self._prefix(prompt)
+        cache = DynamicCache()
+        hidden = model.run_backbone(model.embed(ids, pixels, state), types, None, cache)
+        logits = model.backbone.lm_head(hidden[:, -1])
+        generated: list[int] = []
+        probs: list[float] = []
+        one = torch.ones(1, 1, dtype=torch.long, device=self.device)
+        for _ in range(cfg.max_reasoning_tokens):
+            p = torch.softmax(logits.float(), dim=-1)[0]
+            token = int(torch.argmax(p))
+            generated.append(token)
+            probs.append(float(p[token]))
+            tok = torch.tensor([[token]], device=self.device)
+            hidden = model.run_backbone(model.embed(tok, None, None), one, None, cache)
+            if token == cfg.eos_token_id:
+                break
+            logits = model.backbone.lm_head(hidden[:, -1])
+        if not generated or generated[-1] != cfg.eos_token_id:
+            # Truncated: close the suffix so the action queries follow an <eos> as in training.
+            tok = torch.tensor([[cfg.eos_token_id]], device=self.device)
+            model.run_backbone(model.embed(tok, None, None), one, None, cache)
+            generated.append(cfg.eos_token_id)
+            probs.append(0.0)
+        actions = model.predict_actions_from_cache(cache)
+        mem.prompt = prompt
+        mem.reasoning_ids = generated
+        mem.reasoning_text = decode_text(self.policy.tokenizer, generated)
+        mem.reasoning = parse_reasoning(mem.reasoning_text)
+        mem.confidence = target_confidence(self.policy.tokenizer, generated, probs)
+        mem.chunks_since_reasoning = 0
+        mem.stale = False
+        return actions
+
+    def _reuse(self, prompt: str, pixels: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """ONE forward: prefix + cached reasoning + action queries."""
+        model, cfg = self.model, self.config
+        C = cfg.chunk_size
+        ids, types = self._prefix(prompt, self._memory.reasoning_ids + [cfg.pad_token_id] * C)
+        action_mask = torch.zeros_like(ids, dtype=torch.bool)
+        action_mask[0, -C:] = True
+        out = model(input_ids=ids, token_type_ids=types, pixel_values=pixels, state=state, action_mask=action_mask)
+        return out.actions
+
+
+def target_confidence(tokenizer, ids: list[int], probs: list[float]) -> float:
+    """Probability of the TARGET object's name: product over its word tokens (0 if absent).
+
+    The name tokens are those after ``TARGET :`` up to the first ``<loc>`` token.
+    """
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    try:
+        start = tokens.index("TARGET")
+    except ValueError:
+        return 0.0
+    logp = 0.0
+    seen = False
+    for tok, p in zip(tokens[start + 2 :], probs[start + 2 :]):
+        if tok.startswith("<loc") or tok == "\n":
+            break
+        logp += math.log(max(p, 1e-12))
+        seen = True
+    return float(math.exp(logp)) if seen else 0.0

@@ -1,0 +1,217 @@
+"""Training loop: next-token loss on the chain of thought + L1 on normalised action chunks.
+
+``train(settings)`` builds (or resumes) a policy in ``settings.out``: the first run builds the
+word-level tokenizer (``tiny``) and fits normalisation statistics from the demos; every
+``save_every`` steps it writes a full checkpoint folder plus ``training_state.pt`` (optimizer,
+step, RNG), so a killed run continues where it stopped. Episodes are split by index: the last
+``eval_fraction`` of episodes only measure the periodic eval loss.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from policy.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint, special_token_ids
+from policy.config import PolicyConfig, make_config
+from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos
+from policy.modeling import VLAModel, build_model
+from policy.normalize import NormStats
+from policy.tokenizer import build_word_tokenizer
+
+STATE_FILE = "training_state.pt"
+LOG_FILE = "train_log.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What ``python main.py train`` sets."""
+
+    data: str
+    out: str
+    preset: str = "tiny"
+    # Optimiser steps in total (a resumed run stops at the same total).
+    steps: int = 3000
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    # Weight of the L1 action loss relative to the token cross-entropy.
+    action_weight: float = 1.0
+    warmup: int = 100
+    eval_every: int = 250
+    save_every: int = 500
+    eval_fraction: float = 0.05
+    seed: int = 0
+    threads: int = 2
+    lora: bool = False
+    lora_rank: int = 16
+    lora_vision: bool = False
+    # Start from this checkpoint folder (fine-tuning, e.g. with --lora) instead of from scratch.
+    init_from: Optional[str] = None
+    # PolicyConfig field overrides, e.g. {"chunk_size": 12}.
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass
+class LossParts:
+    total: torch.Tensor
+    text: float
+    action: float
+
+
+def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float) -> LossParts:
+    """Token CE over suffix tokens (shifted) + L1 over the (B, C, 7) normalised actions."""
+    out = model(
+        input_ids=batch.input_ids,
+        token_type_ids=batch.token_type_ids,
+        pixel_values=batch.pixel_values,
+        state=batch.state,
+        attention_mask=batch.attention_mask,
+        action_mask=batch.action_mask,
+        compute_logits=False,
+    )
+    # Position t predicts token t+1; project to the vocabulary only where a suffix token follows.
+    scored = batch.loss_mask[:, 1:]
+    lm_head = model.get_submodule("backbone.lm_head") if not hasattr(model, "backbone") else model.backbone.lm_head
+    logits = lm_head(out.hidden[:, :-1][scored])
+    text = F.cross_entropy(logits, batch.input_ids[:, 1:][scored])
+    action = F.l1_loss(out.actions, batch.actions)
+    return LossParts(total=text + action_weight * action, text=float(text.detach()), action=float(action.detach()))
+
+
+def _lr_at(step: int, settings: TrainSettings) -> float:
+    """Linear warm-up then cosine decay to 10 %."""
+    if step < settings.warmup:
+        return settings.lr * (step + 1) / settings.warmup
+    progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+    return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _split(table: DemoTable, fraction: float) -> tuple[DemoTable, DemoTable]:
+    episodes = np.unique(table.episode)
+    n_eval = max(1, int(round(len(episodes) * fraction))) if len(episodes) > 1 else 0
+    held = set(episodes[len(episodes) - n_eval :].tolist())
+    is_eval = np.isin(table.episode, list(held))
+    return table.subset(~is_eval), table.subset(is_eval)
+
+
+def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
+    """New model: word-level tokenizer from the demos, or the pretrained one's tokenizer."""
+    if settings.init_from:
+        return load_checkpoint(settings.init_from)
+    base = make_config(settings.preset, **settings.overrides)
+    if base.pretrained:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(base.pretrained)
+        config = base.replace(**special_token_ids(tokenizer, base.state_token))
+    else:
+        texts = [p for ps in table.prompts for p in ps] + list(table.reasoning)
+        tokenizer = build_word_tokenizer(texts)
+        config = base.replace(vocab_size=len(tokenizer), **special_token_ids(tokenizer, base.state_token))
+    stats = NormStats.fit(table.actions.reshape(-1, table.actions.shape[-1]), table.state)
+    torch.manual_seed(settings.seed)
+    return LoadedPolicy(model=build_model(config), tokenizer=tokenizer, stats=stats, config=config)
+
+
+def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=batch_size, shuffle=True, drop_last=True, generator=gen,
+            collate_fn=partial(collate, config=config),
+        )
+        yield from loader
+
+
+@torch.no_grad()
+def evaluate_loss(model: torch.nn.Module, ds: DemoDataset, config: PolicyConfig, batches: int = 8) -> dict:
+    model.eval()
+    loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=False, collate_fn=partial(collate, config=config))
+    parts = []
+    for i, batch in enumerate(loader):
+        if i >= batches:
+            break
+        lp = compute_loss(model, batch, 1.0)
+        parts.append((lp.text, lp.action))
+    model.train()
+    arr = np.asarray(parts) if parts else np.zeros((1, 2))
+    return {"eval_text_loss": float(arr[:, 0].mean()), "eval_action_l1": float(arr[:, 1].mean())}
+
+
+def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = None) -> Path:
+    """Train (or resume) into ``settings.out``; returns the checkpoint folder."""
+    torch.set_num_threads(settings.threads)
+    out = Path(settings.out)
+    table = load_demos(settings.data)
+    resume = (out / STATE_FILE).exists()
+    policy = load_checkpoint(out) if resume else _fresh(settings, table)
+    model: torch.nn.Module = policy.model
+    model.train()
+    if settings.lora:
+        from policy.lora import LoraSettings, apply_lora
+
+        model = apply_lora(policy.model, LoraSettings(rank=settings.lora_rank, vision=settings.lora_vision))
+    train_table, eval_table = _split(table, settings.eval_fraction)
+    train_ds = DemoDataset(train_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed)
+    eval_ds = DemoDataset(eval_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed + 1)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    step = 0
+    if resume:
+        state = torch.load(out / STATE_FILE, weights_only=False)
+        step = int(state["step"])
+        # With LoRA the folder holds merged weights and the adapters restart at zero, so the old
+        # optimiser moments no longer belong to these parameters.
+        if not settings.lora:
+            optim.load_state_dict(state["optim"])
+    batches = _infinite_loader(train_ds, policy.config, settings.batch_size, settings.seed + step)
+    started = time.time()
+    log = (out / LOG_FILE) if out.exists() else None
+    while step < settings.steps:
+        for group in optim.param_groups:
+            group["lr"] = _lr_at(step, settings)
+        lp = compute_loss(model, next(batches), settings.action_weight)
+        optim.zero_grad(set_to_none=True)
+        lp.total.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optim.step()
+        step += 1
+        record = {"step": step, "text_loss": lp.text, "action_l1": lp.action, "elapsed_s": time.time() - started}
+        if step % settings.eval_every == 0 or step == settings.steps:
+            record.update(evaluate_loss(model, eval_ds, policy.config) if len(eval_ds) else {})
+        if step % settings.save_every == 0 or step == settings.steps:
+            _save(out, model, policy, optim, step, settings, record)
+            log = out / LOG_FILE
+        if log is not None and ("eval_text_loss" in record or step % 50 == 0):
+            with log.open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
+        if progress is not None:
+            progress(record)
+    return out
+
+
+def _save(out: Path, model: torch.nn.Module, policy: LoadedPolicy, optim, step: int, settings: TrainSettings, record: dict) -> None:
+    """Checkpoint folder (LoRA merged into a copy, so the folder is always a plain checkpoint)."""
+    plain: VLAModel
+    if settings.lora:
+        import copy
+
+        from policy.lora import merge_lora, save_adapter
+
+        save_adapter(model, out / "adapter")
+        plain = merge_lora(copy.deepcopy(model))
+    else:
+        plain = model  # type: ignore[assignment]
+    meta = {"step": step, "settings": asdict(settings), "last": record}
+    save_checkpoint(out, plain, policy.tokenizer, policy.stats, meta=meta)
+    torch.save({"optim": optim.state_dict(), "step": step}, out / STATE_FILE)
