@@ -163,6 +163,9 @@ class ScriptedExpert:
         chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
         for i in range(self.chunk_size):
             wp = self._waypoint(ee, held, poses)
+            if wp.name == "done":
+                chunk[i, 6] = wp.gripper  # hold still (zero delta), keep the gripper as it is
+                continue
             delta = wp.xyz - ee
             dist = float(np.linalg.norm(delta))
             if dist > wp.max_step:
@@ -170,7 +173,7 @@ class ScriptedExpert:
             dyaw = float(np.clip(wp.yaw - yaw, -0.12, 0.12))
             chunk[i, :3], chunk[i, 5], chunk[i, 6] = delta, dyaw, wp.gripper
             ee, yaw = ee + delta, yaw + dyaw
-            if wp.name != "done" and float(np.linalg.norm(wp.xyz - ee)) <= wp.tolerance and abs(wp.yaw - yaw) < 0.05:
+            if float(np.linalg.norm(wp.xyz - ee)) <= wp.tolerance and abs(wp.yaw - yaw) < 0.05:
                 if self._waited >= wp.settle:
                     # A pick ends holding the object up: skip the placing phases.
                     finished_pick = self.task.place is None and wp.name == "lift"

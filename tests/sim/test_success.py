@@ -1,0 +1,82 @@
+"""Success checks read physics facts; spatial words follow the scene's viewpoint."""
+
+import numpy as np
+import pytest
+
+from sim.scene import ObjectSpec, SceneSpec
+from sim.success import WorldState, check_success, target_xy
+from sim.task_sampling import TASK_KINDS, is_feasible, sample_task
+from sim.tasks import TaskSpec
+
+
+def _scene(viewpoint: str = "user") -> SceneSpec:
+    return SceneSpec(
+        viewpoint=viewpoint,  # type: ignore[arg-type]
+        objects=[
+            ObjectSpec(id="a", shape="cube", color="red", size="small", position=(0.55, 0.12)),
+            ObjectSpec(id="b", shape="cube", color="blue", size="medium", position=(0.45, -0.15)),
+            ObjectSpec(id="bowl", shape="bowl", color="green", size="medium", position=(0.45, 0.05)),
+        ],
+    )
+
+
+def _world(scene: SceneSpec, **moved: tuple[float, float, float]) -> WorldState:
+    start = {o.id: np.array([*o.position, 0.02 if o.shape != "bowl" else 0.0]) for o in scene.objects}
+    now = {k: np.asarray(moved.get(k, v), dtype=float) for k, v in start.items()}
+    return WorldState(now, start, {k: 0.0 for k in now}, {k: False for k in now})
+
+
+def test_user_left_is_robot_right_and_front_is_toward_the_person() -> None:
+    ref = np.array([0.5, 0.0])
+    assert np.allclose(target_xy(ref, "left_of", "user"), [0.5, -0.10])
+    assert np.allclose(target_xy(ref, "right_of", "user"), [0.5, 0.10])
+    assert np.allclose(target_xy(ref, "in_front_of", "user"), [0.60, 0.0])
+    assert np.allclose(target_xy(ref, "left_of", "robot"), [0.5, 0.10])
+    assert np.allclose(target_xy(ref, "in_front_of", "robot"), [0.40, 0.0])
+    assert np.allclose(target_xy(ref, "next_to", "user", toward=[0.5, 0.3]), [0.5, 0.10])
+
+
+def test_pick_needs_five_centimetres_and_nothing_else_pushed() -> None:
+    scene = _scene()
+    task = TaskSpec(pick="a")
+    assert not check_success(task, scene, _world(scene, a=(0.55, 0.12, 0.06))).success
+    assert check_success(task, scene, _world(scene, a=(0.55, 0.12, 0.08))).success
+    pushed = _world(scene, a=(0.55, 0.12, 0.08), b=(0.48, -0.15, 0.02))
+    report = check_success(task, scene, pushed)
+    assert not report.success and "b" in report.reason
+
+
+def test_in_bowl_on_top_and_relations() -> None:
+    scene = _scene()
+    assert check_success(TaskSpec(pick="a", place="bowl", relation="in"), scene, _world(scene, a=(0.46, 0.06, 0.027))).success
+    assert not check_success(TaskSpec(pick="a", place="bowl", relation="in"), scene, _world(scene, a=(0.55, 0.05, 0.02))).success
+    on_b = (0.45, -0.15, 0.05 + 0.02)
+    assert check_success(TaskSpec(pick="a", place="b", relation="on"), scene, _world(scene, a=on_b)).success
+    # Person's left of b is robot -y; 3 cm off target still counts, 6 cm does not.
+    left = TaskSpec(pick="a", place="b", relation="left_of")
+    assert check_success(left, scene, _world(scene, a=(0.47, -0.25 + 0.01, 0.02))).success
+    assert not check_success(left, scene, _world(scene, a=(0.45, -0.05, 0.02))).success
+    robot_view = _scene("robot")
+    assert check_success(left, robot_view, _world(robot_view, a=(0.45, -0.05, 0.02))).success
+
+
+def test_placement_needs_the_object_released() -> None:
+    scene = _scene()
+    world = _world(scene, a=(0.46, 0.06, 0.027))
+    world.touching_robot["a"] = True
+    report = check_success(TaskSpec(pick="a", place="bowl", relation="in"), scene, world)
+    assert not report.success and "gripper" in report.reason
+
+
+@pytest.mark.parametrize("kind", TASK_KINDS)
+def test_sampled_tasks_are_feasible(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    task = sample_task(rng, _scene(), kind)
+    if task is not None:
+        assert task.kind == kind and is_feasible(_scene(), task)
+
+
+def test_infeasible_tasks_are_rejected() -> None:
+    scene = _scene()
+    assert not is_feasible(scene, TaskSpec(pick="bowl"))  # bowls are not graspable
+    assert not is_feasible(scene, TaskSpec(pick="a", place="b", relation="in"))  # a cube is no container
