@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 from uuid import uuid4
 
 import numpy as np
@@ -53,6 +53,22 @@ class RunConfig:
     settle_steps: int = 5
     # Most follow-up utterances (late interjections) after the agent finishes.
     max_follow_ups: int = 2
+    # SigLIP words-vs-image check: "auto" = the project's trained checkpoint if present
+    # (perception.siglip.DEFAULT_CHECKPOINT), "off" = none, else a checkpoint folder.
+    consistency: str = "auto"
+
+
+def load_consistency(config: RunConfig) -> Optional[Any]:
+    """The language-vision checker the config asks for, or None ("off", or "auto" without one)."""
+    if config.consistency == "off":
+        return None
+    from perception.consistency import ConsistencyChecker
+    from perception.siglip import DEFAULT_CHECKPOINT
+
+    path = Path(DEFAULT_CHECKPOINT) if config.consistency == "auto" else Path(config.consistency)
+    if config.consistency == "auto" and not path.is_dir():
+        return None
+    return ConsistencyChecker.from_pretrained(path)
 
 
 # -- mapping perception to scene truth (privileged: the runner is the referee) ----------------
@@ -72,57 +88,24 @@ def true_id(obj: PerceivedObject, scene: SceneObservation, truth: dict[str, np.n
 # -- perception faults -------------------------------------------------------------------------
 
 
-def _misperceive(obj: PerceivedObject, fault: Fault) -> PerceivedObject:
-    # Move most of the colour belief to the wrong colour, as a colour-cast misreading would.
-    seen = str(fault.as_)
-    scores = {k: 0.2 * v for k, v in obj.color_scores.items() if k != seen}
-    scores[seen] = 0.8
-    return obj.model_copy(update={"color": seen, "color_scores": scores})
-
-
-def _phantom(obj: PerceivedObject, fault: Fault, index: int) -> PerceivedObject:
-    # A ghost copy 6 cm towards the table's centre line (y = 0), box shifted by its width.
-    dy = -0.06 if obj.position[1] > 0 else 0.06
-    x0, y0, x1, y1 = obj.box
-    w = (x1 - x0) * (1 if dy < 0 else -1)
-    color = fault.as_ or obj.color
-    return obj.model_copy(update={
-        "index": index, "sim_id": None, "color": color, "color_scores": {color: 1.0} if fault.as_ else obj.color_scores,
-        "position": (obj.position[0], obj.position[1] + dy, obj.position[2]), "box": (x0 + w, y0, x1 + w, y1),
-    })
-
-
-def apply_faults(observation: SceneObservation, faults: Iterable[Fault], truth: dict[str, np.ndarray]) -> SceneObservation:
-    """``observation`` as a faulty perception would report it; objects renumbered 1..N."""
-    objects = list(observation.objects)
-    for fault in faults:
-        hits = [i for i, o in enumerate(objects) if true_id(o, observation, truth) == fault.object]
-        for i in sorted(hits, reverse=True):
-            if fault.type == "misperceive_color":
-                objects[i] = _misperceive(objects[i], fault)
-            elif fault.type == "occlude":
-                del objects[i]
-            else:
-                objects.append(_phantom(objects[i], fault, len(objects) + 1))
-    renumbered = [o.model_copy(update={"index": k}) for k, o in enumerate(objects, start=1)]
-    return observation.model_copy(update={"objects": renumbered})
-
-
 @dataclass
 class FaultyPerception:
-    """Wraps a perceive function: the first look suffers every fault, later looks (re-perception)
-    only the ``persist`` ones. ``looks`` counts calls."""
+    """The agent's perceive function with the scenario's faults: the first look suffers every
+    fault, later looks (re-perception) only the ``persist`` ones. Faults are applied to the
+    camera frame by ``perceive(obs, faults)`` (perception/faults.py), so colour beliefs and
+    SigLIP crops all see the same wrong picture. ``looks`` counts calls."""
 
-    perceive: Callable[[dict[str, Any]], SceneObservation]
+    perceive: Callable[[dict[str, Any], list[Fault]], SceneObservation]
     faults: list[Fault]
-    truth: Callable[[], dict[str, np.ndarray]]
     looks: int = 0
 
+    def active(self) -> list[Fault]:
+        return [f for f in self.faults if self.looks == 0 or f.persist]
+
     def __call__(self, obs: dict[str, Any]) -> SceneObservation:
-        seen = self.perceive(obs)
-        active = [f for f in self.faults if self.looks == 0 or f.persist]
+        faults = self.active()
         self.looks += 1
-        return apply_faults(seen, active, self.truth()) if active else seen
+        return self.perceive(obs, faults)
 
 
 # -- executors and the agent's own verifier -------------------------------------------------
@@ -210,7 +193,9 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0) -> Episode:
+def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
+                  consistency: Optional[Any] = None) -> Episode:
+    """A fresh env with the scene, the person, and an AgentSession wired to them."""
     from agent.context import AgentContext, AgentSettings
     from agent.driver import AgentSession
     from agent.transcript import TranscriptWriter
@@ -224,15 +209,17 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
         env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps)
     env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
     user = SimulatedUser(scenario.user, scenario.scene, seed=seed, instruction=scenario.instruction)
-    perception = FaultyPerception(lambda obs: perceive(obs, viewpoint=scenario.scene.viewpoint),
-                                  list(scenario.faults), lambda: _truth(env))
+    labels = env.arm.segmentation_labels  # segmentation value -> scene id: faults + metrics only
+    perception = FaultyPerception(
+        lambda obs, faults: perceive(obs, viewpoint=scenario.scene.viewpoint, faults=faults, labels=labels),
+        list(scenario.faults))
     session_id = f"{scenario.name}-{uuid4().hex[:8]}"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
     context = AgentContext(
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env),
         transcript=TranscriptWriter(session_id, transcript_path),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
-        interjections=user, verify=target_verifier(env),
+        interjections=user, verify=target_verifier(env), consistency=consistency,
     )
     session = AgentSession(context, session_id, str(run_dir / "checkpoints.sqlite"))
     return Episode(env, session, user, perception, transcript_path, session_id)
@@ -248,9 +235,10 @@ def answer_question(episode: Episode, question: Any) -> str:
 
 
 def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
-                 on_line: Optional[Callable[[str, str], None]] = None) -> EpisodeResult:
+                 on_line: Optional[Callable[[str, str], None]] = None, consistency: Optional[Any] = None) -> EpisodeResult:
     """Run one scenario; never raises (an exception becomes the result's ``error``).
-    ``on_line(who, text)`` sees every dialogue line as it happens (demo printing)."""
+    ``on_line(who, text)`` sees every dialogue line as it happens (demo printing);
+    ``consistency``: a loaded checker (else loaded per episode as ``config.consistency`` says)."""
     from agent.driver import Question
 
     say = on_line or (lambda who, text: None)
@@ -258,7 +246,8 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
     episode: Optional[Episode] = None
     finished: list[Any] = []  # one Finished per instruction (the first, then follow-ups)
     try:
-        episode = build_episode(scenario, config, run_dir, seed)
+        checker = consistency if consistency is not None else load_consistency(config)
+        episode = build_episode(scenario, config, run_dir, seed, checker)
         say("user", scenario.instruction)
         turn = episode.session.start(scenario.instruction)
         for _ in range(1 + config.max_follow_ups):
@@ -348,8 +337,9 @@ def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunC
             for future in as_completed(futures):
                 done(futures[future], future.result())
     else:
+        checker = load_consistency(config)  # once for the whole run
         for i, scenario in enumerate(scenarios):
-            done(i, run_scenario(scenario, config, run_dir, seed=i, on_line=on_line))
+            done(i, run_scenario(scenario, config, run_dir, seed=i, on_line=on_line, consistency=checker))
     if bar is not None:
         bar.close()
     report = build_report([error_result(e) for e in errors] + [r for r in results if r is not None])

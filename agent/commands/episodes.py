@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--consistency", default=defaults.consistency,
+                        help="SigLIP check: 'auto' (trained checkpoint if present), 'off', or a checkpoint folder")
     parser.add_argument("--workers", type=int, default=1, help="episodes run in parallel processes")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         loaded.scenarios.extend(make_suite(args.suite, parse_seeds(args.seeds)))
     for error in loaded.errors:
         print(f"scenario error: {error}")
-    config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps)
+    config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps,
+                       consistency=args.consistency)
     run_dir = args.run_dir or default_run_dir()
     report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress,
                      workers=args.workers)
