@@ -1,0 +1,10 @@
+"""Speech for the robot: whisper in, TTS out, microphone/speaker behind one interface.
+
+Modules (import what you use; nothing heavy loads at import time):
+- audio: `Audio` clips, WAV read/write, resampling      - vad: energy voice-activity detection
+- ct2_convert / models: offline whisper weights          - stt: `WhisperTranscriber`, `Transcript`
+- tts: TTS backend registry ("piper", "espeak")          - synthesize: TTS + noise at an SNR
+- audio_io: microphone / speaker / scripted WAVs         - channel: `SpeechChannel` (ask/say/listen)
+- interjections: background "stop" listener              - roundtrip: simulated person by voice
+- wer: word error rate
+"""

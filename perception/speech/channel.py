@@ -1,0 +1,118 @@
+"""`SpeechChannel`: the person's side of the conversation by voice (whisper in, TTS out).
+
+It fits the agent's channel seam: `ask(prompt) -> str | None` (say the prompt, listen for the
+reply; None when the person has left, i.e. a scripted source ran out) and `say(text)`.
+`listen() -> str` returns "" for silence or unintelligible audio: the caller asks again.
+`last_transcript` exposes whisper's confidence; with `confirm=True` a doubtful transcript is
+checked first ("Did you say 'pick up the red cube'?"), otherwise the agent can do it with
+`needs_confirmation()`. Lines are always printed too, so a log or a deaf user can follow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from perception.speech.audio_io import AudioSink, AudioSource, AudioUnavailable, EndOfInput, NullSink
+from perception.speech.stt import Transcript, WhisperTranscriber
+from perception.speech.tts import TtsBackend
+
+_YES = re.compile(r"^\s*(yes|yeah|yep|correct|right|that's right|exactly|sure|ok(ay)?)\b", re.I)
+_NO = re.compile(r"^\s*(no|nope|wrong|not quite)\b", re.I)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """How the voice channel behaves."""
+
+    # seconds to wait for someone to start talking before listen() returns ""
+    listen_timeout_s: float = 20.0
+    # a transcript below this mean token log-probability (nats) is doubtful
+    confirm_logprob: float = -0.8
+    # ... and so is one whisper thinks may be no speech at all
+    confirm_no_speech: float = 0.5
+    # ask "did you say ...?" inside listen() for doubtful transcripts
+    confirm: bool = False
+    # lines starting with one of these are spoken (prefix removed); others are only printed.
+    # The session prints status lines ("  [robot sees] ...") that nobody wants read aloud.
+    spoken_prefixes: tuple[str, ...] = ("robot: ", "robot asks: ")
+
+
+class SpeechChannel:
+    """Voice conversation over an AudioSource/AudioSink pair.
+
+    Dependencies are passed in: `source` (microphone or scripted clips), `transcriber`,
+    `tts` + `sink` (None: robot speech is printed only), `printer` (default print).
+    """
+
+    def __init__(self, source: AudioSource, transcriber: WhisperTranscriber, tts: TtsBackend | None = None,
+                 sink: AudioSink | None = None, config: ChannelConfig = ChannelConfig(),
+                 printer: Callable[[str], None] = print) -> None:
+        self.source = source
+        self.transcriber = transcriber
+        self.tts = tts
+        self.sink = sink or NullSink()
+        self.config = config
+        self.printer = printer
+        #: the most recent transcript (confidence for "did you say ...?"); None before listening
+        self.last_transcript: Transcript | None = None
+
+    def say(self, text: str) -> None:
+        """Print `text`; speak it when it is robot speech (see ChannelConfig.spoken_prefixes)."""
+        self.printer(text)
+        spoken = self._spoken_part(text)
+        if spoken and self.tts is not None:
+            try:
+                self.sink.play(self.tts.synthesize(spoken), spoken)
+            except AudioUnavailable as exc:  # the speaker vanished: keep going in text
+                self.printer(f"[voice] {exc}; continuing with text only")
+                self.tts = None
+
+    def _spoken_part(self, text: str) -> str:
+        if not self.config.spoken_prefixes:
+            return text.strip()
+        for prefix in self.config.spoken_prefixes:
+            if text.startswith(prefix):
+                return text[len(prefix):].strip()
+        return ""
+
+    def listen(self) -> str:
+        """One utterance as text; "" when nothing intelligible was heard. Raises EndOfInput."""
+        clip = self.source.next_utterance(self.config.listen_timeout_s)
+        transcript = Transcript("") if clip is None else self.transcriber.transcribe(clip)
+        self.last_transcript = transcript
+        self.printer(f"you (heard): {transcript.text}" if transcript.text else "you (heard): <nothing>")
+        if transcript.text and self.config.confirm and self.needs_confirmation(transcript):
+            return self._confirm(transcript)
+        return transcript.text
+
+    def ask(self, prompt: str) -> str | None:
+        """Say `prompt` (when not empty) and return the reply; None when the person has left."""
+        if prompt:
+            self.say(prompt)
+        try:
+            return self.listen()
+        except EndOfInput:
+            return None
+
+    def needs_confirmation(self, transcript: Transcript | None = None) -> bool:
+        """True when the (last) transcript is doubtful enough to read back before acting on it."""
+        t = transcript or self.last_transcript
+        if t is None or not t.text:
+            return False
+        return t.avg_logprob < self.config.confirm_logprob or t.no_speech_prob > self.config.confirm_no_speech
+
+    def _confirm(self, heard: Transcript) -> str:
+        """Ask "did you say X?": yes -> X, no -> "" (ask again), anything else is the new utterance."""
+        self.say(f'robot asks: Did you say "{heard.text}"?')
+        reply = self.source.next_utterance(self.config.listen_timeout_s)
+        answer = Transcript("") if reply is None else self.transcriber.transcribe(reply)
+        self.printer(f"you (heard): {answer.text or '<nothing>'}")
+        if _YES.match(answer.text):
+            self.last_transcript = heard
+            return heard.text
+        self.last_transcript = answer
+        if not answer.text or _NO.match(answer.text) and len(answer.text.split()) <= 2:
+            return ""
+        return answer.text

@@ -1,0 +1,88 @@
+"""Spoken interjections while the arm moves ("stop", "no, the other one").
+
+`VoiceInterjections` runs a daemon thread that keeps taking utterances from an AudioSource,
+transcribes them and queues the text. It is an agent interjection source: the motion loop
+calls `poll(step)` every control step and gets the oldest queued utterance (or None) without
+ever blocking, so a slow transcription never stalls the arm. `on_heard` is called on the
+listener thread as soon as something is heard (e.g. to halt the arm at once on "stop").
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from typing import Callable
+
+from perception.speech.audio_io import AudioSource, AudioUnavailable, EndOfInput
+from perception.speech.stt import WhisperTranscriber
+
+_STOP = re.compile(r"\b(stop|halt|freeze|wait)\b", re.I)
+
+
+def is_stop(text: str) -> bool:
+    """True when the words ask the arm to stop now."""
+    return bool(_STOP.search(text))
+
+
+class VoiceInterjections:
+    """Background listener feeding transcribed utterances to `poll(step)`.
+
+    Start with `start()`, end with `stop()` (or use as a context manager). The source is only
+    read while running: run it while the arm moves and stop() it before a foreground
+    `listen()` (both would otherwise take turns reading the same microphone).
+    """
+
+    def __init__(self, source: AudioSource, transcriber: WhisperTranscriber,
+                 on_heard: Callable[[str], None] | None = None, poll_timeout_s: float = 0.5) -> None:
+        self.source = source
+        self.transcriber = transcriber
+        self.on_heard = on_heard
+        # how long one read of the source may block, so stop() is honoured within about this time
+        self.poll_timeout_s = poll_timeout_s
+        self._heard: "queue.Queue[str]" = queue.Queue()
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: why the listener stopped on its own (device gone, script ended); None while healthy
+        self.error: str | None = None
+
+    def start(self) -> "VoiceInterjections":
+        if self._thread is None or not self._thread.is_alive():
+            self._running.set()
+            self._thread = threading.Thread(target=self._loop, name="voice-interjections", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._running.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=self.poll_timeout_s + 5.0)
+            self._thread = None
+
+    def __enter__(self) -> "VoiceInterjections":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def poll(self, step: int) -> str | None:
+        """The oldest utterance heard and not yet taken, else None (never blocks)."""
+        try:
+            return self._heard.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _loop(self) -> None:
+        while self._running.is_set():
+            try:
+                clip = self.source.next_utterance(self.poll_timeout_s)
+            except (EndOfInput, AudioUnavailable) as exc:
+                self.error = str(exc)
+                return
+            if clip is None or not self._running.is_set():
+                continue
+            text = self.transcriber.transcribe(clip).text
+            if text:
+                self._heard.put(text)
+                if self.on_heard is not None:
+                    self.on_heard(text)

