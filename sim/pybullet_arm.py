@@ -113,9 +113,12 @@ class PyBulletArm(Arm):
     def connect(self) -> None:
         if self._client is not None:
             return
-        import pybullet
-        import pybullet_data
-        from pybullet_utils.bullet_client import BulletClient
+        try:
+            import pybullet
+            import pybullet_data
+            from pybullet_utils.bullet_client import BulletClient
+        except ImportError as err:  # the sim layer's one heavy dependency
+            raise ImportError("the PyBullet arm needs pybullet: pip install pybullet==3.2.7") from err
 
         self._client = BulletClient(connection_mode=pybullet.GUI if self.gui else pybullet.DIRECT)
         self._client.setAdditionalSearchPath(pybullet_data.getDataPath())

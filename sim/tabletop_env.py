@@ -50,8 +50,9 @@ class TabletopEnv(gym.Env):
 
     ## Starting State
     ``reset(seed=, options={"scene": SceneSpec, "task": TaskSpec})``; without a scene one is
-    sampled from ``self.np_random`` (``n_objects`` objects) with a feasible task; a scene without a
-    task gets a sampled feasible task. The arm starts at home with the gripper open.
+    sampled from ``self.np_random`` (``n_objects`` objects) with a feasible task; a scene with no
+    "task" key gets a sampled feasible task; ``"task": None`` means no task (never succeeds, e.g.
+    the person asked for something absent). The arm starts at home with the gripper open.
 
     ## Episode End
     Terminated when the task succeeds; truncated after ``max_episode_steps`` control steps.
@@ -114,13 +115,13 @@ class TabletopEnv(gym.Env):
         scene, task = options.get("scene"), options.get("task")
         if scene is None:
             scene, task = sample_scene_and_task(self.np_random, self.task_kind, self.n_objects)
-        elif task is None:
+        elif "task" not in options:
             task = sample_task(self.np_random, scene, self.task_kind)
             if task is None:
                 raise ValueError("no feasible task for the given scene; pass options['task']")
         if len(scene.objects) > MAX_OBJECTS:
             raise ValueError(f"at most {MAX_OBJECTS} objects per scene, got {len(scene.objects)}")
-        for oid in (task.pick, task.place):
+        for oid in (task.pick, task.place) if task is not None else ():
             if oid is not None:
                 scene.get(oid)  # raises KeyError on an unknown id
         self.scene, self.task = scene, task
@@ -131,7 +132,7 @@ class TabletopEnv(gym.Env):
         return self._observation(), self._info(np.zeros(ACTION_DIM, np.float32))
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
-        if self.task is None:
+        if self.scene is None:
             raise RuntimeError("call reset() before step()")
         sent = self.arm.send_action(np.asarray(action, dtype=np.float32))
         self._steps += 1
@@ -167,7 +168,9 @@ class TabletopEnv(gym.Env):
         return WorldState({k: p.position for k, p in poses.items()}, self._initial, speeds, touching)
 
     def _check(self) -> SuccessReport:
-        assert self.task is not None and self.scene is not None
+        assert self.scene is not None
+        if self.task is None:
+            return SuccessReport(False, "no task: nothing can succeed")
         return check_success(self.task, self.scene, self.world_state())
 
     def _observation(self) -> dict[str, np.ndarray]:

@@ -60,3 +60,12 @@ def test_unknown_object_in_task_is_rejected(two_cubes_and_bowl: SceneSpec) -> No
     with pytest.raises(KeyError):
         env.reset(options={"scene": two_cubes_and_bowl, "task": TaskSpec(pick="zzz")})
     env.close()
+
+
+def test_explicit_no_task_never_succeeds(two_cubes_and_bowl: SceneSpec) -> None:
+    env = TabletopEnv(images=False)
+    _, info = env.reset(options={"scene": two_cubes_and_bowl, "task": None})
+    assert info["task"] is None
+    _, reward, terminated, _, info = env.step(np.zeros(7, dtype=np.float32))
+    assert reward == 0.0 and not terminated and not info["success"]
+    env.close()
