@@ -84,37 +84,54 @@ class ReferringParser:
 
     # ---- public API -------------------------------------------------------------------
     def parse_instruction(self, text: str) -> ParsedInstruction:
-        """Parse a full command ("put the red cube in the green bowl")."""
+        """Parse a full command ("put the red cube in the green bowl").
+
+        Pick verbs ("pick up", "grab") take no placement unless it is a "to ..." phrase ("take
+        the cube to the bowl"); "pick up the cube and put it in the bowl" reads the pick phrase
+        from the first clause and the placement from the second.
+        """
         tokens = self.lexicon.tokenize(_strip_modals(text))
-        verb_at = next((i for i, t in enumerate(tokens) if t.kind == "verb"), None)
-        verb = tokens[verb_at].value if verb_at is not None else None
-        body = tokens[verb_at + 1:] if verb_at is not None else tokens
-        split = self._placement_split(body) if verb != "pick" else None
+        verbs = [i for i, t in enumerate(tokens) if t.kind == "verb"]
+        verb = tokens[verbs[0]].value if verbs else None
+        body = tokens[verbs[0] + 1:] if verbs else tokens
+        later = [i for i in verbs[1:] if tokens[i].value == "place"]
+        if verb == "pick" and later:
+            pick_tokens, rest = tokens[verbs[0] + 1:later[0]], tokens[later[0] + 1:]
+            while pick_tokens and pick_tokens[-1].text in ("and", "then"):
+                pick_tokens = pick_tokens[:-1]
+            split = self._placement_split(rest, relations=True)
+            if split is not None:
+                return self._placed(text, self._expression(pick_tokens), rest, split)
+        split = self._placement_split(body, relations=verb != "pick")
         if split is None:
             return ParsedInstruction(text=text, action="pick", pick=self._expression(body))
+        return self._placed(text, self._expression(body[:split[0]]), body, split)
+
+    def _placed(self, text: str, pick: ReferringExpression, body: list[Token],
+                split: tuple[int, Optional[str], int]) -> ParsedInstruction:
         at, relation, skip = split
         place = self._expression(body[at + skip:])
         if relation is None:  # "move the cube to the bowl": bowls are filled, others approached
             relation = "in" if place.shape == "bowl" else "next_to"
-        return ParsedInstruction(text=text, action="place", pick=self._expression(body[:at]),
-                                 relation=relation, place=place)
+        return ParsedInstruction(text=text, action="place", pick=pick, relation=relation, place=place)
 
     def parse_expression(self, text: str) -> ReferringExpression:
         """Parse a noun phrase or a short answer ("the left one", "number 2", "the blue one")."""
         return self._expression(self.lexicon.tokenize(_strip_modals(text)))
 
     # ---- internals --------------------------------------------------------------------
-    def _placement_split(self, body: list[Token]) -> Optional[tuple[int, Optional[str], int]]:
+    def _placement_split(self, body: list[Token], relations: bool = True) -> Optional[tuple[int, Optional[str], int]]:
         """Find (index, relation, tokens to skip) of the placement phrase, scanning from the end.
 
         The last relation phrase whose tail names an object wins, so relation words inside the
         pick phrase ("the cube next to the bowl on the plate") and trailing modifiers ("in the
         bowl on the left": 'left' names no object) are not mistaken for the placement.
+        ``relations=False`` accepts only "to ..." phrases (after pick verbs).
         """
         for i in range(len(body) - 1, 0, -1):
             tok = body[i]
             is_to = tok.text in _TO_WORDS
-            if tok.kind != "relation" and not is_to:
+            if not is_to and (tok.kind != "relation" or not relations):
                 continue
             if not _names_object(body[i + 1:]) or not _names_object(body[:i]):
                 continue

@@ -79,3 +79,20 @@ def test_answers_parse(parser):
     other = parser.parse_expression("no, the other one")
     assert other.other and not other.negated
     assert parser.parse_expression("not the left one").negated
+
+
+@pytest.mark.parametrize("text, pick_shape, relation, place_shape", [
+    ("pick up the red cube and put it in the bowl", "cube", "in", "bowl"),
+    ("take the block and stack it on the blue cube", "cube", "on", "cube"),
+    ("take the ball to the bowl", "ball", "in", "bowl"),
+])
+def test_two_clauses_and_to_phrases_make_a_placement(parser, text, pick_shape, relation, place_shape):
+    parsed = parser.parse_instruction(text)
+    assert parsed.action == "place" and parsed.pick.shape == pick_shape
+    assert parsed.relation == relation and parsed.place is not None and parsed.place.shape == place_shape
+
+
+def test_pick_verb_keeps_relation_words_as_an_anchor(parser):
+    parsed = parser.parse_instruction("grab the cube next to the bowl")
+    assert parsed.action == "pick" and parsed.place is None
+    assert parsed.pick.anchor_relation == "next_to"
