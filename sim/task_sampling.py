@@ -2,7 +2,8 @@
 
 A task is feasible when the expert could do it in principle: the picked object is graspable,
 ``in`` targets a bowl, ``on`` targets a flat-topped object (cube or cylinder), and a relation's
-target spot lies on the table and is clear of every other object.
+target spot lies on the table and is clear of every other object. A task that is already
+achieved in the starting scene (the object already lies where it should) is not feasible.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from sim.objects import object_geometry
 from sim.scene import GRASPABLE_SHAPES, TABLE_X, TABLE_Y, SceneSpec, sample_scene
-from sim.success import relation_targets
+from sim.success import RELATION_DISTANCE, RELATION_TOLERANCE, relation_targets
 from sim.tasks import RELATIONS, TaskSpec
 
 #: Every task kind the simulator can check and the expert can do.
@@ -54,9 +55,13 @@ def is_feasible(scene: SceneSpec, task: TaskSpec) -> bool:
         return ref.shape == "bowl" and object_geometry(pick).radius < object_geometry(ref).inner_radius - 0.01
     if task.relation == "on":
         return ref.shape in FLAT_TOPPED
-    if ref.shape == "bowl" and pick.shape == "bowl":
-        return False
-    targets = relation_targets(np.asarray(ref.position), task.relation, scene.viewpoint)
+    ref_xy, pick_xy = np.asarray(ref.position), np.asarray(pick.position)
+    if task.relation == "next_to":
+        if abs(float(np.linalg.norm(pick_xy - ref_xy)) - RELATION_DISTANCE) <= RELATION_TOLERANCE:
+            return False  # already next to it: nothing to do
+    targets = relation_targets(ref_xy, task.relation, scene.viewpoint)
+    if task.relation != "next_to" and float(np.linalg.norm(pick_xy - targets[0])) <= RELATION_TOLERANCE:
+        return False  # already there
     return any(target_is_clear(scene, task, t) for t in targets)
 
 
