@@ -62,6 +62,9 @@ class Arm(ABC):
 
 
 ARM_REGISTRY: dict[str, Callable[..., Arm]] = {}
+#: Backend name -> module whose import registers it, so ``make_arm`` works without the caller
+#: importing the backend first (the module itself imports its heavy SDK only on connect()).
+BACKEND_MODULES: dict[str, str] = {"pybullet": "sim.pybullet_arm"}
 
 
 def register_arm(name: str) -> Callable[[Callable[..., Arm]], Callable[..., Arm]]:
@@ -73,6 +76,10 @@ def register_arm(name: str) -> Callable[[Callable[..., Arm]], Callable[..., Arm]
 
 
 def make_arm(name: str, **kwargs: Any) -> Arm:
+    if name not in ARM_REGISTRY and name in BACKEND_MODULES:
+        import importlib
+
+        importlib.import_module(BACKEND_MODULES[name])
     if name not in ARM_REGISTRY:
         raise KeyError(f"unknown arm backend {name!r}; registered: {sorted(ARM_REGISTRY)}")
     return ARM_REGISTRY[name](**kwargs)
