@@ -123,13 +123,13 @@ def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, att
 
 
 def confirm_question(obj: PerceivedObject, others: Sequence[PerceivedObject], viewpoint: Viewpoint,
-                     attempt: int = 1, said_color: Optional[str] = None) -> str:
+                     attempt: int = 1, said: Optional[str] = None) -> str:
     """Yes/no question proposing one object ('Do you mean the orange cube on the left?').
 
-    ``said_color``: the colour the person said when the image disagrees with it.
+    ``said``: what the person said ('red cube') when the image disagrees with it.
     """
     phrase = describe(obj, others, viewpoint)
-    note = f" I see {_article(noun(obj))}, not {_article(said_color + ' ' + obj.shape)}." if said_color else ""
+    note = f" I see {_article(noun(obj))}, not {_article(said)}." if said else ""
     if attempt <= 1:
         return f"Do you mean {phrase}?{note}"
     return f"Should I take {phrase}? Sorry, I didn't get that; please say yes or no."

@@ -28,7 +28,7 @@ class PhantomTargetError(RuntimeError):
 
 def true_object_id(obj: PerceivedObject, truth: dict[str, np.ndarray]) -> Optional[str]:
     """The true scene object a perceived one is: its sim label, else nearest centre within radius."""
-    if obj.sim_id is not None:
+    if obj.sim_id is not None and obj.sim_id in truth:
         return obj.sim_id
     if not truth:
         return None

@@ -18,6 +18,11 @@ from agent.nodes_ground import ground, listen, perceive, reperceive
 from agent.state import AgentState
 
 
+def route_listen(state: AgentState) -> Literal["perceive", "ground"]:
+    """A correction re-grounds in the previous observation, whose indices the exclusion uses."""
+    return "ground" if state.get("correction") else "perceive"
+
+
 def route_decision(state: AgentState) -> Literal["clarify", "reperceive", "act", "refuse"]:
     decision = state["decision"]
     assert decision is not None, "decide always sets a decision"
@@ -48,7 +53,7 @@ def build_graph(checkpointer: Optional[Any] = None) -> Any:
     ):
         builder.add_node(name, node)
     builder.add_edge(START, "listen")
-    builder.add_edge("listen", "perceive")
+    builder.add_conditional_edges("listen", route_listen)
     builder.add_edge("perceive", "ground")
     builder.add_edge("ground", "decide")
     builder.add_conditional_edges("decide", route_decision)

@@ -22,6 +22,7 @@ from agent.dialogue import (
     COLOR_WORDS,
     SHAPE_WORDS,
     cannot_see_message,
+    noun,
     confirm_question,
     interpret_answer,
     question_order,
@@ -72,16 +73,22 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         scores={c.pick: c.score for c in reversed(g.candidates)},
     )
     answered = state.get("restrict") is not None or state.get("restrict_place") is not None
-    said_color = _said_color(g.parse.get("pick") or state["instruction"])
-    near = None if pset or answered else _near_miss(g, scene, state, said_color, settings)
+    said_color, said_shape = _said(g.parse.get("pick") or state["instruction"])
+    near = None if pset or answered else _near_miss(scene, state, said_color, said_shape, settings)
     if checked:
         inconsistent = state.get("consistency_note") is not None
     else:
         inconsistent = g.consistency is not None and g.consistency < settings.consistency_threshold
-    inconsistent = (inconsistent or near is not None) and not answered
+    # Perception's own labels disagree with the words (it matched "blue" on a 20% blue belief).
+    best = by_index(scene, max(pset, key=lambda c: c.score).pick) if pset else None
+    mislabelled = best is not None and ((said_color is not None and best.color != said_color)
+                                        or (said_shape is not None and best.shape != said_shape))
+    inconsistent = (inconsistent or mislabelled or near is not None) and not answered
     if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions:
-        why = state.get("consistency_note") or (f"nothing is {said_color}, but {near.describe()} might be"
-                                                if near is not None else "words and image disagree")
+        seen = near or best
+        why = state.get("consistency_note") or (
+            f"the words say {said_color or ''} {said_shape or ''} but I see {seen.describe()}".replace("  ", " ")
+            if seen is not None else "words and image disagree")
         return Decision(kind="reperceive", reason=why, **signals), None
     if not pset and near is None:
         what = g.parse.get("pick") or " ".join(g.unmatched) or state["instruction"]
@@ -107,8 +114,8 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     if near is not None or (inconsistent and len(picks) == 1):
         obj = near or by_index(scene, picks[0])
         assert obj is not None, "prediction set refers to a perceived object"
-        text = confirm_question(obj, scene.objects, viewpoint, attempt,
-                                said_color=said_color if said_color != obj.color else None)
+        said = f"{said_color or obj.color} {said_shape or obj.shape}"
+        text = confirm_question(obj, scene.objects, viewpoint, attempt, said=said if said != noun(obj) else None)
         question = PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt)
         return Decision(kind="clarify", reason="words and image still disagree", **signals), question
     if len(picks) > 1 or len(places) > 1:
@@ -125,28 +132,41 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     return Decision(kind="clarify", reason=f"confidence {g.confidence:.2f} is low", **signals), question
 
 
-def _near_miss(g: GroundingResult, scene: SceneObservation, state: AgentState, said_color: Optional[str],
+def _near_miss(scene: SceneObservation, state: AgentState, said_color: Optional[str], said_shape: Optional[str],
                settings: AgentSettings) -> Optional[PerceivedObject]:
-    """Nothing matched, but perception half-believes an object has the said colour: that one.
+    """Nothing matched, but perception half-believes an object is what was said: that one.
 
-    Only when the request names a colour and the object's shape fits the words (if named).
+    An object is a near miss when, for the colour and shape the request names, its belief in
+    the said value is at least ``near_miss_color_prob`` ("red" said, "orange" seen with 0.2 red).
     """
-    if said_color is None:
+    if said_color is None and said_shape is None:
         return None
-    words = (g.parse.get("pick") or state["instruction"]).lower().split()
-    shapes = {SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS}
     excluded = {c.pick for c in state.get("excluded", [])}
-    fits = [
-        o for o in scene.objects
-        if o.index not in excluded and (not shapes or o.shape in shapes)
-        and o.color_scores.get(said_color, 0.0) >= settings.near_miss_color_prob
-    ]
-    return max(fits, key=lambda o: o.color_scores.get(said_color, 0.0), default=None)
+    floor = settings.near_miss_color_prob
+
+    def belief(o: PerceivedObject) -> float:
+        c = 1.0 if said_color is None or o.color == said_color else o.color_scores.get(said_color, 0.0)
+        s = 1.0 if said_shape is None or o.shape == said_shape else o.shape_scores.get(said_shape, 0.0)
+        return c * s if c >= floor and s >= floor else 0.0
+
+    fits = [o for o in scene.objects if o.index not in excluded and belief(o) > 0.0]
+    return max(fits, key=belief, default=None)
 
 
-def _said_color(instruction: str) -> Optional[str]:
-    words = instruction.lower().replace(",", " ").split()
-    return next((COLOR_WORDS[w] for w in words if w in COLOR_WORDS), None)
+#: Words after which a pick phrase describes another object ("the cube next to the red ball").
+ANCHOR_WORDS = {"next", "near", "beside", "by", "of", "behind", "between", "closest", "nearest", "under", "on", "in"}
+
+
+def _said(pick_words: str) -> tuple[Optional[str], Optional[str]]:
+    """Colour and shape the pick phrase names for the object itself (not for an anchor)."""
+    words: list[str] = []
+    for w in pick_words.lower().replace(",", " ").split():
+        if w in ANCHOR_WORDS:
+            break
+        words.append(w)
+    color = next((COLOR_WORDS[w] for w in words if w in COLOR_WORDS), None)
+    shape = next((SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS), None)
+    return color, shape
 
 
 def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

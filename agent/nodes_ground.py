@@ -21,18 +21,20 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Take the person's request and reset the per-instruction bookkeeping.
 
     'no, the other one' after a finished instruction repeats the previous request with the
-    previous target excluded (a correction after a wrong guess).
+    previous target excluded (a correction after a wrong guess); it keeps the previous scene
+    observation (see ``graph.route_listen``) so the excluded index still names that object.
     """
     ctx = runtime.context
     said = state["instruction"]
     dialogue = [*state.get("dialogue", []), DialogueTurn(who="user", text=said, kind="instruction")]
     ctx.transcript.write("utterance", said)
-    instruction, excluded = said, []
+    instruction, excluded, correction = said, [], False
     last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
-    if is_other(said) and last_target is not None and last_instruction:
-        instruction, excluded = last_instruction, [last_target]
+    if is_other(said) and last_target is not None and last_instruction and state.get("scene") is not None:
+        instruction, excluded, correction = last_instruction, [*state.get("excluded", []), last_target], True
     return {
         "instruction": instruction,
+        "correction": correction,
         "dialogue": dialogue,
         "excluded": excluded,
         "restrict": None,
@@ -85,7 +87,9 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Ground the request in the scene, then apply what the dialogue ruled in or out.
 
     When the person chose an object the request's words did not match ("yes" to "Do you mean
-    the orange cube?"), the request is grounded again naming that object instead.
+    the orange cube?"), the request is grounded again naming that object instead; when they
+    ruled out everything the words matched ("no, the other one" after "the cube on the left"),
+    it is grounded again with just the ruled-out object's colour and shape.
     """
     ctx = runtime.context
     scene = state["scene"]
@@ -93,12 +97,17 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     instruction = state["instruction"]
     raw = ctx.grounder.ground(instruction, scene)
     restrict = state.get("restrict")
+    excluded = [c.pick for c in state.get("excluded", [])]
     if restrict and not any(c.pick in restrict for c in raw.candidates):
         instruction = _renamed(instruction, raw.parse.get("pick"), scene, restrict[0])
         raw = ctx.grounder.ground(instruction, scene)
+    elif excluded and not any(c.pick not in excluded for c in raw.candidates):
+        # "The other one": another of the same kind, whatever words singled out the first.
+        instruction = _renamed(instruction, raw.parse.get("pick"), scene, excluded[-1])
+        raw = ctx.grounder.ground(instruction, scene)
     result = constrain(
         raw,
-        excluded=[c.pick for c in state.get("excluded", [])],
+        excluded=excluded,
         restrict=restrict,
         restrict_place=state.get("restrict_place"),
     )
@@ -152,7 +161,7 @@ def constrain(
     """Drop excluded picks and keep only what the person's answers allow.
 
     Confidence after a constraint: 1.0 when the person's answer leaves one interpretation;
-    after exclusions only, the best remaining score renormalised over the remaining set.
+    after exclusions only, the chosen pick's share of the remaining score (summed per pick).
     The grounder's own confidence is kept when nothing was constrained.
     """
     answered = restrict is not None or restrict_place is not None
@@ -179,8 +188,12 @@ def constrain(
     if len(distinct) == 1 and answered:
         confidence = 1.0
     elif pset:
-        total = sum(c.score for c in pool) or 1.0
-        confidence = max(c.score for c in pset) / total
+        # Share of the chosen pick in the remaining mass, summed over places per pick.
+        mass: dict[int, float] = {}
+        for c in pool:
+            mass[c.pick] = mass.get(c.pick, 0.0) + c.score
+        best = max(pset, key=lambda c: c.score).pick
+        confidence = mass.get(best, 0.0) / (sum(mass.values()) or 1.0)
     else:
         confidence = 0.0
     return result.model_copy(update={"candidates": candidates, "prediction_set": pset, "confidence": confidence})

@@ -78,6 +78,8 @@ class AgentState(TypedDict, total=False):
     """Thread id of the checkpointer; also names the transcript."""
     instruction: str
     """The request being worked on (after a 'no, the other one' correction: the earlier request)."""
+    correction: bool
+    """The utterance corrected the previous instruction ('no, the other one'): reuse its scene."""
     dialogue: list[DialogueTurn]
     """Whole conversation of the session, across instructions."""
     scene: Optional[SceneObservation]

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     transcript = TranscriptWriter(session_id, args.run_dir / f"{session_id}.jsonl", on_event=show)
     context = AgentContext(
         arm=env.arm,
-        perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint),
+        perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
         grounder=Grounder(),
         executor=ExpertExecutor(env),
         transcript=transcript,
