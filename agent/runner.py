@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -121,12 +121,24 @@ def _expert(env: Any) -> Any:
 EXECUTORS: dict[str, Callable[[Any], Any]] = {"expert": _expert}
 
 
+def world_exempting(env: Any, exempt: set[str]) -> Any:
+    """The env's WorldState with ``exempt`` objects' starting positions set to where they are now,
+    so moving them does not count as disturbing the table. Used for objects the robot picked in an
+    EARLIER turn of the same episode (the person asked for them, then said "no, the other one")."""
+    world = env.world_state()
+    initial = {k: (world.positions[k] if k in exempt else v) for k, v in world.initial_positions.items()}
+    return replace(world, initial_positions=initial)
+
+
 def target_verifier(env: Any) -> Callable[[Any], bool]:
     """The agent's ``verify``: did the arm do what the AGENT chose (privileged sim check)? The
-    runner separately checks the person's intent, which is what the report's success means."""
+    runner separately checks the person's intent, which is what the report's success means.
+    Objects picked for earlier targets of the episode are exempt from the disturbance rule."""
     from agent.executors import true_object_id
     from sim.success import check_success
     from sim.tasks import TaskSpec
+
+    earlier: set[str] = set()
 
     def verify(target: Any) -> bool:
         truth = _truth(env)
@@ -135,7 +147,9 @@ def target_verifier(env: Any) -> Callable[[Any], bool]:
         if pick is None or (target.place is not None and place is None):
             return False
         task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
-        return check_success(task, env.scene, env.world_state()).success
+        ok = check_success(task, env.scene, world_exempting(env, earlier - {pick})).success
+        earlier.add(pick)
+        return ok
 
     return verify
 
@@ -157,13 +171,15 @@ def judge(scenario: Scenario, success: bool, asked: int, moved: list[str], acted
     return True
 
 
-def _verify(env: Any, scenario: Scenario) -> tuple[bool, str]:
+def _verify(env: Any, scenario: Scenario, earlier_picks: set[str]) -> tuple[bool, str]:
+    """Is the person's intent achieved? ``earlier_picks``: objects the robot picked in turns
+    before the last one (exempt from the disturbance rule, see :func:`world_exempting`)."""
     from sim.success import check_success
 
     task = scenario.user.intent.to_task()
     if task is None:
         return False, "nothing to achieve: the person asked for something absent"
-    report = check_success(task, scenario.scene, env.world_state())
+    report = check_success(task, scenario.scene, world_exempting(env, earlier_picks - {task.pick}))
     return report.success, report.reason
 
 
@@ -265,7 +281,8 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             turn = episode.session.start(late)
         for _ in range(config.settle_steps):
             episode.env.arm.hold()
-        success, reason = _verify(episode.env, scenario)
+        earlier = {f.acted_on for f in finished[:-1] if f.acted_on is not None}
+        success, reason = _verify(episode.env, scenario, earlier)
         return _result(scenario, episode, finished, success, reason, time.perf_counter() - start)
     except Exception as exc:  # one broken episode must not stop the run
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
