@@ -20,8 +20,10 @@ from perception.spatial import ViewFrame
 from perception.types import PerceivedObject
 
 _SIZE_RANK = {"small": 0, "medium": 1, "large": 2}
-#: P(person says size A | perceived size B), by rank distance 0 / 1 / 2.
-_SIZE_AGREEMENT = (1.0, 0.35, 0.05)
+#: P(person says size A | perceived size B), by rank distance 0 / 1 / 2. Perception reads size
+#: classes from metric height at ~100% accuracy (perception/proposal_accuracy.py), so an adjacent
+#: class is unlikely, yet kept above zero: people judge size relative to the other objects.
+_SIZE_AGREEMENT = (1.0, 0.25, 0.03)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ def match_scores(
     peers = _peers(score, cfg)
     if expr.superlative:
         score = score * _superlative(expr.superlative, objects, peers, cfg)
+        peers = _peers(score, cfg)
+    elif expr.size in ("small", "large"):
+        # "the small cube" next to a smaller one of the same class means the smaller one
+        score = score * _superlative(expr.size, objects, peers, cfg, scale=0.008)
         peers = _peers(score, cfg)
     if expr.ordinal is not None:
         score = score * _ordinal(expr, xy, frame, peers, order, cfg)
@@ -120,11 +126,12 @@ def _spatial_coordinate(word: str, xy: np.ndarray, frame: ViewFrame, peers: np.n
     return table.get(word, np.zeros(len(xy)))
 
 
-def _superlative(which: str, objects: Sequence[PerceivedObject], peers: np.ndarray, cfg: MatchConfig) -> np.ndarray:
-    """'biggest'/'smallest' among peers, by metric extent when perception measured it."""
+def _superlative(which: str, objects: Sequence[PerceivedObject], peers: np.ndarray, cfg: MatchConfig,
+                 scale: float = 0.005) -> np.ndarray:
+    """'biggest'/'smallest' among peers, by metric extent (m) when perception measured it."""
     extent = np.array([o.extent if o.extent is not None else 0.04 + 0.01 * _SIZE_RANK.get(o.size, 1)
                        for o in objects])
-    return _extreme(extent if which == "large" else -extent, peers, 0.005)
+    return _extreme(extent if which == "large" else -extent, peers, scale)
 
 
 def _ordinal(expr: ReferringExpression, xy: np.ndarray, frame: ViewFrame, peers: np.ndarray,

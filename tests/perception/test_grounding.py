@@ -118,3 +118,11 @@ def test_prediction_set_threshold_is_a_parameter():
     loose = Grounder(GrounderConfig(set_ratio=0.2)).ground("pick up the red cube", scene)
     strict = Grounder(GrounderConfig(set_ratio=0.9)).ground("pick up the red cube", scene)
     assert len(loose.prediction_set) == 2 and len(strict.prediction_set) == 1
+
+
+def test_size_words_are_relative_among_look_alikes(grounder):
+    scene = SceneObservation(objects=[make_object(1, "red", "cube", 0.5, 0.1, size="medium"),
+                                      make_object(2, "red", "cube", 0.5, -0.1, size="large")])
+    assert [c.pick for c in grounder.ground("pick up the small red cube", scene).prediction_set] == [1]
+    assert [c.pick for c in grounder.ground("pick up the big red cube", scene).prediction_set] == [2]
+    assert [c.pick for c in grounder.ground("pick up the medium red cube", scene).prediction_set] == [1]

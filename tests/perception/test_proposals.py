@@ -95,3 +95,11 @@ def test_attribute_accuracy_on_100_sampled_scenes():
     assert report.seen == report.objects
     assert report.color >= 0.97 and report.shape >= 0.95 and report.size >= 0.97
     assert report.position_error_mean < 0.01
+
+
+@pytest.mark.slow
+def test_grounding_accuracy_on_100_rendered_scenes():
+    from perception.grounding_accuracy import measure
+
+    report = measure(scenes=100, seed=0)
+    assert report.unique >= 0.95 and report.coverage >= 0.95
