@@ -41,7 +41,7 @@ class VLAExecutor:
         self._instruction: Optional[str] = None
 
     @classmethod
-    def from_checkpoint(cls, folder: str | Path, *, replan_every: int = 4, execute_steps: int = 8, **kwargs: Any) -> "VLAExecutor":
+    def from_checkpoint(cls, folder: str | Path, *, replan_every: int = 4, execute_steps: Optional[int] = None, **kwargs: Any) -> "VLAExecutor":
         from policy.checkpoint import load_checkpoint
         from policy.runtime import RuntimeSettings, VLARuntime
 
@@ -66,7 +66,7 @@ class VLAExecutor:
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
         turns = pair_dialogue(dialogue) if self.use_dialogue else []
         chunk = self.runtime.predict_chunk(obs, self._instruction or instruction, turns)
-        actions = chunk.actions[: self.runtime.settings.execute_steps]
+        actions = chunk.actions[: self.runtime.execute_steps]
         self._steps += len(actions)
         moved = float(np.linalg.norm(actions[:, :3].sum(axis=0)))
         self._still = self._still + 1 if moved < self.still_m else 0

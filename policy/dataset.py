@@ -101,7 +101,7 @@ def image_to_tensor(rgb: np.ndarray, size: int) -> torch.Tensor:
 
     if rgb.shape[0] != size or rgb.shape[1] != size:
         rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 127.5 - 1.0
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1.0
 
 
 @dataclass

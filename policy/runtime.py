@@ -35,8 +35,9 @@ class RuntimeSettings:
 
     # Regenerate the chain of thought at least every this many chunks (1 = every call).
     replan_every: int = 4
-    # Actions of each predicted chunk executed before the next network call (1..chunk_size).
-    execute_steps: int = 8
+    # Actions of each predicted chunk executed before the next network call (1..chunk_size;
+    # None = the whole chunk).
+    execute_steps: Optional[int] = None
     # Also re-reason when the predicted gripper command flips (a new phase: grasp / release).
     replan_on_gripper_change: bool = True
 
@@ -77,7 +78,9 @@ class VLARuntime:
         self.device = device
         self.model = policy.model.to(device).eval()
         self.config = policy.config
-        if not 1 <= settings.execute_steps <= self.config.chunk_size:
+        #: Actions executed per network call.
+        self.execute_steps = settings.execute_steps or self.config.chunk_size
+        if not 1 <= self.execute_steps <= self.config.chunk_size:
             raise ValueError(f"execute_steps must be in 1..{self.config.chunk_size}")
         self._queue: list[np.ndarray] = []
         self._memory = _Memory()
@@ -102,7 +105,7 @@ class VLARuntime:
             self._queue.clear()
         if not self._queue:
             chunk = self.predict_chunk(obs, instruction, dialogue)
-            self._queue.extend(chunk.actions[: self.settings.execute_steps])
+            self._queue.extend(chunk.actions[: self.execute_steps])
         mem = self._memory
         return PolicyOutput(
             actions=self._queue.pop(0)[None, :],
@@ -135,7 +138,7 @@ class VLARuntime:
             self.calls["reuse"] += 1
         mem.chunks_since_reasoning += 1
         unnorm = self.policy.stats.unnormalize_action(actions[0].float().cpu().numpy())
-        gripper = float(unnorm[min(self.settings.execute_steps, len(unnorm)) - 1, 6] > 0.5)
+        gripper = float(unnorm[self.execute_steps - 1, 6] > 0.5)
         if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True
         mem.last_gripper = gripper

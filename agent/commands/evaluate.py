@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--twin-prob", type=float, default=0.25)
     parser.add_argument("--max-steps", type=int, default=160)
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
-    parser.add_argument("--execute-steps", type=int, default=8, help="actions executed per chunk")
+    parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
     parser.add_argument("--threads", type=int, default=1)
 
 
@@ -68,7 +68,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int) -> dict[str, 
             checks.append(ok)
             ious.append(iou)
             first_text = first_text or chunk.reasoning_text
-        for action in chunk.actions[: runtime.settings.execute_steps]:
+        for action in chunk.actions[: runtime.execute_steps]:
             obs, _, terminated, truncated, _ = env.step(action)
             steps += 1
             if terminated:

@@ -1,0 +1,91 @@
+"""Demo schema -> batches -> a few training steps that learn, save a checkpoint and resume."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from policy.checkpoint import load_checkpoint
+from policy.cot_format import format_prompt, format_reasoning
+from policy.dataset import DemoDataset, collate, episode_path, load_demos
+from policy.normalize import NormStats
+from policy.training import STATE_FILE, TrainSettings, compute_loss, train
+
+from tests.policy.conftest import sample_reasoning, tiny_config
+
+SMALL = {"image_size": 32, "vision_hidden": 32, "vision_intermediate": 64, "text_hidden": 32,
+         "text_intermediate": 64, "text_heads": 2, "head_dim": 16, "action_head_hidden": 32, "chunk_size": 4}
+
+
+def write_demos(folder, episodes: int = 2, steps: int = 6, chunk: int = 4) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for e in range(episodes):
+        images = []
+        for _ in range(steps):
+            buf = io.BytesIO()
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
+            images.append(buf.getvalue())
+        cols = {
+            "episode": [e] * steps,
+            "step": list(range(steps)),
+            "image": images,
+            "state": rng.normal(size=(steps, 8)).astype(np.float32).tolist(),
+            "prompts": [[format_prompt("put the red cube in the green bowl"), "drop the red block in the green bowl"]] * steps,
+            "reasoning": [format_reasoning(sample_reasoning())] * steps,
+            "actions": (rng.normal(size=(steps, chunk * 7)) * 0.01).astype(np.float32).tolist(),
+            "task": ["place_in"] * steps,
+        }
+        pq.write_table(pa.table(cols), episode_path(folder, e))
+
+
+def test_batch_puts_action_queries_right_after_each_rows_eos(policy, tmp_path):
+    write_demos(tmp_path)
+    table = load_demos(tmp_path)
+    assert table.actions.shape == (12, 4, 7)
+    ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats)
+    batch = collate([ds[0], ds[1]], policy.config)
+    eos = policy.config.eos_token_id
+    for r in range(2):
+        first_query = int(batch.action_mask[r].nonzero()[0])
+        assert int(batch.input_ids[r, first_query - 1]) == eos
+        assert int(batch.action_mask[r].sum()) == policy.config.chunk_size
+        assert not batch.loss_mask[r, first_query:].any()  # no LM loss on queries or padding
+    assert (batch.token_type_ids[batch.loss_mask] == 1).all()
+
+
+def test_training_lowers_the_loss_saves_and_resumes(tmp_path):
+    data, out = tmp_path / "demos", tmp_path / "ckpt"
+    write_demos(data)
+    settings = TrainSettings(data=str(data), out=str(out), steps=4, batch_size=4, lr=3e-3, warmup=1,
+                             eval_every=2, save_every=2, threads=1, overrides=SMALL)
+    records = []
+    train(settings, records.append)
+    assert (out / STATE_FILE).exists()
+    loaded = load_checkpoint(out)
+    assert loaded.meta["step"] == 4
+    assert loaded.stats.num_samples > 0
+    # Resume to a larger total: continues from step 4, not from scratch.
+    more = []
+    train(TrainSettings(**{**settings.__dict__, "steps": 12}), more.append)
+    assert more[0]["step"] == 5 and load_checkpoint(out).meta["step"] == 12
+    assert more[-1]["text_loss"] < records[0]["text_loss"]
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert any("eval_text_loss" in r for r in log)
+
+
+def test_lora_training_writes_an_adapter_and_a_merged_checkpoint(tmp_path):
+    data, out = tmp_path / "demos", tmp_path / "ckpt"
+    write_demos(data, episodes=2, steps=3)
+    train(TrainSettings(data=str(data), out=str(out), steps=2, batch_size=2, eval_every=2, save_every=2,
+                        threads=1, lora=True, lora_rank=2, overrides=SMALL))
+    assert (out / "adapter" / "adapter_config.json").exists()
+    assert not any("lora" in k for k in load_checkpoint(out).model.state_dict())

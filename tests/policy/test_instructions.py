@@ -1,0 +1,39 @@
+"""Demonstration language: paraphrases and clarified dialogues that stay true to the scene."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from policy.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
+from sim.scene import ObjectSpec, SceneSpec
+
+
+def _scene(viewpoint: str = "user") -> SceneSpec:
+    return SceneSpec(viewpoint=viewpoint, objects=[
+        ObjectSpec(id="a", shape="cube", color="red", position=(0.55, 0.12)),
+        ObjectSpec(id="b", shape="cube", color="red", position=(0.55, -0.12)),
+        ObjectSpec(id="c", shape="bowl", color="green", position=(0.45, 0.0)),
+    ])
+
+
+def test_twins_get_a_left_right_question_answered_from_the_users_side():
+    variants = prompt_variants(_scene(), TaskWords(pick="a", place="c"), np.random.default_rng(0))
+    # a is at +y: the robot's left, so the person across the table calls it the right one.
+    assert any("Q: the left or the right one? A: the right one" in v for v in variants)
+    assert any("red cube on the right" in v for v in variants)
+    assert not any("A: the left one" in v for v in variants)
+
+
+def test_robot_viewpoint_flips_the_answer():
+    instruction, dialogue = eval_prompt(_scene("robot"), TaskWords(pick="a", place="c"))
+    assert instruction == "put the red cube in the green bowl"
+    assert dialogue == [("the left or the right one?", "the left one")]
+
+
+def test_truth_reasoning_names_target_and_place():
+    boxes = {"a": (0.1, 0.1, 0.2, 0.2), "c": (0.4, 0.4, 0.6, 0.6)}
+    r = truth_reasoning(_scene(), TaskWords(pick="a", place="c"), boxes, "approach", np.zeros((4, 7)))
+    assert r.target.name == "red cube" and r.target.box == boxes["a"]
+    assert r.place.name == "green bowl" and r.relation == "in"
+    assert r.move.startswith("approach , hold")
+    assert [o.name for o in r.visible] == ["red cube", "green bowl"]  # b is out of view

@@ -1,0 +1,61 @@
+"""Runtime: action queue, reasoning reuse, one-forward chunks that match the reasoning path."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from policy.runtime import NAIVE, RuntimeSettings, VLARuntime, target_confidence
+
+from tests.policy.conftest import fake_obs
+
+PROMPT = "put the red cube in the green bowl"
+
+
+def test_actions_come_from_a_queue_one_network_call_per_chunk(policy):
+    rt = VLARuntime(policy, RuntimeSettings(replan_every=100, replan_on_gripper_change=False))
+    C = policy.config.chunk_size
+    outs = [rt.select_action(fake_obs(seed=i), PROMPT) for i in range(3 * C)]
+    assert all(o.actions.shape == (1, 7) for o in outs)
+    assert rt.calls == {"reason": 1, "reuse": 2}
+
+
+def test_naive_settings_reason_at_every_step(policy):
+    rt = VLARuntime(policy, NAIVE)
+    for i in range(3):
+        rt.select_action(fake_obs(seed=i), PROMPT)
+    assert rt.calls == {"reason": 3, "reuse": 0}
+
+
+def test_reasoning_is_redone_every_n_chunks_and_on_new_words(policy):
+    rt = VLARuntime(policy, RuntimeSettings(replan_every=2, replan_on_gripper_change=False))
+    for i in range(4):
+        rt.predict_chunk(fake_obs(seed=i), PROMPT)
+    assert rt.calls == {"reason": 2, "reuse": 2}
+    assert rt.predict_chunk(fake_obs(), PROMPT, [("the left or the right one?", "the left one")]).reasoned
+
+
+def test_reused_reasoning_gives_the_same_chunk_as_fresh_reasoning(policy):
+    # The cached-prefix path (prefill + token-by-token + queries on the KV cache) and the
+    # one-forward reuse path must agree for the same observation.
+    rt = VLARuntime(policy, RuntimeSettings(replan_every=10, replan_on_gripper_change=False))
+    obs = fake_obs(seed=3)
+    fresh = rt.predict_chunk(obs, PROMPT)
+    reused = rt.predict_chunk(obs, PROMPT)
+    assert fresh.reasoned and not reused.reasoned
+    assert fresh.actions.shape == (policy.config.chunk_size, 7)
+    np.testing.assert_allclose(reused.actions, fresh.actions, atol=1e-4)
+
+
+def test_actions_are_unnormalised_with_the_checkpoint_stats(policy):
+    rt = VLARuntime(policy, RuntimeSettings(replan_every=10))
+    a = rt.predict_chunk(fake_obs(), PROMPT).actions
+    # Stats were fitted on actions of std 0.01 around 0: metres, not normalised units.
+    assert np.abs(a).max() < 0.5
+
+
+def test_target_confidence_reads_the_target_name_tokens(tokenizer):
+    ids = tokenizer("TARGET: red cube <loc0001>", add_special_tokens=False)["input_ids"]
+    probs = [0.9, 0.9, 0.5, 0.4, 0.1]
+    assert abs(target_confidence(tokenizer, ids, probs) - 0.2) < 1e-6
+    assert target_confidence(tokenizer, ids[2:], probs[2:]) == 0.0
