@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from sim.arm import ACTION_DIM, STATE_DIM, Arm, register_arm
+from sim.arm import STATE_DIM, Arm, register_arm
 from sim.camera import CameraModel
 from sim.objects import SceneBodies, create_scene_objects
 from sim.pybullet_camera import CameraConfig, camera_model, render
@@ -267,7 +267,7 @@ class PyBulletArm(Arm):
     def hold(self) -> np.ndarray:
         """Stop now: re-command the current measured pose and keep the gripper; one control step."""
         pos, _ = self._ee_pose()
-        self._target = self.safety.clip(np.zeros(ACTION_DIM), pos, self._yaw)[:3] + pos
+        self._target = np.clip(pos, self.safety.workspace_min, self.safety.workspace_max)
         return self.send_action(np.asarray([0, 0, 0, 0, 0, 0, self._grip], dtype=np.float32))
 
     def _ee_pose(self) -> tuple[np.ndarray, tuple[float, ...]]:
