@@ -93,9 +93,10 @@ class AgentSettings:
     # Language-vision similarity below which the words and the image are said to disagree
     # (used only when the check gives a bare score; a ConsistencyCheck brings its own threshold).
     consistency_threshold: float = 0.3
-    # A perceived object whose colour belief for the SAID colour is at least this (0..1) is a
-    # near miss ("red" said, "orange" seen): look again, then ask, instead of refusing.
-    near_miss_color_prob: float = 0.1
+    # Perception's belief (0..1) in a said attribute below which the chosen object is taken to
+    # disagree with the words; a lone same-shape object is a "near miss" when its shape belief
+    # reaches this ("red cube" said, "orange cube" seen): look again, then ask, not refuse.
+    near_miss_prob: float = 0.1
     # Most control steps (arm.send_action calls) per motion; at 240 Hz physics / 24 physics
     # steps per control step that is 10 Hz control, so 400 steps = 40 s of simulated time.
     max_control_steps: int = 400

@@ -81,8 +81,7 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         inconsistent = g.consistency is not None and g.consistency < settings.consistency_threshold
     # Perception's own labels disagree with the words (it matched "blue" on a 20% blue belief).
     best = by_index(scene, max(pset, key=lambda c: c.score).pick) if pset else None
-    mislabelled = best is not None and ((said_color is not None and best.color != said_color)
-                                        or (said_shape is not None and best.shape != said_shape))
+    mislabelled = best is not None and _belief(best, said_color, said_shape) < settings.near_miss_prob
     inconsistent = (inconsistent or mislabelled or near is not None) and not answered
     if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions:
         seen = near or best
@@ -92,7 +91,7 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         return Decision(kind="reperceive", reason=why, **signals), None
     if not pset and near is None:
         what = g.parse.get("pick") or " ".join(g.unmatched) or state["instruction"]
-        if state.get("excluded"):
+        if any(_belief(o, said_color, said_shape) >= 0.5 for o in _objects(scene, state.get("excluded", []))):
             what = f"another {what.removeprefix('the ').removeprefix('a ')}"
         return Decision(kind="refuse", reason="nothing in view matches the request", say=cannot_see_message(what),
                         status="refused", **signals), None
@@ -132,25 +131,33 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     return Decision(kind="clarify", reason=f"confidence {g.confidence:.2f} is low", **signals), question
 
 
+def _belief(obj: PerceivedObject, color: Optional[str], shape: Optional[str]) -> float:
+    """Perception's probability that ``obj`` has the said colour and shape (1 for unsaid ones)."""
+    c = 1.0 if color is None or obj.color == color else obj.color_scores.get(color, 0.0)
+    s = 1.0 if shape is None or obj.shape == shape else obj.shape_scores.get(shape, 0.0)
+    return c * s
+
+
+def _objects(scene: SceneObservation, candidates: list[Candidate]) -> list[PerceivedObject]:
+    return [o for c in candidates if (o := by_index(scene, c.pick)) is not None]
+
+
 def _near_miss(scene: SceneObservation, state: AgentState, said_color: Optional[str], said_shape: Optional[str],
                settings: AgentSettings) -> Optional[PerceivedObject]:
-    """Nothing matched, but perception half-believes an object is what was said: that one.
+    """Nothing matched, but ONE object is what was said in every way but its seen colour.
 
-    An object is a near miss when, for the colour and shape the request names, its belief in
-    the said value is at least ``near_miss_color_prob`` ("red" said, "orange" seen with 0.2 red).
+    A colour cast or odd lighting changes the colour perception reads ("red" said, "orange"
+    seen), so such an object is worth a second look and, failing that, a yes/no question. The
+    shape must fit (label or belief >= ``near_miss_prob``). Not offered once the person has
+    ruled objects out, and not when several objects would qualify (no basis to pick one).
     """
-    if said_color is None and said_shape is None:
+    if said_color is None or said_shape is None or state.get("excluded"):
         return None
-    excluded = {c.pick for c in state.get("excluded", [])}
-    floor = settings.near_miss_color_prob
-
-    def belief(o: PerceivedObject) -> float:
-        c = 1.0 if said_color is None or o.color == said_color else o.color_scores.get(said_color, 0.0)
-        s = 1.0 if said_shape is None or o.shape == said_shape else o.shape_scores.get(said_shape, 0.0)
-        return c * s if c >= floor and s >= floor else 0.0
-
-    fits = [o for o in scene.objects if o.index not in excluded and belief(o) > 0.0]
-    return max(fits, key=belief, default=None)
+    fits = [
+        o for o in scene.objects
+        if o.color != said_color and _belief(o, None, said_shape) >= settings.near_miss_prob
+    ]
+    return fits[0] if len(fits) == 1 else None
 
 
 #: Words after which a pick phrase describes another object ("the cube next to the red ball").

@@ -187,12 +187,12 @@ def test_two_unusable_answers_rephrase_then_stop_safely(rig: Callable[..., Rig])
 
 
 def _misread(obj_id: str, persist: bool) -> Callable[[SceneObservation, int], SceneObservation]:
-    """A colour-cast misreading of one object: seen orange, with a little of its true colour left."""
+    """A colour-cast misreading of one object: seen orange, no belief left in its true colour."""
 
     def look(scene: SceneObservation, n: int) -> SceneObservation:
         if n > 1 and not persist:
             return scene
-        objects = [o.model_copy(update={"color": "orange", "color_scores": {"orange": 0.8, o.color: 0.2}})
+        objects = [o.model_copy(update={"color": "orange", "color_scores": {"orange": 1.0}})
                    if o.sim_id == obj_id else o for o in scene.objects]
         return scene.model_copy(update={"objects": objects})
 
