@@ -16,6 +16,7 @@ still run. Session ids, JSONL transcripts and the SQLite checkpoints go under ``
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import traceback
@@ -30,7 +31,7 @@ import numpy as np
 
 from agent.report import EpisodeResult, Report, build_report, error_result
 from agent.scenario import Fault, Scenario, ScenarioError
-from agent.simulated_user import SimulatedUser
+from agent.simulated_user import HeardPerson, SimulatedUser
 from perception.types import PerceivedObject, SceneObservation
 
 #: Metres an object must move to count as disturbed (sim/success.py uses the same limit).
@@ -58,17 +59,38 @@ class RunConfig:
     consistency: str = "auto"
 
 
-def load_consistency(config: RunConfig) -> Optional[Any]:
-    """The language-vision checker the config asks for, or None ("off", or "auto" without one)."""
-    if config.consistency == "off":
-        return None
-    from perception.consistency import ConsistencyChecker
-    from perception.siglip import DEFAULT_CHECKPOINT
+@dataclass
+class SharedModels:
+    """Models loaded once per run (per worker process) and shared by its episodes, lazily."""
 
-    path = Path(DEFAULT_CHECKPOINT) if config.consistency == "auto" else Path(config.consistency)
-    if config.consistency == "auto" and not path.is_dir():
-        return None
-    return ConsistencyChecker.from_pretrained(path)
+    config: RunConfig
+    _consistency: Any = None
+    _transcriber: Any = None
+
+    def consistency(self) -> Optional[Any]:
+        """The SigLIP checker the config asks for, or None ("off", or "auto" without one)."""
+        if self.config.consistency == "off":
+            return None
+        if self._consistency is None:
+            from perception.consistency import ConsistencyChecker
+            from perception.siglip import DEFAULT_CHECKPOINT
+
+            path = Path(DEFAULT_CHECKPOINT) if self.config.consistency == "auto" else Path(self.config.consistency)
+            if self.config.consistency == "auto" and not path.is_dir():
+                return None
+            self._consistency = ConsistencyChecker.from_pretrained(path)
+        return self._consistency
+
+    def hearing(self, channel: str, seed: int, save_dir: Path) -> Callable[[str], str]:
+        """What the robot hears of the person's words on ``channel`` (speech: TTS, whisper)."""
+        if channel == "text":
+            return lambda text: text
+        from perception.speech.roundtrip import SpokenRoundTrip
+        from perception.speech.stt import WhisperTranscriber
+
+        if self._transcriber is None:
+            self._transcriber = WhisperTranscriber()
+        return SpokenRoundTrip(self._transcriber, seed=seed, save_dir=save_dir).hear
 
 
 # -- mapping perception to scene truth (privileged: the runner is the referee) ----------------
@@ -190,6 +212,7 @@ class Episode:
     env: Any
     session: Any
     user: SimulatedUser
+    person: HeardPerson  # the user as the robot hears them (text or speech channel)
     perception: FaultyPerception
     transcript_path: Path
     session_id: str
@@ -210,7 +233,7 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
-                  consistency: Optional[Any] = None) -> Episode:
+                  models: Optional[SharedModels] = None) -> Episode:
     """A fresh env with the scene, the person, and an AgentSession wired to them."""
     from agent.context import AgentContext, AgentSettings
     from agent.driver import AgentSession
@@ -231,14 +254,16 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
         list(scenario.faults))
     session_id = f"{scenario.name}-{uuid4().hex[:8]}"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
+    models = models or SharedModels(config)
+    person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id))
     context = AgentContext(
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env),
         transcript=TranscriptWriter(session_id, transcript_path),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
-        interjections=user, verify=target_verifier(env), consistency=consistency,
+        interjections=person, verify=target_verifier(env), consistency=models.consistency(),
     )
     session = AgentSession(context, session_id, str(run_dir / "checkpoints.sqlite"))
-    return Episode(env, session, user, perception, transcript_path, session_id)
+    return Episode(env, session, user, person, perception, transcript_path, session_id)
 
 
 def answer_question(episode: Episode, question: Any) -> str:
@@ -251,10 +276,11 @@ def answer_question(episode: Episode, question: Any) -> str:
 
 
 def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
-                 on_line: Optional[Callable[[str, str], None]] = None, consistency: Optional[Any] = None) -> EpisodeResult:
+                 on_line: Optional[Callable[[str, str], None]] = None, models: Optional[SharedModels] = None) -> EpisodeResult:
     """Run one scenario; never raises (an exception becomes the result's ``error``).
-    ``on_line(who, text)`` sees every dialogue line as it happens (demo printing);
-    ``consistency``: a loaded checker (else loaded per episode as ``config.consistency`` says)."""
+    ``on_line(who, text)`` sees every dialogue line as it happens (demo printing); ``models``:
+    loaded once per run (else per episode). The person's words reach the agent through their
+    channel; what they said and what was heard both go to ``on_line`` when they differ."""
     from agent.driver import Question
 
     say = on_line or (lambda who, text: None)
@@ -262,23 +288,26 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
     episode: Optional[Episode] = None
     finished: list[Any] = []  # one Finished per instruction (the first, then follow-ups)
     try:
-        checker = consistency if consistency is not None else load_consistency(config)
-        episode = build_episode(scenario, config, run_dir, seed, checker)
-        say("user", scenario.instruction)
-        turn = episode.session.start(scenario.instruction)
+        episode = build_episode(scenario, config, run_dir, seed, models)
+        hear = episode.person.hear
+
+        def spoken(text: str) -> str:
+            heard = hear(text)
+            same = re.findall(r"[a-z0-9']+", heard.lower()) == re.findall(r"[a-z0-9']+", text.lower())
+            say("user", text if same else f"{text}  [heard: {heard}]")
+            return heard
+
+        turn = episode.session.start(spoken(scenario.instruction))
         for _ in range(1 + config.max_follow_ups):
             while isinstance(turn, Question):
                 say("robot", turn.text)
-                reply = answer_question(episode, turn)
-                say("user", reply)
-                turn = episode.session.resume(reply)
+                turn = episode.session.resume(spoken(answer_question(episode, turn)))
             finished.append(turn)
             say("robot", getattr(turn, "message", ""))
             late = episode.user.poll(10**9)  # an interjection the motion never reached
             if late is None:
                 break
-            say("user", late)
-            turn = episode.session.start(late)
+            turn = episode.session.start(spoken(late))
         for _ in range(config.settle_steps):
             episode.env.arm.hold()
         earlier = {f.acted_on for f in finished[:-1] if f.acted_on is not None}
@@ -354,9 +383,9 @@ def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunC
             for future in as_completed(futures):
                 done(futures[future], future.result())
     else:
-        checker = load_consistency(config)  # once for the whole run
+        models = SharedModels(config)  # loaded once for the whole run
         for i, scenario in enumerate(scenarios):
-            done(i, run_scenario(scenario, config, run_dir, seed=i, on_line=on_line, consistency=checker))
+            done(i, run_scenario(scenario, config, run_dir, seed=i, on_line=on_line, models=models))
     if bar is not None:
         bar.close()
     report = build_report([error_result(e) for e in errors] + [r for r in results if r is not None])

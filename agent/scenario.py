@@ -250,13 +250,15 @@ def load_file(path: Union[str, Path]) -> LoadResult:
     return result
 
 
-def load_scenarios(paths: list[Union[str, Path]]) -> LoadResult:
-    """Load files and folders (every *.yaml / *.yml inside, sorted); bad ones become errors."""
+def load_scenarios(paths: list[Union[str, Path]], recursive: bool = True) -> LoadResult:
+    """Load files and folders (every *.yaml / *.yml inside, sorted; sub-folders too when
+    ``recursive``); bad ones become errors."""
     result = LoadResult()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
+            glob = path.rglob if recursive else path.glob
+            files = sorted([*glob("*.yaml"), *glob("*.yml")])
             if not files:
                 result.errors.append(ScenarioError(str(path), None, None, None, "no *.yaml scenario files in folder"))
             for file in files:

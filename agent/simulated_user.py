@@ -279,3 +279,16 @@ def _words_fit(text: str, obj: ObjectSpec) -> bool:
     colors = words & set(COLORS)
     shapes = {s for s, names in SHAPE_WORDS.items() if words & set(names)}
     return (not colors or obj.color in colors) and (not shapes or obj.shape in shapes)
+
+
+@dataclass
+class HeardPerson:
+    """The person as the robot hears them: every utterance passes through ``hear`` (identity for
+    ``channel: text``; TTS -> noise -> whisper for ``channel: speech``). An interjection source."""
+
+    user: SimulatedUser
+    hear: Callable[[str], str] = field(default=lambda text: text)
+
+    def poll(self, step: int) -> Optional[str]:
+        said = self.user.poll(step)
+        return None if said is None else self.hear(said)

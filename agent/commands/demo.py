@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, help=f"scenario files/folders (default {DEFAULT_SCENARIOS})")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
+    parser.add_argument("--voice", action="store_true",
+                        help="also run scenarios/voice (the person speaks: piper TTS -> whisper; slower)")
 
 
 def _decision_line(data: dict[str, Any]) -> str:
@@ -49,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     from agent.runner import RunConfig, default_run_dir, run_all
     from agent.scenario import load_scenarios
 
-    loaded = load_scenarios(args.paths or [DEFAULT_SCENARIOS])
+    if args.paths:
+        loaded = load_scenarios(args.paths)
+    else:
+        loaded = load_scenarios([DEFAULT_SCENARIOS], recursive=False)
+        if args.voice:
+            loaded.extend(load_scenarios([DEFAULT_SCENARIOS / "voice"]))
     for error in loaded.errors:
         print(f"scenario error: {error}")
 
