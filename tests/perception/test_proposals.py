@@ -103,3 +103,15 @@ def test_grounding_accuracy_on_100_rendered_scenes():
 
     report = measure(scenes=100, seed=0)
     assert report.unique >= 0.95 and report.coverage >= 0.95
+
+
+def test_a_cube_stacked_on_a_cube_is_still_a_small_cube(arm):
+    scene = SceneSpec(objects=[ObjectSpec(id="low", shape="cube", color="red", size="large", position=(0.5, 0.0)),
+                               ObjectSpec(id="top", shape="cube", color="blue", size="small", position=(0.5, 0.15))])
+    arm.load_scene(scene)
+    arm.client.resetBasePositionAndOrientation(arm.bodies.body_of["top"], [0.5, 0.0, 0.081], [0, 0, 0, 1])
+    for _ in range(120):
+        arm.client.stepSimulation()
+    top = {o.sim_id: o for o in perceive(arm.get_observation(), labels=arm.segmentation_labels).objects}["top"]
+    assert (top.shape, top.size) == ("cube", "small")
+    assert abs(top.position[2] - 0.08) < 0.01  # centre 2 cm above the 6 cm cube's top
