@@ -1,0 +1,137 @@
+"""Split conformal prediction over candidate interpretations (KnowNo): when to ask for help.
+
+A grounder scores each candidate interpretation (object to pick, place to put it) in [0, 1].
+On a calibration split of scenes whose true interpretation is known, the nonconformity of a
+scene is ``1 - score(true interpretation)`` (1 when the grounder did not even propose it).
+With ``n`` calibration scenes and a tolerated error rate ``epsilon``, ``qhat`` is the
+``ceil((n + 1)(1 - epsilon)) / n`` empirical quantile of those nonconformities (the finite-sample
+correction). At run time the prediction set holds every candidate with
+``score >= 1 - qhat``; for a fresh scene drawn like the calibration ones the true
+interpretation is in the set with probability >= 1 - epsilon. One member: act. Several: ask
+which one. None: nothing fits, ask an open question.
+
+The calibration is stored as JSON next to the models (``checkpoints/conformal.json``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional, Sequence, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Where ``python main.py calibrate`` writes the calibration by default.
+DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "checkpoints" / "conformal.json"
+
+T = TypeVar("T")
+
+
+def calibrate(scores_of_true: Sequence[float], epsilon: float) -> float:
+    """``qhat`` from the true interpretations' scores of a calibration split.
+
+    Returns 1.0 (every candidate is kept) when the split is too small for ``epsilon``, i.e.
+    ``ceil((n + 1)(1 - epsilon)) > n``.
+    """
+    if not 0.0 < epsilon < 1.0:
+        raise ValueError(f"epsilon must be in (0, 1), got {epsilon}")
+    nonconf = np.sort(1.0 - np.clip(np.asarray(scores_of_true, dtype=np.float64), 0.0, 1.0))
+    n = len(nonconf)
+    if n == 0:
+        raise ValueError("calibration needs at least one scene")
+    k = math.ceil((n + 1) * (1.0 - epsilon))
+    return 1.0 if k > n else float(nonconf[k - 1])
+
+
+class CalibrationExample(BaseModel):
+    """One scene's candidate scores and which candidate the person meant (None: not proposed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scores: list[float] = Field(description="grounding score of each candidate interpretation")
+    true_index: Optional[int] = Field(description="index into scores of the intended one, or None")
+    seed: Optional[int] = None
+    instruction: str = ""
+
+    @property
+    def score_of_true(self) -> float:
+        return 0.0 if self.true_index is None else float(self.scores[self.true_index])
+
+
+class SetStatistics(BaseModel):
+    """How a calibration behaves on a split of scenes."""
+
+    epsilon: float
+    qhat: float
+    scenes: int
+    coverage: float = Field(description="fraction of scenes whose true interpretation is in the set")
+    help_rate: float = Field(description="fraction of scenes where the set is not a single candidate (ask)")
+    success_rate: float = Field(description="acts correctly alone or asks with the truth among the options")
+    autonomous_success_rate: float = Field(description="singleton set holding the truth: acted without asking")
+    mean_set_size: float
+
+
+class ConformalCalibration(BaseModel):
+    """A stored calibration: the threshold and how it was obtained."""
+
+    epsilon: float = Field(description="tolerated rate of prediction sets that miss the truth")
+    qhat: float = Field(description="calibrated nonconformity quantile; threshold = 1 - qhat")
+    n_calibration: int
+    score_source: str = Field("", description="which grounder produced the scores it is valid for")
+    seeds: str = Field("", description="scene seeds used, e.g. '100000-100499'")
+    held_out: Optional[SetStatistics] = Field(None, description="coverage/help rate on fresh seeds")
+
+    @property
+    def threshold(self) -> float:
+        """Minimum score a candidate needs to enter the prediction set."""
+        return 1.0 - self.qhat
+
+    @classmethod
+    def fit(cls, examples: Sequence[CalibrationExample], epsilon: float, **meta: object) -> "ConformalCalibration":
+        qhat = calibrate([e.score_of_true for e in examples], epsilon)
+        return cls(epsilon=epsilon, qhat=qhat, n_calibration=len(examples), **meta)  # type: ignore[arg-type]
+
+    def prediction_set(self, candidates: Sequence[T], scores: Optional[Sequence[float]] = None) -> list[T]:
+        """Candidates the grounder cannot rule out; scores default to each candidate's ``.score``."""
+        values = [float(getattr(c, "score")) for c in candidates] if scores is None else list(scores)
+        return [c for c, s in zip(candidates, values) if s >= self.threshold]
+
+    def evaluate(self, examples: Sequence[CalibrationExample]) -> SetStatistics:
+        """Coverage, help rate and success of this threshold on ``examples``."""
+        return set_statistics(examples, self.qhat, self.epsilon)
+
+    def save(self, path: str | Path = DEFAULT_CALIBRATION) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_CALIBRATION) -> "ConformalCalibration":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no conformal calibration at {path}; run `python main.py calibrate`")
+        return cls.model_validate_json(path.read_text())
+
+
+def set_statistics(examples: Sequence[CalibrationExample], qhat: float, epsilon: float) -> SetStatistics:
+    """Evaluate the prediction sets ``{score >= 1 - qhat}`` on scenes with known truth."""
+    if not examples:
+        raise ValueError("no scenes to evaluate")
+    threshold = 1.0 - qhat
+    covered = helped = success = alone = 0
+    sizes = []
+    for ex in examples:
+        members = [i for i, s in enumerate(ex.scores) if s >= threshold]
+        sizes.append(len(members))
+        hit = ex.true_index is not None and ex.true_index in members
+        covered += hit
+        helped += len(members) != 1
+        # Asking with the truth among the options, or acting alone on the truth, both succeed.
+        success += hit
+        alone += hit and len(members) == 1
+    n = len(examples)
+    return SetStatistics(epsilon=epsilon, qhat=qhat, scenes=n, coverage=covered / n, help_rate=helped / n,
+                         success_rate=success / n, autonomous_success_rate=alone / n,
+                         mean_set_size=float(np.mean(sizes)))
