@@ -135,6 +135,24 @@ class Grounder:
         unmatched = list(dict.fromkeys(result.unmatched + expr.all_unmatched() + said)) if not narrowed else []
         return self._finish(narrowed, dict(result.parse), unmatched)
 
+    def relaxed(self, instruction: str | ParsedInstruction, scene: SceneObservation) -> GroundingResult:
+        """Ground again without the colour/shape words no visible object has ("the white cube"
+        when perception sees only a white cylinder), so the agent can ask "do you mean the white
+        cylinder?" instead of giving up. ``unmatched`` keeps the dropped words."""
+        parsed = instruction if isinstance(instruction, ParsedInstruction) else self.parse(instruction)
+        absent = set(self._absent_attributes(parsed, scene))
+        if not absent:
+            return self.ground(parsed, scene)
+
+        def drop(expr: Optional[ReferringExpression]) -> Optional[ReferringExpression]:
+            if expr is None:
+                return None
+            return expr.model_copy(update={a: None for a in ("color", "shape") if getattr(expr, a) in absent})
+
+        loose = parsed.model_copy(update={"pick": drop(parsed.pick), "place": drop(parsed.place)})
+        result = self.ground(loose, scene)
+        return result.model_copy(update={"unmatched": list(dict.fromkeys([*absent, *result.unmatched]))})
+
     # ---- internals --------------------------------------------------------------------
     def _answer_fit(self, expr: ReferringExpression, candidates: Sequence[Candidate],
                     scene: SceneObservation, slot: Slot) -> np.ndarray:

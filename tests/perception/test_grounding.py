@@ -126,3 +126,11 @@ def test_size_words_are_relative_among_look_alikes(grounder):
     assert [c.pick for c in grounder.ground("pick up the small red cube", scene).prediction_set] == [1]
     assert [c.pick for c in grounder.ground("pick up the big red cube", scene).prediction_set] == [2]
     assert [c.pick for c in grounder.ground("pick up the medium red cube", scene).prediction_set] == [1]
+
+
+def test_relaxed_grounding_offers_the_look_alike_when_a_word_matches_nothing(grounder):
+    scene = SceneObservation(objects=[make_object(1, "white", "cylinder", 0.5, 0.1, p=0.99),
+                                      make_object(2, "blue", "ball", 0.5, -0.1)])
+    assert grounder.ground("pick up the white cube", scene).prediction_set == []
+    relaxed = grounder.relaxed("pick up the white cube", scene)
+    assert [c.pick for c in relaxed.prediction_set] == [1] and "cube" in relaxed.unmatched
