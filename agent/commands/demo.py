@@ -43,6 +43,8 @@ def print_transcript(path: Path) -> None:
         if label is None:
             continue
         text = _decision_line(event.data) if event.kind == "decision" else event.text
+        if event.kind == "interjection" and "step" in event.data:
+            text += f"   (said mid-motion, control step {event.data['step']})"
         print(f"  {label:>9}: {text}")
 
 

@@ -41,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     loaded = load_scenarios(args.paths) if args.paths else LoadResult()
     if args.suite:
-        loaded.scenarios.extend(make_suite(args.suite, parse_seeds(args.seeds)))
+        try:
+            seeds = parse_seeds(args.seeds)
+        except ValueError as exc:
+            print(f"--seeds {args.seeds!r}: {exc} (use a range '0-49', a list '1,3,5' or both)")
+            return 2
+        loaded.scenarios.extend(make_suite(args.suite, seeds))
     for error in loaded.errors:
         print(f"scenario error: {error}")
     config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps,
