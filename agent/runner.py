@@ -42,7 +42,7 @@ MATCH_RADIUS_M = 0.06
 
 @dataclass(frozen=True)
 class RunConfig:
-    """How episodes are run (every field has a CLI flag in agent/commands/episodes.py)."""
+    """How episodes are run (policy, image size, steps and consistency have CLI flags)."""
 
     # Executor (motion source) by name from EXECUTORS: "expert" = privileged scripted expert.
     policy: str = "expert"
@@ -246,7 +246,12 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
         raise KeyError(f"unknown --policy {config.policy!r}; known: {sorted(EXECUTORS)}")
     with _quiet_stdout():  # pybullet's C code prints "argv[0]=" on every connect
         env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps)
-    env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
+    try:
+        # No task for an absent object: the env then samples one, which nobody checks.
+        env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
+    except Exception:
+        env.close()
+        raise
     user = SimulatedUser(scenario.user, scenario.scene, seed=seed, instruction=scenario.instruction)
     labels = env.arm.segmentation_labels  # segmentation value -> scene id: faults + metrics only
     perception = FaultyPerception(
@@ -320,6 +325,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
                              source=scenario.source, session_id=episode.session_id if episode else None)
     finally:
         if episode is not None:
+            episode.session.close()
             episode.env.close()
 
 
