@@ -45,7 +45,9 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     g, scene = state["grounding"], state["scene"]
     assert g is not None and scene is not None, "decide runs after ground"
     decision, question = _choose(state, g, scene, ctx.settings, checked=ctx.consistency is not None)
-    ctx.transcript.write("decision", f"{decision.kind}: {decision.reason}", **decision.model_dump())
+    scores = f"confidence {decision.confidence:.2f}, {decision.set_size} plausible" + (
+        f", consistency {decision.consistency:.2f}" if decision.consistency is not None else "")
+    ctx.transcript.write("decision", f"{decision.kind}: {decision.reason} ({scores})", **decision.model_dump())
     update: dict[str, Any] = {"decision": decision}
     if question is not None:
         options = [by_index(scene, i) for i in question.options]
@@ -115,6 +117,9 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         assert obj is not None, "prediction set refers to a perceived object"
         said = f"{said_color or obj.color} {said_shape or obj.shape}"
         text = confirm_question(obj, scene.objects, viewpoint, attempt, said=said if said != noun(obj) else None)
+        note = state.get("consistency_note")
+        if note and said == noun(obj) and attempt == 1:
+            text = f"{text} {note}"  # SigLIP's own words: "I see an orange cube, not a red one."
         question = PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt)
         return Decision(kind="clarify", reason="words and image still disagree", **signals), question
     if len(picks) > 1 or len(places) > 1:

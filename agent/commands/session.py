@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", type=Path, default=Path("runs") / "sessions",
                         help="where the transcript (JSONL) and checkpoints (SQLite) go")
     parser.add_argument("--session-id", help="resume this session id (default: a new one)")
+    parser.add_argument("--siglip", type=Path, help="SigLIP checkpoint folder for the language-vision check "
+                        "(default: checkpoints/siglip; skipped with a note when absent)")
+    parser.add_argument("--no-consistency", action="store_true", help="skip the SigLIP language-vision check")
 
 
 def load_scene(args: argparse.Namespace) -> Any:
@@ -94,6 +97,22 @@ def sim_verifier(env: Any) -> Callable[[Any], bool]:
     return verify
 
 
+def load_consistency(args: argparse.Namespace, channel: Channel) -> Any:
+    """The SigLIP consistency checker, or None (with a note) when off or not trained yet."""
+    if args.no_consistency:
+        return None
+    from perception.siglip import DEFAULT_CHECKPOINT
+
+    folder = args.siglip or DEFAULT_CHECKPOINT
+    if not Path(folder).is_dir():
+        channel.say(f"(no SigLIP checkpoint at {folder}; run `python main.py train-siglip` to enable the "
+                    "language-vision check)")
+        return None
+    from perception.consistency import ConsistencyChecker
+
+    return ConsistencyChecker.from_pretrained(folder)
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.context import AgentContext
     from agent.driver import AgentSession, Question
@@ -121,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         executor=ExpertExecutor(env),
         transcript=transcript,
         verify=sim_verifier(env),
+        consistency=load_consistency(args, channel),
         say=lambda text: channel.say(f"robot: {text}"),
     )
     channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")

@@ -240,3 +240,46 @@ def test_killed_after_question_resumes_from_sqlite_with_dialogue(tmp_path: Path,
     assert [e.seq for e in events] == list(range(len(events)))
     assert events[0].kind == "utterance" and events[-1].kind == "outcome"
     assert not [m for m in caplog.messages if "unregistered type" in m]
+
+
+@dataclass
+class Verdict:
+    score: float
+    consistent: bool
+
+    def explain(self) -> str:
+        return "It does not look like what you said."
+
+
+@dataclass
+class DoubtfulChecker:
+    """Stands in for the SigLIP check: doubts the first ``doubts`` checks, then agrees."""
+
+    doubts: int
+    calls: int = 0
+
+    def check_objects(self, expression: str, rgb: Any, target: Any, others: Any = ()) -> Verdict:
+        self.calls += 1
+        return Verdict(0.05, False) if self.calls <= self.doubts else Verdict(0.9, True)
+
+
+@pytest.mark.parametrize(("doubts", "asked"), [(1, 0), (5, 1)])
+def test_language_vision_disagreement_looks_again_then_asks(rig: Callable[..., Rig], doubts: int, asked: int) -> None:
+    r = rig()
+    checker = DoubtfulChecker(doubts)
+    r.session.context.consistency = checker
+    turn = r.session.start("pick up the blue ball")
+    if asked:
+        assert isinstance(turn, Question) and turn.yes_no and "does not look like" in turn.text
+        turn = r.session.resume("yes")
+    done = _finished(turn)
+    assert (done.acted_on, done.reperceptions, done.asked) == ("d", 1, asked)
+    assert checker.calls == 2  # once per look; not again after the person confirmed
+
+
+def test_patience_runs_out_politely(rig: Callable[..., Rig]) -> None:
+    r = rig()
+    r.session.context.settings = AgentSettings(max_questions=1)
+    assert isinstance(r.session.start("pick up the red cube"), Question)
+    done = _finished(r.session.resume("hmm"))
+    assert done.status == "gave_up" and done.asked == 1 and done.steps == 0
