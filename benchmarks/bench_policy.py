@@ -1,0 +1,164 @@
+"""Policy latency: naive ECoT loop vs the optimised runtime (reasoning reuse + action chunks).
+
+    python -m benchmarks.bench_policy [--checkpoint checkpoints/tiny] [--steps 64] [--json out.json]
+
+1. CPU, ``tiny`` checkpoint, real runtime (policy/runtime.py), observations replayed from demo
+   parquet files when ``--data`` has them (else random images):
+   * naive: full chain of thought + action chunk at EVERY control step, one action executed;
+   * optimised: chain of thought every ``--replan-every`` chunks, the other calls one forward,
+     every action of a chunk executed from the queue.
+   Reported: mean wall-clock latency per executed action (ms) and the ratio naive / optimised.
+2. GPU only (skipped without CUDA): the ``paligemma-3b-224`` geometry, RANDOMLY INITIALISED
+   (timing only; it says so), bf16, fixed-length reasoning of ``--gpu-reasoning-tokens``
+   tokens, same naive / optimised comparison at the network level.
+Wall-clock timings (time.perf_counter) vary with the load on the shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+
+def replay_observations(data: Optional[str], size: int, n: int) -> list[dict[str, Any]]:
+    """Observations from demo parquet files (camera image + state), or random ones."""
+    if data and list(Path(data).glob("episode_*.parquet")):
+        from policy.dataset import decode_png, list_episode_files
+
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(list_episode_files(data)[0], columns=["image", "state"]).to_pydict()
+        obs = [{"rgb": decode_png(img), "state": np.asarray(s, np.float32)} for img, s in zip(rows["image"], rows["state"])]
+        return [obs[i % len(obs)] for i in range(n)]
+    rng = np.random.default_rng(0)
+    return [{"rgb": rng.integers(0, 255, (size, size, 3), dtype=np.uint8), "state": rng.normal(size=8).astype(np.float32)}
+            for _ in range(n)]
+
+
+def time_runtime(policy: Any, settings: Any, observations: list[dict], instruction: str) -> dict[str, float]:
+    """Serve one action per observation through VLARuntime.select_action; ms per action."""
+    from policy.runtime import VLARuntime
+
+    runtime = VLARuntime(policy, settings)
+    runtime.select_action(observations[0], instruction)  # warm-up (allocations, first reasoning)
+    runtime.reset()
+    runtime.calls = {"reason": 0, "reuse": 0}
+    start = time.perf_counter()
+    tokens = []
+    for obs in observations:
+        out = runtime.select_action(obs, instruction)
+        tokens.append(len(out.raw_text.split()))
+    total = time.perf_counter() - start
+    return {"ms_per_action": 1000.0 * total / len(observations), **{f"{k}_calls": v for k, v in runtime.calls.items()},
+            "reasoning_words": float(np.mean(tokens))}
+
+
+def cpu_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    from policy.checkpoint import load_checkpoint
+    from policy.runtime import NAIVE, RuntimeSettings
+
+    torch.set_num_threads(args.threads)
+    policy = load_checkpoint(args.checkpoint)
+    obs = replay_observations(args.data, policy.config.image_size, args.steps)
+    naive = time_runtime(policy, NAIVE, obs, args.instruction)
+    fast = time_runtime(policy, RuntimeSettings(replan_every=args.replan_every), obs, args.instruction)
+    return {"device": "cpu", "threads": args.threads, "preset": policy.config.preset, "steps": args.steps,
+            "chunk_size": policy.config.chunk_size, "replan_every": args.replan_every,
+            "naive": naive, "optimised": fast, "speedup": naive["ms_per_action"] / fast["ms_per_action"]}
+
+
+@torch.no_grad()
+def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224", device: str = "cuda",
+                      dtype: torch.dtype = torch.bfloat16) -> dict[str, Any]:
+    """Network-level timing of a geometry (random weights: timing only; the 3B on CUDA)."""
+    from transformers import DynamicCache
+
+    from policy.config import make_config
+    from policy.modeling import build_model
+
+    cfg = make_config(preset, pretrained=None)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):  # allocate straight on the device, no 12 GB CPU copy
+            model = build_model(cfg, dtype=dtype).eval()  # warns loudly: RANDOM INIT
+    finally:
+        torch.set_default_dtype(previous)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    T, C = args.gpu_reasoning_tokens, cfg.chunk_size
+    prompt = [cfg.bos_token_id] + [300] * 12 + [cfg.state_token_id, 108]
+    prefix = torch.tensor([[cfg.image_token_id] * cfg.num_image_tokens + prompt], device=device)
+    ptypes = torch.zeros_like(prefix)
+    pixels = torch.randn(1, 3, cfg.image_size, cfg.image_size, device=device, dtype=dtype)
+    state = torch.randn(1, cfg.state_dim, device=device, dtype=dtype)
+    one = torch.ones(1, 1, dtype=torch.long, device=device)
+
+    def reason_and_act() -> None:
+        cache = DynamicCache()
+        h = model.run_backbone(model.embed(prefix, pixels, state), ptypes, None, cache)
+        tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
+        for _ in range(T):
+            h = model.run_backbone(model.embed(tok, None, None), one, None, cache)
+            tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
+        model.predict_actions_from_cache(cache)
+
+    full = torch.cat([prefix, torch.full((1, T + C), 300, device=device)], 1)
+    types = torch.cat([ptypes, torch.ones(1, T + C, dtype=torch.long, device=device)], 1)
+    amask = torch.zeros_like(full, dtype=torch.bool)
+    amask[0, -C:] = True
+
+    def reuse() -> None:
+        model(input_ids=full, token_type_ids=types, pixel_values=pixels, state=state, action_mask=amask, compute_logits=False)
+
+    def timed(fn, n: int) -> float:
+        fn()
+        sync()
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        sync()
+        return (time.perf_counter() - start) / n
+
+    t_reason, t_reuse = timed(reason_and_act, 3), timed(reuse, 10)
+    naive_ms = 1000 * t_reason  # one action per full reasoning call
+    n = args.replan_every
+    fast_ms = 1000 * (t_reason + (n - 1) * t_reuse) / (n * C)
+    name = torch.cuda.get_device_name() if device == "cuda" else device
+    return {"device": name, "preset": preset, "weights": "RANDOM INIT (timing only)", "dtype": str(dtype), "reasoning_tokens": T, "chunk_size": C, "replan_every": n,
+            "reason_call_ms": 1000 * t_reason, "reuse_call_ms": 1000 * t_reuse,
+            "naive_ms_per_action": naive_ms, "optimised_ms_per_action": fast_ms, "speedup": naive_ms / fast_ms}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default="checkpoints/tiny")
+    parser.add_argument("--data", default="data/demos", help="demo folder to replay observations from")
+    parser.add_argument("--steps", type=int, default=64, help="control steps (actions) timed per mode")
+    parser.add_argument("--replan-every", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--instruction", default="put the red cube in the green bowl")
+    parser.add_argument("--gpu-reasoning-tokens", type=int, default=100)
+    parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {}
+    if not args.skip_cpu:
+        results["cpu_tiny"] = cpu_benchmark(args)
+    if torch.cuda.is_available():
+        results["gpu_paligemma_3b_224"] = network_benchmark(args)
+    else:
+        results["gpu_paligemma_3b_224"] = "skipped: no CUDA device"
+    print(json.dumps(results, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
