@@ -10,7 +10,7 @@ and has no side effects before it, because on resume it re-runs from its top.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -22,9 +22,9 @@ from agent.dialogue import (
     COLOR_WORDS,
     SHAPE_WORDS,
     cannot_see_message,
-    noun,
     confirm_question,
     interpret_answer,
+    noun,
     question_order,
     which_question,
 )
@@ -110,30 +110,37 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     if state.get("asked", 0) >= settings.max_questions:
         return Decision(kind="refuse", reason="asked as many questions as allowed", status="gave_up",
                         say="I'm still not sure what you mean, so I won't move. Please tell me again.", **signals), None
+    question, why = _ask(state, scene, picks, places, near if near is not None else (best if inconsistent else None),
+                         said_color, said_shape)
+    return Decision(kind="clarify", reason=why, **signals), question
+
+
+def _ask(state: AgentState, scene: SceneObservation, picks: list[int], places: list[int],
+         doubted: Optional[PerceivedObject], said_color: Optional[str],
+         said_shape: Optional[str]) -> tuple[PendingQuestion, str]:
+    """ONE short question: yes/no about a doubted object, else which of the plausible ones.
+
+    Rephrased (attempt 2) after an unusable answer. Returns the question and why it is asked.
+    """
     attempt = 2 if state.get("unusable_answers", 0) > 0 else 1
     viewpoint = scene.viewpoint
-    if near is not None or (inconsistent and len(picks) == 1):
-        obj = near or by_index(scene, picks[0])
-        assert obj is not None, "prediction set refers to a perceived object"
-        said = f"{said_color or obj.color} {said_shape or obj.shape}"
-        text = confirm_question(obj, scene.objects, viewpoint, attempt, said=said if said != noun(obj) else None)
+    if doubted is not None and (len(picks) <= 1):
+        said = f"{said_color or doubted.color} {said_shape or doubted.shape}"
+        text = confirm_question(doubted, scene.objects, viewpoint, attempt, said=said if said != noun(doubted) else None)
         note = state.get("consistency_note")
-        if note and said == noun(obj) and attempt == 1:
+        if note and said == noun(doubted) and attempt == 1:
             text = f"{text} {note}"  # SigLIP's own words: "I see an orange cube, not a red one."
-        question = PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt)
-        return Decision(kind="clarify", reason="words and image still disagree", **signals), question
+        return PendingQuestion(text=text, options=[doubted.index], yes_no=True, attempt=attempt), \
+            "words and image still disagree"
     if len(picks) > 1 or len(places) > 1:
-        about = "pick" if len(picks) > 1 else "place"
+        about: Literal["pick", "place"] = "pick" if len(picks) > 1 else "place"
         objs = question_order([o for i in (picks if about == "pick" else places) if (o := by_index(scene, i))], viewpoint)
-        question = PendingQuestion(text=which_question(objs, viewpoint, attempt), options=[o.index for o in objs],
-                                   about=about, attempt=attempt)
-        return Decision(kind="clarify", reason=f"{len(objs)} {'objects' if about == 'pick' else 'places'} fit",
-                        **signals), question
+        return PendingQuestion(text=which_question(objs, viewpoint, attempt), options=[o.index for o in objs],
+                               about=about, attempt=attempt), f"{len(objs)} {'objects' if about == 'pick' else 'places'} fit"
     obj = by_index(scene, picks[0])
     assert obj is not None, "prediction set refers to a perceived object"
-    question = PendingQuestion(text=confirm_question(obj, scene.objects, viewpoint, attempt), options=[obj.index],
-                               yes_no=True, attempt=attempt)
-    return Decision(kind="clarify", reason=f"confidence {g.confidence:.2f} is low", **signals), question
+    text = confirm_question(obj, scene.objects, viewpoint, attempt)
+    return PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt), "confidence is low"
 
 
 def _belief(obj: PerceivedObject, color: Optional[str], shape: Optional[str]) -> float:
