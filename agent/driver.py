@@ -71,8 +71,9 @@ class AgentSession:
         self.session_id = session_id
         self.checkpoint_path = Path(checkpoint_path)
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False: langgraph may run sync nodes in a worker thread.
-        self._conn = sqlite3.connect(str(self.checkpoint_path), check_same_thread=False)
+        # check_same_thread=False: langgraph may run sync nodes in a worker thread. timeout (s):
+        # several episode processes may share one checkpoint file (the saver turns on WAL).
+        self._conn = sqlite3.connect(str(self.checkpoint_path), check_same_thread=False, timeout=30.0)
         self.graph = build_graph(SqliteSaver(self._conn, serde=make_serializer()))
         self._config = {"configurable": {"thread_id": session_id}}
 
