@@ -277,7 +277,8 @@ def answer_question(episode: Episode, question: Any) -> str:
     options = list(getattr(question, "candidates", []) or [])
     scene = SceneObservation(objects=[o for o in options if isinstance(o, PerceivedObject)])
     ids = [true_id(o, scene, truth) if isinstance(o, PerceivedObject) else o for o in options]
-    return episode.user.answer(question.text, ids, yes_no=getattr(question, "yes_no", None))
+    return episode.user.answer(question.text, ids, yes_no=getattr(question, "yes_no", None),
+                               about=getattr(question, "about", None))
 
 
 def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,

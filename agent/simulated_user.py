@@ -193,10 +193,13 @@ class SimulatedUser:
     def answered(self) -> int:
         return len(self.exchanges)
 
-    def answer(self, question: str, candidates: Sequence[Optional[str]] = (), yes_no: Optional[bool] = None) -> str:
+    def answer(self, question: str, candidates: Sequence[Optional[str]] = (), yes_no: Optional[bool] = None,
+               about: Optional[str] = None) -> str:
         """What the person says back to ``question`` (scripted replies first, then from intent).
         ``yes_no``: the robot proposes ``candidates[0]`` and wants yes/no (None: judged from the
-        wording, e.g. "Do you mean ...?" with a single candidate)."""
+        wording, e.g. "Do you mean ...?" with a single candidate). ``about``: "pick" or "place"
+        when the robot says which part of the request it asks about (None: judged from the
+        candidates shown)."""
         candidates = list(candidates)
         if self.gave_up or self.answered >= self.spec.patience:
             self.gave_up = True
@@ -204,7 +207,7 @@ class SimulatedUser:
         elif self.answered < len(self.spec.replies):
             reply = self.spec.replies[self.answered]
         else:
-            reply = self._from_intent(question, candidates, yes_no)
+            reply = self._from_intent(question, candidates, yes_no, about)
         self.exchanges.append(Exchange(question, candidates, reply))
         return reply
 
@@ -235,9 +238,16 @@ class SimulatedUser:
             return intent.place
         return intent.pick
 
-    def _from_intent(self, question: str, candidates: list[Optional[str]], yes_no: Optional[bool]) -> str:
+    def _from_intent(self, question: str, candidates: list[Optional[str]], yes_no: Optional[bool],
+                     about: Optional[str]) -> str:
         rng = self._rng()
-        target_id = self._target_for(candidates)
+        intent = self.spec.intent
+        if about == "place" and intent.place is not None:
+            target_id: Optional[str] = intent.place
+        elif about == "pick":
+            target_id = intent.pick
+        else:
+            target_id = self._target_for(candidates)
         if target_id is None:
             # They asked for something that is not there: none of what the robot offers is it.
             return str(rng.choice(["no", "no, none of those", "neither of them"])) if candidates else "no"

@@ -2,7 +2,8 @@
 
 Suites (registered by name in ``SUITES``, never an if/elif):
 - ``unambiguous``: the words fit exactly one object; the agent should act without asking.
-- ``ambiguous``: two or three objects fit the words, one is meant; it must ask, then succeed.
+- ``ambiguous``: two or three objects fit the words (or, one time in three, two bowls fit the
+  place), one is meant; it must ask, then succeed.
 - ``relations``: place an object left_of / right_of / in_front_of / behind / next_to / in / on
   another one; unambiguous, so no question.
 - ``correction``: the person names the wrong one and corrects it ("no, the other one"),
@@ -167,6 +168,8 @@ def _unambiguous(rng: np.random.Generator) -> dict[str, Any]:
 
 @register_suite("ambiguous")
 def _ambiguous(rng: np.random.Generator) -> dict[str, Any]:
+    if rng.random() < 1 / 3:
+        return _ambiguous_place(rng)
     table = _Table(rng)
     shape, color = _pick_kind(rng)
     size = str(rng.choice(SIZES))
@@ -179,6 +182,25 @@ def _ambiguous(rng: np.random.Generator) -> dict[str, Any]:
     target = same[int(rng.integers(len(same)))]
     text = f"{rng.choice(PICK_VERBS)} the {color} {_word(rng, shape)}"
     return {"scene": table.scene(), "instruction": text, "user": _user(target.id, patience=3),
+            "expect": {"success": True, "ask": True}}
+
+
+def _ambiguous_place(rng: np.random.Generator) -> dict[str, Any]:
+    """The thing to move is clear, WHERE is not: two look-alike bowls, one meant."""
+    for _ in range(100):
+        table = _Table(rng)
+        bowl_color = str(rng.choice(list(COLORS)))
+        bowls = [table.add("bowl", bowl_color, "medium", y=lane) for lane in [(-0.19, -0.12), (0.12, 0.19)]]
+        shape, color = _pick_kind(rng, exclude_colors=(bowl_color,))
+        pick = table.add(shape, color, "small", y=(-0.05, 0.05))
+        place = bowls[int(rng.integers(2))]
+        task = TaskSpec(pick=pick.id, place=place.id, relation="in")
+        if is_feasible(table.scene(), task):
+            break
+    else:
+        raise RuntimeError("no feasible two-bowl scene found")
+    text = f"{rng.choice(PLACE_VERBS)} the {color} {_word(rng, shape)} {rng.choice(RELATION_WORDS['in'])} the {bowl_color} bowl"
+    return {"scene": table.scene(), "instruction": text, "user": _user(pick.id, place.id, "in"),
             "expect": {"success": True, "ask": True}}
 
 

@@ -91,13 +91,24 @@ def test_interjections_fire_once_at_their_step() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_answers_in_ambiguous_suite_single_out_the_intended_object(seed: int) -> None:
     scenario = make_scenario("ambiguous", seed)
-    pick = scenario.scene.get(scenario.user.intent.pick)
-    look_alikes = [o.id for o in scenario.scene.objects if (o.color, o.shape) == (pick.color, pick.shape)]
+    meant = scenario.scene.get(scenario.user.intent.place or scenario.user.intent.pick)
+    look_alikes = [o.id for o in scenario.scene.objects if (o.color, o.shape) == (meant.color, meant.shape)]
+    assert len(look_alikes) >= 2
     answer = SimulatedUser(scenario.user, scenario.scene, seed=seed).answer("Which one?", look_alikes)
     reading = interpret_answer(answer, _perceived(scenario.scene, look_alikes), scenario.scene.viewpoint)
-    assert reading.kind == "choose" and reading.picks == [look_alikes.index(pick.id) + 1], answer
+    assert reading.kind == "choose" and reading.picks == [look_alikes.index(meant.id) + 1], answer
 
 
 def test_wording_varies_with_seed() -> None:
     answers = {SimulatedUser(_user("a"), _scene(), seed=s).answer("Which one?", ["a", "b", "d"]) for s in range(10)}
     assert len(answers) >= 2
+
+
+def test_told_the_question_is_about_the_place_it_describes_the_place() -> None:
+    scene = SceneSpec(objects=[  # type: ignore[arg-type]
+        ObjectSpec(id="a", shape="cube", color="red", position=(0.55, 0.0)),
+        ObjectSpec(id="c", shape="bowl", color="green", position=(0.45, 0.15)),
+        ObjectSpec(id="e", shape="bowl", color="green", position=(0.45, -0.15)),
+    ])
+    answer = SimulatedUser(_user("a"), scene, seed=2).answer("Which one?", ["c", "e"], about="place")
+    assert interpret_answer(answer, _perceived(scene, ["c", "e"]), "user").picks == [1], answer
