@@ -183,13 +183,14 @@ def _truth(env: Any) -> dict[str, np.ndarray]:
 # -- one episode ------------------------------------------------------------------------------
 
 
-def judge(scenario: Scenario, success: bool, asked: int, moved: list[str], acted_on: Optional[str]) -> bool:
+def judge(scenario: Scenario, success: bool, asked: int, moved: list[str]) -> bool:
     """Outcome matches expect: same success, questions within ``expect.ask``, and when success is
-    NOT expected (absent object, person gave up) the robot must also have left the table alone."""
+    NOT expected (absent object, person gave up, "stop") the robot must also have left the table
+    alone: no object moved more than DISTURB_M."""
     if success != scenario.expect.success or not scenario.expect.ask_ok(asked):
         return False
     if not scenario.expect.success:
-        return not moved and acted_on is None
+        return not moved  # physical truth; the agent may name a target it never touched ("stop")
     return True
 
 
@@ -342,7 +343,7 @@ def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool,
     last = finished[-1] if finished else None
     return EpisodeResult(
         name=scenario.name, success=success, asked=asked,
-        passed=judge(scenario, success, asked, moved, acted_on),
+        passed=judge(scenario, success, asked, moved),
         questions=[q for f in finished for q in f.questions],
         reperceptions=sum(f.reperceptions for f in finished), steps=sum(f.steps for f in finished),
         duration_s=round(duration, 3), expect=scenario.expect, status=last.status if last else None,

@@ -59,3 +59,14 @@ def test_every_suite_runs_without_errors(tmp_path: Path) -> None:
     report = run_all(scenarios, [], FAST, tmp_path / "run", workers=2)
     assert report.summary.errors == 0, [e.error for e in report.episodes if e.error]
     assert report.summary.passed >= 0.7 * len(scenarios)
+
+
+@pytest.mark.slow
+@pytest.mark.audio
+def test_a_spoken_person_is_heard_through_tts_and_whisper(tmp_path: Path) -> None:
+    loaded = load_scenarios([BUNDLED / "voice"])
+    lines: list[tuple[str, str]] = []
+    report = run_all(loaded.scenarios, loaded.errors, FAST, tmp_path / "run", on_line=lambda w, t: lines.append((w, t)))
+    (episode,) = report.episodes
+    assert episode.error is None and episode.passed, episode.message
+    assert list((tmp_path / "run" / "audio").rglob("person_*.wav"))

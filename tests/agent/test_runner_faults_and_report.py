@@ -32,15 +32,15 @@ def test_first_look_suffers_every_fault_a_second_look_only_persistent_ones() -> 
 
 def test_pass_needs_success_and_questions_as_expected() -> None:
     amb = make_scenario("ambiguous", 0)
-    assert judge(amb, success=True, asked=1, moved=["o1"], acted_on="o1")
-    assert not judge(amb, success=True, asked=0, moved=["o1"], acted_on="o1")  # should have asked
-    assert not judge(amb, success=False, asked=1, moved=[], acted_on=None)
+    assert judge(amb, success=True, asked=1, moved=["o1"])
+    assert not judge(amb, success=True, asked=0, moved=["o1"])  # should have asked
+    assert not judge(amb, success=False, asked=1, moved=[])
 
 
 def test_expected_failure_passes_only_if_the_table_was_left_alone() -> None:
     absent = make_scenario("infeasible", 0)
-    assert judge(absent, success=False, asked=0, moved=[], acted_on=None)
-    assert not judge(absent, success=False, asked=0, moved=["o0"], acted_on="o0")
+    assert judge(absent, success=False, asked=0, moved=[])
+    assert not judge(absent, success=False, asked=0, moved=["o0"])
 
 
 def test_summary_counts_unneeded_and_missed_questions(tmp_path: Path) -> None:
