@@ -81,7 +81,7 @@ def test_yes_no_answers() -> None:
     assert interpret_answer("yes", [L, R], "user").kind == "unusable"  # not a yes/no question
 
 
-@pytest.mark.parametrize("answer", ["never mind", "cancel", "forget it"])
+@pytest.mark.parametrize("answer", ["never mind", "cancel", "forget it", "stop, leave it"])
 def test_cancel_words(answer: str) -> None:
     assert interpret_answer(answer, [L, R], "user").kind == "cancel"
 
