@@ -2,7 +2,8 @@
 
 For each scenario it prints the dialogue (user / robot lines), the agent's decisions with their
 scores (grounding confidence, language-vision consistency, prediction-set size, candidate
-scores), the verified outcome, and at the end the results table. Exit code 0 when all pass.
+scores), the chain of thought of each motion (task, plan, target box, moves by control step),
+the verified outcome, and at the end the results table. Exit code 0 when all pass.
 """
 
 from __future__ import annotations
@@ -34,14 +35,33 @@ def _decision_line(data: dict[str, Any]) -> str:
             f"consistency {cons}, set size {data.get('set_size', 0)}" + (f", scores {scores}" if scores else ""))
 
 
+def _thought(data: dict[str, Any]) -> str:
+    """The policy's chain of thought in one line: task, plan, target with its box (0..1)."""
+    r = data.get("reasoning", {})
+    target = r.get("target") or {}
+    box = ", ".join(f"{v:.2f}" for v in target.get("box", []))
+    return (f"TASK {r.get('task', '')} | PLAN {' > '.join(r.get('plan', []))} | "
+            f"TARGET {target.get('name', '-')} [{box}]")
+
+
 def print_transcript(path: Path) -> None:
-    """The dialogue and decisions of one session, from its JSONL transcript."""
+    """The dialogue, decisions and chain of thought of one session, from its JSONL transcript.
+    Each motion's reasoning is shown once in full, then its moves on one line with their step."""
     from agent.transcript import read_transcript
 
+    moves: list[str] = []
     for event in read_transcript(path):
+        if event.kind == "reasoning":
+            if not moves:
+                print(f"  {'think':>9}: {_thought(event.data)}")
+            moves.append(f"{event.data.get('reasoning', {}).get('move', '?')}@{event.data.get('step', '?')}")
+            continue
         label = SHOWN.get(event.kind)
         if label is None:
             continue
+        if moves:
+            print(f"  {'moves':>9}: {' > '.join(moves)}")
+            moves = []
         text = _decision_line(event.data) if event.kind == "decision" else event.text
         if event.kind == "interjection" and "step" in event.data:
             text += f"   (said mid-motion, control step {event.data['step']})"
