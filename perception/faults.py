@@ -70,14 +70,14 @@ def _misperceive_color(frame: Frame, mask: np.ndarray, fault: PixelFault) -> Non
 
 
 def _occlude(frame: Frame, mask: np.ndarray, fault: PixelFault) -> None:
-    """Hide the object (fraction 1) or its top ``fraction`` of image rows from segmentation."""
+    """Hide the object (fraction 1) or its top ``fraction`` of image rows: no mask, no depth."""
     rows = np.nonzero(mask)[0]
-    if fault.fraction >= 1.0 or len(rows) == 0:
-        frame.segmentation[mask] = -1
-        return
-    cut = np.quantile(rows, fault.fraction)
-    hidden = mask & (np.arange(mask.shape[0])[:, None] <= cut)
+    hidden = mask
+    if fault.fraction < 1.0 and len(rows):
+        cut = np.quantile(rows, fault.fraction)
+        hidden = mask & (np.arange(mask.shape[0])[:, None] <= cut)
     frame.segmentation[hidden] = -1
+    frame.depth[hidden] = np.nan  # no depth either, so a depth segmenter does not find it
 
 
 def _distractor(frame: Frame, mask: np.ndarray, fault: PixelFault) -> None:

@@ -21,7 +21,8 @@ class AccuracyReport(BaseModel):
 
     scenes: int
     objects: int
-    seen: int  # objects with a proposal (others were too small / hidden)
+    seen: int  # objects with a proposal (others were too small / hidden / merged)
+    extra: int = 0  # proposals that are no scene object, or a second piece of one
     color: float
     shape: float
     size: float
@@ -32,8 +33,13 @@ class AccuracyReport(BaseModel):
 
 
 def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: tuple[int, int] = (3, 6),
-            arm: Optional[object] = None) -> AccuracyReport:
-    """Render ``scenes`` sampled scenes and score perceive() against the scene specs."""
+            arm: Optional[object] = None, depth_segmentation: bool = False) -> AccuracyReport:
+    """Render ``scenes`` sampled scenes and score perceive() against the scene specs.
+
+    ``depth_segmentation``: make masks from depth (no sim labels) instead of the sim's mask; a
+    proposal counts as an object when more than half of it is that object's pixels."""
+    from perception.depth_segmentation import DepthSegmenter
+
     from sim.pybullet_arm import PyBulletArm
     from sim.pybullet_camera import CameraConfig
     from sim.scene import sample_scene
@@ -45,13 +51,16 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
     hits = {"color": 0, "shape": 0, "size": 0, "all": 0}
     errors: list[float] = []
     confusions: dict[str, int] = {}
-    total = seen = 0
+    total = seen = extra = 0
     try:
         for _ in range(scenes):
             scene = sample_scene(rng, int(rng.integers(n_objects[0], n_objects[1] + 1)))
             arm.load_scene(scene)
             obs = arm.get_observation()
-            perceived = {o.sim_id: o for o in perceive(obs, scene.viewpoint, labels=arm.segmentation_labels).objects}
+            segmenter = DepthSegmenter() if depth_segmentation else None
+            proposals = perceive(obs, scene.viewpoint, labels=arm.segmentation_labels, segmenter=segmenter).objects
+            extra += len(proposals) - len({o.sim_id for o in proposals if o.sim_id is not None})
+            perceived = {o.sim_id: o for o in proposals}
             poses = arm.object_poses()
             for spec in scene.objects:
                 total += 1
@@ -71,7 +80,7 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
         if own:
             arm.disconnect()
     n = max(seen, 1)
-    return AccuracyReport(scenes=scenes, objects=total, seen=seen, color=hits["color"] / n, shape=hits["shape"] / n,
+    return AccuracyReport(scenes=scenes, objects=total, seen=seen, extra=extra, color=hits["color"] / n, shape=hits["shape"] / n,
                           size=hits["size"] / n, all_three=hits["all"] / n,
                           position_error_mean=float(np.mean(errors)) if errors else float("nan"),
                           position_error_p90=float(np.percentile(errors, 90)) if errors else float("nan"),
@@ -83,8 +92,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--scenes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--depth-segmentation", action="store_true", help="masks from depth, not the sim")
     args = parser.parse_args(argv)
-    print(measure(args.scenes, args.seed, args.image_size).model_dump_json(indent=2))
+    report = measure(args.scenes, args.seed, args.image_size, depth_segmentation=args.depth_segmentation)
+    print(report.model_dump_json(indent=2))
     return 0
 
 

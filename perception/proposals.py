@@ -1,8 +1,10 @@
-"""Object proposals from the simulator's segmentation mask (PRIVILEGED, SIM ONLY).
+"""Object proposals: masks, then colour, shape, size and position read from pixels and depth.
 
-Which pixels belong together comes from the simulator (``obs["segmentation"]``), so the result
-is labelled ``SceneObservation.source = "sim-segmentation"``; a real arm has no such mask and
-needs a segmenter in its place. Everything else is READ FROM THE IMAGE AND DEPTH, never from
+Which pixels belong together comes, by default, from the simulator (``obs["segmentation"]``):
+PRIVILEGED, SIM ONLY, labelled ``SceneObservation.source = "sim-segmentation"``. Observations
+without that mask (a real arm), or a call with ``segmenter=DepthSegmenter()``, segment from
+depth and colour instead (:mod:`perception.depth_segmentation`, source "depth-segmentation").
+Everything else is READ FROM THE IMAGE AND DEPTH, never from
 the simulator's state: colour from the mask's pixels (:mod:`perception.color_naming`), shape,
 size and position from the mask's depth deprojected with ``obs["camera"]``
 (:mod:`perception.shape_features`). ``sim_id`` (the scene object id) is attached for metrics
@@ -20,11 +22,13 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from perception.color_naming import ColorNamer
+from perception.depth_segmentation import DepthSegmenter
 from perception.faults import Frame, apply_pixel_faults
 from perception.shape_features import ShapeEstimator
 from perception.types import PerceivedObject, SceneObservation
 
 SOURCE = "sim-segmentation"
+DEPTH_SOURCE = "depth-segmentation"
 
 
 @dataclass(frozen=True)
@@ -40,28 +44,38 @@ class ProposalConfig:
 
 
 def frame_from_observation(obs: dict[str, Any], labels: Optional[dict[int, str]] = None) -> Frame:
-    """The arm's observation dict (``sim/arm.py``) -> :class:`Frame`; needs rgb/depth/segmentation."""
-    missing = [k for k in ("rgb", "depth", "segmentation", "camera") if k not in obs]
+    """The arm's observation dict (``sim/arm.py``) -> :class:`Frame`; needs rgb, depth, camera.
+    Without "segmentation" the frame's mask is all -1 (nothing labelled)."""
+    missing = [k for k in ("rgb", "depth", "camera") if k not in obs]
     if missing:
-        raise KeyError(f"perceive() needs obs keys {missing}: sim-segmentation proposals work only on "
-                       "simulator observations rendered with images (a real arm needs a segmenter)")
+        raise KeyError(f"perceive() needs obs keys {missing}: render the camera (images=True) or pass a "
+                       "real camera's rgb, metric depth and CameraModel")
     labels = labels if labels is not None else dict(obs.get("segmentation_labels") or {})
-    return Frame(np.asarray(obs["rgb"]), np.asarray(obs["depth"], dtype=np.float32),
-                 np.asarray(obs["segmentation"]), {int(k): str(v) for k, v in labels.items()})
+    depth = np.asarray(obs["depth"], dtype=np.float32)
+    seg = np.asarray(obs["segmentation"]) if "segmentation" in obs else np.full(depth.shape, -1, np.int32)
+    return Frame(np.asarray(obs["rgb"]), depth, seg, {int(k): str(v) for k, v in labels.items()})
 
 
 def perceive(obs: dict[str, Any], viewpoint: str = "user", faults: Optional[Sequence[Any]] = None, *,
-             labels: Optional[dict[int, str]] = None, config: ProposalConfig = ProposalConfig()) -> SceneObservation:
+             labels: Optional[dict[int, str]] = None, config: ProposalConfig = ProposalConfig(),
+             segmenter: Optional[DepthSegmenter] = None) -> SceneObservation:
     """Propose every object in ``obs`` with attributes read from its pixels and depth.
 
-    obs: the arm's observation dict ("rgb", "depth", "segmentation", "camera"; optionally
-    "segmentation_labels"). viewpoint: whose left/right later words use ("user" | "robot").
-    faults: perception faults (``perception.faults``) applied to a copy of the frame.
+    obs: the arm's observation dict ("rgb", "depth", "camera"; "segmentation" and
+    "segmentation_labels" in sim). viewpoint: whose left/right later words use ("user" | "robot").
+    faults: perception faults (``perception.faults``) applied to a copy of the frame (they name
+    objects by scene id, so they need the sim's mask and labels).
     labels: segmentation value -> scene object id (else ``obs["segmentation_labels"]``; else
-    sim_id stays None); needed only for faults and metrics. Boxes are (x0, y0, x1, y1) pixels,
-    x1/y1 exclusive.
+    sim_id stays None); for faults and metrics only. segmenter: segment from depth even when
+    the sim's mask is present (the sim's mask then only names objects for metrics).
+    Boxes are (x0, y0, x1, y1) pixels, x1/y1 exclusive.
     """
     frame = apply_pixel_faults(frame_from_observation(obs, labels), list(faults) if faults else None)
+    source = SOURCE
+    if segmenter is not None or "segmentation" not in obs:
+        own = (segmenter or DepthSegmenter()).segment(frame.rgb, frame.depth, obs["camera"])
+        frame = Frame(frame.rgb, frame.depth, own, _majority_labels(own, frame.segmentation, frame.labels))
+        source = DEPTH_SOURCE
     clouds = _point_clouds(frame, obs["camera"], config)
     found: list[tuple[float, PerceivedObject]] = []
     for value, (points, pixels) in clouds.items():
@@ -70,7 +84,21 @@ def perceive(obs: dict[str, Any], viewpoint: str = "user", faults: Optional[Sequ
         found.append((float(np.mean(obj.box[0::2])), obj))
     found.sort(key=lambda t: t[0])
     objects = [o.model_copy(update={"index": k}) for k, (_, o) in enumerate(found, start=1)]
-    return SceneObservation(objects=objects, viewpoint=viewpoint, source=SOURCE)  # type: ignore[arg-type]
+    return SceneObservation(objects=objects, viewpoint=viewpoint, source=source)  # type: ignore[arg-type]
+
+
+def _majority_labels(own: np.ndarray, sim_mask: np.ndarray, labels: dict[int, str]) -> dict[int, str]:
+    """Own segment -> scene id of the sim object covering most of it (metrics only; {} off-sim)."""
+    out: dict[int, str] = {}
+    for value in np.unique(own[own >= 0]):
+        under = sim_mask[own == value]
+        under = under[under >= 0]
+        if len(under):
+            top, count = np.unique(under, return_counts=True)
+            best = int(top[count.argmax()])
+            if count.max() * 2 >= (own == value).sum() and best in labels:
+                out[int(value)] = labels[best]
+    return out
 
 
 def _point_clouds(frame: Frame, camera: Any, cfg: ProposalConfig) -> dict[int, tuple[np.ndarray, np.ndarray]]:

@@ -82,8 +82,8 @@ def test_distractor_adds_an_unlabelled_phantom(arm):
     assert len(phantoms) == 1 and phantoms[0].color == "blue"
 
 
-def test_missing_segmentation_is_a_clear_error():
-    with pytest.raises(KeyError, match="segmenter"):
+def test_missing_camera_images_are_a_clear_error():
+    with pytest.raises(KeyError, match="depth"):
         perceive({"rgb": np.zeros((8, 8, 3), np.uint8)}, "user")
 
 
@@ -115,3 +115,23 @@ def test_a_cube_stacked_on_a_cube_is_still_a_small_cube(arm):
     top = {o.sim_id: o for o in perceive(arm.get_observation(), labels=arm.segmentation_labels).objects}["top"]
     assert (top.shape, top.size) == ("cube", "small")
     assert abs(top.position[2] - 0.08) < 0.01  # centre 2 cm above the 6 cm cube's top
+
+
+def test_without_the_sim_mask_objects_are_segmented_from_depth(arm):
+    arm.load_scene(TWO_RED_CUBES)
+    obs = {k: v for k, v in arm.get_observation().items() if k != "segmentation"}  # as a real arm
+    seen = perceive(obs, "user")
+    assert seen.source == "depth-segmentation"
+    assert sorted(o.describe() for o in seen.objects) == ["medium green bowl", "small red cube", "small red cube"]
+    assert all(o.sim_id is None for o in seen.objects)
+    result = Grounder().ground("put the red cube in the green bowl", seen)
+    assert len(result.prediction_set) == 2
+
+
+@pytest.mark.slow
+def test_depth_segmentation_accuracy_on_100_sampled_scenes():
+    from perception.proposal_accuracy import measure
+
+    report = measure(scenes=100, seed=0, depth_segmentation=True)
+    assert report.seen >= 0.98 * report.objects and report.extra <= 0.05 * report.objects
+    assert report.color >= 0.97 and report.shape >= 0.95 and report.size >= 0.95
