@@ -9,8 +9,9 @@ whose step the motion never reached are said afterwards as a new utterance ("no,
 after a wrong guess). ``passed`` = the outcome matched ``expect`` (see :func:`judge`).
 
 ``run_all`` runs many; an exception in one episode is recorded as its ``error`` and the rest
-still run. Session ids, JSONL transcripts and the SQLite checkpoints go under ``run_dir``
-(by default ``runs/<timestamp>/``).
+still run. Under ``run_dir`` (default ``runs/<timestamp>/``): ``report.json``,
+``transcripts/<session>.jsonl``, ``checkpoints/<session>.sqlite`` (resumable with
+``AgentSession(context, session, path)``) and, for spoken people, ``audio/<session>/*.wav``.
 """
 
 from __future__ import annotations
@@ -268,7 +269,8 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
         settings=AgentSettings(max_control_steps=config.max_control_steps),
         interjections=person, verify=target_verifier(env), consistency=models.consistency(),
     )
-    session = AgentSession(context, session_id, str(run_dir / "checkpoints.sqlite"))
+    # One SQLite file per session: parallel workers never contend for a database lock.
+    session = AgentSession(context, session_id, str(run_dir / "checkpoints" / f"{session_id}.sqlite"))
     return Episode(env, session, user, person, perception, transcript_path, session_id)
 
 
