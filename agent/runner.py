@@ -254,7 +254,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     except Exception:
         env.close()
         raise
-    user = SimulatedUser(scenario.user, scenario.scene, seed=seed, instruction=scenario.instruction)
+    user = SimulatedUser(scenario.user, scenario.scene, seed=seed)
     labels = env.arm.segmentation_labels  # segmentation value -> scene id: faults + metrics only
     perception = FaultyPerception(
         lambda obs, faults: perceive(obs, viewpoint=scenario.scene.viewpoint, faults=faults, labels=labels),

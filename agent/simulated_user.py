@@ -184,7 +184,6 @@ class SimulatedUser:
     spec: UserSpec
     scene: SceneSpec
     seed: int = 0
-    instruction: str = ""
     exchanges: list[Exchange] = field(default_factory=list)
     gave_up: bool = False
     _fired: set[int] = field(default_factory=set)
