@@ -17,6 +17,7 @@ Contract
 
 Answers to clarifying questions are grounded against the current candidates with
 :meth:`Grounder.filter` / :meth:`Grounder.refine`, or folded in through ``DialogueContext``.
+:meth:`Grounder.relaxed` re-grounds without words nothing visible matches (a misread shape).
 """
 
 from __future__ import annotations
