@@ -109,14 +109,25 @@ def choice_phrases(options: Sequence[PerceivedObject], viewpoint: Viewpoint) -> 
     return phrases
 
 
-def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, attempt: int = 1) -> str:
+#: Relation name (sim/tasks.py) -> the words for it.
+RELATION_WORDS: dict[str, str] = {
+    "in": "in", "on": "on", "left_of": "to the left of", "right_of": "to the right of",
+    "in_front_of": "in front of", "behind": "behind", "next_to": "next to",
+}
+
+
+def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, attempt: int = 1,
+                   relation: Optional[str] = None) -> str:
     """'Do you mean the red cube on the left or the one on the right?' (rephrased on attempt 2).
 
-    The question comes first so a listener (or the simulated user) hears what kind it is.
+    With ``relation`` the options are places: 'Should I put it in the green bowl on the left or
+    the one on the right?'. The question comes first so a listener hears what kind it is.
     """
     phrases = choice_phrases(options, viewpoint)
     listed = ", ".join(phrases[:-1]) + " or " + phrases[-1]
     if attempt <= 1:
+        if relation is not None:
+            return f"Should I put it {RELATION_WORDS.get(relation, relation)} {listed}?"
         return f"Do you mean {listed}?"
     keys = " or ".join(f"'{_answer_key(p, phrases)}'" for p in phrases)
     return f"Which one should I take: {listed}? Sorry, I didn't get that; you can say {keys}."

@@ -18,15 +18,9 @@ from perception.types import Candidate, SceneObservation
 from sim.arm import ACTION_DIM
 
 from agent.context import ActTarget, AgentContext
-from agent.dialogue import classify_interjection, describe
+from agent.dialogue import RELATION_WORDS, classify_interjection, describe
 from agent.nodes_decide import by_index
 from agent.state import AgentState, DialogueTurn, Outcome
-
-RELATION_WORDS: dict[str, str] = {
-    "in": "in", "on": "on", "left_of": "to the left of", "right_of": "to the right of",
-    "in_front_of": "in front of", "behind": "behind", "next_to": "next to",
-}
-
 
 def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
     """Resolve a candidate to perceived objects and an unambiguous instruction for a policy."""

@@ -110,12 +110,12 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     if state.get("asked", 0) >= settings.max_questions:
         return Decision(kind="refuse", reason="asked as many questions as allowed", status="gave_up",
                         say="I'm still not sure what you mean, so I won't move. Please tell me again.", **signals), None
-    question, why = _ask(state, scene, picks, places, near if near is not None else (best if inconsistent else None),
+    question, why = _ask(state, scene, pset, picks, places, near if near is not None else (best if inconsistent else None),
                          said_color, said_shape)
     return Decision(kind="clarify", reason=why, **signals), question
 
 
-def _ask(state: AgentState, scene: SceneObservation, picks: list[int], places: list[int],
+def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], picks: list[int], places: list[int],
          doubted: Optional[PerceivedObject], said_color: Optional[str],
          said_shape: Optional[str]) -> tuple[PendingQuestion, str]:
     """ONE short question: yes/no about a doubted object, else which of the plausible ones.
@@ -135,7 +135,8 @@ def _ask(state: AgentState, scene: SceneObservation, picks: list[int], places: l
     if len(picks) > 1 or len(places) > 1:
         about: Literal["pick", "place"] = "pick" if len(picks) > 1 else "place"
         objs = question_order([o for i in (picks if about == "pick" else places) if (o := by_index(scene, i))], viewpoint)
-        return PendingQuestion(text=which_question(objs, viewpoint, attempt), options=[o.index for o in objs],
+        relation = next((c.relation for c in pset if c.relation), "in") if about == "place" else None
+        return PendingQuestion(text=which_question(objs, viewpoint, attempt, relation), options=[o.index for o in objs],
                                about=about, attempt=attempt), f"{len(objs)} {'objects' if about == 'pick' else 'places'} fit"
     obj = by_index(scene, picks[0])
     assert obj is not None, "prediction set refers to a perceived object"

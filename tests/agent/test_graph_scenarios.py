@@ -61,15 +61,16 @@ class Rig:
 
 
 def make_rig(tmp_path: Path, *, interjections: Optional[Script] = None, session_id: str = "s1",
-             look: Optional[Callable[[SceneObservation, int], SceneObservation]] = None) -> Rig:
+             look: Optional[Callable[[SceneObservation, int], SceneObservation]] = None,
+             scene: SceneSpec = SCENE) -> Rig:
     env = TabletopEnv(image_size=IMAGE_SIZE)
-    env.reset(seed=0, options={"scene": SCENE, "task": TaskSpec(pick="a", place="c")})
+    env.reset(seed=0, options={"scene": scene, "task": TaskSpec(pick="a", place="c")})
     looks = [0]
 
     def see(obs: dict[str, Any]) -> SceneObservation:
-        scene = perceive(obs, viewpoint=SCENE.viewpoint, labels=env.arm.segmentation_labels)
+        seen = perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels)
         looks[0] += 1
-        return look(scene, looks[0]) if look else scene
+        return look(seen, looks[0]) if look else seen
 
     said: list[str] = []
     transcript = TranscriptWriter(session_id, tmp_path / f"{session_id}.jsonl")
@@ -116,6 +117,21 @@ def test_two_red_cubes_one_question_naming_the_difference(rig: Callable[..., Rig
     done = _finished(r.session.resume("the one on the right"))
     assert (done.success, done.acted_on, done.asked) == (True, "a", 1)
     assert done.questions == [question.text]
+
+
+def test_two_bowls_one_question_about_where(rig: Callable[..., Rig]) -> None:
+    scene = SceneSpec(objects=[
+        ObjectSpec(id="a", shape="cube", color="red", size="small", position=(0.62, 0.0)),
+        ObjectSpec(id="c", shape="bowl", color="green", position=(0.45, 0.14)),
+        ObjectSpec(id="e", shape="bowl", color="green", position=(0.45, -0.14)),
+    ])
+    r = rig(scene=scene)
+    question = r.session.start("put the red cube in the green bowl")
+    assert isinstance(question, Question) and question.about == "place"
+    assert question.text == "Should I put it in the green bowl on the left or the one on the right?"
+    done = _finished(r.session.resume("the left one"))  # -y is the person's left: bowl e
+    assert (done.success, done.acted_on, done.asked) == (True, "a", 1)
+    assert np.linalg.norm(r.positions()["a"][:2] - r.positions()["e"][:2]) < 0.05
 
 
 def test_no_the_other_one_mid_motion_switches_target(rig: Callable[..., Rig]) -> None:
