@@ -1,0 +1,169 @@
+"""python main.py calibrate: conformal calibration of grounding scores (KnowNo-style asking).
+
+Generates procedural scenes (``agent.suites``: unambiguous, ambiguous and relation requests,
+mixed round-robin), renders each in PyBullet, perceives it with ``perception.proposals.perceive``
+and grounds the request with the perception ``Grounder``: exactly the scores the agent sees.
+The person's intent (pick, place) is known, so each scene gives the score of the true
+interpretation. ``perception.conformal`` turns the calibration split into ``qhat``; fresh
+seeds measure coverage (must be >= 1 - epsilon) and the help rate. Writes the calibration JSON
+(``checkpoints/conformal.json``) and a plot of help rate / success / coverage vs epsilon.
+
+Seeds: calibration ``--seeds`` (default 100000..), evaluation ``--eval-seeds`` (default
+200000..); tests and bundled suites use small seeds, so the splits never overlap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+from perception.conformal import DEFAULT_CALIBRATION, CalibrationExample, ConformalCalibration, SetStatistics, set_statistics
+
+#: Suites whose intent is a real interpretation of the words (infeasible/correction are not).
+DEFAULT_SUITES = ("unambiguous", "ambiguous", "relations")
+CALIBRATION_SEED_BASE = 100_000
+EVALUATION_SEED_BASE = 200_000
+#: Metres within which a perceived centroid counts as the true object when no sim label is given.
+MATCH_RADIUS = 0.05
+#: Epsilons of the help-rate / success sweep plotted in docs/figures.
+SWEEP = (0.01, 0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4)
+DEFAULT_FIGURE = Path(__file__).resolve().parents[2] / "docs" / "figures" / "conformal_help_vs_epsilon.png"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epsilon", type=float, default=0.05, help="tolerated rate of sets missing the truth")
+    parser.add_argument("--scenarios", type=int, default=500, help="calibration scenes (and as many fresh ones)")
+    parser.add_argument("--seeds", default=None, help="calibration seeds, e.g. 100000-100499 (default from --scenarios)")
+    parser.add_argument("--eval-seeds", default=None, help="fresh seeds for coverage (default 200000-...)")
+    parser.add_argument("--suites", default=",".join(DEFAULT_SUITES), help="procedural suites to mix")
+    parser.add_argument("--out", type=Path, default=DEFAULT_CALIBRATION, help="calibration JSON to write")
+    parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="PNG of help rate/success vs epsilon")
+
+
+def true_object(objects: Sequence[Any], object_id: str, position: Sequence[float]) -> Optional[int]:
+    """PerceivedObject.index of the scene object ``object_id`` (sim label, else nearest centroid)."""
+    for obj in objects:
+        if obj.sim_id == object_id:
+            return int(obj.index)
+    if not objects:
+        return None
+    dists = [float(np.hypot(o.position[0] - position[0], o.position[1] - position[1])) for o in objects]
+    best = int(np.argmin(dists))
+    return int(objects[best].index) if dists[best] <= MATCH_RADIUS else None
+
+
+def collect_examples(seeds: Iterable[int], suites: Sequence[str]) -> list[CalibrationExample]:
+    """Ground one procedural scenario per seed; record candidate scores and the true one."""
+    from agent.suites import make_scenario
+    from perception.grounding import Grounder
+    from perception.proposals import perceive
+    from sim.pybullet_arm import PyBulletArm
+
+    grounder = Grounder()
+    arm = PyBulletArm()
+    arm.connect()
+    examples = []
+    try:
+        for k, seed in enumerate(seeds):
+            scenario = make_scenario(suites[k % len(suites)], seed)
+            arm.load_scene(scenario.scene)
+            # Labels attach sim ids to proposals: used here to score the truth, never to ground.
+            seen = perceive(arm.get_observation(), viewpoint=scenario.scene.viewpoint,
+                            labels=arm.segmentation_labels)
+            result = grounder.ground(scenario.instruction, seen)
+            examples.append(_example(scenario, seen.objects, result.candidates, seed))
+    finally:
+        arm.disconnect()
+    return examples
+
+
+def _example(scenario: Any, objects: Sequence[Any], candidates: Sequence[Any], seed: int) -> CalibrationExample:
+    intent = scenario.user.intent
+    scene = scenario.scene
+    pick = true_object(objects, intent.pick, scene.get(intent.pick).position)
+    place = None if intent.place is None else true_object(objects, intent.place, scene.get(intent.place).position)
+    truth = next((i for i, c in enumerate(candidates) if c.pick == pick and c.place == place
+                  and pick is not None and (intent.place is None or place is not None)), None)
+    return CalibrationExample(scores=[float(c.score) for c in candidates], true_index=truth, seed=seed,
+                              instruction=scenario.instruction)
+
+
+def sweep(calibration: Sequence[CalibrationExample], fresh: Sequence[CalibrationExample],
+          epsilons: Sequence[float] = SWEEP) -> list[SetStatistics]:
+    """For each epsilon: calibrate on ``calibration``, measure on ``fresh``."""
+    return [ConformalCalibration.fit(calibration, eps).evaluate(fresh) for eps in epsilons]
+
+
+def plot_sweep(stats: Sequence[SetStatistics], path: Path, title: str) -> Path:
+    """Help rate, success, autonomous success and coverage vs epsilon (held-out scenes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eps = [s.epsilon for s in stats]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    # Success = the truth is in the set (act on it alone, or ask with it among the options),
+    # so it coincides with coverage; the 1 - epsilon line is the promise it must keep.
+    ax.plot(eps, [s.success_rate for s in stats], "o-", label="success = coverage (act right or ask)")
+    ax.plot(eps, [s.autonomous_success_rate for s in stats], "^-", label="success without asking")
+    ax.plot(eps, [s.help_rate for s in stats], "d-", label="help rate (asks)")
+    ax.plot(eps, [1 - e for e in eps], "k:", label="1 - epsilon")
+    ax.set_xlabel("epsilon (tolerated miss rate)")
+    ax.set_ylabel("fraction of fresh scenes")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center right")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _seed_list(text: Optional[str], base: int, n: int) -> list[int]:
+    from agent.suites import parse_seeds
+
+    seeds = parse_seeds(text) if text else list(range(base, base + n))
+    if len(seeds) < n:
+        raise SystemExit(f"--scenarios {n} needs at least {n} seeds, got {len(seeds)} from {text!r}")
+    return seeds[:n]
+
+
+def _span(seeds: Sequence[int]) -> str:
+    return f"{min(seeds)}-{max(seeds)}" if list(seeds) == list(range(min(seeds), max(seeds) + 1)) else ",".join(map(str, seeds))
+
+
+def run(args: argparse.Namespace) -> int:
+    suites = [s.strip() for s in args.suites.split(",") if s.strip()]
+    cal_seeds = _seed_list(args.seeds, CALIBRATION_SEED_BASE, args.scenarios)
+    eval_seeds = _seed_list(args.eval_seeds, EVALUATION_SEED_BASE, args.scenarios)
+    if set(cal_seeds) & set(eval_seeds):
+        raise SystemExit("calibration and evaluation seeds overlap; coverage would be measured on seen scenes")
+    t0 = time.perf_counter()
+    calibration = collect_examples(cal_seeds, suites)
+    fresh = collect_examples(eval_seeds, suites)
+    elapsed = time.perf_counter() - t0
+    result = ConformalCalibration.fit(calibration, args.epsilon, score_source="perception.grounding.Grounder",
+                                      seeds=_span(cal_seeds))
+    result.held_out = set_statistics(fresh, result.qhat, args.epsilon)
+    path = result.save(args.out)
+    stats = sweep(calibration, fresh)
+    figure = plot_sweep(stats, args.figure, f"KnowNo conformal sets, {len(calibration)} calibration / "
+                        f"{len(fresh)} fresh scenes ({', '.join(suites)})")
+    h = result.held_out
+    print(f"grounded {len(calibration) + len(fresh)} scenes in {elapsed:.0f} s")
+    print(f"epsilon {args.epsilon}: qhat {result.qhat:.4f} (threshold {result.threshold:.4f}) -> {path}")
+    print(f"fresh seeds {_span(eval_seeds)}: coverage {h.coverage:.3f} (target >= {1 - args.epsilon:.3f}), "
+          f"help rate {h.help_rate:.3f}, mean set size {h.mean_set_size:.2f}, "
+          f"not proposed {sum(e.true_index is None for e in fresh)}")
+    print("epsilon  coverage  help   success  alone")
+    for s in stats:
+        print(f"{s.epsilon:7.2f}  {s.coverage:8.3f}  {s.help_rate:5.3f}  {s.success_rate:7.3f}  {s.autonomous_success_rate:5.3f}")
+    print(f"plot -> {figure}")
+    return 0
