@@ -8,6 +8,8 @@ Suites (registered by name in ``SUITES``, never an if/elif):
   another one; unambiguous, so no question.
 - ``correction``: the person names the wrong one and corrects it ("no, the other one"),
   mid-motion (an interjection) or after the agent proposes the wrong one.
+- ``misperceived``: an unambiguous request whose object perception first sees in a nearby
+  colour (a fault a second look clears): it should look again, then act (at most one question).
 - ``infeasible``: asks for something that is not there ("the purple elephant", a colour or
   shape not on the table): it must not succeed (and must leave the table alone).
 Everything comes from ``numpy.random.default_rng([suite index, seed])``: same seed, same scenario.
@@ -43,6 +45,12 @@ PICK_VERBS: tuple[str, ...] = ("pick up", "grab", "lift", "take")
 PLACE_VERBS: tuple[str, ...] = ("put", "place", "move", "set")
 #: Things nobody has on this table (the "purple elephant" of the infeasible suite).
 ABSENT_THINGS: tuple[str, ...] = ("elephant", "banana", "screwdriver", "teddy bear", "phone", "pyramid")
+#: Colours a camera plausibly confuses each colour with (for the misperceived suite).
+NEAR_COLORS: dict[str, tuple[str, ...]] = {
+    "red": ("orange", "pink"), "orange": ("red", "yellow"), "yellow": ("orange",), "green": ("cyan",),
+    "blue": ("cyan", "purple"), "cyan": ("blue", "green"), "purple": ("pink", "blue"), "pink": ("purple", "red"),
+    "brown": ("orange",), "gray": ("white",), "white": ("gray",), "black": ("gray",),
+}
 #: What people say when the robot goes for the wrong one.
 CORRECTIONS: tuple[str, ...] = ("no, the other one", "no, not that one, the other one", "wrong one, the other one")
 #: An interjection step beyond any motion: said once the robot has finished.
@@ -247,6 +255,20 @@ def _correction(rng: np.random.Generator) -> dict[str, Any]:
     user = _user(meant.id, interjections=[{"after_step": after, "say": str(rng.choice(CORRECTIONS))}])
     expect = {"success": True, "ask": {"min": 0, "max": 1}}
     return {"scene": table.scene(), "instruction": text, "user": user, "expect": expect}
+
+
+@register_suite("misperceived")
+def _misperceived(rng: np.random.Generator) -> dict[str, Any]:
+    table = _Table(rng)
+    shape, color = _pick_kind(rng)
+    target = table.add(shape, color)
+    seen = str(rng.choice(NEAR_COLORS[color]))
+    # Distractors avoid the seen colour too, so the misreading cannot create a second match.
+    table.add_distractors(int(rng.integers(1, 3)), avoid={(color, shape), (seen, shape)})
+    text = f"{rng.choice(PICK_VERBS)} the {color} {_word(rng, shape)}"
+    return {"scene": table.scene(), "instruction": text, "user": _user(target.id),
+            "faults": [{"type": "misperceive_color", "object": target.id, "as": seen}],
+            "expect": {"success": True, "ask": {"min": 0, "max": 1}}}
 
 
 @register_suite("infeasible")
