@@ -22,6 +22,8 @@ from typing import Optional, Sequence, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from perception.types import GroundingResult
+
 #: Where ``python main.py calibrate`` writes the calibration by default.
 DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "checkpoints" / "conformal.json"
 
@@ -96,6 +98,10 @@ class ConformalCalibration(BaseModel):
         """Candidates the grounder cannot rule out; scores default to each candidate's ``.score``."""
         values = [float(getattr(c, "score")) for c in candidates] if scores is None else list(scores)
         return [c for c, s in zip(candidates, values) if s >= self.threshold]
+
+    def apply(self, result: GroundingResult) -> GroundingResult:
+        """``result`` with its prediction set replaced by the calibrated one (same candidates)."""
+        return result.model_copy(update={"prediction_set": self.prediction_set(result.candidates)})
 
     def evaluate(self, examples: Sequence[CalibrationExample]) -> SetStatistics:
         """Coverage, help rate and success of this threshold on ``examples``."""

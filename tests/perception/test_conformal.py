@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from perception.conformal import CalibrationExample, ConformalCalibration, calibrate, set_statistics
-from perception.types import Candidate
+from perception.types import Candidate, GroundingResult
 
 
 def _scenes(rng: np.random.Generator, n: int) -> list[CalibrationExample]:
@@ -57,6 +57,8 @@ def test_prediction_set_keeps_look_alikes_and_drops_clear_losers(tmp_path):
     again = ConformalCalibration.load(path)
     assert again.threshold == pytest.approx(0.3)
     assert [c.pick for c in again.prediction_set(cands)] == [1, 2]
+    grounded = GroundingResult(candidates=cands, prediction_set=cands[:1], confidence=0.03)
+    assert [c.pick for c in again.apply(grounded).prediction_set] == [1, 2]
 
 
 def test_missing_calibration_file_says_how_to_make_one(tmp_path):
