@@ -111,7 +111,7 @@ def format_table(report: Report, width: int = 34) -> str:
     head = f"{'scenario':<{width}} {'pass':<4} {'succ':<4} {'ask':>3} {'reperc':>6} {'steps':>5} {'time s':>6}  note"
     lines = [head, "-" * len(head)]
     for e in report.episodes:
-        note = e.error or (e.status or "")
+        note = " ".join((e.error or e.status or "").split())  # one line, whatever the error held
         if e.error is None and e.acted_on is not None and e.acted_on_intended is False:
             note += " (acted on the wrong object)"
         name = e.name if len(e.name) <= width else e.name[: width - 1] + "~"
