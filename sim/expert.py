@@ -90,7 +90,7 @@ class ScriptedExpert:
 
     # ---------------------------------------------------------------- planning
     def _carry_z(self, held_offset: float) -> float:
-        tallest = max(object_geometry(o).height for o in self.scene.objects if o.id != self.task.pick)
+        tallest = max((object_geometry(o).height for o in self.scene.objects if o.id != self.task.pick), default=0.0)
         bottom_to_grasp = object_geometry(self.scene.get(self.task.pick)).height / 2.0 + held_offset
         return tallest + CARRY_CLEARANCE + bottom_to_grasp
 
