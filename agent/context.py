@@ -30,11 +30,18 @@ class ActTarget:
     instruction: str
 
 
+class TargetUnreachable(RuntimeError):
+    """The executor cannot act on the chosen target (e.g. it is not really there)."""
+
+
 class Executor(Protocol):
     """Policy-like motion source: the scripted expert now, the VLA later."""
 
     def reset(self, target: ActTarget) -> None:
-        """Start a new motion towards ``target`` (clears any queued actions)."""
+        """Start a new motion towards ``target`` (clears any queued actions).
+
+        Raises :class:`TargetUnreachable` when the target cannot be acted on.
+        """
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:
         """Return the next action chunk (possibly empty when the motion is finished)."""

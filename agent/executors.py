@@ -16,13 +16,13 @@ import numpy as np
 from perception.types import PerceivedObject
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
-from agent.context import ActTarget
+from agent.context import ActTarget, TargetUnreachable
 
 #: A perceived object without a sim label is matched to a true object within this distance (m).
 MATCH_RADIUS_M = 0.05
 
 
-class PhantomTargetError(RuntimeError):
+class PhantomTargetError(TargetUnreachable):
     """The agent chose something that is not really on the table (a perception phantom)."""
 
 
@@ -62,7 +62,8 @@ class ExpertExecutor:
         pick = true_object_id(target.pick, truth)
         place = true_object_id(target.place, truth) if target.place is not None else None
         if pick is None or (target.place is not None and place is None):
-            raise PhantomTargetError(f"the chosen target ({target.instruction}) is not really on the table")
+            missing = target.pick if pick is None else target.place
+            raise PhantomTargetError(f"the {missing.color} {missing.shape} I saw is not really there")
         task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
         self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size)
         self._target = target

@@ -35,10 +35,10 @@ def route_answer(state: AgentState) -> Literal["ground", "report"]:
 
 
 def route_motion(state: AgentState) -> Literal["verify", "ground", "report"]:
-    halt = state.get("halt")
-    if halt == "other":
+    """'other' re-grounds; an outcome already set ('stop', unreachable target) is reported."""
+    if state.get("halt") == "other":
         return "ground"
-    if halt == "stop":
+    if state.get("outcome") is not None:
         return "report"
     return "verify"
 

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from perception.types import Candidate, SceneObservation
 from sim.arm import ACTION_DIM
 
-from agent.context import ActTarget, AgentContext
+from agent.context import ActTarget, AgentContext, TargetUnreachable
 from agent.dialogue import RELATION_WORDS, classify_interjection, describe
 from agent.nodes_decide import by_index
 from agent.state import AgentState, DialogueTurn, Outcome
@@ -44,7 +44,12 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx.say(f"I'll {target.instruction}.")
     ctx.transcript.write("say", f"I'll {target.instruction}.", pick=target.pick.index, sim_id=target.pick.sim_id)
     dialogue = [*state.get("dialogue", []), DialogueTurn(who="robot", text=f"I'll {target.instruction}.")]
-    ctx.executor.reset(target)
+    try:
+        ctx.executor.reset(target)
+    except TargetUnreachable as exc:
+        return {"target": candidate, "halt": None, "motion_finished": False, "dialogue": dialogue,
+                "outcome": Outcome(status="failed", success=False, acted_on=None,
+                                   message=f"I couldn't {target.instruction}: {exc}.")}
 
     start = state.get("steps", 0)
     queue: deque[np.ndarray] = deque()

@@ -258,6 +258,20 @@ def test_killed_after_question_resumes_from_sqlite_with_dialogue(tmp_path: Path,
     assert not [m for m in caplog.messages if "unregistered type" in m]
 
 
+def test_phantom_target_fails_without_moving(rig: Callable[..., Rig]) -> None:
+    def ghost(scene: SceneObservation, n: int) -> SceneObservation:
+        ball = next(o for o in scene.objects if o.sim_id == "d")
+        fake = ball.model_copy(update={"index": len(scene.objects) + 1, "sim_id": None, "color": "green",
+                                       "color_scores": {"green": 1.0},
+                                       "position": (ball.position[0], ball.position[1] + 0.1, ball.position[2])})
+        return scene.model_copy(update={"objects": [*scene.objects, fake]})
+
+    r = rig(look=ghost)
+    done = _finished(r.session.start("pick up the green ball"))
+    assert done.status == "failed" and done.steps == 0 and done.acted_on is None
+    assert "not really there" in done.message
+
+
 @dataclass
 class Verdict:
     score: float
