@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, help="WAV files")
     parser.add_argument("--whisper-model", default="tiny.en",
                         help="tiny.en (packaged), another whisper name, a .pt checkpoint or a CTranslate2 folder")
-    parser.add_argument("--prompt", default=None, help="text that primes the decoder (domain words)")
+    parser.add_argument("--prompt", default=None,
+                        help="text that primes the decoder (default: the robot-domain prompt)")
+    parser.add_argument("--no-prompt", action="store_true", help="decode without any prompt")
     parser.add_argument("--confidence", action="store_true",
                         help="add avg_logprob and no_speech_prob columns")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -25,13 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from perception.speech.audio import read_wav
     from perception.speech.models import ModelUnavailable
-    from perception.speech.stt import SttConfig, WhisperTranscriber
+    from perception.speech.stt import DOMAIN_PROMPT, SttConfig, WhisperTranscriber
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model, prompt=args.prompt))
+    prompt = None if args.no_prompt else (args.prompt or DOMAIN_PROMPT)
+    transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model, prompt=prompt))
     failed = 0
     for path in args.files:
         try:

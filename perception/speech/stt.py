@@ -26,6 +26,13 @@ from perception.speech.vad import VadConfig, speech_segments
 
 # Whisper's stock non-speech outputs on silence/noise: "[BLANK_AUDIO]", "(music)", "...".
 _NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
+#: Robot-domain decoder prompt: the words people use with the arm (see benchmarks/bench_speech.py
+#: for what it changes). Whisper reads it as preceding context, so it is phrased as speech.
+DOMAIN_PROMPT = (
+    "Talking to a robot arm about cubes, blocks, balls, cylinders and bowls that are red, green, "
+    "blue, yellow, orange, purple, pink, cyan, brown, gray, white or black. Pick up the red cube. "
+    "Put it in the bowl. The one on the left. No, the other one. Stop."
+)
 #: Longest clip decoded in one pass: whisper's 30 s window, in seconds.
 _WINDOW_S = 30.0
 
@@ -58,8 +65,9 @@ class SttConfig:
     model: str = EMBEDDED_MODEL
     # where converted checkpoints are cached (None: $ASKVLA_CACHE or ~/.cache/askvla)
     cache_dir: str | None = None
-    # optional text that primes the decoder (domain vocabulary); None unless it measurably helps
-    prompt: str | None = None
+    # text that primes the decoder with the robot's vocabulary (None: no prompt). On by default:
+    # it cut word errors on synthetic commands (benchmarks/bench_speech.py --compare-prompt)
+    prompt: str | None = DOMAIN_PROMPT
     # beam search width (None: greedy); wider beams fix some mis-hearings for little extra time
     beam_size: int | None = None
     # whisper's own silence rule: drop text when no_speech_prob > this AND avg_logprob < logprob_floor
