@@ -18,8 +18,11 @@ from agent.nodes_ground import ground, listen, perceive, reperceive
 from agent.state import AgentState
 
 
-def route_listen(state: AgentState) -> Literal["perceive", "ground"]:
-    """A correction re-grounds in the previous observation, whose indices the exclusion uses."""
+def route_listen(state: AgentState) -> Literal["perceive", "ground", "report"]:
+    """A correction re-grounds in the previous observation, whose indices the exclusion uses;
+    one with nothing to correct is answered at once."""
+    if state.get("outcome") is not None:
+        return "report"
     return "ground" if state.get("correction") else "perceive"
 
 

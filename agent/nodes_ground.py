@@ -14,7 +14,7 @@ from perception.types import Candidate, GroundingResult, SceneObservation
 
 from agent.context import AgentContext
 from agent.dialogue import is_other
-from agent.state import AgentState, DialogueTurn
+from agent.state import AgentState, DialogueTurn, Outcome
 
 
 def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -30,8 +30,12 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx.transcript.write("utterance", said)
     instruction, excluded, correction = said, [], False
     last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
+    outcome = None
     if is_other(said) and last_target is not None and last_instruction and state.get("scene") is not None:
         instruction, excluded, correction = last_instruction, [*state.get("excluded", []), last_target], True
+    elif is_other(said):
+        outcome = Outcome(status="refused", success=False,
+                          message="I haven't picked anything yet, so I don't know which other one. What should I do?")
     return {
         "instruction": instruction,
         "correction": correction,
@@ -43,7 +47,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "target": None,
         "decision": None,
         "grounding": None,
-        "outcome": None,
+        "outcome": outcome,
         "halt": None,
         "motion_finished": False,
         "unusable_answers": 0,

@@ -158,6 +158,12 @@ def test_no_the_other_one_after_a_wrong_guess(rig: Callable[..., Rig]) -> None:
     assert np.linalg.norm(r.positions()["a"][:2] - before[:2]) > 0.05
 
 
+def test_the_other_one_with_nothing_done_yet_asks_what_to_do(rig: Callable[..., Rig]) -> None:
+    r = rig()
+    done = _finished(r.session.start("no, the other one"))
+    assert done.status == "refused" and done.steps == 0 and "What should I do?" in done.message
+
+
 def test_stop_halts_the_arm_within_one_control_step(rig: Callable[..., Rig]) -> None:
     r = rig(interjections=Script([(6, "stop!")]))
     r.session.start("put the red cube in the green bowl")
