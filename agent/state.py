@@ -119,7 +119,8 @@ class AgentState(TypedDict, total=False):
     last_instruction: Optional[str]
     """Previous instruction of the session, for a later 'no, the other one'."""
     outcome: Optional[Outcome]
-    """Final result of the instruction (set by refuse/verify/clarify)."""
+    """Final result of the instruction (set by decide on refusal, clarify on cancel, act on stop
+    or an unreachable target, listen on a correction with nothing to correct, or verify)."""
 
 
 #: Types the checkpointer may rebuild from msgpack (langgraph warns about, and will block,
