@@ -6,17 +6,19 @@ Suites (registered by name in ``SUITES``, never an if/elif):
   place), one is meant; it must ask, then succeed.
 - ``relations``: place an object left_of / right_of / in_front_of / behind / next_to / in / on
   another one; unambiguous, so no question.
-- ``correction``: the person names the wrong one and corrects it ("no, the other one"),
-  mid-motion (an interjection) or after the agent proposes the wrong one.
+- ``correction``: the person names the wrong one of two look-alikes and corrects it ("no, the
+  other one"), mid-motion (an interjection) or once the robot has finished with the wrong one.
 - ``misperceived``: an unambiguous request whose object perception first sees in a nearby
   colour (a fault a second look clears): it should look again, then act (at most one question).
 - ``infeasible``: asks for something that is not there ("the purple elephant", a colour or
   shape not on the table): it must not succeed (and must leave the table alone).
-Everything comes from ``numpy.random.default_rng([suite index, seed])``: same seed, same scenario.
+Everything comes from ``numpy.random.default_rng([crc32(suite name), seed])``: same seed, same
+scenario, also after suites are added.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -27,7 +29,7 @@ from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y,
 from sim.task_sampling import FLAT_TOPPED, is_feasible
 from sim.tasks import TaskSpec
 
-#: suite name -> builder(rng, seed) returning the scenario's fields as a dict.
+#: suite name -> builder(rng) returning the scenario's fields (scene, instruction, user, expect...).
 SuiteBuilder = Callable[[np.random.Generator], dict[str, Any]]
 SUITES: dict[str, SuiteBuilder] = {}
 
@@ -69,7 +71,7 @@ def make_scenario(suite: str, seed: int) -> Scenario:
     """The scenario ``suite``-``seed`` (deterministic: same arguments, same scenario)."""
     if suite not in SUITES:
         raise KeyError(f"unknown suite {suite!r}; known: {', '.join(sorted(SUITES))}")
-    rng = np.random.default_rng([sorted(SUITES).index(suite), seed])
+    rng = np.random.default_rng([zlib.crc32(suite.encode()), seed])
     fields = SUITES[suite](rng)
     return Scenario.model_validate({"name": f"{suite}-{seed}", "source": f"suite:{suite}", **fields})
 
