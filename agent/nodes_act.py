@@ -53,7 +53,9 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
     start = state.get("steps", 0)
     queue: deque[np.ndarray] = deque()
-    grip = 0.0  # last gripper command sent (0 open .. 1 closed); a hold keeps it
+    # Gripper command a hold keeps (0 open .. 1 closed): the last one sent; before any, what the
+    # fingers show (state[7] is the opening, 1 = wide open), so a stop never drops what is held.
+    grip = 0.0 if float(ctx.arm.get_observation()["state"][7]) > 0.95 else 1.0
     halt: Optional[str] = None
     finished = False
     last_reasoning = None
