@@ -39,8 +39,25 @@ class TextChannel:
         print(text, flush=True)
 
 
+def voice_channel(args: argparse.Namespace) -> Channel:
+    """Whisper in, TTS out (perception.speech); the text channel, with the reason, when the
+    microphone or the speech model is missing. Its `interjections` catch "stop" mid-motion."""
+    from perception.speech.audio_io import AudioUnavailable
+    from perception.speech.models import ModelUnavailable
+    from perception.speech.voice_session import VoiceOptions, open_voice_channel
+
+    options = VoiceOptions(audio_in=tuple(args.audio_in or ()), audio_out=args.audio_out, tts=args.tts,
+                           whisper_model=args.whisper_model)
+    try:
+        return open_voice_channel(options)
+    except (AudioUnavailable, ModelUnavailable) as exc:
+        print(f"[voice] {exc}; falling back to the text channel", flush=True)
+        return TextChannel()
+
+
 #: --channel name -> factory(args) building the person's side of the conversation.
-CHANNELS: dict[str, Callable[[argparse.Namespace], Channel]] = {"text": lambda args: TextChannel()}
+CHANNELS: dict[str, Callable[[argparse.Namespace], Channel]] = {"text": lambda args: TextChannel(),
+                                                                "voice": voice_channel}
 
 #: Transcript events echoed to the person, with the label they are printed under.
 SHOWN_EVENTS = {"perception": "sees", "decision": "decides", "reasoning": "thinks", "interjection": "heard"}
@@ -53,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objects", type=int, default=4, help="objects in a sampled scene")
     parser.add_argument("--gui", action="store_true", help="open the PyBullet window (needs a display)")
     parser.add_argument("--channel", default="text", choices=sorted(CHANNELS), help="how you talk to the robot")
+    parser.add_argument("--voice", action="store_true", help="talk by voice (same as --channel voice)")
+    parser.add_argument("--audio-in", type=Path, nargs="+", help="voice: WAV files said in order instead of the mic")
+    parser.add_argument("--audio-out", type=Path, help="voice: save the robot's speech as WAVs in this folder")
+    parser.add_argument("--tts", default="piper", help="voice: text-to-speech backend (piper | espeak)")
+    parser.add_argument("--whisper-model", default="tiny.en", help="voice: whisper name, .pt or CTranslate2 folder")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
     parser.add_argument("--run-dir", type=Path, default=Path("runs") / "sessions",
                         help="where the transcript (JSONL) and checkpoints (SQLite) go")
@@ -122,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
     from perception.proposals import perceive
     from sim.tabletop_env import TabletopEnv
 
-    channel = CHANNELS[args.channel](args)
+    from agent.context import NoInterjections
+
+    channel = CHANNELS["voice" if args.voice else args.channel](args)
     scene = load_scene(args)
     env = TabletopEnv(image_size=args.image_size, gui=args.gui)
     env.reset(seed=args.seed, options={"scene": scene})
@@ -141,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         transcript=transcript,
         verify=sim_verifier(env),
         consistency=load_consistency(args, channel),
+        interjections=getattr(channel, "interjections", None) or NoInterjections(),
         say=lambda text: channel.say(f"robot: {text}"),
     )
     channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")
@@ -150,17 +175,21 @@ def run(args: argparse.Namespace) -> int:
             while True:
                 if isinstance(turn, Question):
                     reply = channel.ask(f"robot asks: {turn.text}")
-                    if reply is None or reply.lower() in ("quit", "exit"):
+                    if reply is None or reply.lower().strip(" .!?") in ("quit", "exit"):
                         break
+                    if not reply:  # silence or nothing intelligible: ask again
+                        continue
                     turn = session.resume(reply)
                     continue
                 said = channel.ask("")
-                if said is None or said.lower() in ("quit", "exit"):
+                if said is None or said.lower().strip(" .!?") in ("quit", "exit"):
                     break
                 if said:
                     turn = session.start(said)
     finally:
         env.close()
+        if hasattr(channel, "close"):
+            channel.close()
     channel.say(f"transcript: {transcript.path}")
     return 0
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from perception.speech.audio_io import AudioSink, AudioSource, AudioUnavailable, EndOfInput, NullSink
+from perception.speech.interjections import VoiceInterjections
 from perception.speech.stt import Transcript, WhisperTranscriber
 from perception.speech.tts import TtsBackend
 
@@ -43,12 +44,15 @@ class SpeechChannel:
     """Voice conversation over an AudioSource/AudioSink pair.
 
     Dependencies are passed in: `source` (microphone or scripted clips), `transcriber`,
-    `tts` + `sink` (None: robot speech is printed only), `printer` (default print).
+    `tts` + `sink` (None: robot speech is printed only), `printer` (default print), and
+    `interjections`: a background listener on the same source (the agent's interjection source
+    while the arm moves); it is paused while the channel itself listens.
     """
 
     def __init__(self, source: AudioSource, transcriber: WhisperTranscriber, tts: TtsBackend | None = None,
                  sink: AudioSink | None = None, config: ChannelConfig = ChannelConfig(),
-                 printer: Callable[[str], None] = print) -> None:
+                 printer: Callable[[str], None] = print,
+                 interjections: VoiceInterjections | None = None) -> None:
         self.source = source
         self.transcriber = transcriber
         self.tts = tts
@@ -57,6 +61,7 @@ class SpeechChannel:
         self.printer = printer
         #: the most recent transcript (confidence for "did you say ...?"); None before listening
         self.last_transcript: Transcript | None = None
+        self.interjections = interjections
 
     def say(self, text: str) -> None:
         """Print `text`; speak it when it is robot speech (see ChannelConfig.spoken_prefixes)."""
@@ -79,6 +84,15 @@ class SpeechChannel:
 
     def listen(self) -> str:
         """One utterance as text; "" when nothing intelligible was heard. Raises EndOfInput."""
+        if self.interjections is None:
+            return self._listen()
+        self.interjections.stop()  # one reader of the microphone at a time
+        try:
+            return self._listen()
+        finally:
+            self.interjections.start()  # back to catching "stop" while the robot works
+
+    def _listen(self) -> str:
         clip = self.source.next_utterance(self.config.listen_timeout_s)
         transcript = Transcript("") if clip is None else self.transcriber.transcribe(clip)
         self.last_transcript = transcript
@@ -86,6 +100,13 @@ class SpeechChannel:
         if transcript.text and self.config.confirm and self.needs_confirmation(transcript):
             return self._confirm(transcript)
         return transcript.text
+
+    def close(self) -> None:
+        """Stop the background listener and release the devices."""
+        if self.interjections is not None:
+            self.interjections.stop()
+        self.source.close()
+        self.sink.close()
 
     def ask(self, prompt: str) -> str | None:
         """Say `prompt` (when not empty) and return the reply; None when the person has left."""
