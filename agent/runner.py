@@ -91,7 +91,7 @@ class SharedModels:
 
         if self._transcriber is None:
             self._transcriber = WhisperTranscriber()
-        return SpokenRoundTrip(self._transcriber, seed=seed, save_dir=save_dir).hear
+        return SpokenRoundTrip(self._transcriber, seed=seed, save_dir=save_dir)  # callable; saves robot lines too
 
 
 # -- mapping perception to scene truth (privileged: the runner is the referee) ----------------
@@ -310,6 +310,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
         for _ in range(1 + config.max_follow_ups):
             while isinstance(turn, Question):
                 say("robot", turn.text)
+                episode.person.robot_says(turn.text)
                 turn = episode.session.resume(spoken(answer_question(episode, turn)))
             finished.append(turn)
             say("robot", getattr(turn, "message", ""))

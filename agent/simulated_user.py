@@ -301,3 +301,9 @@ class HeardPerson:
     def poll(self, step: int) -> Optional[str]:
         said = self.user.poll(step)
         return None if said is None else self.hear(said)
+
+    def robot_says(self, text: str) -> None:
+        """The robot's question to the person: a speech channel saves it as a WAV (text: nothing)."""
+        save = getattr(self.hear, "robot_says", None)
+        if save is not None:
+            save(text)

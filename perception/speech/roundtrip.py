@@ -58,6 +58,10 @@ class SpokenRoundTrip:
         self.history.append(HeardUtterance(text, heard, wav))
         return heard.text
 
+    def __call__(self, text: str) -> str:
+        """Same as `hear`: the round trip is a drop-in `text -> heard text` function."""
+        return self.hear(text)
+
     def robot_says(self, text: str) -> Path | None:
         """Speak the robot's line with `robot_voice` and save it (None when not saving)."""
         if self.save_dir is None or not text.strip():
