@@ -249,7 +249,8 @@ class SimulatedUser:
             target_id = self._target_for(candidates)
         if target_id is None:
             # They asked for something that is not there: none of what the robot offers is it.
-            return str(rng.choice(["no", "no, none of those", "neither of them"])) if candidates else "no"
+            proposes_one = yes_no or (yes_no is None and len(candidates) <= 1)
+            return "no" if proposes_one else str(rng.choice(["no, none of those", "neither of them"]))
         target = self.scene.get(target_id)
         real = [c for c in dict.fromkeys(candidates) if c is not None]
         if yes_no is None:

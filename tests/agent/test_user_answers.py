@@ -112,3 +112,9 @@ def test_told_the_question_is_about_the_place_it_describes_the_place() -> None:
     ])
     answer = SimulatedUser(_user("a"), scene, seed=2).answer("Which one?", ["c", "e"], about="place")
     assert interpret_answer(answer, _perceived(scene, ["c", "e"]), "user").picks == [1], answer
+
+
+def test_asking_for_something_absent_the_person_rejects_every_offer() -> None:
+    user = SimulatedUser(UserSpec.model_validate({"intent": {"pick": None}}), _scene(), seed=0)
+    assert user.answer("Do you mean the red cube? I see a red cube, not a white cube.", ["a"], yes_no=True) == "no"
+    assert user.answer("Which one?", ["a", "b"]) in ("no, none of those", "neither of them")
