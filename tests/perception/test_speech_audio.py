@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import sys
+import time
 import types
 
 import numpy as np
@@ -130,3 +131,43 @@ def test_speaker_missing_is_audio_unavailable(monkeypatch):
     monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice([]))
     with pytest.raises(AudioUnavailable):
         open_speaker()
+
+
+class _FakeInputStream:
+    """Stands in for sounddevice.InputStream: plays a clip into the callback from a thread."""
+
+    clip = np.zeros(0, np.float32)
+
+    def __init__(self, samplerate, channels, dtype, blocksize, callback):
+        self.blocksize, self.callback, self.active = blocksize, callback, False
+
+    def start(self):
+        import threading
+
+        self.active = True
+
+        def pump():  # ~6x faster than real time, in order, like PortAudio's thread
+            for i in range(0, len(self.clip) - self.blocksize + 1, self.blocksize):
+                time.sleep(0.005)
+                self.callback(self.clip[i : i + self.blocksize].reshape(-1, 1), self.blocksize, None, None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def stop(self):
+        self.active = False
+
+    def close(self):
+        pass
+
+
+def test_microphone_cuts_an_utterance_and_times_out_on_silence(monkeypatch):
+    from perception.speech.audio_io import MicrophoneSource
+
+    sd = types.SimpleNamespace(InputStream=_FakeInputStream)
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    _FakeInputStream.clip = burst(noise=0.005).samples
+    mic = MicrophoneSource(16_000)
+    utterance = mic.next_utterance(timeout_s=5.0)
+    assert utterance is not None and 0.6 <= utterance.duration_s <= 1.6
+    assert mic.next_utterance(timeout_s=0.3) is None  # nothing more said: returns, never hangs
+    mic.close()
