@@ -33,6 +33,9 @@ DOMAIN_PROMPT = (
     "blue, yellow, orange, purple, pink, cyan, brown, gray, white or black. Pick up the red cube. "
     "Put it in the bowl. The one on the left. No, the other one. Stop."
 )
+#: Quiet kept after the last speech frame, seconds: whisper drops a final word that ends flush
+#: with the end of its input.
+_TAIL_S = 1.0
 #: Longest clip decoded in one pass: whisper's 30 s window, in seconds.
 _WINDOW_S = 30.0
 
@@ -102,7 +105,7 @@ class WhisperTranscriber:
             return Transcript("", audio_s=audio.duration_s, compute_s=time.perf_counter() - start)
         # keep pre-roll before the first and some quiet after the last word: whisper likes a margin
         lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
-        hi = min(len(clip.samples), int((segments[-1].end_s + 0.3) * WHISPER_RATE))
+        hi = min(len(clip.samples), int((segments[-1].end_s + _TAIL_S) * WHISPER_RATE))
         samples = clip.samples[lo:hi]
         if len(samples) <= _WINDOW_S * WHISPER_RATE:
             text, logprob, no_speech = self._decode_window(samples)

@@ -71,3 +71,15 @@ def test_transcribe_command_prints_path_tab_text(tmp_path, synth, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split("\t")[0] == str(wav) and normalize_text(lines[0].split("\t")[1]) == COMMAND
     assert lines[1] == f"{silent}\t"
+
+
+@pytest.mark.slow
+def test_clip_longer_than_whisper_window_keeps_every_command(transcriber, synth):
+    said = ["pick up the red cube", "the one on the left", "no, the other one", "stop"] * 3
+    parts = []
+    for text in said:
+        parts += [synth.synthesize(text, voice="piper"), Audio.silence(2.0)]
+    clip = Audio.concat(parts)
+    assert clip.duration_s > 30.0
+    heard = transcriber.transcribe(clip)
+    assert normalize_text(heard.text) == normalize_text(" ".join(said))
