@@ -29,8 +29,9 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 [ -d .venv ] || "$PY" -m venv .venv
 echo "[setup] installing Python packages into .venv (about a minute)"
-.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+pip_quiet() { .venv/bin/pip "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }; return "${PIPESTATUS[0]}"; }
+pip_quiet install -q --disable-pip-version-check -r requirements.txt
 # openai-whisper's declared deps pull triton and a CUDA torch; its runtime needs are in requirements.txt
-.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-whisper.txt
+pip_quiet install -q --disable-pip-version-check --no-deps -r requirements-whisper.txt
 echo "$want" > "$stamp"
 echo "[setup] done"
