@@ -6,5 +6,5 @@ Modules (import what you use; nothing heavy loads at import time):
 - tts: TTS backend registry ("piper", "espeak")          - synthesize: TTS + noise at an SNR
 - audio_io: microphone / speaker / scripted WAVs         - channel: `SpeechChannel` (ask/say/listen)
 - interjections: background "stop" listener              - roundtrip: simulated person by voice
-- wer: word error rate
+- voice_session: `open_voice_channel` for `main.py session --voice`   - wer: word error rate
 """

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perception.speech.audio import WHISPER_RATE, Audio
+from perception.speech.audio import WHISPER_RATE, Audio, read_wav
 from perception.speech.models import EMBEDDED_MODEL, load_whisper
 from perception.speech.vad import VadConfig, speech_segments
 
@@ -118,8 +118,7 @@ class WhisperTranscriber:
         return Transcript(text, logprob, no_speech, audio.duration_s, time.perf_counter() - start)
 
     def transcribe_file(self, path: str | Path) -> Transcript:
-        from perception.speech.audio import read_wav
-
+        """Transcribe a WAV file (any rate / sample format)."""
         return self.transcribe(read_wav(path))
 
     def _decode_window(self, samples: np.ndarray) -> tuple[str, float, float]:
