@@ -21,8 +21,9 @@ from sim.tasks import RELATIONS, TaskSpec
 TASK_KINDS: tuple[str, ...] = ("pick",) + tuple(f"place_{r}" for r in RELATIONS)
 #: Shapes something can be put "on" (a ball's top is not flat).
 FLAT_TOPPED = ("cube", "cylinder")
-#: Extra clearance (metres) between a placed object and its neighbours.
-PLACE_CLEARANCE = 0.015
+#: Extra clearance (metres) between a placed object and its neighbours: room for the fingers
+#: (about 1.2 cm thick, opening a little wider than the object) to lower and let go.
+PLACE_CLEARANCE = 0.03
 #: How far outside the sampling region (metres) a relation target may fall and still be on the table.
 TABLE_MARGIN = 0.05
 
