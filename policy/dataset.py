@@ -12,7 +12,10 @@ One parquet file per episode (``episode_000042.parquet``), one row per control s
     task      string         task kind: pick | place_in | place_on ...
 
 A :class:`DemoDataset` item picks one prompt variant at random, so paraphrases and dialogue
-forms are all trained on.
+forms are all trained on. With ``stale_prob`` > 0 an item may carry the reasoning of an earlier
+step of its episode (up to ``max_lag`` steps back) with the token loss switched off: at run time
+the reasoning is reused for several chunks (Fast-ECoT), so the action head must learn to act on
+slightly old reasoning and read the current phase from the image and state.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 
 from policy.config import PolicyConfig
 from policy.normalize import NormStats
-from policy.tokenizer import encode_example
+from policy.tokenizer import EncodedExample, encode_example
 
 EPISODE_GLOB = "episode_*.parquet"
 
@@ -121,7 +124,8 @@ class Batch:
 class DemoDataset(torch.utils.data.Dataset):
     """Rows of a DemoTable, tokenised on the fly with a random prompt variant."""
 
-    def __init__(self, table: DemoTable, tokenizer, config: PolicyConfig, stats: NormStats, seed: int = 0):
+    def __init__(self, table: DemoTable, tokenizer, config: PolicyConfig, stats: NormStats, seed: int = 0,
+                 stale_prob: float = 0.0, max_lag: int = 24):
         if table.actions.shape[1] < config.chunk_size:
             raise ValueError(f"demos hold chunks of {table.actions.shape[1]}, the config wants {config.chunk_size}")
         self.table = table
@@ -129,6 +133,11 @@ class DemoDataset(torch.utils.data.Dataset):
         self.config = config
         self.stats = stats
         self.rng = np.random.default_rng(seed)
+        self.stale_prob = stale_prob
+        self.max_lag = max_lag
+        # Row index of each row's episode start (rows of an episode are stored in step order).
+        starts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
+        self.episode_start = np.repeat(starts, np.diff(np.r_[starts, len(table.episode)]))
 
     def __len__(self) -> int:
         return len(self.table)
@@ -137,9 +146,15 @@ class DemoDataset(torch.utils.data.Dataset):
         t, cfg = self.table, self.config
         prompts = t.prompts[i]
         prompt = prompts[int(self.rng.integers(len(prompts)))]
+        source, stale = i, False
+        if self.stale_prob > 0 and i > self.episode_start[i] and self.rng.random() < self.stale_prob:
+            lag = int(self.rng.integers(1, self.max_lag + 1))
+            source, stale = max(int(self.episode_start[i]), i - lag), True
         enc = encode_example(
-            self.tokenizer, cfg.num_image_tokens, prompt, t.reasoning[i], state_token=cfg.state_token
+            self.tokenizer, cfg.num_image_tokens, prompt, t.reasoning[source], state_token=cfg.state_token
         )
+        if stale:  # old reasoning conditions the actions but is not a text target
+            enc = EncodedExample(enc.input_ids, enc.token_type_ids, [0] * len(enc.loss_mask))
         return {
             "enc": enc,
             "pixels": image_to_tensor(decode_png(t.images[i]), cfg.image_size),

@@ -51,10 +51,12 @@ class TrainSettings:
     save_every: int = 500
     eval_fraction: float = 0.05
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
     lora: bool = False
     lora_rank: int = 16
     lora_vision: bool = False
+    # Share of rows trained with the reasoning of an earlier step (see policy/dataset.py).
+    stale_prob: float = 0.0
     # Start from this checkpoint folder (fine-tuning, e.g. with --lora) instead of from scratch.
     init_from: Optional[str] = None
     # PolicyConfig field overrides, e.g. {"chunk_size": 12}.
@@ -81,9 +83,11 @@ def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float) -> 
     )
     # Position t predicts token t+1; project to the vocabulary only where a suffix token follows.
     scored = batch.loss_mask[:, 1:]
-    lm_head = model.get_submodule("backbone.lm_head") if not hasattr(model, "backbone") else model.backbone.lm_head
-    logits = lm_head(out.hidden[:, :-1][scored])
-    text = F.cross_entropy(logits, batch.input_ids[:, 1:][scored])
+    if scored.any():
+        logits = model.backbone.lm_head(out.hidden[:, :-1][scored])  # peft forwards .backbone too
+        text = F.cross_entropy(logits, batch.input_ids[:, 1:][scored])
+    else:  # every row of the batch carried stale reasoning: actions only
+        text = out.hidden.new_zeros(())
     action = F.l1_loss(out.actions, batch.actions)
     return LossParts(total=text + action_weight * action, text=float(text.detach()), action=float(action.detach()))
 
@@ -162,7 +166,8 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
 
         model = apply_lora(policy.model, LoraSettings(rank=settings.lora_rank, vision=settings.lora_vision))
     train_table, eval_table = _split(table, settings.eval_fraction)
-    train_ds = DemoDataset(train_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed)
+    train_ds = DemoDataset(train_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed,
+                           stale_prob=settings.stale_prob)
     eval_ds = DemoDataset(eval_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed + 1)
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)

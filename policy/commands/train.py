@@ -19,9 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=3000, help="total optimiser steps")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--action-weight", type=float, default=2.0, help="L1 action loss weight vs token loss")
+    parser.add_argument("--stale-prob", type=float, default=0.0,
+                        help="share of rows conditioned on an earlier step's reasoning (Fast-ECoT reuse)")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--save-every", type=int, default=500)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the machine is shared)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads; on a shared, oversubscribed CPU 2 threads ran 4-12x slower than 1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lora", action="store_true", help="train LoRA adapters (language model) + head only")
     parser.add_argument("--lora-rank", type=int, default=16)
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         overrides[key] = json.loads(value)
     settings = TrainSettings(
         data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
-        lr=args.lr, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
+        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
         init_from=args.init_from, overrides=overrides,
     )

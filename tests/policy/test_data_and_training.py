@@ -89,3 +89,13 @@ def test_lora_training_writes_an_adapter_and_a_merged_checkpoint(tmp_path):
                         threads=1, lora=True, lora_rank=2, overrides=SMALL))
     assert (out / "adapter" / "adapter_config.json").exists()
     assert not any("lora" in k for k in load_checkpoint(out).model.state_dict())
+
+
+def test_stale_reasoning_rows_condition_actions_but_are_not_text_targets(policy, tmp_path):
+    write_demos(tmp_path, episodes=1, steps=6)
+    table = load_demos(tmp_path)
+    table.reasoning[:] = [f"MOVE: step {i}" for i in range(len(table))]
+    ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats, stale_prob=1.0, max_lag=2)
+    item = ds[4]
+    assert sum(item["enc"].loss_mask) == 0
+    assert sum(ds[0]["enc"].loss_mask) > 0  # the first step has nothing older to reuse
