@@ -1,7 +1,8 @@
 """Word error rate: word-level edit distance after light normalisation.
 
-Normalisation: lower case, punctuation dropped (apostrophes kept), whitespace collapsed, so
-"Pick up the red cube." == "pick up the red cube". Numbers are not spelled out.
+Normalisation: lower case, punctuation dropped (apostrophes kept), whitespace collapsed, British
+spellings mapped to American ("grey" -> "gray"), so "Pick up the grey cube." == "pick up the gray
+cube". Numbers are not spelled out.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import re
 
 _PUNCT = re.compile(r"[^\w\s']")
+#: British spellings whisper may write for the same word (its own English normaliser does this too).
+_SPELLING = {"grey": "gray", "colour": "color", "colours": "colors", "centre": "center"}
 
 
 def normalize_text(text: str) -> str:
     """Lower-case words without punctuation, single-spaced."""
-    return " ".join(_PUNCT.sub(" ", text.lower()).split())
+    return " ".join(_SPELLING.get(w, w) for w in _PUNCT.sub(" ", text.lower()).split())
 
 
 def word_edits(reference: str, hypothesis: str) -> int:
