@@ -21,13 +21,16 @@ class ActTarget:
     """What the agent decided to act on, resolved to perceived objects.
 
     ``instruction`` is the request rewritten so it names only this target (a language policy
-    gets an unambiguous command even when the person's words were ambiguous).
+    gets an unambiguous command even when the person's words were ambiguous). With
+    ``return_to`` the motion PUTS ``pick`` BACK there (its centre before the robot took it,
+    metres, base frame) instead of picking it: the undo of a wrong pick ("no, the other one").
     """
 
     pick: PerceivedObject
     place: Optional[PerceivedObject]
     relation: Optional[str]
     instruction: str
+    return_to: Optional[tuple[float, float, float]] = None
 
 
 class TargetUnreachable(RuntimeError):

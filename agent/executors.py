@@ -53,6 +53,9 @@ class ExpertExecutor:
         self.chunk_size = chunk_size
         self._expert: Any = None
         self._target: Optional[ActTarget] = None
+        # True centre (3,) of each object when this executor first went for it: where a
+        # put-back returns it (privileged, like the rest of the expert).
+        self._origins: dict[str, np.ndarray] = {}
 
     def reset(self, target: ActTarget) -> None:
         from sim.expert import ScriptedExpert
@@ -65,7 +68,12 @@ class ExpertExecutor:
             missing = target.pick if pick is None else target.place
             raise PhantomTargetError(f"the {missing.color} {missing.shape} I saw is not really there")
         task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
-        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size)
+        return_to = None
+        if target.return_to is not None:
+            return_to = self._origins.get(pick, np.asarray(target.return_to, dtype=np.float64))
+        else:
+            self._origins[pick] = np.asarray(truth[pick], dtype=np.float64).copy()
+        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size, return_to=return_to)
         self._target = target
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:
@@ -95,6 +103,6 @@ class ExpertExecutor:
 
         visible = [named(o) for o in (self._target.pick, self._target.place) if o is not None]
         plan = [p for p in self._expert.PHASES if p != "done"]
-        if self._target.place is None:
+        if self._target.place is None and self._target.return_to is None:
             plan = plan[: plan.index("lift") + 1]
         return Reasoning(task=instruction, plan=plan, visible=visible, target=visible[0], move=phase)

@@ -1,7 +1,8 @@
 """The agent's StateGraph: listen -> perceive -> ground -> decide -> (clarify | reperceive | act | refuse).
 
 ``clarify -> ground`` folds the answer into the state; ``act -> verify -> report`` closes a motion,
-``act -> ground`` re-grounds after "no, the other one", and ``act -> report`` after "stop".
+``act -> put_back -> ground`` returns the wrong object and re-grounds after "no, the other one"
+(so does ``listen -> put_back`` for a correction after the motion), ``act -> report`` after "stop".
 Routers return ``Literal`` node names. Nothing is built at import time: call :func:`build_graph`.
 """
 
@@ -12,18 +13,24 @@ from typing import Any, Literal, Optional
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import AgentContext
-from agent.nodes_act import act, report, verify
+from agent.nodes_act import act, put_back, report, verify
 from agent.nodes_decide import clarify, decide, refuse
 from agent.nodes_ground import ground, listen, perceive, reperceive
 from agent.state import AgentState
 
 
-def route_listen(state: AgentState) -> Literal["perceive", "ground", "report"]:
-    """A correction re-grounds in the previous observation, whose indices the exclusion uses;
-    one with nothing to correct is answered at once."""
+def route_listen(state: AgentState) -> Literal["perceive", "put_back", "report"]:
+    """A correction puts the wrong pick back, then re-grounds in the previous observation (whose
+    indices the exclusion uses; putting it back keeps that observation true); one with nothing
+    to correct is answered at once."""
     if state.get("outcome") is not None:
         return "report"
-    return "ground" if state.get("correction") else "perceive"
+    return "put_back" if state.get("correction") else "perceive"
+
+
+def route_put_back(state: AgentState) -> Literal["ground", "report"]:
+    """A 'stop' while putting back ends the instruction; otherwise choose again."""
+    return "report" if state.get("outcome") is not None else "ground"
 
 
 def route_decision(state: AgentState) -> Literal["clarify", "reperceive", "act", "refuse"]:
@@ -37,10 +44,11 @@ def route_answer(state: AgentState) -> Literal["ground", "report"]:
     return "report" if state.get("outcome") is not None else "ground"
 
 
-def route_motion(state: AgentState) -> Literal["verify", "ground", "report"]:
-    """'other' re-grounds; an outcome already set ('stop', unreachable target) is reported."""
+def route_motion(state: AgentState) -> Literal["verify", "put_back", "report"]:
+    """'other' puts the wrong one back and re-grounds; an outcome already set ('stop',
+    unreachable target) is reported."""
     if state.get("halt") == "other":
-        return "ground"
+        return "put_back"
     if state.get("outcome") is not None:
         return "report"
     return "verify"
@@ -51,7 +59,7 @@ def build_graph(checkpointer: Optional[Any] = None) -> Any:
     builder = StateGraph(AgentState, context_schema=AgentContext)
     for name, node in (
         ("listen", listen), ("perceive", perceive), ("ground", ground), ("decide", decide),
-        ("clarify", clarify), ("reperceive", reperceive), ("act", act), ("refuse", refuse),
+        ("clarify", clarify), ("reperceive", reperceive), ("act", act), ("put_back", put_back), ("refuse", refuse),
         ("verify", verify), ("report", report),
     ):
         builder.add_node(name, node)
@@ -63,6 +71,7 @@ def build_graph(checkpointer: Optional[Any] = None) -> Any:
     builder.add_conditional_edges("clarify", route_answer)
     builder.add_edge("reperceive", "ground")
     builder.add_conditional_edges("act", route_motion)
+    builder.add_conditional_edges("put_back", route_put_back)
     builder.add_edge("refuse", "report")
     builder.add_edge("verify", "report")
     builder.add_edge("report", END)

@@ -1,24 +1,23 @@
-"""Graph nodes that move and close the instruction: act, verify, report.
+"""Graph nodes that move and close the instruction: act, put_back, verify, report.
 
-``act`` runs the executor in a control loop on the arm and polls the person EVERY control step:
-"stop" sends a hold action (zero deltas, gripper unchanged: the arm stops within that one
-control step) and ends; "no, the other one" holds, excludes the current target and routes
+``act`` runs the executor in a control loop on the arm (``agent.motion.run_motion``) that polls
+the person EVERY control step: "stop" sends a hold action (zero deltas, gripper unchanged: the
+arm stops within that one control step) and ends; "no, the other one" holds, excludes the
+current target, and routes to ``put_back`` (the wrong object goes back where it was) and then
 back to ``ground``. Every action actually sent (after the arm's safety clipping) is logged.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Any, Optional
+from typing import Any
 
-import numpy as np
 from langgraph.runtime import Runtime
 
 from perception.types import Candidate, SceneObservation
-from sim.arm import ACTION_DIM
 
 from agent.context import ActTarget, AgentContext, TargetUnreachable
-from agent.dialogue import RELATION_WORDS, classify_interjection, describe
+from agent.dialogue import RELATION_WORDS, describe
+from agent.motion import run_motion
 from agent.nodes_decide import by_index
 from agent.state import AgentState, DialogueTurn, Outcome
 
@@ -52,44 +51,8 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                                    message=f"I couldn't {target.instruction}: {exc}.")}
 
     start = state.get("steps", 0)
-    queue: deque[np.ndarray] = deque()
-    # Gripper command a hold keeps (0 open .. 1 closed): the last one sent; before any, what the
-    # fingers show (state[7] is the opening, 1 = wide open), so a stop never drops what is held.
-    grip = 0.0 if float(ctx.arm.get_observation()["state"][7]) > 0.95 else 1.0
-    halt: Optional[str] = None
-    finished = False
-    last_reasoning = None
-    sent_steps = 0
-    while sent_steps < ctx.settings.max_control_steps:
-        said = ctx.interjections.poll(start + sent_steps)
-        if said:
-            kind = classify_interjection(said)
-            ctx.transcript.write("interjection", said, step=start + sent_steps, kind=kind)
-            dialogue.append(DialogueTurn(who="user", text=said, kind="interjection"))
-            if kind is not None:
-                hold = np.zeros(ACTION_DIM, dtype=np.float32)
-                hold[6] = grip
-                sent = ctx.arm.send_action(hold)
-                ctx.transcript.write("action", "hold", step=start + sent_steps, sent=sent)
-                sent_steps += 1
-                halt = kind
-                break
-        if not queue:
-            if ctx.executor.done:
-                finished = True
-                break
-            out = ctx.executor.select_action(ctx.arm.get_observation(), target.instruction, [t.text for t in dialogue])
-            if (out.raw_text, out.reasoning) != last_reasoning:
-                last_reasoning = (out.raw_text, out.reasoning)
-                ctx.transcript.write("reasoning", out.raw_text, reasoning=out.reasoning, step=start + sent_steps)
-            if len(out.actions) == 0:
-                finished = True
-                break
-            queue.extend(np.asarray(out.actions, dtype=np.float32).reshape(-1, ACTION_DIM))
-        sent = ctx.arm.send_action(queue.popleft())
-        grip = float(sent[6])
-        ctx.transcript.write("action", step=start + sent_steps, sent=sent)
-        sent_steps += 1
+    run = run_motion(ctx, target, start, dialogue)
+    halt, finished, sent_steps = run.halt, run.finished, run.sent_steps
     update: dict[str, Any] = {
         "steps": start + sent_steps,
         "target": candidate,
@@ -104,6 +67,42 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         ctx.say("Sorry, stopping. Let me find the other one.")
         update["excluded"] = [*state.get("excluded", []), candidate]
         update["restrict"] = None
+        update["put_back"] = candidate if sent_steps > 1 else None  # it moved: undo first
+    return update
+
+
+def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Undo a wrong pick before anything else ("no, the other one" mid-grasp or after it).
+
+    The wrong object goes back where it stood when perceived (``state['put_back']`` indexes the
+    observation it was chosen in): lift straight up, carry, lower, open, retreat up. If it was
+    never grasped the arm only rises, so no sideways motion drags it. Only "stop" interrupts.
+    """
+    ctx = runtime.context
+    candidate, scene = state.get("put_back"), state.get("scene")
+    if candidate is None or scene is None:
+        return {"put_back": None}
+    obj = by_index(scene, candidate.pick)
+    if obj is None:
+        return {"put_back": None}
+    name = describe(obj, scene.objects, scene.viewpoint)
+    target = ActTarget(pick=obj, place=None, relation=None, instruction=f"put {name} back where it was",
+                       return_to=tuple(obj.position))
+    text = f"I'll put {name} back where it was."
+    ctx.say(text)
+    ctx.transcript.write("say", text, pick=obj.index, sim_id=obj.sim_id, return_to=list(obj.position))
+    dialogue = [*state.get("dialogue", []), DialogueTurn(who="robot", text=text)]
+    try:
+        ctx.executor.reset(target)
+    except TargetUnreachable as exc:
+        ctx.transcript.write("say", f"I couldn't put it back: {exc}.")
+        return {"put_back": None, "dialogue": dialogue}
+    start = state.get("steps", 0)
+    run = run_motion(ctx, target, start, dialogue, halts=("stop",))
+    update: dict[str, Any] = {"put_back": None, "steps": start + run.sent_steps, "dialogue": dialogue}
+    if run.halt == "stop":
+        update["outcome"] = Outcome(status="stopped", success=False, acted_on=obj.sim_id,
+                                    message="Stopped. I won't move until you tell me what to do.")
     return update
 
 

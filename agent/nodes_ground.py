@@ -30,9 +30,12 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx.transcript.write("utterance", said)
     instruction, excluded, correction = said, [], False
     last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
-    outcome = None
+    outcome, put_back = None, None
     if is_other(said) and last_target is not None and last_instruction and state.get("scene") is not None:
         instruction, excluded, correction = last_instruction, [*state.get("excluded", []), last_target], True
+        previous = state.get("outcome")
+        if previous is not None and previous.acted_on is not None:
+            put_back = last_target  # it was moved: take it back where it was first
     elif is_other(said):
         outcome = Outcome(status="refused", success=False,
                           message="I haven't picked anything yet, so I don't know which other one. What should I do?")
@@ -48,6 +51,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "decision": None,
         "grounding": None,
         "outcome": outcome,
+        "put_back": put_back,
         "halt": None,
         "motion_finished": False,
         "unusable_answers": 0,

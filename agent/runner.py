@@ -320,8 +320,9 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             turn = episode.session.start(spoken(late))
         for _ in range(config.settle_steps):
             episode.env.arm.hold()
-        earlier = {f.acted_on for f in finished[:-1] if f.acted_on is not None}
-        success, reason = _verify(episode.env, scenario, earlier)
+        # No exemption for objects picked in earlier turns: a wrong pick the person corrected
+        # must have been put back (within DISTURB_M) for the episode to succeed.
+        success, reason = _verify(episode.env, scenario, set())
         return _result(scenario, episode, finished, success, reason, time.perf_counter() - start)
     except Exception as exc:  # one broken episode must not stop the run
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -114,6 +114,8 @@ class AgentState(TypedDict, total=False):
     """The executor finished its motion (not cut short, not out of steps)."""
     halt: Optional[Literal["stop", "other"]]
     """Why the last control loop was cut short by the person, if it was."""
+    put_back: Optional[Candidate]
+    """A wrong pick ('no, the other one') to return where it stood in ``scene`` before anything else."""
     last_target: Optional[Candidate]
     """Target of the previous instruction, for a later 'no, the other one'."""
     last_instruction: Optional[str]

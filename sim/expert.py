@@ -7,6 +7,12 @@ the target, lower, release, retreat. Each phase moves at most ``max_step`` metre
 step (below the safety envelope's limit) and finishes when the ee is within ``tolerance`` of the
 waypoint, then waits its settle steps (gripper closing / opening takes simulated time).
 
+With ``return_to`` (the object's original centre, metres) the expert PUTS THE OBJECT BACK
+instead ("no, the other one" after the wrong pick): if it holds the object it lifts straight
+up, carries it to ``return_to``, lowers, releases and retreats up; if the object was already
+set down elsewhere it picks it up again first; if it never grasped it, it only rises straight
+up with the gripper open, so no sideways motion drags the object along.
+
 ``next_actions(state, poses)`` returns a chunk of (chunk_size, 7) delta actions and assumes the
 caller executes the whole chunk before asking again (its phase bookkeeping advances with the
 chunk). The agent layer wraps it into a Policy; sim never imports policy/.
@@ -66,10 +72,13 @@ class ScriptedExpert:
 
     PHASES = ("approach", "descend", "close", "lift", "carry", "lower", "release", "retreat", "done")
 
-    def __init__(self, task: TaskSpec, scene: SceneSpec, chunk_size: int = 4, max_step: float = 0.028) -> None:
+    def __init__(self, task: TaskSpec, scene: SceneSpec, chunk_size: int = 4, max_step: float = 0.028,
+                 return_to: Optional[np.ndarray] = None) -> None:
         self.task, self.scene = task, scene
         self.chunk_size = chunk_size
         self.max_step = max_step
+        # (3,) metres: put ``task.pick`` back here (see the module docstring); None = do the task.
+        self.return_to = None if return_to is None else np.asarray(return_to, dtype=np.float64)
         self.reset()
 
     def reset(self) -> None:
@@ -79,6 +88,8 @@ class ScriptedExpert:
         self._place_xy: Optional[np.ndarray] = None
         self._grasp_yaw: Optional[float] = None
         self._retreat_xyz: Optional[np.ndarray] = None
+        self._started = self.return_to is None  # a put-back picks its first phase from what it sees
+        self._never_grasped = False  # put-back of an object never grasped: only rise, fingers open
 
     @property
     def phase(self) -> str:
@@ -94,7 +105,35 @@ class ScriptedExpert:
         bottom_to_grasp = object_geometry(self.scene.get(self.task.pick)).height / 2.0 + held_offset
         return tallest + CARRY_CLEARANCE + bottom_to_grasp
 
+    @property
+    def _places(self) -> bool:
+        """The task ends with the object set down (a placement or a put-back), not held up."""
+        return self.task.place is not None or self.return_to is not None
+
+    def _start_put_back(self, ee: np.ndarray, yaw: float, gripper_opening: float,
+                        poses: Mapping[str, ObjectPose]) -> None:
+        """First phase of a put-back from the gripper and the object's true pose (privileged)."""
+        assert self.return_to is not None
+        g = object_geometry(self.scene.get(self.task.pick))
+        obj = poses[self.task.pick].position
+        between_fingers = (float(np.linalg.norm(ee[:2] - obj[:2])) < 0.03
+                           and abs(float(ee[2] - obj[2])) < g.height / 2.0 + 0.02)
+        # state[6] is the finger opening (1 = wide open): partly closed around it = holding it.
+        if between_fingers and gripper_opening < 0.95:
+            # Finish closing where it is (no motion), then lift straight up; keep the wrist's yaw.
+            self._phase, self._grasp_yaw = self.PHASES.index("close"), yaw
+        elif float(np.linalg.norm(obj[:2] - self.return_to[:2])) > 0.01:
+            self._phase = self.PHASES.index("approach")  # set down elsewhere: fetch it back
+        else:
+            # Never grasped: rise straight up, fingers open, and stop there.
+            self._phase = self.PHASES.index("retreat")
+            self._retreat_xyz = np.array([ee[0], ee[1], max(float(ee[2]), float(obj[2]) + APPROACH_HEIGHT)])
+            self._never_grasped, self._grasp_yaw = True, yaw
+        self._started = True
+
     def _choose_place_xy(self, poses: Mapping[str, ObjectPose]) -> np.ndarray:
+        if self.return_to is not None:
+            return self.return_to[:2].copy()
         assert self.task.place is not None
         ref = poses[self.task.place].position
         if self.task.relation != "next_to":
@@ -107,6 +146,9 @@ class ScriptedExpert:
 
     def _support_z(self, poses: Mapping[str, ObjectPose]) -> float:
         """z (m) of the surface the object is placed onto."""
+        if self.return_to is not None:
+            # Where it stood before: its old centre minus half its height.
+            return float(self.return_to[2]) - object_geometry(self.scene.get(self.task.pick)).height / 2.0
         if self.task.place is None or self.task.relation not in ("in", "on"):
             return 0.0
         ref_spec = self.scene.get(self.task.place)
@@ -132,7 +174,7 @@ class ScriptedExpert:
             return Waypoint(phase, ee, yaw, CLOSED, 0.0, 1.0, 4)
         if phase == "lift":
             return Waypoint(phase, np.array([ee[0], ee[1], self._carry_z(held[2])]), yaw, CLOSED, 0.02, 0.01, 0)
-        if phase == "done" and self.task.place is None:
+        if phase == "done" and not self._places:
             return Waypoint(phase, ee, yaw, CLOSED, 0.0, 1.0, 0)
         if self._place_xy is None:
             self._place_xy = self._choose_place_xy(poses)
@@ -144,6 +186,8 @@ class ScriptedExpert:
             return Waypoint(phase, np.array([*goal_xy, place_z]), yaw, CLOSED, 0.015, 0.004, 1)
         # Open only a little wider than the object so fingers stay clear of bowl walls.
         release = float(np.clip(1.0 - (g.height + 0.025) / (2 * FINGER_TRAVEL), 0.0, 1.0))
+        if self._never_grasped:
+            release = OPEN
         if phase == "release":
             return Waypoint(phase, ee, yaw, release, 0.0, 1.0, 4)
         if phase == "retreat":
@@ -160,6 +204,8 @@ class ScriptedExpert:
         # Grasp point minus object centre, from measurements (not predictions): once held, this
         # offset carries the object's true position into the carry / place waypoints.
         held = ee - poses[self.task.pick].position
+        if not self._started:
+            self._start_put_back(ee, yaw, float(state[6]), poses)
         chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
         for i in range(self.chunk_size):
             wp = self._waypoint(ee, held, poses)
@@ -176,7 +222,7 @@ class ScriptedExpert:
             if float(np.linalg.norm(wp.xyz - ee)) <= wp.tolerance and abs(wp.yaw - yaw) < 0.05:
                 if self._waited >= wp.settle:
                     # A pick ends holding the object up: skip the placing phases.
-                    finished_pick = self.task.place is None and wp.name == "lift"
+                    finished_pick = not self._places and wp.name == "lift"
                     self._phase = self.PHASES.index("done") if finished_pick else self._phase + 1
                     self._waited = 0
                 else:

@@ -1,0 +1,59 @@
+"""'No, the other one' with the wrong object in the gripper (or already lifted): the robot puts
+it back where it took it from, lifting straight up first, and then takes the other one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.runner import RunConfig, run_scenario
+from agent.scenario import Scenario
+
+FAST = RunConfig(consistency="off")
+
+
+def _scenario(after_step: int) -> Scenario:
+    return Scenario.model_validate({
+        "name": f"put-back-{after_step}",
+        "scene": {"objects": [
+            {"id": "a", "shape": "cube", "color": "red", "size": "medium", "position": [0.55, -0.14]},
+            {"id": "b", "shape": "cube", "color": "red", "size": "medium", "position": [0.55, 0.14]},
+        ]},
+        # The person's left is -y: "a"; they meant "b".
+        "instruction": "pick up the red cube on the left",
+        "user": {"intent": {"pick": "b"}, "interjections": [{"after_step": after_step, "say": "no, the other one"}]},
+        "expect": {"success": True, "ask": False},
+    })
+
+
+def _put_back_actions(transcript: str) -> list[np.ndarray]:
+    """Actions sent from the 'put ... back' announcement to the next announcement."""
+    lines = [json.loads(line) for line in Path(transcript).read_text().splitlines()]
+    start = next(i for i, r in enumerate(lines) if r["kind"] == "say" and "back where it was" in r["text"])
+    sent = []
+    for r in lines[start + 1:]:
+        if r["kind"] == "say":
+            break
+        if r["kind"] == "action" and r["text"] != "hold":
+            sent.append(np.asarray(r["data"]["sent"]))
+    return sent
+
+
+@pytest.mark.parametrize("after_step", [24, 10**6], ids=["in-gripper", "after-lifting"])
+def test_wrong_cube_is_put_back_and_the_other_one_taken(tmp_path: Path, after_step: int) -> None:
+    result = run_scenario(_scenario(after_step), FAST, tmp_path, seed=0)
+
+    assert result.error is None and result.success and result.passed, result.message
+    assert result.acted_on == "b"
+    assert result.moved == ["b"]  # the wrong cube is back within 2 cm of where it stood
+    actions = _put_back_actions(result.transcript)
+    assert actions, "it announced the put-back and moved"
+    assert all(a[6] > 0.5 for a in actions[:5])  # it keeps holding it (never drops it)
+    moving = [a for a in actions if float(np.linalg.norm(a[:3])) > 1e-4]
+    if after_step < 10**6:
+        # Straight up before any sideways motion: the first moves rise with no xy component.
+        first_sideways = next(i for i, a in enumerate(moving) if float(np.linalg.norm(a[:2])) > 1e-4)
+        assert first_sideways >= 2 and all(a[2] > 0 for a in moving[:first_sideways])
