@@ -27,6 +27,8 @@ import numpy as np
 
 #: Folder of the small SigLIP trained on sim renders by ``python main.py train-siglip``.
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "siglip"
+#: Most text embeddings kept (each D floats); beyond it the cache starts over.
+TEXT_CACHE_SIZE = 4096
 
 
 class CheckpointError(RuntimeError):
@@ -133,6 +135,8 @@ class SiglipEmbedder:
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Texts -> (N, D) unit-norm float32 embeddings (cached per string)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        if len(self._text_cache) + len(missing) > TEXT_CACHE_SIZE:
+            self._text_cache.clear()  # a long session's one-off phrasings; the vocabulary refills fast
         if missing:
             with self._torch.inference_mode():
                 pooled = self.model.text_model(input_ids=self.input_ids(missing)).pooler_output
@@ -141,6 +145,10 @@ class SiglipEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._text_cache[t] for t in texts])
+
+    def clear_cache(self) -> None:
+        """Forget cached text embeddings (after the weights change, e.g. during training)."""
+        self._text_cache.clear()
 
     # ------------------------------------------------------------------ scores
     def probabilities(self, text_embeds: np.ndarray, image_embeds: np.ndarray) -> np.ndarray:

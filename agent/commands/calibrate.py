@@ -116,9 +116,9 @@ def plot_sweep(stats: Sequence[SetStatistics], path: Path, title: str) -> Path:
     ax.set_xlabel("epsilon (tolerated miss rate)")
     ax.set_ylabel("fraction of fresh scenes")
     ax.set_ylim(0, 1.02)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=8)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center right")
+    ax.legend(fontsize=8, loc="center left")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -154,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
     result.held_out = set_statistics(fresh, result.qhat, args.epsilon)
     path = result.save(args.out)
     stats = sweep(calibration, fresh)
-    figure = plot_sweep(stats, args.figure, f"KnowNo conformal sets, {len(calibration)} calibration / "
-                        f"{len(fresh)} fresh scenes ({', '.join(suites)})")
+    figure = plot_sweep(stats, args.figure, f"KnowNo conformal sets: {len(calibration)} calibration / "
+                        f"{len(fresh)} fresh scenes\nsuites: {', '.join(suites)}")
     h = result.held_out
     print(f"grounded {len(calibration) + len(fresh)} scenes in {elapsed:.0f} s")
     print(f"epsilon {args.epsilon}: qhat {result.qhat:.4f} (threshold {result.threshold:.4f}) -> {path}")

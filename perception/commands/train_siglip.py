@@ -18,7 +18,7 @@ import math
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=int, default=32, help="crop side fed to the model (pixels)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the machine is shared)")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="skip training: measure the checkpoint in --out and recalibrate its threshold")
     parser.add_argument("--crop-cache", type=Path, default=None,
                         help="folder to keep rendered crops in (.npz per split), reused when present")
 
@@ -168,7 +170,7 @@ def train(embedder: SiglipEmbedder, crops: Sequence[ObjectCrop], args: argparse.
                   f"  bias {model.logit_bias.item():.2f}", flush=True)
             running = 0.0
     model.eval()
-    embedder._text_cache.clear()
+    embedder.clear_cache()
     return log
 
 
@@ -188,21 +190,73 @@ def zero_shot_accuracy(embedder: SiglipEmbedder, crops: Sequence[ObjectCrop]) ->
             for key, v in sorted(hits.items())}
 
 
-def consistency_scores(embedder: SiglipEmbedder, crops: Sequence[ObjectCrop], seed: int) -> tuple[list[float], list[float]]:
-    """Scores of one true and two wrong (colour, shape) descriptions per crop."""
+def consistency_scores(embedder: SiglipEmbedder, crops: Sequence[ObjectCrop], seed: int) -> dict[str, list[float]]:
+    """Scores of one true, one wrong-colour and one wrong-shape description per crop."""
     rng = np.random.default_rng(seed)
-    pos, neg = [], []
+    out: dict[str, list[float]] = {"true": [], "wrong_color": [], "wrong_shape": []}
     for crop in crops:
         texts = [random_caption(rng, crop.color, crop.shape, 0.0, 0.0).text,
                  wrong_caption(rng, crop.color, crop.shape, "color").text,
                  wrong_caption(rng, crop.color, crop.shape, "shape").text]
-        p = embedder.similarity(texts, [crop.image])[:, 0]
-        pos.append(float(p[0]))
-        neg.extend(float(x) for x in p[1:])
-    return pos, neg
+        for key, p in zip(out, embedder.similarity(texts, [crop.image])[:, 0]):
+            out[key].append(float(p))
+    return out
 
 
-def cached_crops(cache: Path | None, seeds: Sequence[int], split: Split) -> list[ObjectCrop]:
+def consistency_report(embedder: SiglipEmbedder, crops: Sequence[ObjectCrop], seed: int) -> dict[str, Any]:
+    """Calibrate the threshold on one half of ``crops``; error rates on the other half."""
+    from perception.consistency import calibrate_threshold
+
+    half = len(crops) // 2
+    first = consistency_scores(embedder, crops[:half], seed)
+    calib = calibrate_threshold(first["true"], first["wrong_color"] + first["wrong_shape"])
+    second = consistency_scores(embedder, crops[half:], seed + 1)
+    rates = {"false_alarm_rate": float(np.mean(np.asarray(second["true"]) < calib.threshold))}
+    for kind in ("wrong_color", "wrong_shape"):
+        rates[f"missed_{kind}_rate"] = float(np.mean(np.asarray(second[kind]) >= calib.threshold))
+    return {"calibration": calib, "calibration_half": calib.model_dump(),
+            "evaluation_half": {**rates, "crops": len(crops) - half}}
+
+
+def write_model_card(folder: Path, summary: dict[str, Any]) -> Path:
+    """README.md beside the weights: what the model is, how it was trained, what it scores."""
+    acc = summary["zero_shot_accuracy_heldout"]
+    rows = "\n".join(f"| {k} | {v['crops']} | {v['color']:.3f} | {v['shape']:.3f} |" for k, v in acc.items())
+    cons = summary["consistency"]
+    ev = cons["evaluation_half"]
+    text = f"""# Small SigLIP for the tabletop (trained from scratch on PyBullet renders)
+
+A `transformers.SiglipModel` ({summary['parameters']:,} parameters; vision: 32 px crops, patch 4;
+text: word-level tokenizer, fixed length {summary.get('text_length', 16)}), trained by
+`python main.py train-siglip` with the multi-positive pairwise sigmoid loss on
+{summary['train_crops']} object crops rendered from scenes {summary['seeds']['train'][0]}-{summary['seeds']['train'][1]}
+(jittered light direction/colour/intensity, camera viewpoint and resolution 96-224 px).
+Training took {summary['train_seconds']:.0f} s on one CPU thread (rendering {summary['render_seconds']:.0f} s) on a
+shared 2-core machine. Load it with `perception.siglip.SiglipEmbedder.from_pretrained(<this folder>)`.
+
+## Zero-shot accuracy on held-out renders
+Scenes {summary['seeds']['heldout'][0]}-{summary['seeds']['heldout'][1]}: new layouts, light azimuth sectors and camera
+offsets never used in training. Prediction = argmax over the 48 captions 'a <colour> <shape>'.
+
+| camera | crops | colour | shape |
+|---|---|---|---|
+{rows}
+
+## Consistency threshold (`consistency.json`)
+Threshold {cons['calibration_half']['threshold']:.3f} (balanced accuracy, first half of the held-out crops: one true,
+one wrong-colour and one wrong-shape description per crop). On the second half: false alarms
+{ev['false_alarm_rate']:.3f}; wrong colour passed {ev['missed_wrong_color_rate']:.3f}; wrong shape passed
+{ev['missed_wrong_shape_rate']:.3f}.
+
+Size words are in the vocabulary but carry no signal (crops are size-normalised): size is
+read from depth by perception. Full numbers: `training.json`.
+"""
+    path = Path(folder) / "README.md"
+    path.write_text(text)
+    return path
+
+
+def cached_crops(cache: Optional[Path], seeds: Sequence[int], split: Split) -> list[ObjectCrop]:
     """Render crops for ``seeds``, or reload them from ``cache`` when rendered before."""
     if cache is None:
         return list(render_crops(seeds, split))
@@ -221,43 +275,50 @@ def cached_crops(cache: Path | None, seeds: Sequence[int], split: Split) -> list
     return crops
 
 
+def _train_new(args: argparse.Namespace) -> tuple[SiglipEmbedder, dict[str, Any]]:
+    """Render the training crops, build and train a fresh embedder; returns it and its record."""
+    t0 = time.perf_counter()
+    crops = cached_crops(args.crop_cache, [TRAIN_SEED_BASE + i for i in range(args.train_scenes)], "train")
+    t_render = time.perf_counter() - t0
+    print(f"{len(crops)} training crops ready in {t_render:.0f} s", flush=True)
+    embedder = build_embedder(args)
+    t1 = time.perf_counter()
+    log = train(embedder, crops, args)
+    record = {
+        "parameters": sum(p.numel() for p in embedder.model.parameters()), "train_crops": len(crops),
+        "render_seconds": round(t_render, 1), "train_seconds": round(time.perf_counter() - t1, 1),
+        "torch_threads": args.threads, "config": {k: str(v) for k, v in vars(args).items()},
+        "seeds": {"train": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + args.train_scenes - 1]}, "loss_log": log,
+    }
+    return embedder, record
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from perception.consistency import calibrate_threshold, save_threshold
+    from perception.consistency import save_threshold
 
     torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    train_crops = cached_crops(args.crop_cache, [TRAIN_SEED_BASE + i for i in range(args.train_scenes)], "train")
-    heldout = cached_crops(args.crop_cache, [HELDOUT_SEED_BASE + i for i in range(args.heldout_scenes)], "heldout")
-    t_render = time.perf_counter() - t0
-    print(f"rendered {len(train_crops)} training and {len(heldout)} held-out crops in {t_render:.0f} s", flush=True)
-    embedder = build_embedder(args)
-    n_params = sum(p.numel() for p in embedder.model.parameters())
-    t1 = time.perf_counter()
-    log = train(embedder, train_crops, args)
-    t_train = time.perf_counter() - t1
-    accuracy = zero_shot_accuracy(embedder, heldout)
-    half = len(heldout) // 2
-    calib = calibrate_threshold(*consistency_scores(embedder, heldout[:half], args.seed))
-    pos, neg = consistency_scores(embedder, heldout[half:], args.seed + 1)
-    report_half = {"false_alarm_rate": float(np.mean(np.asarray(pos) < calib.threshold)),
-                   "miss_rate": float(np.mean(np.asarray(neg) >= calib.threshold)), "positives": len(pos),
-                   "negatives": len(neg)}
-    embedder.save_pretrained(args.out)
-    save_threshold(args.out, calib)
-    summary = {
-        "parameters": n_params, "train_crops": len(train_crops), "heldout_crops": len(heldout),
-        "render_seconds": round(t_render, 1), "train_seconds": round(t_train, 1),
-        "torch_threads": args.threads, "config": {k: str(v) for k, v in vars(args).items()},
-        "seeds": {"train": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + args.train_scenes - 1],
-                  "heldout": [HELDOUT_SEED_BASE, HELDOUT_SEED_BASE + args.heldout_scenes - 1]},
-        "zero_shot_accuracy_heldout": accuracy,
-        "consistency": {"calibration_half": calib.model_dump(), "evaluation_half": report_half},
-        "loss_log": log,
-    }
-    (Path(args.out) / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
-    SiglipEmbedder.from_pretrained(args.out)  # the written folder must load cleanly
-    print(json.dumps({k: summary[k] for k in ("parameters", "train_seconds", "zero_shot_accuracy_heldout",
-                                              "consistency")}, indent=2))
+    out = Path(args.out)
+    if args.evaluate_only:
+        # Re-measure (and re-calibrate the threshold of) an existing checkpoint folder.
+        embedder = SiglipEmbedder.from_pretrained(out)
+        previous = out / "training.json"
+        record = json.loads(previous.read_text()) if previous.is_file() else {}
+    else:
+        embedder, record = _train_new(args)
+        embedder.save_pretrained(out)
+    heldout_seeds = [HELDOUT_SEED_BASE + i for i in range(args.heldout_scenes)]
+    heldout = cached_crops(args.crop_cache, heldout_seeds, "heldout")
+    consistency = consistency_report(embedder, heldout, args.seed)
+    save_threshold(out, consistency.pop("calibration"))
+    record["seeds"] = {**record.get("seeds", {}), "heldout": [heldout_seeds[0], heldout_seeds[-1]]}
+    summary = {**record, "heldout_crops": len(heldout),
+               "zero_shot_accuracy_heldout": zero_shot_accuracy(embedder, heldout), "consistency": consistency}
+    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if "train_seconds" in summary:
+        write_model_card(out, summary)
+    SiglipEmbedder.from_pretrained(out)  # the written folder must load cleanly
+    print(json.dumps({k: summary.get(k) for k in ("parameters", "train_seconds", "zero_shot_accuracy_heldout",
+                                                  "consistency")}, indent=2))
     return 0
