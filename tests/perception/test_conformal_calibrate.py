@@ -1,0 +1,23 @@
+"""The calibrate command's data: rendered, perceived and grounded scenes with the true reading known."""
+
+from __future__ import annotations
+
+from agent.commands.calibrate import collect_examples
+from perception.conformal import ConformalCalibration
+
+#: Seeds far from the calibration (100000+) and evaluation (200000+) ranges.
+SEEDS = [900_001, 900_002, 900_003]
+
+
+def test_grounded_scenes_know_their_true_interpretation():
+    # One scene per suite: a unique object, look-alikes, a relation to another object.
+    examples = collect_examples(SEEDS, ["unambiguous", "ambiguous", "relations"])
+    assert len(examples) == 3
+    assert all(e.true_index is not None for e in examples), examples
+    clear, look_alikes, _ = examples
+    # The named object is the grounder's clear favourite; look-alikes split the score.
+    assert clear.score_of_true == max(clear.scores) and clear.score_of_true > 0.5
+    assert look_alikes.score_of_true < 0.7 and len(look_alikes.scores) >= 2
+    # Calibrated on such scenes, the set keeps every look-alike (so the robot asks).
+    cal = ConformalCalibration.fit(examples, epsilon=0.3)
+    assert len([s for s in look_alikes.scores if s >= cal.threshold]) >= 2
