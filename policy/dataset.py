@@ -74,11 +74,12 @@ class DemoTable:
 
 
 def load_demos(folder: str | Path, action_dim: int = 7) -> DemoTable:
-    """Read every episode file of ``folder``."""
+    """Read every episode file of ``folder`` (several folders: comma-separated)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.concat_tables([pq.read_table(f) for f in list_episode_files(folder)])
+    files = [f for part in str(folder).split(",") if part.strip() for f in list_episode_files(part.strip())]
+    table = pa.concat_tables([pq.read_table(f) for f in files])
     cols = table.to_pydict()
     actions = np.asarray(cols["actions"], dtype=np.float32)
     return DemoTable(
@@ -141,6 +142,13 @@ class DemoDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def sampling_weights(self, scene_balance: float) -> np.ndarray:
+        """Per-row weights: ``scene_balance`` of the mass spread evenly over episodes (scenes),
+        the rest evenly over rows, so many short scene-only episodes are not drowned out."""
+        _, inverse, counts = np.unique(self.table.episode, return_inverse=True, return_counts=True)
+        per_episode = (1.0 / counts[inverse]) * len(inverse) / len(counts)  # mean 1
+        return scene_balance * per_episode + (1.0 - scene_balance)
 
     def __getitem__(self, i: int) -> dict:
         t, cfg = self.table, self.config

@@ -57,6 +57,8 @@ class TrainSettings:
     lora_vision: bool = False
     # Share of rows trained with the reasoning of an earlier step (see policy/dataset.py).
     stale_prob: float = 0.0
+    # Share of sampling spread evenly over episodes instead of rows (policy/dataset.py).
+    scene_balance: float = 0.0
     # Start from this checkpoint folder (fine-tuning, e.g. with --lora) instead of from scratch.
     init_from: Optional[str] = None
     # PolicyConfig field overrides, e.g. {"chunk_size": 12}.
@@ -127,12 +129,16 @@ def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
     return LoadedPolicy(model=build_model(config), tokenizer=tokenizer, stats=stats, config=config)
 
 
-def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int):
+def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int, scene_balance: float = 0.0):
     gen = torch.Generator().manual_seed(seed)
     while True:
+        sampler = None
+        if scene_balance > 0:
+            weights = torch.as_tensor(ds.sampling_weights(scene_balance), dtype=torch.double)
+            sampler = torch.utils.data.WeightedRandomSampler(weights, len(ds), replacement=True, generator=gen)
         loader = torch.utils.data.DataLoader(
-            ds, batch_size=batch_size, shuffle=True, drop_last=True, generator=gen,
-            collate_fn=partial(collate, config=config),
+            ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
+            generator=gen if sampler is None else None, collate_fn=partial(collate, config=config),
         )
         yield from loader
 
@@ -179,7 +185,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         # optimiser moments no longer belong to these parameters.
         if not settings.lora:
             optim.load_state_dict(state["optim"])
-    batches = _infinite_loader(train_ds, policy.config, settings.batch_size, settings.seed + step)
+    batches = _infinite_loader(train_ds, policy.config, settings.batch_size, settings.seed + step, settings.scene_balance)
     started = time.time()
     log = (out / LOG_FILE) if out.exists() else None
     while step < settings.steps:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -31,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--post-steps", type=int, default=3, help="steps recorded after success (phase 'done')")
     parser.add_argument("--max-steps", type=int, default=160)
     parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--start", type=int, default=0, help="first episode index (seed 2 * index)")
+    parser.add_argument("--first-steps", type=int, default=None,
+                        help="record only the first K steps of each episode (many scenes cheaply; "
+                             "success not required)")
+    parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,13 @@ def chunk_targets(actions: np.ndarray, chunk: int) -> np.ndarray:
     return np.stack([padded[t : t + chunk] for t in range(T)])
 
 
-def record_episode(env: Any, spec: EpisodeSpec, chunk: int, post_steps: int, max_steps: int) -> Optional[dict[str, list]]:
-    """Run the expert; returns parquet columns, or None when the expert failed."""
+def record_episode(env: Any, spec: EpisodeSpec, chunk: int, post_steps: int, max_steps: int,
+                   first_steps: Optional[int] = None) -> Optional[dict[str, list]]:
+    """Run the expert; returns parquet columns, or None when the expert failed.
+
+    With ``first_steps`` only that many steps are run and kept (success not required); their
+    chunk targets come from the expert's own chunk, since the episode does not go on.
+    """
     from policy.instructions import TaskWords, prompt_variants, truth_reasoning
     from policy.cot_format import format_reasoning
     from sim.expert import ScriptedExpert
@@ -112,7 +123,8 @@ def record_episode(env: Any, spec: EpisodeSpec, chunk: int, post_steps: int, max
     prompts = prompt_variants(spec.scene, words, np.random.default_rng(spec.seed + 1))
     frames, states, phases, actions, positions = [], [], [], [], []
     success_at: Optional[int] = None
-    for t in range(max_steps + post_steps):
+    horizon = max_steps + post_steps if first_steps is None else first_steps + chunk
+    for t in range(horizon):
         if success_at is not None and t >= success_at + post_steps:
             break
         poses = env.object_poses()
@@ -125,12 +137,17 @@ def record_episode(env: Any, spec: EpisodeSpec, chunk: int, post_steps: int, max
         obs, _, terminated, truncated, info = env.step(action)
         if terminated and success_at is None:
             success_at = t + 1
-        if truncated and success_at is None:
+        if truncated and success_at is None and first_steps is None:
             return None
-    if success_at is None:
+    if success_at is None and first_steps is None:
         return None
     acts = np.asarray(actions, dtype=np.float32)
     chunks = chunk_targets(acts, chunk)
+    if first_steps is not None:
+        # Keep the first K steps; their chunks are fully inside the recorded K + chunk steps.
+        keep = min(first_steps, len(acts))
+        frames, states, phases, positions = frames[:keep], states[:keep], phases[:keep], positions[:keep]
+        acts, chunks = acts[:keep], chunks[:keep]
     camera = env.camera
     reasoning = [
         format_reasoning(truth_reasoning(spec.scene, words, project_boxes(spec.scene, positions[t], camera), phases[t], chunks[t]))
@@ -165,13 +182,17 @@ def run(args: argparse.Namespace) -> int:
     env = TabletopEnv(image_size=args.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     written = skipped = 0
     try:
-        for i in tqdm(range(args.episodes), desc="collect", unit="ep"):
+        started = time.monotonic()
+        for i in tqdm(range(args.start, args.start + args.episodes), desc="collect", unit="ep"):
+            if args.time_limit is not None and time.monotonic() - started > args.time_limit:
+                print(f"time limit reached after episode {i - 1}")
+                break
             path = episode_path(out, i)
             if path.exists() or str(i) in failed:
                 skipped += 1
                 continue
             spec = sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            cols = record_episode(env, spec, args.chunk, args.post_steps, args.max_steps)
+            cols = record_episode(env, spec, args.chunk, args.post_steps, args.max_steps, args.first_steps)
             if cols is None:
                 with failed_file.open("a") as fh:
                     fh.write(f"{i}\n")

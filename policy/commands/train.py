@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from policy.config import presets
 
     parser.add_argument("--preset", default="tiny", choices=presets())
-    parser.add_argument("--data", required=True, help="folder of episode_*.parquet from `collect`")
+    parser.add_argument("--data", required=True, help="folder(s) of episode_*.parquet from `collect`, comma-separated")
     parser.add_argument("--out", required=True, help="checkpoint folder (resumed if it holds a run)")
     parser.add_argument("--steps", type=int, default=3000, help="total optimiser steps")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--action-weight", type=float, default=2.0, help="L1 action loss weight vs token loss")
     parser.add_argument("--stale-prob", type=float, default=0.0,
                         help="share of rows conditioned on an earlier step's reasoning (Fast-ECoT reuse)")
+    parser.add_argument("--scene-balance", type=float, default=0.0,
+                        help="share of sampling spread evenly over episodes (scenes) rather than rows")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--save-every", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1,
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         overrides[key] = json.loads(value)
     settings = TrainSettings(
         data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
-        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
+        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, scene_balance=args.scene_balance, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
         init_from=args.init_from, overrides=overrides,
     )

@@ -99,3 +99,19 @@ def test_stale_reasoning_rows_condition_actions_but_are_not_text_targets(policy,
     item = ds[4]
     assert sum(item["enc"].loss_mask) == 0
     assert sum(ds[0]["enc"].loss_mask) > 0  # the first step has nothing older to reuse
+
+
+def test_scene_balance_gives_short_episodes_their_share(policy, tmp_path):
+    write_demos(tmp_path / "long", episodes=1, steps=6)
+    write_demos(tmp_path / "short", episodes=1, steps=2)
+    (tmp_path / "short" / "episode_000000.parquet").rename(tmp_path / "short" / "episode_000007.parquet")
+    import pyarrow.parquet as pq, pyarrow as pa
+
+    short = pq.read_table(tmp_path / "short" / "episode_000007.parquet").to_pydict()
+    short["episode"] = [7, 7]
+    pq.write_table(pa.table(short), tmp_path / "short" / "episode_000007.parquet")
+    table = load_demos(f"{tmp_path / 'long'},{tmp_path / 'short'}")
+    ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats)
+    w = ds.sampling_weights(1.0)
+    assert w[table.episode == 0].sum() == pytest.approx(w[table.episode == 7].sum())
+    assert np.allclose(ds.sampling_weights(0.0), 1.0)
