@@ -137,12 +137,15 @@ def confirm_question(obj: PerceivedObject, others: Sequence[PerceivedObject], vi
                      attempt: int = 1, said: Optional[str] = None) -> str:
     """Yes/no question proposing one object ('Do you mean the orange cube on the left?').
 
-    ``said``: what the person said ('red cube') when the image disagrees with it.
+    ``said``: what the person said ('white cube') when the image disagrees with it: 'I see a
+    white cylinder, not a white cube. Is that the one you mean?'
     """
     phrase = describe(obj, others, viewpoint)
-    note = f" I see {_article(noun(obj))}, not {_article(said)}." if said else ""
+    if attempt <= 1 and said:
+        seen = _article(phrase.removeprefix("the "))  # "a white cylinder on the left"
+        return f"I see {seen}, not {_article(said)}. Is that the one you mean?"
     if attempt <= 1:
-        return f"Do you mean {phrase}?{note}"
+        return f"Do you mean {phrase}?"
     return f"Should I take {phrase}? Sorry, I didn't get that; please say yes or no."
 
 
@@ -169,13 +172,38 @@ def _answer_key(phrase: str, others: Sequence[str]) -> str:
     return phrase
 
 
+#: Words that already determine a noun phrase: no article goes before them ("another red cube").
+DETERMINERS = ("another", "any", "some", "other", "my", "your", "this", "that", "these", "those", "two", "three")
+
+
 def cannot_see_message(what: str) -> str:
-    """'I can't see a purple elephant.' (no motion follows)."""
-    what = re.sub(r"^(the|a|an)\s+", "", what.strip().lower())
-    return f"I can't see {_article(what)}, so I won't move."
+    """'I can't see a purple elephant, so I won't move.' / '... see another red cube ...'.
+
+    A leading article is replaced by the right one (a/an); a phrase that starts with its own
+    determiner ('another', 'any', ...) keeps it and gets none.
+    """
+    what = re.sub(r"^(the|a|an)\s+", "", " ".join(what.strip().lower().split()))
+    phrase = what if what.split(" ", 1)[0] in DETERMINERS else _article(what)
+    return f"I can't see {phrase}, so I won't move."
 
 
 # ----------------------------------------------------------------------------- reading
+
+#: Words after which a pick phrase describes another object ("the cube next to the red ball").
+ANCHOR_WORDS = {"next", "near", "beside", "by", "of", "behind", "between", "closest", "nearest", "under", "on", "in"}
+
+
+def said_attributes(pick_words: str) -> tuple[Optional[str], Optional[str]]:
+    """Colour and shape the pick phrase names for the object itself (not for an anchor)."""
+    words: list[str] = []
+    for w in pick_words.lower().replace(",", " ").split():
+        if w in ANCHOR_WORDS:
+            break
+        words.append(w)
+    color = next((COLOR_WORDS[w] for w in words if w in COLOR_WORDS), None)
+    shape = next((SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS), None)
+    return color, shape
+
 
 
 def is_cancel(text: str) -> bool:

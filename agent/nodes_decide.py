@@ -10,7 +10,7 @@ and has no side effects before it, because on resume it re-runs from its top.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Sequence
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -19,16 +19,19 @@ from perception.types import Candidate, GroundingResult, PerceivedObject, SceneO
 
 from agent.context import AgentContext, AgentSettings
 from agent.dialogue import (
-    COLOR_WORDS,
-    SHAPE_WORDS,
     cannot_see_message,
     confirm_question,
     interpret_answer,
     noun,
     question_order,
+    said_attributes,
     which_question,
 )
+from agent.near_miss import near_misses
 from agent.state import AgentState, Decision, DialogueTurn, Outcome, PendingQuestion
+
+#: Decision reason of a question about a near miss (only one such question per instruction).
+NEAR_MISS_REASON = "nothing matches exactly; one object is a near miss"
 
 
 def by_index(scene: SceneObservation, index: Optional[int]) -> Optional[PerceivedObject]:
@@ -44,7 +47,13 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     g, scene = state["grounding"], state["scene"]
     assert g is not None and scene is not None, "decide runs after ground"
-    decision, question = _choose(state, g, scene, ctx.settings, checked=ctx.consistency is not None)
+    preferred: list[int] = []
+    relaxed = getattr(ctx.grounder, "relaxed", None)
+    if not g.prediction_set and relaxed is not None and state.get("restrict") is None:
+        # Ground again without the words nothing has: its ranking keeps size/position words.
+        preferred = _unique([c.pick for c in relaxed(state["instruction"], scene).prediction_set])
+    decision, question = _choose(state, g, scene, ctx.settings, checked=ctx.consistency is not None,
+                                 preferred=preferred)
     scores = f"confidence {decision.confidence:.2f}, {decision.set_size} plausible" + (
         f", consistency {decision.consistency:.2f}" if decision.consistency is not None else "")
     ctx.transcript.write("decision", f"{decision.kind}: {decision.reason} ({scores})", **decision.model_dump())
@@ -59,14 +68,17 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             questions=[*state.get("questions", []), question.text],
             dialogue=[*state.get("dialogue", []), DialogueTurn(who="robot", text=question.text, kind="question")],
         )
+    if question is not None and decision.reason == NEAR_MISS_REASON:
+        update["near_miss_asked"] = True
     if decision.kind == "refuse":
         update["outcome"] = Outcome(status=decision.status or "refused", success=False, message=decision.say)
     return update
 
 
 def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, settings: AgentSettings,
-            checked: bool = False) -> tuple[Decision, Optional[PendingQuestion]]:
-    """The decision rules, in order; ``checked``: a SigLIP check ran (its note says the verdict)."""
+            checked: bool = False, preferred: Sequence[int] = ()) -> tuple[Decision, Optional[PendingQuestion]]:
+    """The decision rules, in order; ``checked``: a SigLIP check ran (its note says the verdict);
+    ``preferred``: picks a relaxed grounding ranked, tried first as near misses."""
     pset = g.prediction_set
     picks = _unique([c.pick for c in pset])
     places = _unique([c.place for c in pset])
@@ -75,8 +87,12 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         scores={c.pick: c.score for c in reversed(g.candidates)},
     )
     answered = state.get("restrict") is not None or state.get("restrict_place") is not None
-    said_color, said_shape = _said(g.parse.get("pick") or state["instruction"])
-    near = None if pset or answered else _near_miss(scene, state, said_color, said_shape, settings)
+    said_color, said_shape = said_attributes(g.parse.get("pick") or state["instruction"])
+    near = None
+    if not pset and not answered and not state.get("near_miss_asked"):
+        excluded = [c.pick for c in state.get("excluded", [])]
+        misses = near_misses(scene.objects, said_color, said_shape, excluded, preferred=preferred)
+        near = misses[0] if misses else None
     if checked:
         inconsistent = state.get("consistency_note") is not None
     else:
@@ -85,7 +101,8 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     best = by_index(scene, max(pset, key=lambda c: c.score).pick) if pset else None
     mislabelled = best is not None and _belief(best, said_color, said_shape) < settings.near_miss_prob
     inconsistent = (inconsistent or mislabelled or near is not None) and not answered
-    if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions:
+    # Looking again renumbers the objects, which would orphan the indices ruled out so far.
+    if inconsistent and state.get("reperceptions", 0) < settings.max_reperceptions and not state.get("excluded"):
         seen = near or best
         why = state.get("consistency_note") or (
             f"the words say {said_color or ''} {said_shape or ''} but I see {seen.describe()}".replace("  ", " ")
@@ -112,7 +129,7 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
                         say="I'm still not sure what you mean, so I won't move. Please tell me again.", **signals), None
     question, why = _ask(state, scene, pset, picks, places, near if near is not None else (best if inconsistent else None),
                          said_color, said_shape)
-    return Decision(kind="clarify", reason=why, **signals), question
+    return Decision(kind="clarify", reason=NEAR_MISS_REASON if near is not None else why, **signals), question
 
 
 def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], picks: list[int], places: list[int],
@@ -153,40 +170,6 @@ def _belief(obj: PerceivedObject, color: Optional[str], shape: Optional[str]) ->
 
 def _objects(scene: SceneObservation, candidates: list[Candidate]) -> list[PerceivedObject]:
     return [o for c in candidates if (o := by_index(scene, c.pick)) is not None]
-
-
-def _near_miss(scene: SceneObservation, state: AgentState, said_color: Optional[str], said_shape: Optional[str],
-               settings: AgentSettings) -> Optional[PerceivedObject]:
-    """Nothing matched, but ONE object is what was said in every way but its seen colour.
-
-    A colour cast or odd lighting changes the colour perception reads ("red" said, "orange"
-    seen), so such an object is worth a second look and, failing that, a yes/no question. The
-    shape must fit (label or belief >= ``near_miss_prob``). Not offered once the person has
-    ruled objects out, and not when several objects would qualify (no basis to pick one).
-    """
-    if said_color is None or said_shape is None or state.get("excluded"):
-        return None
-    fits = [
-        o for o in scene.objects
-        if o.color != said_color and _belief(o, None, said_shape) >= settings.near_miss_prob
-    ]
-    return fits[0] if len(fits) == 1 else None
-
-
-#: Words after which a pick phrase describes another object ("the cube next to the red ball").
-ANCHOR_WORDS = {"next", "near", "beside", "by", "of", "behind", "between", "closest", "nearest", "under", "on", "in"}
-
-
-def _said(pick_words: str) -> tuple[Optional[str], Optional[str]]:
-    """Colour and shape the pick phrase names for the object itself (not for an anchor)."""
-    words: list[str] = []
-    for w in pick_words.lower().replace(",", " ").split():
-        if w in ANCHOR_WORDS:
-            break
-        words.append(w)
-    color = next((COLOR_WORDS[w] for w in words if w in COLOR_WORDS), None)
-    shape = next((SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS), None)
-    return color, shape
 
 
 def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

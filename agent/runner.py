@@ -30,6 +30,7 @@ from uuid import uuid4
 
 import numpy as np
 
+from agent.dialogue import classify_interjection
 from agent.report import EpisodeResult, Report, build_report, error_result
 from agent.scenario import Fault, Scenario, ScenarioError
 from agent.simulated_user import HeardPerson, SimulatedUser
@@ -315,7 +316,9 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             finished.append(turn)
             say("robot", getattr(turn, "message", ""))
             late = episode.user.poll(10**9)  # an interjection the motion never reached
-            if late is None:
+            # A person corrects only what is wrong: no "the other one" once the meant one was taken.
+            right = getattr(turn, "acted_on", None) == scenario.user.intent.pick
+            if late is None or (right and classify_interjection(late) == "other"):
                 break
             turn = episode.session.start(spoken(late))
         for _ in range(config.settle_steps):

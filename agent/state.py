@@ -108,6 +108,9 @@ class AgentState(TypedDict, total=False):
     """Text of each question asked for this instruction."""
     reperceptions: int
     """Times it looked again for this instruction."""
+    near_miss_asked: bool
+    """It already asked about a near miss ("I see a white cylinder, not a white cube") for this
+    instruction: a 'no' to it ends in a refusal rather than another guess."""
     steps: int
     """Control steps sent to the arm for this instruction."""
     motion_finished: bool

@@ -3,7 +3,8 @@
 Every line is ``{"session": id, "seq": n, "kind": ..., "text": ..., "data": {...}}``. Kinds:
 ``utterance`` (the person), ``say`` (the robot), ``question``, ``answer``, ``perception``,
 ``grounding``, ``decision``, ``reasoning`` (the policy's chain of thought), ``action`` (one per
-control step: what was actually sent), ``interjection`` and ``outcome``. The file is opened in
+control step: what was actually sent), ``interjection``, ``consistency`` (a language-vision doubt and what was made of it) and
+``outcome``. The file is opened in
 append mode so a session resumed after a kill continues the same transcript.
 """
 
@@ -26,6 +27,7 @@ EventKind = Literal[
     "reasoning",
     "action",
     "interjection",
+    "consistency",
     "outcome",
 ]
 

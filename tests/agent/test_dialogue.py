@@ -107,4 +107,4 @@ def test_interjections_and_refusal_wording() -> None:
     assert classify_interjection("looks good") is None
     assert cannot_see_message("the purple elephant") == "I can't see a purple elephant, so I won't move."
     assert confirm_question(BLUE, [R, L, BLUE], "user", said="red cube") == (
-        "Do you mean the blue cube? I see a blue cube, not a red cube.")
+        "I see a blue cube, not a red cube. Is that the one you mean?")
