@@ -81,6 +81,14 @@ class ConsistencyCheck(Protocol):
                       others: Sequence[PerceivedObject] = ()) -> ConsistencyVerdict: ...
 
 
+class PredictionSetCalibration(Protocol):
+    """Conformal calibration of the grounder's prediction set
+    (perception.conformal.ConformalCalibration fits)."""
+
+    def apply(self, result: GroundingResult) -> GroundingResult:
+        """``result`` with its prediction set replaced by the calibrated one."""
+
+
 class NoInterjections:
     """An interjection source for sessions where nobody can speak mid-motion."""
 
@@ -132,5 +140,8 @@ class AgentContext:
     verify: Optional[VerifyFn] = None
     # Language-vision check of the chosen object before acting (SigLIP); None skips it.
     consistency: Optional[ConsistencyCheck] = None
+    # Conformal calibration of the prediction set (KnowNo): with it a singleton set is acted on,
+    # several members are asked about, an empty set means look again, then say what is missing.
+    calibration: Optional[PredictionSetCalibration] = None
     # Called with each robot utterance as it is said (session UI, TTS); default: silent.
     say: Callable[[str], None] = field(default=lambda text: None)

@@ -53,7 +53,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         # Ground again without the words nothing has: its ranking keeps size/position words.
         preferred = _unique([c.pick for c in relaxed(state["instruction"], scene).prediction_set])
     decision, question = _choose(state, g, scene, ctx.settings, checked=ctx.consistency is not None,
-                                 preferred=preferred)
+                                 preferred=preferred, calibrated=ctx.calibration is not None)
     scores = f"confidence {decision.confidence:.2f}, {decision.set_size} plausible" + (
         f", consistency {decision.consistency:.2f}" if decision.consistency is not None else "")
     ctx.transcript.write("decision", f"{decision.kind}: {decision.reason} ({scores})", **decision.model_dump())
@@ -76,9 +76,11 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
 
 def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, settings: AgentSettings,
-            checked: bool = False, preferred: Sequence[int] = ()) -> tuple[Decision, Optional[PendingQuestion]]:
+            checked: bool = False, preferred: Sequence[int] = (),
+            calibrated: bool = False) -> tuple[Decision, Optional[PendingQuestion]]:
     """The decision rules, in order; ``checked``: a SigLIP check ran (its note says the verdict);
-    ``preferred``: picks a relaxed grounding ranked, tried first as near misses."""
+    ``preferred``: picks a relaxed grounding ranked, tried first as near misses; ``calibrated``:
+    the prediction set is a conformal one (a singleton is acted on whatever the confidence)."""
     pset = g.prediction_set
     picks = _unique([c.pick for c in pset])
     places = _unique([c.place for c in pset])
@@ -108,6 +110,10 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
             f"the words say {said_color or ''} {said_shape or ''} but I see {seen.describe()}".replace("  ", " ")
             if seen is not None else "words and image disagree")
         return Decision(kind="reperceive", reason=why, **signals), None
+    looked = state.get("reperceptions", 0) >= settings.max_reperceptions
+    if calibrated and not pset and g.candidates and not looked and not answered and not state.get("excluded"):
+        # Something scored, but below the calibrated threshold: a second look before giving up.
+        return Decision(kind="reperceive", reason="nothing reaches the calibrated threshold", **signals), None
     if not pset and near is None:
         what = g.parse.get("pick") or " ".join(g.unmatched) or state["instruction"]
         if any(_belief(o, said_color, said_shape) >= 0.5 for o in _objects(scene, state.get("excluded", []))):
@@ -118,7 +124,7 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     if pset and place_words and all(c.place is None for c in pset):
         return Decision(kind="refuse", reason="no place in view matches the request",
                         say=cannot_see_message(place_words), status="refused", **signals), None
-    clear = len(picks) == 1 and len(places) <= 1 and g.confidence >= settings.confidence_threshold
+    clear = len(picks) == 1 and len(places) <= 1 and (calibrated or g.confidence >= settings.confidence_threshold)
     if clear and not inconsistent:
         return Decision(kind="act", reason="one interpretation is clearly best", **signals), None
     if state.get("unusable_answers", 0) >= settings.max_unusable_answers:

@@ -104,16 +104,16 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     scene = state["scene"]
     assert scene is not None, "ground runs after perceive"
     instruction = state["instruction"]
-    raw = ctx.grounder.ground(instruction, scene)
+    raw = _ground(ctx, instruction, scene)
     restrict = state.get("restrict")
     excluded = [c.pick for c in state.get("excluded", [])]
     if restrict and not any(c.pick in restrict for c in raw.candidates):
         instruction = _renamed(instruction, raw.parse.get("pick"), scene, restrict[0])
-        raw = ctx.grounder.ground(instruction, scene)
+        raw = _ground(ctx, instruction, scene)
     elif excluded and not state.get("near_miss_asked") and not any(c.pick not in excluded for c in raw.candidates):
         # "The other one": another of the same kind, whatever words singled out the first.
         instruction = _renamed(instruction, raw.parse.get("pick"), scene, excluded[-1])
-        raw = ctx.grounder.ground(instruction, scene)
+        raw = _ground(ctx, instruction, scene)
     result = constrain(
         raw,
         excluded=excluded,
@@ -136,6 +136,12 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         parse=result.parse,
     )
     return {"grounding": result, "consistency_note": note}
+
+
+def _ground(ctx: AgentContext, instruction: str, scene: SceneObservation) -> GroundingResult:
+    """The grounder's result, its prediction set replaced by the calibrated one when calibrated."""
+    raw = ctx.grounder.ground(instruction, scene)
+    return ctx.calibration.apply(raw) if ctx.calibration is not None else raw
 
 
 def _renamed(instruction: str, pick_words: Optional[str], scene: SceneObservation, index: int) -> str:

@@ -59,6 +59,9 @@ class RunConfig:
     # SigLIP words-vs-image check: "auto" = the project's trained checkpoint if present
     # (perception.siglip.DEFAULT_CHECKPOINT), "off" = none, else a checkpoint folder.
     consistency: str = "auto"
+    # Conformal calibration of the prediction set: "auto" = perception.conformal.DEFAULT_CALIBRATION
+    # if present, "off" = the grounder's own set, else a calibration JSON file.
+    calibration: str = "auto"
 
 
 @dataclass
@@ -68,6 +71,21 @@ class SharedModels:
     config: RunConfig
     _consistency: Any = None
     _transcriber: Any = None
+    _calibration: Any = None
+
+    def calibration(self) -> Optional[Any]:
+        """The conformal calibration the config asks for, or None ("off", or "auto" without one)."""
+        if self.config.calibration == "off":
+            return None
+        if self._calibration is None:
+            from perception.conformal import DEFAULT_CALIBRATION, ConformalCalibration
+
+            auto = self.config.calibration == "auto"
+            path = Path(DEFAULT_CALIBRATION) if auto else Path(self.config.calibration)
+            if auto and not path.is_file():
+                return None
+            self._calibration = ConformalCalibration.load(path)
+        return self._calibration
 
     def consistency(self) -> Optional[Any]:
         """The SigLIP checker the config asks for, or None ("off", or "auto" without one)."""
@@ -269,6 +287,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
         transcript=TranscriptWriter(session_id, transcript_path),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
         interjections=person, verify=target_verifier(env), consistency=models.consistency(),
+        calibration=models.calibration(),
     )
     # One SQLite file per session: parallel workers never contend for a database lock.
     session = AgentSession(context, session_id, str(run_dir / "checkpoints" / f"{session_id}.sqlite"))

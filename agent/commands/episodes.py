@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
     parser.add_argument("--consistency", default=defaults.consistency,
                         help="SigLIP check: 'auto' (trained checkpoint if present), 'off', or a checkpoint folder")
+    parser.add_argument("--calibration", default=defaults.calibration,
+                        help="conformal prediction sets: 'auto' (checkpoints/conformal.json if present), 'off', or a JSON file")
     parser.add_argument("--workers", type=int, default=1, help="episodes run in parallel processes")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"scenario error: {error}")
     config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps,
-                       consistency=args.consistency)
+                       consistency=args.consistency, calibration=args.calibration)
     run_dir = args.run_dir or default_run_dir()
     report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress,
                      workers=args.workers)

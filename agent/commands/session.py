@@ -82,6 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--siglip", type=Path, help="SigLIP checkpoint folder for the language-vision check "
                         "(default: checkpoints/siglip; skipped with a note when absent)")
     parser.add_argument("--no-consistency", action="store_true", help="skip the SigLIP language-vision check")
+    parser.add_argument("--calibration", type=Path, help="conformal calibration JSON (default: "
+                        "checkpoints/conformal.json; the grounder's own sets when absent)")
+    parser.add_argument("--no-calibration", action="store_true", help="use the grounder's own prediction sets")
 
 
 def load_scene(args: argparse.Namespace) -> Any:
@@ -135,6 +138,19 @@ def load_consistency(args: argparse.Namespace, channel: Channel) -> Any:
     return ConsistencyChecker.from_pretrained(folder)
 
 
+def load_calibration(args: argparse.Namespace, channel: Channel) -> Any:
+    """The conformal calibration of the prediction set, or None (with a note) when off or absent."""
+    if getattr(args, "no_calibration", False):
+        return None
+    from perception.conformal import DEFAULT_CALIBRATION, ConformalCalibration
+
+    path = getattr(args, "calibration", None) or DEFAULT_CALIBRATION
+    if not Path(path).is_file():
+        channel.say(f"(no conformal calibration at {path}; run `python main.py calibrate` for calibrated questions)")
+        return None
+    return ConformalCalibration.load(path)
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.context import AgentContext
     from agent.driver import AgentSession, Question
@@ -165,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         transcript=transcript,
         verify=sim_verifier(env),
         consistency=load_consistency(args, channel),
+        calibration=load_calibration(args, channel),
         interjections=getattr(channel, "interjections", None) or NoInterjections(),
         say=lambda text: channel.say(f"robot: {text}"),
     )
