@@ -236,6 +236,8 @@ def interpret_answer(text: str, options: Sequence[PerceivedObject], viewpoint: V
     option. Attribute, position, ordinal and number words filter the options; one left ->
     ``choose``, fewer but several -> ``narrow``. When the words fit no option they are tried on
     ``fallback`` (the other objects the instruction could mean: "no, I meant the blue one").
+    A number ("2", "number two") is the option's position in the question, as numbered on the
+    question's picture (``agent.question_image``).
     """
     words = _words(text)
     if is_cancel(text):
@@ -285,10 +287,12 @@ def _filter(words: list[str], pool: list[PerceivedObject], ordered: list[Perceiv
             rank = ORDINALS[w]
             chosen = ordered[rank].index if -len(ordered) <= rank < len(ordered) else None
             remaining = [o for o in remaining if o.index == chosen]
+    # Numbers are the boxes on the question's picture: 1 = the option named first.
     numbers = [int(w) for w in words if w.isdigit()] + [NUMBERS[w] for w in words if w in NUMBERS and "number" in words]
     if numbers:
         used = True
-        remaining = [o for o in remaining if o.index in numbers]
+        chosen = {ordered[n - 1].index for n in numbers if 1 <= n <= len(ordered)}
+        remaining = [o for o in remaining if o.index in chosen]
     return remaining, used
 
 

@@ -42,6 +42,7 @@ class Question(BaseModel):
     candidates: list[PerceivedObject]
     yes_no: bool = False
     about: Literal["pick", "place"] = "pick"
+    image: Optional[str] = Field(None, description="PNG showing the candidates as numbered boxes, in order")
 
 
 class Finished(BaseModel):
@@ -139,4 +140,5 @@ class AgentSession:
 def _question(pending: PendingQuestion, values: dict[str, Any]) -> Question:
     objects = {o.index: o for o in values["scene"].objects}
     candidates = [objects[i] for i in pending.options if i in objects]
-    return Question(text=pending.text, candidates=candidates, yes_no=pending.yes_no, about=pending.about)
+    return Question(text=pending.text, candidates=candidates, yes_no=pending.yes_no, about=pending.about,
+                    image=pending.image)

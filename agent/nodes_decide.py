@@ -60,8 +60,10 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     update: dict[str, Any] = {"decision": decision}
     if question is not None:
         options = [by_index(scene, i) for i in question.options]
+        image = _show(ctx, [o for o in options if o is not None], question.text, state.get("asked", 0) + 1)
+        question = question.model_copy(update={"image": image})
         ctx.transcript.write("question", question.text, options=question.options,
-                             sim_ids=[o.sim_id if o else None for o in options], about=question.about)
+                             sim_ids=[o.sim_id if o else None for o in options], about=question.about, image=image)
         update.update(
             question=question,
             asked=state.get("asked", 0) + 1,
@@ -73,6 +75,17 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if decision.kind == "refuse":
         update["outcome"] = Outcome(status=decision.status or "refused", success=False, message=decision.say)
     return update
+
+
+def _show(ctx: AgentContext, options: list[PerceivedObject], text: str, number: int) -> Optional[str]:
+    """Save the camera frame with the options numbered (next to the transcript); its path or None."""
+    path = ctx.transcript.path
+    rgb = ctx.arm.get_observation().get("rgb") if path is not None else None
+    if path is None or rgb is None:
+        return None
+    from agent.question_image import draw_question
+
+    return str(draw_question(rgb, options, path.with_name(f"{path.stem}-question-{number}.png"), caption=text))
 
 
 def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, settings: AgentSettings,

@@ -57,6 +57,7 @@ class PendingQuestion(BaseModel):
     about: Literal["pick", "place"] = Field("pick", description="whether the options are things to pick or places")
     yes_no: bool = Field(False, description="True when the question proposes options[0] and expects yes/no")
     attempt: int = Field(1, description="1 for the first wording, 2 for the rephrased one after an unusable answer")
+    image: Optional[str] = Field(None, description="PNG of the camera frame with the options as numbered boxes (1 = named first)")
 
 
 class Outcome(BaseModel):

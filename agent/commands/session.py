@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
             turn: Any = session.pending()
             while True:
                 if isinstance(turn, Question):
-                    reply = channel.ask(f"robot asks: {turn.text}")
+                    shown = f"\n  [picture: {turn.image}]" if turn.image else ""
+                    reply = channel.ask(f"robot asks: {turn.text}{shown}")
                     if reply is None or reply.lower().strip(" .!?") in ("quit", "exit"):
                         break
                     if not reply:  # silence or nothing intelligible: ask again

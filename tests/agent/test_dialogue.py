@@ -54,7 +54,8 @@ def test_robot_viewpoint_flips_left_and_right() -> None:
         ("the one on my right", [1]),
         ("right", [1]),
         ("the second one", [1]),  # the question named L first, R second
-        ("number 2", [2]),
+        ("number 2", [1]),  # box 2 on the question's picture: the option named second
+        ("number one", [2]),
         ("the blue one", [3]),  # not among the options, but the only blue thing it could mean
         ("the bigger one", [3]),
     ],
