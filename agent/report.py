@@ -7,7 +7,11 @@ Summary definitions (over all episodes, malformed scenarios included):
 - ``ask_rate``: fraction of episodes in which the agent asked at least one question;
 - ``unneeded_asks``: episodes that asked more than ``expect.ask`` allows (asked when it
   should have acted);
-- ``missed_asks``: episodes that asked fewer questions than ``expect.ask`` requires.
+- ``missed_asks``: episodes that asked fewer questions than ``expect.ask`` requires;
+- ``asks`` / ``reperceptions``: totals of questions and second looks;
+- ``acted_on_intended_rate``: among episodes where the robot picked something, the share in
+  which that was the object the person meant (episodes with no pick are left out).
+Each row also carries its own ``unneeded_ask`` / ``missed_ask`` flags.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from agent.scenario import Expect, ScenarioError
 
@@ -37,7 +41,7 @@ class EpisodeResult(BaseModel):
     expect: Optional[Expect] = None
     status: Optional[str] = Field(None, description="agent outcome: success/failed/stopped/cancelled/refused/gave_up")
     acted_on: Optional[str] = Field(None, description="true scene id of the object the robot picked, if any")
-    acted_on_intended: Optional[bool] = Field(None, description="acted_on equals user.intent.pick")
+    acted_on_intended: Optional[bool] = Field(None, description="acted_on equals user.intent.pick (None when it picked nothing)")
     moved: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm (picked one included)")
     answers: list[str] = Field(default_factory=list, description="what the simulated person answered")
     message: str = ""
@@ -45,13 +49,17 @@ class EpisodeResult(BaseModel):
     transcript: Optional[str] = None
     source: Optional[str] = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def unneeded_ask(self) -> bool:
+        """It asked more questions than ``expect.ask`` allows (it should have acted)."""
         rng = self.expect.ask_range() if self.expect else None
         return rng is not None and rng.max is not None and self.asked > rng.max
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def missed_ask(self) -> bool:
+        """It asked fewer questions than ``expect.ask`` requires (it should have asked)."""
         return self.expect is not None and self.error is None and self.asked < self.expect.ask_range().min
 
 
@@ -63,6 +71,8 @@ class Summary(BaseModel):
     unneeded_asks: int
     missed_asks: int
     errors: int = 0
+    asks: int = Field(0, description="questions asked over all episodes")
+    reperceptions: int = Field(0, description="second looks over all episodes")
     acted_on_intended_rate: Optional[float] = None
     mean_duration_s: Optional[float] = None
 
@@ -93,6 +103,8 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
         unneeded_asks=sum(e.unneeded_ask for e in episodes),
         missed_asks=sum(e.missed_ask for e in episodes),
         errors=sum(e.error is not None for e in episodes),
+        asks=sum(e.asked for e in episodes),
+        reperceptions=sum(e.reperceptions for e in episodes),
         acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
         mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
     )
@@ -123,6 +135,8 @@ def format_table(report: Report, width: int = 34) -> str:
     lines.append("-" * len(head))
     lines.append(
         f"passed {s.passed}/{s.episodes}  success_rate {s.success_rate:.2f}  ask_rate {s.ask_rate:.2f}  "
-        f"unneeded_asks {s.unneeded_asks}  missed_asks {s.missed_asks}  errors {s.errors}"
+        f"unneeded_asks {s.unneeded_asks}  missed_asks {s.missed_asks}  asks {s.asks}  "
+        f"reperceptions {s.reperceptions}  errors {s.errors}"
+        + (f"  acted_on_intended {s.acted_on_intended_rate:.2f}" if s.acted_on_intended_rate is not None else "")
     )
     return "\n".join(lines)

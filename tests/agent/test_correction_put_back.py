@@ -47,7 +47,7 @@ def test_wrong_cube_is_put_back_and_the_other_one_taken(tmp_path: Path, after_st
     result = run_scenario(_scenario(after_step), FAST, tmp_path, seed=0)
 
     assert result.error is None and result.success and result.passed, result.message
-    assert result.acted_on == "b"
+    assert result.acted_on == "b" and result.acted_on_intended is True
     assert result.moved == ["b"]  # the wrong cube is back within 2 cm of where it stood
     actions = _put_back_actions(result.transcript)
     assert actions, "it announced the put-back and moved"

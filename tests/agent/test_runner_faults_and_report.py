@@ -45,20 +45,28 @@ def test_expected_failure_passes_only_if_the_table_was_left_alone() -> None:
 
 def test_summary_counts_unneeded_and_missed_questions(tmp_path: Path) -> None:
     rows = [
-        EpisodeResult(name="asked-needlessly", passed=False, success=True, asked=1, expect=Expect(success=True, ask=False)),
-        EpisodeResult(name="never-asked", passed=False, success=False, asked=0, expect=Expect(success=True, ask=True)),
-        EpisodeResult(name="fine", passed=True, success=True, asked=1, expect=Expect(success=True, ask=True)),
+        EpisodeResult(name="asked-needlessly", passed=False, success=True, asked=1, expect=Expect(success=True, ask=False),
+                      acted_on="a", acted_on_intended=True),
+        EpisodeResult(name="never-asked", passed=False, success=False, asked=0, expect=Expect(success=True, ask=True),
+                      acted_on="b", acted_on_intended=False, reperceptions=1),
+        EpisodeResult(name="fine", passed=True, success=True, asked=2, expect=Expect(success=True, ask=True),
+                      acted_on="a", acted_on_intended=True, reperceptions=1),
         error_result(ScenarioError("scenarios/bad.yaml", 2, "x", "user.intent.pick", "'z' is not an object in the scene")),
     ]
     report = build_report(rows)
     s = report.summary
     assert (s.episodes, s.passed, s.unneeded_asks, s.missed_asks, s.errors) == (4, 1, 1, 1, 1)
     assert s.success_rate == 0.5 and s.ask_rate == 0.5
+    assert (s.asks, s.reperceptions) == (3, 2)
+    assert s.acted_on_intended_rate == round(2 / 3, 4)  # the malformed row picked nothing: left out
+    assert [(e.unneeded_ask, e.missed_ask) for e in report.episodes] == [(True, False), (False, True), (False, False), (False, False)]
     path = tmp_path / "out.json"
     report.write(path)
     data = json.loads(path.read_text())
     assert set(data) == {"episodes", "summary"}
-    assert {"name", "passed", "success", "asked", "questions", "reperceptions", "steps", "duration_s", "error"} <= set(data["episodes"][0])
+    assert {"name", "passed", "success", "asked", "questions", "reperceptions", "steps", "duration_s", "error",
+            "acted_on_intended", "unneeded_ask", "missed_ask"} <= set(data["episodes"][0])
+    assert data["episodes"][0]["unneeded_ask"] is True and data["summary"]["asks"] == 3
     assert data["episodes"][3]["error"] == "scenarios/bad.yaml: scenario 2 'x': user.intent.pick: 'z' is not an object in the scene"
     assert load_report(path) == report
     table = format_table(report)
