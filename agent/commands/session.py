@@ -27,11 +27,30 @@ class Channel(Protocol):
 
 
 class TextChannel:
-    """Terminal input/output."""
+    """Terminal input/output. With a ``listener`` (a terminal: see :meth:`for_stdin`) lines are
+    read on a background thread, so "stop" typed while the arm moves reaches it at once
+    (``interjections``); without one, plain ``input()`` (piped input, tests)."""
+
+    def __init__(self, listener: Optional[Any] = None) -> None:
+        self.listener = listener
+        self.interjections = listener  # None: nobody can interject (session falls back)
+
+    @classmethod
+    def for_stdin(cls) -> "TextChannel":
+        import sys
+
+        from agent.stdin_listener import LineListener
+
+        return cls(LineListener(sys.stdin) if sys.stdin.isatty() else None)
 
     def ask(self, prompt: str) -> Optional[str]:
+        shown = f"{prompt}\nyou> " if prompt else "you> "
+        if self.listener is not None:
+            print(shown, end="", flush=True)
+            line = self.listener.get()
+            return None if line is None else line.strip()
         try:
-            return input(f"{prompt}\nyou> " if prompt else "you> ").strip()
+            return input(shown).strip()
         except EOFError:
             return None
 
@@ -52,11 +71,11 @@ def voice_channel(args: argparse.Namespace) -> Channel:
         return open_voice_channel(options)
     except (AudioUnavailable, ModelUnavailable) as exc:
         print(f"[voice] {exc}; falling back to the text channel", flush=True)
-        return TextChannel()
+        return TextChannel.for_stdin()
 
 
 #: --channel name -> factory(args) building the person's side of the conversation.
-CHANNELS: dict[str, Callable[[argparse.Namespace], Channel]] = {"text": lambda args: TextChannel(),
+CHANNELS: dict[str, Callable[[argparse.Namespace], Channel]] = {"text": lambda args: TextChannel.for_stdin(),
                                                                 "voice": voice_channel}
 
 #: Transcript events echoed to the person, with the label they are printed under.
