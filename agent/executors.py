@@ -82,8 +82,10 @@ class ExpertExecutor:
             raise RuntimeError("ExpertExecutor.reset(target) must be called before select_action")
         if self._expert.done:
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+        poses = self.env.object_poses()
+        self._expert.begin(obs["state"], poses)  # a put-back's first phase depends on the grip
         phase = self._expert.phase
-        actions = self._expert.next_actions(obs["state"], self.env.object_poses())
+        actions = self._expert.next_actions(obs["state"], poses)
         return PolicyOutput(actions=actions, reasoning=self._reasoning(obs, instruction, phase),
                             raw_text=f"[expert] {instruction}: {phase}")
 

@@ -197,6 +197,10 @@ class ScriptedExpert:
         return Waypoint("done", ee, yaw, release, 0.0, 1.0, 0)
 
     # ---------------------------------------------------------------- acting
+    def begin(self, state: np.ndarray, poses: Mapping[str, ObjectPose]) -> None:
+        """Settle the first phase from what the arm holds (a put-back; no-op otherwise or later)."""
+        if not self._started:
+            self._start_put_back(np.asarray(state[:3], dtype=np.float64), float(state[5]), float(state[6]), poses)
     def next_actions(self, state: np.ndarray, poses: Mapping[str, ObjectPose]) -> np.ndarray:
         """A (chunk_size, 7) float32 chunk of delta actions from the ee ``state`` (8,) and true poses."""
         ee = np.asarray(state[:3], dtype=np.float64).copy()
@@ -204,8 +208,7 @@ class ScriptedExpert:
         # Grasp point minus object centre, from measurements (not predictions): once held, this
         # offset carries the object's true position into the carry / place waypoints.
         held = ee - poses[self.task.pick].position
-        if not self._started:
-            self._start_put_back(ee, yaw, float(state[6]), poses)
+        self.begin(state, poses)
         chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
         for i in range(self.chunk_size):
             wp = self._waypoint(ee, held, poses)

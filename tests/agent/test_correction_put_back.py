@@ -15,16 +15,19 @@ from agent.scenario import Scenario
 FAST = RunConfig(consistency="off")
 
 
-def _scenario(after_step: int) -> Scenario:
+def _scenario(after_step: int, place: bool = False) -> Scenario:
+    bowl = [{"id": "c", "shape": "bowl", "color": "green", "position": [0.45, 0.0]}] if place else []
     return Scenario.model_validate({
         "name": f"put-back-{after_step}",
         "scene": {"objects": [
             {"id": "a", "shape": "cube", "color": "red", "size": "medium", "position": [0.55, -0.14]},
             {"id": "b", "shape": "cube", "color": "red", "size": "medium", "position": [0.55, 0.14]},
+            *bowl,
         ]},
         # The person's left is -y: "a"; they meant "b".
-        "instruction": "pick up the red cube on the left",
-        "user": {"intent": {"pick": "b"}, "interjections": [{"after_step": after_step, "say": "no, the other one"}]},
+        "instruction": "put the red cube on the left in the green bowl" if place else "pick up the red cube on the left",
+        "user": {"intent": {"pick": "b", "place": "c" if place else None},
+                 "interjections": [{"after_step": after_step, "say": "no, the other one"}]},
         "expect": {"success": True, "ask": False},
     })
 
@@ -57,3 +60,9 @@ def test_wrong_cube_is_put_back_and_the_other_one_taken(tmp_path: Path, after_st
         # Straight up before any sideways motion: the first moves rise with no xy component.
         first_sideways = next(i for i, a in enumerate(moving) if float(np.linalg.norm(a[:2])) > 1e-4)
         assert first_sideways >= 2 and all(a[2] > 0 for a in moving[:first_sideways])
+
+
+def test_wrong_cube_already_placed_in_the_bowl_is_fetched_back(tmp_path: Path) -> None:
+    result = run_scenario(_scenario(10**6, place=True), FAST, tmp_path, seed=0)
+    assert result.error is None and result.success and result.passed, result.message
+    assert result.acted_on == "b" and result.moved == ["b"]  # "a" is back where it stood
