@@ -88,7 +88,10 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     name = describe(obj, scene.objects, scene.viewpoint)
     target = ActTarget(pick=obj, place=None, relation=None, instruction=f"put {name} back where it was",
                        return_to=tuple(obj.position))
-    text = f"I'll put {name} back where it was."
+    # Cut short before the fingers closed (state[7] = last gripper command, 1 = closed): there is
+    # nothing to put back, only to rise clear of it before moving sideways.
+    untouched = state.get("halt") == "other" and float(ctx.arm.get_observation()["state"][7]) < 0.5
+    text = f"I'll move up, away from {name}." if untouched else f"I'll put {name} back where it was."
     ctx.say(text)
     ctx.transcript.write("say", text, pick=obj.index, sim_id=obj.sim_id, return_to=list(obj.position))
     dialogue = [*state.get("dialogue", []), DialogueTurn(who="robot", text=text)]

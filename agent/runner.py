@@ -329,7 +329,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
         turn = episode.session.start(spoken(scenario.instruction))
         for _ in range(1 + config.max_follow_ups):
             while isinstance(turn, Question):
-                say("robot", turn.text)
+                say("robot", turn.text + (f"  [picture: {turn.image}]" if getattr(turn, "image", None) else ""))
                 episode.person.robot_says(turn.text)
                 turn = episode.session.resume(spoken(answer_question(episode, turn)))
             finished.append(turn)
