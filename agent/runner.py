@@ -33,6 +33,7 @@ import numpy as np
 from agent.dialogue import classify_interjection
 from agent.report import EpisodeResult, Report, build_report, error_result
 from agent.scenario import Fault, Scenario, ScenarioError
+from agent.shared_models import SharedModels
 from agent.simulated_user import HeardPerson, SimulatedUser
 from perception.types import PerceivedObject, SceneObservation
 
@@ -62,55 +63,6 @@ class RunConfig:
     # Conformal calibration of the prediction set: "auto" = perception.conformal.DEFAULT_CALIBRATION
     # if present, "off" = the grounder's own set, else a calibration JSON file.
     calibration: str = "auto"
-
-
-@dataclass
-class SharedModels:
-    """Models loaded once per run (per worker process) and shared by its episodes, lazily."""
-
-    config: RunConfig
-    _consistency: Any = None
-    _transcriber: Any = None
-    _calibration: Any = None
-
-    def calibration(self) -> Optional[Any]:
-        """The conformal calibration the config asks for, or None ("off", or "auto" without one)."""
-        if self.config.calibration == "off":
-            return None
-        if self._calibration is None:
-            from perception.conformal import DEFAULT_CALIBRATION, ConformalCalibration
-
-            auto = self.config.calibration == "auto"
-            path = Path(DEFAULT_CALIBRATION) if auto else Path(self.config.calibration)
-            if auto and not path.is_file():
-                return None
-            self._calibration = ConformalCalibration.load(path)
-        return self._calibration
-
-    def consistency(self) -> Optional[Any]:
-        """The SigLIP checker the config asks for, or None ("off", or "auto" without one)."""
-        if self.config.consistency == "off":
-            return None
-        if self._consistency is None:
-            from perception.consistency import ConsistencyChecker
-            from perception.siglip import DEFAULT_CHECKPOINT
-
-            path = Path(DEFAULT_CHECKPOINT) if self.config.consistency == "auto" else Path(self.config.consistency)
-            if self.config.consistency == "auto" and not path.is_dir():
-                return None
-            self._consistency = ConsistencyChecker.from_pretrained(path)
-        return self._consistency
-
-    def hearing(self, channel: str, seed: int, save_dir: Path) -> Callable[[str], str]:
-        """What the robot hears of the person's words on ``channel`` (speech: TTS, whisper)."""
-        if channel == "text":
-            return lambda text: text
-        from perception.speech.roundtrip import SpokenRoundTrip
-        from perception.speech.stt import WhisperTranscriber
-
-        if self._transcriber is None:
-            self._transcriber = WhisperTranscriber()
-        return SpokenRoundTrip(self._transcriber, seed=seed, save_dir=save_dir)  # callable; saves robot lines too
 
 
 # -- mapping perception to scene truth (privileged: the runner is the referee) ----------------
