@@ -5,8 +5,9 @@ saying what it cannot find; the runner finds the trained checker and calibration
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -58,3 +59,44 @@ def test_runner_uses_the_trained_checker_and_calibration_by_default(tmp_path: Pa
     events = [json.loads(line) for line in Path(result.transcript).read_text().splitlines()]
     grounding = next(e for e in events if e["kind"] == "grounding")
     assert grounding["data"]["consistency"] is not None  # the SigLIP score was computed before acting
+
+
+@dataclass
+class _Verdict:
+    score: float
+    consistent: bool
+    seen_color: str
+    words: str = ""
+
+    def explain(self) -> str:
+        return f"I see a {self.seen_color} thing, not {self.words}."
+
+
+@dataclass
+class _ShapeOrColourDoubter:
+    """Stands in for SigLIP: always doubts, seeing ``seen_color`` (records what it was asked)."""
+
+    seen_color: str
+    asked: list[str] = field(default_factory=list)
+
+    def check_objects(self, expression: str, rgb: Any, target: Any, others: Any = ()) -> _Verdict:
+        self.asked.append(expression)
+        return _Verdict(0.05, False, self.seen_color, expression)
+
+
+def test_shape_doubt_alone_does_not_overrule_sure_geometry(rig: Callable[..., Rig]) -> None:
+    r = rig()
+    checker = _ShapeOrColourDoubter(seen_color="blue")  # colour agrees: only the shape is doubted
+    r.session.context.consistency = checker
+    done = r.session.start("pick up the blue sphere")
+    assert isinstance(done, Finished) and done.success and done.asked == 0 and done.reperceptions == 0
+    assert checker.asked == ["a blue ball"]  # only what a crop can show: colour and shape
+
+
+def test_colour_doubt_still_looks_again_then_asks(rig: Callable[..., Rig]) -> None:
+    r = rig()
+    r.session.context.consistency = _ShapeOrColourDoubter(seen_color="purple")
+    question = r.session.start("pick up the blue ball")
+    assert isinstance(question, Question) and question.yes_no
+    done = r.session.resume("yes")
+    assert isinstance(done, Finished) and done.success and done.reperceptions == 1 and done.asked == 1
