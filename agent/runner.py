@@ -30,7 +30,6 @@ from uuid import uuid4
 
 import numpy as np
 
-from agent.dialogue import classify_interjection
 from agent.report import EpisodeResult, Report, build_report, error_result
 from agent.scenario import Fault, Scenario, ScenarioError
 from agent.shared_models import SharedModels
@@ -236,7 +235,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id))
     context = AgentContext(
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env),
-        transcript=TranscriptWriter(session_id, transcript_path),
+        transcript=TranscriptWriter(session_id, transcript_path, on_event=_watch(user)),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
         interjections=person, verify=target_verifier(env), consistency=models.consistency(),
         calibration=models.calibration(),
@@ -244,6 +243,17 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     # One SQLite file per session: parallel workers never contend for a database lock.
     session = AgentSession(context, session_id, str(run_dir / "checkpoints" / f"{session_id}.sqlite"))
     return Episode(env, session, user, person, perception, transcript_path, session_id)
+
+
+def _watch(user: SimulatedUser) -> Callable[[Any], None]:
+    """Transcript hook: the person sees which object the robot announces it goes for (the
+    ``sim_id`` act writes with "I'll pick up ..."; a put-back's announcement is not a new target)."""
+
+    def on_event(event: Any) -> None:
+        if event.kind == "say" and "sim_id" in event.data and "return_to" not in event.data:
+            user.watching = event.data["sim_id"]
+
+    return on_event
 
 
 def answer_question(episode: Episode, question: Any) -> str:
@@ -287,9 +297,7 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             finished.append(turn)
             say("robot", getattr(turn, "message", ""))
             late = episode.user.poll(10**9)  # an interjection the motion never reached
-            # A person corrects only what is wrong: no "the other one" once the meant one was taken.
-            right = getattr(turn, "acted_on", None) == scenario.user.intent.pick
-            if late is None or (right and classify_interjection(late) == "other"):
+            if late is None:
                 break
             turn = episode.session.start(spoken(late))
         for _ in range(config.settle_steps):

@@ -186,6 +186,9 @@ class SimulatedUser:
     seed: int = 0
     exchanges: list[Exchange] = field(default_factory=list)
     gave_up: bool = False
+    # True scene id of what the robot is going for / last took (the person watches the arm; the
+    # runner sets it from the robot's announcements). None: unknown.
+    watching: Optional[str] = None
     _fired: set[int] = field(default_factory=set)
 
     @property
@@ -211,10 +214,18 @@ class SimulatedUser:
         return reply
 
     def poll(self, step: int) -> Optional[str]:
-        """Interjection source: what the person says at control ``step`` (each said once)."""
+        """Interjection source: what the person says at control ``step`` (each said once).
+
+        A person corrects only what is wrong: "no, the other one" is left unsaid when the robot
+        is going for (or took) the object they meant (``watching``)."""
+        from agent.dialogue import classify_interjection
+
         for i, inter in enumerate(self.spec.interjections):
             if i not in self._fired and step >= inter.after_step:
                 self._fired.add(i)
+                right = self.watching is not None and self.watching == self.spec.intent.pick
+                if right and classify_interjection(inter.say) == "other":
+                    continue
                 return inter.say
         return None
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agent.runner import RunConfig, run_scenario
-from agent.scenario import Scenario
+from agent.scenario import Expect, Scenario
 
 FAST = RunConfig(consistency="off")
 
@@ -66,3 +66,11 @@ def test_wrong_cube_already_placed_in_the_bowl_is_fetched_back(tmp_path: Path) -
     result = run_scenario(_scenario(10**6, place=True), FAST, tmp_path, seed=0)
     assert result.error is None and result.success and result.passed, result.message
     assert result.acted_on == "b" and result.moved == ["b"]  # "a" is back where it stood
+
+
+def test_person_does_not_correct_a_right_pick(tmp_path: Path) -> None:
+    scenario = _scenario(10**6).model_copy(update={"instruction": "pick up the red cube",  # it must ask
+                                                   "expect": Expect(success=True, ask=True)})
+    result = run_scenario(scenario, FAST, tmp_path, seed=0)
+    assert result.passed and result.success and result.acted_on == "b" and result.asked == 1
+    assert " / " not in result.message  # no follow-up turn: the scripted correction went unsaid
