@@ -33,18 +33,20 @@ GRASPABLE = ("cube", "ball", "cylinder")
 
 @lru_cache(maxsize=None)
 def color_distance(a: str, b: str) -> float:
-    """Distance between palette colours ``a`` and ``b`` (0 for the same; inf if unknown)."""
-    from perception.color_naming import ColorNamer, _chroma_logb
+    """Distance between palette colours ``a`` and ``b`` (0 for the same; inf if unknown or too far
+    to resolve). From perception's own colour model: painted ``a``, the probability it would be
+    named ``b`` falls as exp(-d^2 / 2), so d = sqrt(2 ln(p(a) / p(b)))."""
+    from perception.color_naming import ColorNamer
     from sim.scene import COLORS
 
     if a == b:
         return 0.0
     if a not in COLORS or b not in COLORS:
         return float("inf")
-    namer = ColorNamer()
-    chroma, logb = _chroma_logb(np.array([COLORS[a], COLORS[b]], dtype=np.float64))
-    d2 = (((chroma[0] - chroma[1]) / namer.sigma_chroma) ** 2).sum() + ((logb[0] - logb[1]) / namer.sigma_log_brightness) ** 2
-    return float(np.sqrt(d2))
+    probs = ColorNamer().scores_of_color(np.asarray(COLORS[a], dtype=np.float64))
+    if probs.get(b, 0.0) <= 0.0 or probs.get(a, 0.0) <= 0.0:
+        return float("inf")
+    return float(np.sqrt(max(0.0, 2.0 * np.log(probs[a] / probs[b]))))
 
 
 def near_misses(objects: Sequence[PerceivedObject], said_color: Optional[str], said_shape: Optional[str],
