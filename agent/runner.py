@@ -46,8 +46,11 @@ MATCH_RADIUS_M = 0.06
 class RunConfig:
     """How episodes are run (policy, image size, steps and consistency have CLI flags)."""
 
-    # Executor (motion source) by name from EXECUTORS: "expert" = privileged scripted expert.
+    # Executor (motion source) by name from EXECUTORS: "expert" = privileged scripted expert,
+    # "vla" = the learned PaliGemma policy from ``policy_checkpoint`` (sees only camera + proprio).
     policy: str = "expert"
+    # Checkpoint folder the "vla" executor loads (the committed embedded default).
+    policy_checkpoint: str = str(Path(__file__).resolve().parent.parent / "checkpoints" / "tiny")
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).
     image_size: int = 96
     # Most control steps (10 Hz) per motion before the agent gives up on it.
@@ -104,14 +107,20 @@ class FaultyPerception:
 # -- executors and the agent's own verifier -------------------------------------------------
 
 
-def _expert(env: Any) -> Any:
+def _expert(env: Any, config: "RunConfig") -> Any:
     from agent.executors import ExpertExecutor
 
     return ExpertExecutor(env)
 
 
-#: --policy name -> factory(env) returning an agent Executor (agent/context.py protocol).
-EXECUTORS: dict[str, Callable[[Any], Any]] = {"expert": _expert}
+def _vla(env: Any, config: "RunConfig") -> Any:
+    from agent.vla_executor import VLAExecutor
+
+    return VLAExecutor.from_checkpoint(config.policy_checkpoint)
+
+
+#: --policy name -> factory(env, config) returning an agent Executor (agent/context.py protocol).
+EXECUTORS: dict[str, Callable[[Any, "RunConfig"], Any]] = {"expert": _expert, "vla": _vla}
 
 
 def world_exempting(env: Any, exempt: set[str]) -> Any:
@@ -234,7 +243,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     models = models or SharedModels(config)
     person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id))
     context = AgentContext(
-        arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env),
+        arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env, config),
         transcript=TranscriptWriter(session_id, transcript_path, on_event=_watch(user)),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
         interjections=person, verify=target_verifier(env), consistency=models.consistency(),

@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", choices=sorted(SUITES), help="run a procedural suite instead of files")
     parser.add_argument("--seeds", default="0-9", help="suite seeds: a range '0-49', a list '1,3,5' or both")
     parser.add_argument("--report", type=Path, help="write the report JSON here (also saved in the run folder)")
-    parser.add_argument("--policy", default=defaults.policy, choices=sorted(EXECUTORS), help="motion source")
+    parser.add_argument("--policy", default=defaults.policy, choices=sorted(EXECUTORS),
+                        help="motion source: expert (privileged scripted, sim-only) or vla (learned policy)")
+    parser.add_argument("--checkpoint", default=defaults.policy_checkpoint, help="policy checkpoint folder for --policy vla")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         loaded.scenarios.extend(make_suite(args.suite, seeds))
     for error in loaded.errors:
         print(f"scenario error: {error}")
-    config = RunConfig(policy=args.policy, image_size=args.image_size, max_control_steps=args.max_steps,
+    config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size, max_control_steps=args.max_steps,
                        consistency=args.consistency, calibration=args.calibration)
     run_dir = args.run_dir or default_run_dir()
     report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress,
