@@ -29,6 +29,9 @@ DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "checkpoints" / "
 
 T = TypeVar("T")
 
+#: Candidates within this factor of the best score are near-ties the calibrated cut must not split.
+TIE_RATIO = 0.8
+
 
 def calibrate(scores_of_true: Sequence[float], epsilon: float) -> float:
     """``qhat`` from the true interpretations' scores of a calibration split.
@@ -97,10 +100,16 @@ class ConformalCalibration(BaseModel):
     def prediction_set(self, candidates: Sequence[T], scores: Optional[Sequence[float]] = None) -> list[T]:
         """Candidates the grounder cannot rule out; scores default to each candidate's ``.score``."""
         values = [float(getattr(c, "score")) for c in candidates] if scores is None else list(scores)
-        return [c for c, s in zip(candidates, values) if s >= self.threshold]
+        return [candidates[i] for i in set_members(values, self.threshold)]
 
     def apply(self, result: GroundingResult) -> GroundingResult:
-        """``result`` with its prediction set replaced by the calibrated one (same candidates)."""
+        """``result`` with its prediction set replaced by the calibrated one (same candidates).
+
+        When the best clears the threshold, candidates within ``TIE_RATIO`` of it are kept too
+        (see :func:`set_members`): a threshold alone can fall between near-equal scores (three identical cubes score ~0.33 each, right at a
+        calibrated cut of 0.33) and would then silently pick one of look-alikes. Adding members
+        only raises coverage, so the 1 - epsilon guarantee still holds.
+        """
         return result.model_copy(update={"prediction_set": self.prediction_set(result.candidates)})
 
     def evaluate(self, examples: Sequence[CalibrationExample]) -> SetStatistics:
@@ -121,15 +130,23 @@ class ConformalCalibration(BaseModel):
         return cls.model_validate_json(path.read_text())
 
 
+def set_members(scores: Sequence[float], threshold: float, tie_ratio: float = TIE_RATIO) -> list[int]:
+    """Indices kept in the set: score >= threshold, plus, when the best score itself clears the
+    threshold, every candidate within ``tie_ratio`` of it (an empty set stays empty)."""
+    best = max(scores, default=0.0)
+    tie_cut = tie_ratio * best if best >= threshold else float("inf")
+    return [i for i, s in enumerate(scores) if s >= threshold or s >= tie_cut]
+
+
 def set_statistics(examples: Sequence[CalibrationExample], qhat: float, epsilon: float) -> SetStatistics:
-    """Evaluate the prediction sets ``{score >= 1 - qhat}`` on scenes with known truth."""
+    """Evaluate the run-time prediction sets (see :func:`set_members`) on scenes with known truth."""
     if not examples:
         raise ValueError("no scenes to evaluate")
     threshold = 1.0 - qhat
     covered = helped = success = alone = 0
     sizes = []
     for ex in examples:
-        members = [i for i, s in enumerate(ex.scores) if s >= threshold]
+        members = set_members(ex.scores, threshold)
         sizes.append(len(members))
         hit = ex.true_index is not None and ex.true_index in members
         covered += hit

@@ -64,3 +64,20 @@ def test_prediction_set_keeps_look_alikes_and_drops_clear_losers(tmp_path):
 def test_missing_calibration_file_says_how_to_make_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="main.py calibrate"):
         ConformalCalibration.load(tmp_path / "none.json")
+
+
+def test_three_look_alikes_at_the_cut_are_all_in_the_set():
+    # Three identical cubes score ~1/3 each; a calibrated cut of 0.328 falls between them. The
+    # set must keep all three (ask "left, middle or right?"), never act on one of them.
+    calibration = ConformalCalibration(epsilon=0.05, qhat=1 - 0.328, n_calibration=500)
+    grounded = GroundingResult(
+        candidates=[Candidate(pick=i, score=s) for i, s in ((3, 0.3315), (2, 0.3278), (1, 0.3276))],
+        prediction_set=[], confidence=0.0)
+    assert [c.pick for c in calibration.apply(grounded).prediction_set] == [3, 2, 1]
+
+
+def test_a_best_below_the_cut_leaves_the_set_empty():
+    calibration = ConformalCalibration(epsilon=0.05, qhat=0.5, n_calibration=500)
+    grounded = GroundingResult(candidates=[Candidate(pick=1, score=0.3), Candidate(pick=2, score=0.29)],
+                               prediction_set=[], confidence=0.0)
+    assert calibration.apply(grounded).prediction_set == []
