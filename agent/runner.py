@@ -16,6 +16,7 @@ still run. Under ``run_dir`` (default ``runs/<timestamp>/``): ``report.json``,
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -275,6 +276,16 @@ def answer_question(episode: Episode, question: Any) -> str:
                                about=getattr(question, "about", None))
 
 
+@functools.lru_cache(maxsize=2)
+def _worker_models(config: RunConfig) -> SharedModels:
+    """One SharedModels per worker process and config, so a worker loads SigLIP/whisper once."""
+    return SharedModels(config)
+
+
+def _run_in_worker(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int) -> EpisodeResult:
+    return run_scenario(scenario, config, run_dir, seed, models=_worker_models(config))
+
+
 def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
                  on_line: Optional[Callable[[str, str], None]] = None, models: Optional[SharedModels] = None) -> EpisodeResult:
     """Run one scenario; never raises (an exception becomes the result's ``error``).
@@ -382,7 +393,7 @@ def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunC
 
         # spawn: children start clean (no inherited physics clients or torch thread pools).
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_scenario, s, config, run_dir, i): i for i, s in enumerate(scenarios)}
+            futures = {pool.submit(_run_in_worker, s, config, run_dir, i): i for i, s in enumerate(scenarios)}
             for future in as_completed(futures):
                 done(futures[future], future.result())
     else:
