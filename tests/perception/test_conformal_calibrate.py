@@ -20,4 +20,5 @@ def test_grounded_scenes_know_their_true_interpretation():
     assert look_alikes.score_of_true < 0.7 and len(look_alikes.scores) >= 2
     # Calibrated on such scenes, the set keeps every look-alike (so the robot asks).
     cal = ConformalCalibration.fit(examples, epsilon=0.3)
-    assert len([s for s in look_alikes.scores if s >= cal.threshold]) >= 2
+    indices = list(range(len(look_alikes.scores)))
+    assert len(cal.prediction_set(indices, look_alikes.scores)) >= 2
