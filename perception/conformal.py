@@ -2,13 +2,11 @@
 
 A grounder scores each candidate interpretation (object to pick, place to put it) in [0, 1].
 On a calibration split of scenes whose true interpretation is known, the nonconformity of a
-scene is ``1 - score(true interpretation)`` (1 when the grounder did not even propose it),
-where near-ties of the best candidate share the best's score (:func:`tie_adjusted`: look-alikes
-enter the set together).
+scene is ``1 - score(true interpretation)`` (1 when the grounder did not even propose it).
 With ``n`` calibration scenes and a tolerated error rate ``epsilon``, ``qhat`` is the
 ``ceil((n + 1)(1 - epsilon)) / n`` empirical quantile of those nonconformities (the finite-sample
 correction). At run time the prediction set holds every candidate with
-``adjusted score >= 1 - qhat``; for a fresh scene drawn like the calibration ones the true
+``score >= 1 - qhat``; for a fresh scene drawn like the calibration ones the true
 interpretation is in the set with probability >= 1 - epsilon. One member: act. Several: ask
 which one. None: nothing fits, ask an open question.
 
@@ -63,8 +61,7 @@ class CalibrationExample(BaseModel):
 
     @property
     def score_of_true(self) -> float:
-        """The intended candidate's tie-adjusted score (see :func:`tie_adjusted`); 0 if not proposed."""
-        return 0.0 if self.true_index is None else tie_adjusted(self.scores)[self.true_index]
+        return 0.0 if self.true_index is None else float(self.scores[self.true_index])
 
 
 class SetStatistics(BaseModel):
@@ -108,7 +105,10 @@ class ConformalCalibration(BaseModel):
     def apply(self, result: GroundingResult) -> GroundingResult:
         """``result`` with its prediction set replaced by the calibrated one (same candidates).
 
-        Near-ties of the best enter or leave together (see :func:`tie_adjusted`).
+        When the best clears the threshold, candidates within ``TIE_RATIO`` of it are kept too
+        (see :func:`set_members`): a threshold alone can fall between near-equal scores (three identical cubes score ~0.33 each, right at a
+        calibrated cut of 0.33) and would then silently pick one of look-alikes. Adding members
+        only raises coverage, so the 1 - epsilon guarantee still holds.
         """
         return result.model_copy(update={"prediction_set": self.prediction_set(result.candidates)})
 
@@ -130,22 +130,18 @@ class ConformalCalibration(BaseModel):
         return cls.model_validate_json(path.read_text())
 
 
-def tie_adjusted(scores: Sequence[float], tie_ratio: float = TIE_RATIO) -> list[float]:
-    """Scores with every near-tie of the best (>= ``tie_ratio`` x best) raised to the best's score.
-
-    The grounder cannot tell near-ties apart, so a set must keep all of them or none: a raw
-    threshold can fall between three look-alikes scoring ~0.33 each and silently act on one.
-    Calibrating the nonconformity ``1 - adjusted score`` keeps the conformal guarantee exact
-    for sets built from the adjusted scores.
-    """
-    best = max((float(s) for s in scores), default=0.0)
-    return [best if best > 0 and s >= tie_ratio * best else float(s) for s in scores]
-
-
 def set_members(scores: Sequence[float], threshold: float, tie_ratio: float = TIE_RATIO) -> list[int]:
-    """Indices in the prediction set: tie-adjusted score >= threshold (near-ties of the best
-    enter together; an empty set stays empty)."""
-    return [i for i, s in enumerate(tie_adjusted(scores, tie_ratio)) if s >= threshold]
+    """Indices kept in the set: score >= threshold, plus, when the best score itself clears the
+    threshold, every candidate within ``tie_ratio`` of it (an empty set stays empty).
+
+    ``qhat`` is calibrated on raw scores, and the ties only add members, so coverage stays
+    >= 1 - epsilon. Tried and dropped: calibrating on tie-adjusted scores (ties given the best's
+    score, or the group's summed score). Both moved the cut off the exact even-split value of
+    look-alikes (1 / (k + null weight)), where raw calibration puts it, and fresh three-way
+    look-alikes then fell below it: 181/200 ambiguous scenes instead of 198/200."""
+    best = max(scores, default=0.0)
+    tie_cut = tie_ratio * best if best >= threshold else float("inf")
+    return [i for i, s in enumerate(scores) if s >= threshold or s >= tie_cut]
 
 
 def set_statistics(examples: Sequence[CalibrationExample], qhat: float, epsilon: float) -> SetStatistics:
