@@ -242,7 +242,8 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     session_id = f"{scenario.name}-{uuid4().hex[:8]}"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
     models = models or SharedModels(config)
-    person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id))
+    person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id,
+                                                voice=scenario.user.voice, snr_db=scenario.user.snr_db))
     context = AgentContext(
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env, config),
         transcript=TranscriptWriter(session_id, transcript_path, on_event=_watch(user)),

@@ -59,6 +59,10 @@ class UserSpec(BaseModel):
     # Said in order when asked, before any answer made up from the intent.
     replies: list[str] = Field(default_factory=list)
     channel: Literal["text", "speech"] = "text"
+    # channel: speech only: the TTS voice that speaks the person's lines, and white noise added
+    # at this signal-to-noise ratio in dB (None: clean).
+    voice: Literal["piper", "espeak"] = "piper"
+    snr_db: Optional[float] = None
     # Questions answered before they give up ("never mind").
     patience: int = Field(3, ge=0)
     interjections: list[Interjection] = Field(default_factory=list)

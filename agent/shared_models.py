@@ -52,8 +52,10 @@ class SharedModels:
             self._consistency = ConsistencyChecker.from_pretrained(path)
         return self._consistency
 
-    def hearing(self, channel: str, seed: int, save_dir: Path) -> Callable[[str], str]:
-        """What the robot hears of the person's words on ``channel`` (speech: TTS, whisper)."""
+    def hearing(self, channel: str, seed: int, save_dir: Path, voice: str = "piper",
+                snr_db: Optional[float] = None) -> Callable[[str], str]:
+        """What the robot hears of the person's words on ``channel`` (speech: ``voice`` TTS with
+        white noise at ``snr_db``, then whisper)."""
         if channel == "text":
             return lambda text: text
         from perception.speech.roundtrip import SpokenRoundTrip
@@ -61,4 +63,4 @@ class SharedModels:
 
         if self._transcriber is None:
             self._transcriber = WhisperTranscriber()
-        return SpokenRoundTrip(self._transcriber, seed=seed, save_dir=save_dir)  # callable; saves robot lines too
+        return SpokenRoundTrip(self._transcriber, voice=voice, snr_db=snr_db, seed=seed, save_dir=save_dir)  # callable; saves robot lines too

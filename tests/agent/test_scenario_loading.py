@@ -93,3 +93,13 @@ def test_folder_with_one_bad_file_still_loads_the_rest(tmp_path: Path) -> None:
 def test_missing_path_is_an_error_not_a_crash(tmp_path: Path) -> None:
     result = load_scenarios([tmp_path / "nope.yaml"])
     assert result.scenarios == [] and "no such file" in str(result.errors[0])
+
+
+def test_spoken_person_voice_and_noise_level_are_selectable(tmp_path: Path) -> None:
+    path = tmp_path / "voice.yaml"
+    path.write_text(TWO_RED_CUBES.replace("channel: text", "channel: speech\n  voice: espeak\n  snr_db: 20"))
+    (scenario,) = load_file(path).scenarios
+    assert (scenario.user.channel, scenario.user.voice, scenario.user.snr_db) == ("speech", "espeak", 20.0)
+    path.write_text(TWO_RED_CUBES.replace("channel: text", "channel: speech\n  voice: robot9000"))
+    (error,) = load_file(path).errors
+    assert error.field == "user.voice" and "robot9000" in str(error)
