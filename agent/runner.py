@@ -108,20 +108,20 @@ class FaultyPerception:
 # -- executors and the agent's own verifier -------------------------------------------------
 
 
-def _expert(env: Any, config: "RunConfig") -> Any:
+def _expert(env: Any, models: SharedModels) -> Any:
     from agent.executors import ExpertExecutor
 
     return ExpertExecutor(env)
 
 
-def _vla(env: Any, config: "RunConfig") -> Any:
+def _vla(env: Any, models: SharedModels) -> Any:
     from agent.vla_executor import VLAExecutor
 
-    return VLAExecutor.from_checkpoint(config.policy_checkpoint)
+    return VLAExecutor.from_policy(models.policy())  # checkpoint loaded once per run/worker
 
 
-#: --policy name -> factory(env, config) returning an agent Executor (agent/context.py protocol).
-EXECUTORS: dict[str, Callable[[Any, "RunConfig"], Any]] = {"expert": _expert, "vla": _vla}
+#: --policy name -> factory(env, shared models) returning an agent Executor (agent/context.py protocol).
+EXECUTORS: dict[str, Callable[[Any, SharedModels], Any]] = {"expert": _expert, "vla": _vla}
 
 
 def world_exempting(env: Any, exempt: set[str]) -> Any:
@@ -245,7 +245,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id,
                                                 voice=scenario.user.voice, snr_db=scenario.user.snr_db))
     context = AgentContext(
-        arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env, config),
+        arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env, models),
         transcript=TranscriptWriter(session_id, transcript_path, on_event=_watch(user)),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
         interjections=person, verify=target_verifier(env), consistency=models.consistency(),

@@ -23,6 +23,7 @@ class SharedModels:
     _consistency: Any = None
     _transcriber: Any = None
     _calibration: Any = None
+    _policy: Any = None
 
     def calibration(self) -> Optional[Any]:
         """The conformal calibration the config asks for, or None ("off", or "auto" without one)."""
@@ -37,6 +38,14 @@ class SharedModels:
                 return None
             self._calibration = ConformalCalibration.load(path)
         return self._calibration
+
+    def policy(self) -> Any:
+        """The learned policy checkpoint at ``config.policy_checkpoint`` (policy.checkpoint.LoadedPolicy)."""
+        if self._policy is None:
+            from policy.checkpoint import load_checkpoint
+
+            self._policy = load_checkpoint(self.config.policy_checkpoint)
+        return self._policy
 
     def consistency(self) -> Optional[Any]:
         """The SigLIP checker the config asks for, or None ("off", or "auto" without one)."""

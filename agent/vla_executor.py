@@ -41,11 +41,18 @@ class VLAExecutor:
         self._instruction: Optional[str] = None
 
     @classmethod
-    def from_checkpoint(cls, folder: str | Path, *, replan_every: int = 4, execute_steps: Optional[int] = None, **kwargs: Any) -> "VLAExecutor":
+    def from_checkpoint(cls, folder: str | Path, **kwargs: Any) -> "VLAExecutor":
         from policy.checkpoint import load_checkpoint
+
+        return cls.from_policy(load_checkpoint(folder), **kwargs)
+
+    @classmethod
+    def from_policy(cls, policy: Any, *, replan_every: int = 4, execute_steps: Optional[int] = None,
+                    **kwargs: Any) -> "VLAExecutor":
+        """An executor with its own runtime (queue, reasoning cache) over an already loaded policy."""
         from policy.runtime import RuntimeSettings, VLARuntime
 
-        runtime = VLARuntime(load_checkpoint(folder), RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps))
+        runtime = VLARuntime(policy, RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps))
         return cls(runtime, **kwargs)
 
     def reset(self, target: Any) -> None:
