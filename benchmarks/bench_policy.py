@@ -10,7 +10,9 @@
    Reported: mean wall-clock latency per executed action (ms) and the ratio naive / optimised.
 2. GPU only (skipped without CUDA): the ``paligemma-3b-224`` geometry, RANDOMLY INITIALISED
    (timing only; it says so), bf16, fixed-length reasoning of ``--gpu-reasoning-tokens``
-   tokens, same naive / optimised comparison at the network level.
+   tokens, same naive / optimised comparison at the network level, plus one LoRA training
+   step (policy/lora.py adapters, the project's loss) per batch size in ``--lora-batches``:
+   samples/s and peak GPU memory.
 Wall-clock timings (time.perf_counter) vary with the load on the shared machine.
 """
 
@@ -135,6 +137,80 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
             "naive_ms_per_action": naive_ms, "optimised_ms_per_action": fast_ms, "speedup": naive_ms / fast_ms}
 
 
+def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224", device: str = "cuda",
+                        dtype: torch.dtype = torch.bfloat16) -> dict[str, Any]:
+    """One LoRA optimiser step (forward, backward, AdamW) of the big geometry per batch size.
+
+    Random weights (timing/memory only). Each row: 256 image tokens, a 16-token prompt with the
+    state token, ``--gpu-reasoning-tokens`` reasoning tokens (scored by the LM loss) and the C
+    action queries (L1): the sequence ``python main.py train --lora`` builds.
+    """
+    from policy.config import make_config
+    from policy.dataset import Batch
+    from policy.lora import LoraSettings, apply_lora, trainable_fraction
+    from policy.modeling import build_model
+    from policy.training import compute_loss
+
+    cfg = make_config(preset, pretrained=None)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            base = build_model(cfg, dtype=dtype, weights_follow=True)
+    finally:
+        torch.set_default_dtype(previous)
+    model = apply_lora(base, LoraSettings(rank=args.lora_rank)).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=1e-4)
+    T, C, N = args.gpu_reasoning_tokens, cfg.chunk_size, cfg.num_image_tokens
+    cuda = device == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    rows: list[dict[str, Any]] = []
+    for B in args.lora_batches:
+        prompt = [cfg.bos_token_id] + [300] * 14 + [cfg.state_token_id]
+        L = N + len(prompt) + T + C
+        ids = torch.full((B, L), 300, dtype=torch.long, device=device)
+        ids[:, :N] = cfg.image_token_id
+        ids[:, N : N + len(prompt)] = torch.tensor(prompt, device=device)
+        types = torch.zeros_like(ids)
+        types[:, N + len(prompt) :] = 1
+        loss_mask = torch.zeros_like(ids, dtype=torch.bool)
+        loss_mask[:, N + len(prompt) : L - C] = True
+        act_mask = torch.zeros_like(ids, dtype=torch.bool)
+        act_mask[:, L - C :] = True
+        batch = Batch(input_ids=ids, token_type_ids=types, attention_mask=torch.ones_like(ids), loss_mask=loss_mask,
+                      action_mask=act_mask, pixel_values=torch.randn(B, 3, cfg.image_size, cfg.image_size, device=device),
+                      state=torch.randn(B, cfg.state_dim, device=device), actions=torch.randn(B, C, cfg.action_dim, device=device))
+
+        def step() -> None:
+            with torch.autocast(device, dtype=dtype):
+                loss = compute_loss(model, batch, 1.0).total
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+
+        try:
+            step()  # warm-up: allocations, optimiser state
+            sync()
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            n = 5
+            start = time.perf_counter()
+            for _ in range(n):
+                step()
+            sync()
+            dt = (time.perf_counter() - start) / n
+            rows.append({"batch": B, "seq_len": L, "step_ms": 1000 * dt, "samples_per_s": B / dt,
+                         "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None})
+        except torch.OutOfMemoryError:
+            rows.append({"batch": B, "seq_len": L, "error": "out of memory"})
+            torch.cuda.empty_cache()
+        print(json.dumps(rows[-1]), flush=True)
+    return {"device": torch.cuda.get_device_name() if cuda else device, "preset": preset,
+            "weights": "RANDOM INIT (timing only)", "dtype": str(dtype), "lora_rank": args.lora_rank, "trainable_fraction": trainable_fraction(model),
+            "rows": rows}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="checkpoints/tiny")
@@ -143,7 +219,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--replan-every", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--instruction", default="put the red cube in the green bowl")
-    parser.add_argument("--gpu-reasoning-tokens", type=int, default=100)
+    parser.add_argument("--gpu-reasoning-tokens", type=int, default=64)
+    parser.add_argument("--lora-batches", type=int, nargs="+", default=[4, 8, 16, 32])
+    parser.add_argument("--lora-rank", type=int, default=16)
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
@@ -152,6 +230,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         results["cpu_tiny"] = cpu_benchmark(args)
     if torch.cuda.is_available():
         results["gpu_paligemma_3b_224"] = network_benchmark(args)
+        print(json.dumps(results["gpu_paligemma_3b_224"]), flush=True)
+        torch.cuda.empty_cache()
+        results["gpu_paligemma_3b_224_lora_step"] = lora_step_benchmark(args)
     else:
         results["gpu_paligemma_3b_224"] = "skipped: no CUDA device"
     print(json.dumps(results, indent=1))
