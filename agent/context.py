@@ -13,6 +13,7 @@ from perception.types import GroundingResult, PerceivedObject, SceneObservation
 from policy.types import PolicyOutput
 from sim.arm import Arm
 
+from agent.self_check import SelfCheckSettings
 from agent.transcript import TranscriptWriter
 
 
@@ -124,6 +125,8 @@ class AgentSettings:
     max_unusable_answers: int = 2
     # Times it may look again when words and image disagree.
     max_reperceptions: int = 1
+    # The policy's chain-of-thought TARGET against the grounding before a motion's first chunk.
+    self_check: SelfCheckSettings = field(default_factory=SelfCheckSettings)
 
 
 @dataclass

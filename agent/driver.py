@@ -25,6 +25,7 @@ from perception.types import PerceivedObject
 
 from agent.context import AgentContext
 from agent.graph import build_graph
+from agent.self_check import self_check_disagreements
 from agent.state import DialogueTurn, Outcome, OutcomeStatus, PendingQuestion, make_serializer
 
 
@@ -59,6 +60,7 @@ class Finished(BaseModel):
     reperceptions: int
     steps: int = Field(description="control steps sent to the arm")
     message: str
+    self_check_disagreements: int = Field(0, description="times the policy's CoT TARGET disagreed with the grounding")
 
 
 Turn = Union[Question, Finished]
@@ -134,6 +136,7 @@ class AgentSession:
             reperceptions=values.get("reperceptions", 0),
             steps=values.get("steps", 0),
             message=outcome.message,
+            self_check_disagreements=self_check_disagreements(values.get("self_checks", [])),
         )
 
 

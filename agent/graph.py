@@ -1,6 +1,8 @@
 """The agent's StateGraph: listen -> perceive -> ground -> decide -> (clarify | reperceive | act | refuse).
 
 ``clarify -> ground`` folds the answer into the state; ``act -> verify -> report`` closes a motion,
+``act -> reperceive`` / ``act -> clarify`` when the policy's chain-of-thought TARGET disagreed
+with the grounding before anything was sent (the CoT self-check, ``agent.self_check``),
 ``act -> put_back -> ground`` returns the wrong object and re-grounds after "no, the other one"
 (so does ``listen -> put_back`` for a correction after the motion), ``act -> report`` after "stop".
 Routers return ``Literal`` node names. Nothing is built at import time: call :func:`build_graph`.
@@ -44,13 +46,19 @@ def route_answer(state: AgentState) -> Literal["ground", "report"]:
     return "report" if state.get("outcome") is not None else "ground"
 
 
-def route_motion(state: AgentState) -> Literal["verify", "put_back", "report"]:
+def route_motion(state: AgentState) -> Literal["verify", "put_back", "report", "reperceive", "clarify"]:
     """'other' puts the wrong one back and re-grounds; an outcome already set ('stop',
-    unreachable target) is reported."""
+    unreachable target, a self-check that stopped) is reported; a policy TARGET that disagreed
+    with the grounding, with nothing sent, looks again or asks the question ``act`` composed."""
     if state.get("halt") == "other":
         return "put_back"
     if state.get("outcome") is not None:
         return "report"
+    recheck = state.get("recheck")
+    if recheck == "look_again":
+        return "reperceive"
+    if recheck == "ask":
+        return "clarify"
     return "verify"
 
 

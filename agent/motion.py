@@ -14,6 +14,7 @@ from typing import Literal, Optional
 
 import numpy as np
 
+from policy.types import PolicyOutput
 from sim.arm import ACTION_DIM
 
 from agent.context import ActTarget, AgentContext
@@ -33,12 +34,14 @@ class MotionRun:
 
 
 def run_motion(ctx: AgentContext, target: ActTarget, start: int, dialogue: list[DialogueTurn],
-               halts: tuple[Halt, ...] = ("stop", "other")) -> MotionRun:
+               halts: tuple[Halt, ...] = ("stop", "other"), first: Optional[PolicyOutput] = None) -> MotionRun:
     """Run the (already reset) executor towards ``target`` from control step ``start``.
 
     ``halts``: interjection kinds that cut this motion short (others are logged and ignored,
     e.g. "the other one" while putting the wrong one back). What the person says is appended
-    to ``dialogue`` in place.
+    to ``dialogue`` in place. ``first``: the motion's first chunk, already taken from the
+    executor (``act`` checks its reasoning before anything moves); it is sent before asking
+    the executor for more.
     """
     queue: deque[np.ndarray] = deque()
     # Gripper command a hold keeps (0 open .. 1 closed): the last one sent; before any, the arm's
@@ -59,9 +62,13 @@ def run_motion(ctx: AgentContext, target: ActTarget, start: int, dialogue: list[
                 ctx.transcript.write("action", "hold", step=start + sent_steps, sent=sent)
                 return MotionRun(sent_steps + 1, kind, False)
         if not queue:
-            if ctx.executor.done:
+            if first is not None:
+                out, first = first, None
+            elif ctx.executor.done:
                 return MotionRun(sent_steps, None, True)
-            out = ctx.executor.select_action(ctx.arm.get_observation(), target.instruction, [t.text for t in dialogue])
+            else:
+                out = ctx.executor.select_action(ctx.arm.get_observation(), target.instruction,
+                                                 [t.text for t in dialogue])
             if (out.raw_text, out.reasoning) != last_reasoning:
                 last_reasoning = (out.raw_text, out.reasoning)
                 ctx.transcript.write("reasoning", out.raw_text, reasoning=out.reasoning, step=start + sent_steps)

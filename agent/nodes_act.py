@@ -1,5 +1,8 @@
 """Graph nodes that move and close the instruction: act, put_back, verify, report.
 
+Before ``act`` sends a motion's first chunk it checks the policy's chain-of-thought TARGET
+against its own grounding (``agent.self_check``): on a disagreement nothing moves; it looks
+again once, then asks one yes/no question that names both objects, or stops without moving.
 ``act`` runs the executor in a control loop on the arm (``agent.motion.run_motion``) that polls
 the person EVERY control step: "stop" sends a hold action (zero deltas, gripper unchanged: the
 arm stops within that one control step) and ends; "no, the other one" holds, excludes the
@@ -9,17 +12,32 @@ back to ``ground``. Every action actually sent (after the arm's safety clipping)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
 from perception.types import Candidate, SceneObservation
+from policy.types import PolicyOutput
 
 from agent.context import ActTarget, AgentContext, TargetUnreachable
 from agent.dialogue import RELATION_WORDS, describe
 from agent.motion import run_motion
-from agent.nodes_decide import by_index
-from agent.state import AgentState, DialogueTurn, Outcome
+from agent.nodes_decide import by_index, show_question
+from agent.self_check import (
+    SelfCheckAction,
+    SelfCheckRecord,
+    SelfCheckVerdict,
+    ask_text,
+    check_target,
+    image_size,
+    name_agrees,
+    object_at,
+    policy_target,
+    reaching_for,
+    self_check_disagreements,
+    stop_text,
+)
+from agent.state import AgentState, DialogueTurn, Outcome, PendingQuestion
 
 def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
     """Resolve a candidate to perceived objects and an unambiguous instruction for a policy."""
@@ -34,32 +52,36 @@ def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Move towards the best candidate of the prediction set until done, stopped or redirected."""
+    """Move towards the best candidate of the prediction set until done, stopped or redirected.
+
+    Before anything is sent the motion's first chunk goes through the CoT self-check
+    (:func:`_self_check`): when the policy's TARGET disagrees with the grounding nothing moves
+    and ``recheck`` routes to a second look or to the question it composed, or the outcome says
+    why it stopped.
+    """
     ctx = runtime.context
     g, scene = state["grounding"], state["scene"]
     assert g is not None and scene is not None and g.prediction_set, "act needs a decided candidate"
     candidate = max(g.prediction_set, key=lambda c: c.score)
     target = act_target(candidate, scene)
-    ctx.say(f"I'll {target.instruction}.")
-    ctx.transcript.write("say", f"I'll {target.instruction}.", pick=target.pick.index, sim_id=target.pick.sim_id)
-    dialogue = [*state.get("dialogue", []), DialogueTurn(who="robot", text=f"I'll {target.instruction}.")]
+    dialogue = list(state.get("dialogue", []))  # what is said below is appended in place
+    update: dict[str, Any] = {"target": candidate, "halt": None, "motion_finished": False, "dialogue": dialogue,
+                              "recheck": None}
     try:
-        ctx.executor.reset(target)
+        first, held = _self_check(ctx, state, target, scene, dialogue)
     except TargetUnreachable as exc:
-        return {"target": candidate, "halt": None, "motion_finished": False, "dialogue": dialogue,
-                "outcome": Outcome(status="failed", success=False, acted_on=None,
-                                   message=f"I couldn't {target.instruction}: {exc}.")}
+        _announce(ctx, target, dialogue)
+        return {**update, "outcome": Outcome(status="failed", success=False, acted_on=None,
+                                             message=f"I couldn't {target.instruction}: {exc}.")}
+    update.update(held)
+    if first is None:
+        return update  # the policy disagreed: nothing was sent
+    _announce(ctx, target, dialogue)
 
     start = state.get("steps", 0)
-    run = run_motion(ctx, target, start, dialogue)
+    run = run_motion(ctx, target, start, dialogue, first=first)
     halt, finished, sent_steps = run.halt, run.finished, run.sent_steps
-    update: dict[str, Any] = {
-        "steps": start + sent_steps,
-        "target": candidate,
-        "halt": halt,
-        "motion_finished": finished,
-        "dialogue": dialogue,
-    }
+    update.update(steps=start + sent_steps, halt=halt, motion_finished=finished)
     if halt == "stop":
         update["outcome"] = Outcome(status="stopped", success=False, acted_on=target.pick.sim_id,
                                     message="Stopped. I won't move until you tell me what to do.")
@@ -69,6 +91,111 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         update["restrict"] = None
         update["put_back"] = candidate if sent_steps > 1 else None  # it moved: undo first
     return update
+
+
+def _announce(ctx: AgentContext, target: ActTarget, dialogue: list[DialogueTurn]) -> None:
+    """'I'll put the red cube in the green bowl.' (the sim id lets a simulated person watch)."""
+    text = f"I'll {target.instruction}."
+    ctx.say(text)
+    ctx.transcript.write("say", text, pick=target.pick.index, sim_id=target.pick.sim_id)
+    dialogue.append(DialogueTurn(who="robot", text=text))
+
+
+def _first_chunk(ctx: AgentContext, target: ActTarget,
+                 dialogue: list[DialogueTurn]) -> tuple[PolicyOutput, Optional[tuple[int, int]]]:
+    """Reset the executor for ``target`` and take its first chunk (nothing is sent yet); also the
+    frame's (w, h) the policy saw. Raises :class:`TargetUnreachable`."""
+    ctx.executor.reset(target)
+    obs = ctx.arm.get_observation()
+    return ctx.executor.select_action(obs, target.instruction, [t.text for t in dialogue]), image_size(obs)
+
+
+def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: SceneObservation,
+                dialogue: list[DialogueTurn]) -> tuple[Optional[PolicyOutput], dict[str, Any]]:
+    """The policy's first chunk when its TARGET agrees with the grounding, else None; and the
+    state keys the check changes. ``dialogue`` gets what the robot said, in place.
+
+    On a disagreement: look again once (re-perceive and re-ground; when the person already
+    answered or ruled something out, a new look would renumber what they referred to, so the
+    policy is re-queried in place instead); if it still disagrees, ask ONE yes/no question that
+    names both objects (rephrased once after an unusable answer); after a usable answer it acts
+    only when the policy now agrees, or when only its confidence was low (the person vouched
+    for the target); otherwise it stops without moving.
+    """
+    settings = ctx.settings.self_check
+    checks: list[SelfCheckRecord] = list(state.get("self_checks", []))
+    first, size = _first_chunk(ctx, target, dialogue)
+
+    def record(verdict: SelfCheckVerdict, action: SelfCheckAction, output: PolicyOutput, text: str = "") -> None:
+        checks.append(SelfCheckRecord(verdict=verdict, action=action))
+        detail = "agrees" if verdict.agree else f"disagrees ({verdict.reason})"
+        iou = "n/a" if verdict.iou is None else f"{verdict.iou:.2f}"
+        # A chunk that is not sent never reaches run_motion's reasoning log: its CoT goes here.
+        ctx.transcript.write("self_check", f"policy TARGET {verdict.policy_target!r} {detail} with the grounded "
+                             f"{verdict.grounded} (IoU {iou}, confidence {verdict.confidence:.2f}): {action}",
+                             **checks[-1].model_dump(), pick=target.pick.index, sim_id=target.pick.sim_id,
+                             raw_text=None if action in ("passed", "vouched") else output.raw_text)
+        if text:
+            ctx.say(text)
+            ctx.transcript.write("say", text)
+            dialogue.append(DialogueTurn(who="robot", text=text))
+
+    if len(first.actions) == 0:
+        return first, {}  # nothing to send, nothing to check
+    verdict = check_target(first, target.pick, size, settings)
+    retries = sum(c.action in ("look_again", "requery") for c in checks)
+    asked = any(c.action == "ask" for c in checks)
+    answered = asked and state.get("unusable_answers", 0) == 0
+    if not verdict.agree and not asked and retries < settings.max_retries:
+        if not (state.get("excluded") or state.get("restrict") or state.get("restrict_place")):
+            record(verdict, "look_again", first, _difference(verdict, first, target, scene, size, settings.min_iou))
+            return None, {"self_checks": checks, "recheck": "look_again"}
+        record(verdict, "requery", first)
+        first, size = _first_chunk(ctx, target, dialogue)
+        verdict = check_target(first, target.pick, size, settings)
+    if verdict.agree:
+        record(verdict, "passed", first)
+        return first, {"self_checks": checks}
+    if answered and verdict.reason == "low_confidence":
+        record(verdict, "vouched", first)  # name and box agree; the person confirmed the target
+        return first, {"self_checks": checks}
+    difference = _difference(verdict, first, target, scene, size, settings.min_iou)
+    if not answered and state.get("asked", 0) < ctx.settings.max_questions:
+        record(verdict, "ask", first)
+        return None, {"self_checks": checks, "recheck": "ask",
+                      **_question(ctx, state, target, scene, difference, dialogue)}
+    message = stop_text(difference)
+    record(verdict, "stop", first)
+    return None, {"self_checks": checks, "outcome": Outcome(status="refused", success=False, message=message)}
+
+
+def _difference(verdict: SelfCheckVerdict, output: PolicyOutput, target: ActTarget, scene: SceneObservation,
+                size: Optional[tuple[int, int]], min_iou: float) -> str:
+    """'My policy is reaching for <what it named>, but I understood <the grounded object>.' The
+    object its box covers is described among the others ('the red cube on the left') when the
+    policy's name fits it."""
+    reasoned = policy_target(output)
+    seen = object_at(reasoned.box, scene.objects, size, min_iou) if reasoned is not None else None
+    if seen is not None and not name_agrees(reasoned.name, seen):
+        seen = None
+    policy_phrase = describe(seen, scene.objects, scene.viewpoint) if seen is not None else None
+    return reaching_for(verdict, policy_phrase, describe(target.pick, scene.objects, scene.viewpoint))
+
+
+def _question(ctx: AgentContext, state: AgentState, target: ActTarget, scene: SceneObservation, difference: str,
+              dialogue: list[DialogueTurn]) -> dict[str, Any]:
+    """The yes/no question about the grounded object, as ``decide`` would put it to ``clarify``."""
+    attempt = 2 if state.get("unusable_answers", 0) > 0 else 1
+    phrase = describe(target.pick, scene.objects, scene.viewpoint)
+    text = ask_text(difference, phrase) if attempt == 1 else \
+        f"Should I take {phrase}? Sorry, I didn't get that; please say yes or no."
+    number = state.get("asked", 0) + 1
+    image = show_question(ctx, [target.pick], text, number)
+    question = PendingQuestion(text=text, options=[target.pick.index], yes_no=True, attempt=attempt, image=image)
+    ctx.transcript.write("question", text, options=question.options, sim_ids=[target.pick.sim_id], about="pick",
+                         image=image, self_check=True)
+    dialogue.append(DialogueTurn(who="robot", text=text, kind="question"))
+    return {"question": question, "asked": number, "questions": [*state.get("questions", []), text]}
 
 
 def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -138,6 +265,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "outcome", outcome.message, **outcome.model_dump(),
         asked=state.get("asked", 0), questions=state.get("questions", []),
         reperceptions=state.get("reperceptions", 0), steps=state.get("steps", 0),
+        self_check_disagreements=self_check_disagreements(state.get("self_checks", [])),
     )
     return {
         "dialogue": [*state.get("dialogue", []), DialogueTurn(who="robot", text=outcome.message)],

@@ -60,7 +60,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     update: dict[str, Any] = {"decision": decision}
     if question is not None:
         options = [by_index(scene, i) for i in question.options]
-        image = _show(ctx, [o for o in options if o is not None], question.text, state.get("asked", 0) + 1)
+        image = show_question(ctx, [o for o in options if o is not None], question.text, state.get("asked", 0) + 1)
         question = question.model_copy(update={"image": image})
         ctx.transcript.write("question", question.text, options=question.options,
                              sim_ids=[o.sim_id if o else None for o in options], about=question.about, image=image)
@@ -77,7 +77,7 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return update
 
 
-def _show(ctx: AgentContext, options: list[PerceivedObject], text: str, number: int) -> Optional[str]:
+def show_question(ctx: AgentContext, options: list[PerceivedObject], text: str, number: int) -> Optional[str]:
     """Save the camera frame with the options numbered (next to the transcript); its path or None."""
     path = ctx.transcript.path
     rgb = ctx.arm.get_observation().get("rgb") if path is not None else None

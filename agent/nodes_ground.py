@@ -60,6 +60,8 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "reperceptions": 0,
         "near_miss_asked": False,
         "steps": 0,
+        "self_checks": [],
+        "recheck": None,
     }
 
 

@@ -9,6 +9,8 @@ Summary definitions (over all episodes, malformed scenarios included):
   should have acted);
 - ``missed_asks``: episodes that asked fewer questions than ``expect.ask`` requires;
 - ``asks`` / ``reperceptions``: totals of questions and second looks;
+- ``self_check_disagreements``: total first chunks whose chain-of-thought TARGET disagreed with
+  the agent's grounding (0 with the privileged expert, whose TARGET is the grounded object);
 - ``acted_on_intended_rate``: among episodes where the robot picked something, the share in
   which that was the object the person meant (episodes with no pick are left out).
 Each row also carries its own ``unneeded_ask`` / ``missed_ask`` flags.
@@ -45,6 +47,7 @@ class EpisodeResult(BaseModel):
     moved: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm (picked one included)")
     answers: list[str] = Field(default_factory=list, description="what the simulated person answered")
     message: str = ""
+    self_check_disagreements: int = Field(0, description="first chunks whose CoT TARGET disagreed with the grounding")
     session_id: Optional[str] = None
     transcript: Optional[str] = None
     source: Optional[str] = None
@@ -73,6 +76,7 @@ class Summary(BaseModel):
     errors: int = 0
     asks: int = Field(0, description="questions asked over all episodes")
     reperceptions: int = Field(0, description="second looks over all episodes")
+    self_check_disagreements: int = Field(0, description="policy TARGETs that disagreed with the grounding, all episodes")
     acted_on_intended_rate: Optional[float] = None
     mean_duration_s: Optional[float] = None
 
@@ -105,6 +109,7 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
         errors=sum(e.error is not None for e in episodes),
         asks=sum(e.asked for e in episodes),
         reperceptions=sum(e.reperceptions for e in episodes),
+        self_check_disagreements=sum(e.self_check_disagreements for e in episodes),
         acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
         mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
     )
@@ -138,5 +143,6 @@ def format_table(report: Report, width: int = 34) -> str:
         f"unneeded_asks {s.unneeded_asks}  missed_asks {s.missed_asks}  asks {s.asks}  "
         f"reperceptions {s.reperceptions}  errors {s.errors}"
         + (f"  acted_on_intended {s.acted_on_intended_rate:.2f}" if s.acted_on_intended_rate is not None else "")
+        + (f"  self_check_disagreements {s.self_check_disagreements}" if s.self_check_disagreements else "")
     )
     return "\n".join(lines)

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
+from agent.self_check import SelfCheckRecord, SelfCheckVerdict
+
 Speaker = Literal["user", "robot"]
 TurnKind = Literal["instruction", "question", "answer", "say", "interjection"]
 DecisionKind = Literal["act", "clarify", "reperceive", "refuse"]
@@ -114,6 +116,12 @@ class AgentState(TypedDict, total=False):
     instruction: a 'no' to it ends in a refusal rather than another guess."""
     steps: int
     """Control steps sent to the arm for this instruction."""
+    self_checks: list[SelfCheckRecord]
+    """Each check of the policy's chain-of-thought TARGET against the grounding before a motion's
+    first chunk, for this instruction, and what was done about it (passed, looked again, asked...)."""
+    recheck: Optional[Literal["look_again", "ask"]]
+    """Set by ``act`` when the policy's TARGET disagreed and nothing was sent: look again
+    (``reperceive``) or ask the pending question (``clarify``); None otherwise."""
     motion_finished: bool
     """The executor finished its motion (not cut short, not out of steps)."""
     halt: Optional[Literal["stop", "other"]]
@@ -136,6 +144,8 @@ STATE_TYPES: tuple[type, ...] = (
     Decision,
     PendingQuestion,
     Outcome,
+    SelfCheckRecord,
+    SelfCheckVerdict,
     Candidate,
     GroundingResult,
     PerceivedObject,

@@ -3,8 +3,9 @@
 Every line is ``{"session": id, "seq": n, "kind": ..., "text": ..., "data": {...}}``. Kinds:
 ``utterance`` (the person), ``say`` (the robot), ``question``, ``answer``, ``perception``,
 ``grounding``, ``decision``, ``reasoning`` (the policy's chain of thought), ``action`` (one per
-control step: what was actually sent), ``interjection``, ``consistency`` (a language-vision doubt and what was made of it) and
-``outcome``. The file is opened in
+control step: what was actually sent), ``interjection``, ``consistency`` (a language-vision doubt and what was made of it),
+``self_check`` (the policy's chain-of-thought TARGET against the grounding before a motion's
+first chunk, and what was done about it) and ``outcome``. The file is opened in
 append mode so a session resumed after a kill continues the same transcript.
 """
 
@@ -28,6 +29,7 @@ EventKind = Literal[
     "action",
     "interjection",
     "consistency",
+    "self_check",
     "outcome",
 ]
 
