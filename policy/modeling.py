@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from transformers import PaliGemmaForConditionalGeneration
 
-from policy.config import PolicyConfig
+from policy.config import FROM_SCRATCH_PRESETS, PolicyConfig
 
 
 @dataclass
@@ -162,7 +162,7 @@ def build_model(config: PolicyConfig, *, dtype: torch.dtype = torch.float32, wei
     if config.pretrained:
         backbone = PaliGemmaForConditionalGeneration.from_pretrained(config.pretrained, dtype=dtype)
         return VLAModel(config, backbone).to(dtype)
-    if config.preset != "tiny" and not weights_follow:
+    if config.preset not in FROM_SCRATCH_PRESETS and not weights_follow:
         import warnings
 
         warnings.warn(

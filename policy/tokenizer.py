@@ -112,3 +112,13 @@ def encode_example(
         token_type_ids=[0] * len(prefix) + [1] * len(suffix_ids),
         loss_mask=[0] * len(prefix) + [1] * len(suffix_ids),
     )
+
+
+def first_loc_id(tokenizer) -> int:
+    """Id of ``<loc0000>``; the LOC_BINS loc tokens must be consecutive (word tokenizer and
+    PaliGemma's Gemma tokenizer both lay them out so)."""
+    first = tokenizer.convert_tokens_to_ids("<loc0000>")
+    last = tokenizer.convert_tokens_to_ids(f"<loc{LOC_BINS - 1:04d}>")
+    if first is None or last is None or last - first != LOC_BINS - 1 or first == tokenizer.unk_token_id:
+        raise ValueError("the tokenizer has no consecutive <loc0000>..<loc1023> tokens")
+    return int(first)

@@ -26,7 +26,7 @@ from policy.config import PolicyConfig, make_config
 from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos
 from policy.modeling import VLAModel, build_model
 from policy.normalize import NormStats
-from policy.tokenizer import build_word_tokenizer
+from policy.tokenizer import build_word_tokenizer, first_loc_id
 
 STATE_FILE = "training_state.pt"
 LOG_FILE = "train_log.jsonl"
@@ -63,6 +63,16 @@ class TrainSettings:
     init_from: Optional[str] = None
     # PolicyConfig field overrides, e.g. {"chunk_size": 12}.
     overrides: dict = field(default_factory=dict)
+    # "auto" = cuda when available, else cpu. On cuda the forward runs under bf16 autocast.
+    device: str = "auto"
+    # DataLoader worker processes (PNG decoding + tokenising); 0 = in the training process.
+    workers: int = 0
+    # Std-dev, in bins, of the Gaussian soft target over neighbouring <loc> tokens (0 = hard CE).
+    loc_sigma: float = 0.0
+    # Stop (and save) after this many seconds of training even if ``steps`` is not reached.
+    time_limit: Optional[float] = None
+    # Held-out scenes whose first frame is reasoned about at each eval (TARGET name + box IoU).
+    target_eval_scenes: int = 32
 
 
 @dataclass
@@ -72,8 +82,14 @@ class LossParts:
     action: float
 
 
-def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float) -> LossParts:
-    """Token CE over suffix tokens (shifted) + L1 over the (B, C, 7) normalised actions."""
+def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float, loc_first: Optional[int] = None,
+                 loc_sigma: float = 0.0) -> LossParts:
+    """Token CE over suffix tokens (shifted) + L1 over the (B, C, 7) normalised actions.
+
+    With ``loc_sigma`` > 0 a ``<locNNNN>`` target (ids ``loc_first`` .. +1023) is scored against
+    a Gaussian over neighbouring bins instead of the one bin: a coordinate off by one bin costs
+    almost nothing, one off by 300 bins costs a lot (box tokens act like a regression).
+    """
     out = model(
         input_ids=batch.input_ids,
         token_type_ids=batch.token_type_ids,
@@ -86,19 +102,57 @@ def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float) -> 
     # Position t predicts token t+1; project to the vocabulary only where a suffix token follows.
     scored = batch.loss_mask[:, 1:]
     if scored.any():
-        logits = model.backbone.lm_head(out.hidden[:, :-1][scored])  # peft forwards .backbone too
-        text = F.cross_entropy(logits, batch.input_ids[:, 1:][scored])
+        logits = model.backbone.lm_head(out.hidden[:, :-1][scored]).float()  # peft forwards .backbone too
+        targets = batch.input_ids[:, 1:][scored]
+        if loc_sigma > 0 and loc_first is not None:
+            text = soft_loc_cross_entropy(logits, targets, loc_first, loc_sigma)
+        else:
+            text = F.cross_entropy(logits, targets)
     else:  # every row of the batch carried stale reasoning: actions only
         text = out.hidden.new_zeros(())
     action = F.l1_loss(out.actions, batch.actions)
     return LossParts(total=text + action_weight * action, text=float(text.detach()), action=float(action.detach()))
 
 
-def _lr_at(step: int, settings: TrainSettings) -> float:
-    """Linear warm-up then cosine decay to 10 %."""
+def soft_loc_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, loc_first: int, sigma: float,
+                           bins: int = 1024) -> torch.Tensor:
+    """Mean CE over (M, V) logits; loc targets get a Gaussian (std ``sigma`` bins) soft label."""
+    logp = F.log_softmax(logits, dim=-1)
+    loss = -logp.gather(1, targets[:, None])[:, 0]
+    is_loc = (targets >= loc_first) & (targets < loc_first + bins)
+    if bool(is_loc.any()):
+        centre = (targets[is_loc] - loc_first).float()
+        grid = torch.arange(bins, device=logits.device, dtype=torch.float32)
+        soft = torch.exp(-0.5 * ((grid[None, :] - centre[:, None]) / sigma) ** 2)
+        soft = soft / soft.sum(-1, keepdim=True)
+        loss = loss.clone()
+        loss[is_loc] = -(soft * logp[is_loc][:, loc_first : loc_first + bins]).sum(-1)
+    return loss.mean()
+
+
+def batch_to(batch: Batch, device: str) -> Batch:
+    """The same batch with every tensor on ``device``."""
+    if device == "cpu":
+        return batch
+    return Batch(**{k: v.to(device, non_blocking=True) for k, v in vars(batch).items()})
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA device")
+    return name
+
+
+def _lr_at(step: int, settings: TrainSettings, elapsed_s: float = 0.0) -> float:
+    """Linear warm-up then cosine decay to 10 %; with a ``time_limit`` the decay follows
+    whichever runs out first, steps or time, so a time-boxed run still ends at a low rate."""
     if step < settings.warmup:
         return settings.lr * (step + 1) / settings.warmup
     progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+    if settings.time_limit:
+        progress = max(progress, elapsed_s / settings.time_limit)
     return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
@@ -126,10 +180,16 @@ def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
         config = base.replace(vocab_size=len(tokenizer), **special_token_ids(tokenizer, base.state_token))
     stats = NormStats.fit(table.actions.reshape(-1, table.actions.shape[-1]), table.state)
     torch.manual_seed(settings.seed)
-    return LoadedPolicy(model=build_model(config), tokenizer=tokenizer, stats=stats, config=config)
+    model = build_model(config)
+    if config.structured_init and not config.pretrained:
+        from policy.structured_init import apply_structured_init
+
+        apply_structured_init(model, first_loc_id(tokenizer))
+    return LoadedPolicy(model=model, tokenizer=tokenizer, stats=stats, config=config)
 
 
-def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int, scene_balance: float = 0.0):
+def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int, scene_balance: float = 0.0,
+                     workers: int = 0):
     gen = torch.Generator().manual_seed(seed)
     while True:
         sampler = None
@@ -139,32 +199,46 @@ def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, see
         loader = torch.utils.data.DataLoader(
             ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
             generator=gen if sampler is None else None, collate_fn=partial(collate, config=config),
+            num_workers=workers, persistent_workers=False, pin_memory=torch.cuda.is_available(),
         )
         yield from loader
 
 
 @torch.no_grad()
-def evaluate_loss(model: torch.nn.Module, ds: DemoDataset, config: PolicyConfig, batches: int = 8) -> dict:
+def evaluate_loss(model: torch.nn.Module, ds: DemoDataset, config: PolicyConfig, batches: int = 8,
+                  device: str = "cpu") -> dict:
     model.eval()
     loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=False, collate_fn=partial(collate, config=config))
     parts = []
     for i, batch in enumerate(loader):
         if i >= batches:
             break
-        lp = compute_loss(model, batch, 1.0)
+        with _autocast(device):
+            lp = compute_loss(model, batch_to(batch, device), 1.0)
         parts.append((lp.text, lp.action))
     model.train()
     arr = np.asarray(parts) if parts else np.zeros((1, 2))
     return {"eval_text_loss": float(arr[:, 0].mean()), "eval_action_l1": float(arr[:, 1].mean())}
 
 
+def _autocast(device: str):
+    """bf16 autocast on CUDA (tensor cores), a no-op context on CPU."""
+    import contextlib
+
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = None) -> Path:
     """Train (or resume) into ``settings.out``; returns the checkpoint folder."""
     torch.set_num_threads(settings.threads)
+    device = resolve_device(settings.device)
     out = Path(settings.out)
     table = load_demos(settings.data)
     resume = (out / STATE_FILE).exists()
     policy = load_checkpoint(out) if resume else _fresh(settings, table)
+    policy.model.to(device)
     model: torch.nn.Module = policy.model
     model.train()
     if settings.lora:
@@ -185,22 +259,31 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         # optimiser moments no longer belong to these parameters.
         if not settings.lora:
             optim.load_state_dict(state["optim"])
-    batches = _infinite_loader(train_ds, policy.config, settings.batch_size, settings.seed + step, settings.scene_balance)
+    batches = _infinite_loader(train_ds, policy.config, settings.batch_size, settings.seed + step, settings.scene_balance,
+                               settings.workers)
+    loc_first = first_loc_id(policy.tokenizer) if settings.loc_sigma > 0 else None
     started = time.time()
     log = (out / LOG_FILE) if out.exists() else None
     while step < settings.steps:
         for group in optim.param_groups:
-            group["lr"] = _lr_at(step, settings)
-        lp = compute_loss(model, next(batches), settings.action_weight)
+            group["lr"] = _lr_at(step, settings, time.time() - started)
+        with _autocast(device):
+            lp = compute_loss(model, batch_to(next(batches), device), settings.action_weight, loc_first,
+                              settings.loc_sigma)
         optim.zero_grad(set_to_none=True)
         lp.total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optim.step()
         step += 1
         record = {"step": step, "text_loss": lp.text, "action_l1": lp.action, "elapsed_s": time.time() - started}
-        if step % settings.eval_every == 0 or step == settings.steps:
-            record.update(evaluate_loss(model, eval_ds, policy.config) if len(eval_ds) else {})
-        if step % settings.save_every == 0 or step == settings.steps:
+        out_of_time = settings.time_limit is not None and record["elapsed_s"] >= settings.time_limit
+        last = step == settings.steps or out_of_time
+        if step % settings.eval_every == 0 or last:
+            if len(eval_ds):
+                record.update(evaluate_loss(model, eval_ds, policy.config, device=device))
+                record.update(reasoning_accuracy(policy, eval_table, settings.target_eval_scenes, device))
+                model.train()
+        if step % settings.save_every == 0 or last:
             _save(out, model, policy, optim, step, settings, record)
             log = out / LOG_FILE
         if log is not None and ("eval_text_loss" in record or step % 50 == 0):
@@ -208,7 +291,44 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
                 fh.write(json.dumps(record) + "\n")
         if progress is not None:
             progress(record)
+        if out_of_time:
+            break
     return out
+
+
+def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
+    """Open-loop check on held-out rows: reason about the FIRST frame of up to ``scenes``
+    episodes and compare the written TARGET with the sim-truth one (name; box IoU).
+
+    Returns ``eval_target_name_acc``, ``eval_target_iou`` (mean) and ``eval_target_correct``
+    (name right and IoU >= 0.5, the bar of ``main.py eval``).
+    """
+    from policy.cot_format import box_iou, parse_reasoning
+    from policy.dataset import decode_png
+    from policy.runtime import VLARuntime
+
+    if scenes <= 0 or len(table) == 0:
+        return {}
+    firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1][:scenes]
+    runtime = VLARuntime(policy, device=device)
+    names, ious, correct = [], [], []
+    for i in firsts:
+        truth = parse_reasoning(table.reasoning[i]).target
+        if truth is None:
+            continue
+        plain = [p for p in table.prompts[i] if "|" not in p] or table.prompts[i]
+        runtime.reset()
+        chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, plain[0])
+        got = chunk.reasoning.target
+        name_ok = got is not None and got.name == truth.name
+        iou = box_iou(got.box, truth.box) if got is not None else 0.0
+        names.append(name_ok)
+        ious.append(iou)
+        correct.append(name_ok and iou >= 0.5)
+    if not names:
+        return {}
+    return {"eval_target_name_acc": float(np.mean(names)), "eval_target_iou": float(np.mean(ious)),
+            "eval_target_correct": float(np.mean(correct))}
 
 
 def _save(out: Path, model: torch.nn.Module, policy: LoadedPolicy, optim, step: int, settings: TrainSettings, record: dict) -> None:

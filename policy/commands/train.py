@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lora-rank", type=int, default=16)
     parser.add_argument("--lora-vision", action="store_true", help="also put adapters on the SigLIP tower")
     parser.add_argument("--init-from", default=None, help="start from this checkpoint folder")
+    parser.add_argument("--device", default="auto", help="auto (cuda when there is one) | cpu | cuda")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--loc-sigma", type=float, default=16.0,
+                        help="Gaussian soft target over <loc> bins, std in bins (0 = plain cross-entropy)")
+    parser.add_argument("--time-limit", type=float, default=None, help="stop and save after this many seconds")
+    parser.add_argument("--target-eval-scenes", type=int, default=32,
+                        help="held-out first frames reasoned about at each eval (TARGET accuracy)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="override a PolicyConfig field, e.g. --set chunk_size=12")
 
@@ -50,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
         lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, scene_balance=args.scene_balance, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
-        init_from=args.init_from, overrides=overrides,
+        init_from=args.init_from, overrides=overrides, device=args.device, workers=args.workers,
+        loc_sigma=args.loc_sigma, time_limit=args.time_limit, target_eval_scenes=args.target_eval_scenes,
     )
     bar = tqdm(total=settings.steps, desc="train", unit="step")
 
