@@ -11,6 +11,12 @@ the network only when the queue runs dry. A network call is one of two kinds:
 
 ``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
 loop; the benchmark compares the two.
+
+**Steering** (ECoT's reasoning intervention): :meth:`VLARuntime.steer` hands the runtime the
+boxes the caller already trusts (the agent's own grounding); every chain of thought the policy
+writes then has its TARGET (and PLACE) box replaced by them before the actions are read, so the
+action chunk conditions on the corrected reasoning. The policy's own TARGET (before the edit)
+stays in :attr:`ChunkResult.written_target` for the agent's self-check.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ import numpy as np
 import torch
 
 from policy.checkpoint import LoadedPolicy
-from policy.cot_format import DialogueTurn, format_prompt, parse_reasoning
+from policy.cot_format import DialogueTurn, format_prompt, format_reasoning, parse_reasoning
 from policy.dataset import image_to_tensor
 from policy.tokenizer import decode_text, encode_example
-from policy.types import PolicyOutput, Reasoning
+from policy.types import PolicyOutput, ReasonedObject, Reasoning
+
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class ChunkResult:
     reasoning: Reasoning
     confidence: float
     reasoned: bool  # True when this call wrote new reasoning
+    # The TARGET the policy itself wrote (differs from reasoning.target when steered).
+    written_target: Optional[ReasonedObject] = None
 
 
 @dataclass
@@ -67,6 +77,7 @@ class _Memory:
     chunks_since_reasoning: int = 0
     last_gripper: Optional[float] = None
     stale: bool = True
+    written_target: Optional[ReasonedObject] = None
 
 
 class VLARuntime:
@@ -84,13 +95,22 @@ class VLARuntime:
             raise ValueError(f"execute_steps must be in 1..{self.config.chunk_size}")
         self._queue: list[np.ndarray] = []
         self._memory = _Memory()
+        self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
         self.calls = {"reason": 0, "reuse": 0}
 
     # -- LeRobot-style interface -----------------------------------------------------------
     def reset(self) -> None:
-        """Forget queued actions and reasoning (new episode)."""
+        """Forget queued actions, reasoning and steering (new episode)."""
         self._queue.clear()
         self._memory = _Memory()
+        self._steer = (None, None)
+
+    def steer(self, target: Optional[Box], place: Optional[Box] = None) -> None:
+        """From the next call on, write these normalised (x0, y0, x1, y1) boxes into the TARGET
+        (and PLACE) field of every chain of thought before reading actions; None leaves a field
+        as the policy wrote it. Forces fresh reasoning."""
+        self._steer = (target, place)
+        self.invalidate()
 
     def invalidate(self) -> None:
         """Force fresh reasoning at the next network call (scene changed, user corrected us)."""
@@ -142,7 +162,8 @@ class VLARuntime:
         if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True
         mem.last_gripper = gripper
-        return ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, must_reason)
+        return ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, must_reason,
+                           mem.written_target)
 
     def _prefix(self, prompt: str, suffix_ids: Optional[list[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
@@ -182,15 +203,36 @@ class VLARuntime:
             model.run_backbone(model.embed(tok, None, None), one, None, cache)
             generated.append(cfg.eos_token_id)
             probs.append(0.0)
-        actions = model.predict_actions_from_cache(cache)
         mem.prompt = prompt
         mem.reasoning_ids = generated
         mem.reasoning_text = decode_text(self.policy.tokenizer, generated)
         mem.reasoning = parse_reasoning(mem.reasoning_text)
+        mem.written_target = mem.reasoning.target
         mem.confidence = target_confidence(self.policy.tokenizer, generated, probs)
         mem.chunks_since_reasoning = 0
         mem.stale = False
-        return actions
+        if self._apply_steer():
+            return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
+        return model.predict_actions_from_cache(cache)
+
+    def _apply_steer(self) -> bool:
+        """Rewrite the remembered reasoning with the steering boxes; True when it changed."""
+        target, place = self._steer
+        r = self._memory.reasoning
+        update: dict[str, Any] = {}
+        if target is not None and r.target is not None:
+            update["target"] = r.target.model_copy(update={"box": tuple(target)})
+        if place is not None and r.place is not None:
+            update["place"] = r.place.model_copy(update={"box": tuple(place)})
+        if not update:
+            return False
+        edited = r.model_copy(update=update)
+        text = format_reasoning(edited)
+        tok = self.policy.tokenizer
+        self._memory.reasoning = edited
+        self._memory.reasoning_text = text
+        self._memory.reasoning_ids = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        return True
 
     def _reuse(self, prompt: str, pixels: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """ONE forward: prefix + cached reasoning + action queries."""

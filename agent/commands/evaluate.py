@@ -33,13 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steer", choices=("none", "truth"), default="none",
+                        help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
+                             "before the actions are read (ECoT reasoning intervention; a diagnostic of how far "
+                             "the actions follow the reasoning, the agent steers with its own grounding)")
 
 
 def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
     from policy.cot_format import box_iou
     from policy.instructions import name
 
-    target = chunk.reasoning.target
+    target = chunk.written_target  # what the policy wrote, before any steering edit
     truth = boxes.get(spec.task.pick)
     if target is None or truth is None:
         return False, 0.0
@@ -47,13 +51,16 @@ def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool,
     return target.name == name(scene.get(spec.task.pick)) and iou >= IOU_CORRECT, iou
 
 
-def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int) -> dict[str, Any]:
+def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = "none") -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
     from agent.commands.collect import project_boxes
     from policy.instructions import TaskWords, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime.reset()
+    if steer == "truth":
+        start = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()}, env.camera)
+        runtime.steer(start.get(spec.task.pick), start.get(spec.task.place) if spec.task.place else None)
     words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
     instruction, dialogue = eval_prompt(spec.scene, words)
     steps, success, checks, ious, policy_s = 0, False, [], [], 0.0
@@ -121,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(range(args.episodes), desc="eval", unit="ep")
         for i in bar:
             spec = sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            records.append(run_episode(env, runtime, spec, args.max_steps))
+            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer))
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()
