@@ -117,7 +117,9 @@ def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: 
 
     On a disagreement: look again once (re-perceive and re-ground; when the person already
     answered or ruled something out, a new look would renumber what they referred to, so the
-    policy is re-queried in place instead); if it still disagrees, ask ONE yes/no question that
+    policy is re-queried in place instead); if it still disagrees and the executor is steerable
+    (the VLA executor: its reasoning already carries the grounded boxes) it goes on, steered;
+    otherwise it asks ONE yes/no question that
     names both objects (rephrased once after an unusable answer); after a usable answer it acts
     only when the policy now agrees, or when only its confidence was low (the person vouched
     for the target); otherwise it stops without moving.
@@ -155,6 +157,12 @@ def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: 
         verdict = check_target(first, target.pick, size, settings)
     if verdict.agree:
         record(verdict, "passed", first)
+        return first, {"self_checks": checks}
+    if getattr(ctx.executor, "steerable", False):
+        # A second look kept the grounding: the person's words were clear and the agent's own
+        # grounding overrules the policy's TARGET, already written into the policy's reasoning
+        # (ECoT intervention); asking the person would ask about something they already said.
+        record(verdict, "steered", first)
         return first, {"self_checks": checks}
     if answered and verdict.reason == "low_confidence":
         record(verdict, "vouched", first)  # name and box agree; the person confirmed the target

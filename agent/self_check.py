@@ -25,6 +25,7 @@ from typing import Any, Literal, Optional, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from perception.types import PerceivedObject
+from policy.cot_format import box_iou
 from policy.types import PolicyOutput, ReasonedObject
 
 from agent.dialogue import said_attributes
@@ -34,7 +35,7 @@ DisagreementReason = Literal["name", "box", "low_confidence"]
 #: What the agent did after a check: acted on it, looked again (re-perceived and re-grounded),
 #: re-queried the policy in place, asked the person, acted because the person vouched for a
 #: low-confidence target, or stopped without moving.
-SelfCheckAction = Literal["passed", "look_again", "requery", "ask", "vouched", "stop"]
+SelfCheckAction = Literal["passed", "look_again", "requery", "ask", "vouched", "steered", "stop"]
 
 
 @dataclass(frozen=True)
@@ -97,15 +98,6 @@ def normalised_box(obj: PerceivedObject, size: tuple[int, int]) -> Box:
     w, h = size
     x0, y0, x1, y1 = obj.box
     return (x0 / w, y0 / h, x1 / w, y1 / h)
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes; 0 when either is empty."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 def policy_target(output: PolicyOutput) -> Optional[ReasonedObject]:

@@ -5,6 +5,12 @@ proprio state, plus the words. The agent hands it ``target.instruction``, a rewr
 only the chosen target ("put the red cube on the left in the green bowl"), so by default the
 raw session dialogue is not added to the prompt (``use_dialogue=True`` folds question/answer
 pairs in, the form the policy also saw in training).
+
+With ``steer`` (default) the executor also hands the runtime the boxes of the grounded target
+(and place) in the policy's camera frame: every chain of thought the policy writes gets its
+TARGET/PLACE box replaced by the agent's grounding before the actions are read (ECoT's
+reasoning intervention). ``PolicyOutput.target`` stays what the policy itself wrote, so the
+agent's self-check still sees the policy's own opinion.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ class VLAExecutor:
     privileged = False
 
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
-                 still_chunks: int = 3, still_m: float = 0.004) -> None:
+                 still_chunks: int = 3, still_m: float = 0.004, steer: bool = True) -> None:
         self.runtime = runtime
+        #: The agent may overrule the policy's TARGET with its grounding (self-check).
+        self.steerable = steer
+        self._target: Any = None
         self.max_steps = max_steps
         self.use_dialogue = use_dialogue
         self.still_chunks = still_chunks
@@ -58,6 +67,7 @@ class VLAExecutor:
     def reset(self, target: Any) -> None:
         """New motion for an ``agent.context.ActTarget`` (its instruction becomes the prompt)."""
         self.runtime.reset()
+        self._target = target if self.steerable else None
         self._instruction = getattr(target, "instruction", None)
         self._steps = 0
         self._still = 0
@@ -72,6 +82,9 @@ class VLAExecutor:
         if self._finished:
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
         turns = pair_dialogue(dialogue) if self.use_dialogue else []
+        if self._target is not None:  # first call of a motion: steer with the grounded boxes
+            self._steer(self._target, obs)
+            self._target = None
         chunk = self.runtime.predict_chunk(obs, self._instruction or instruction, turns)
         actions = chunk.actions[: self.runtime.execute_steps]
         self._steps += len(actions)
@@ -81,7 +94,17 @@ class VLAExecutor:
         if self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done":
             self._finished = True
         return PolicyOutput(actions=actions, reasoning=chunk.reasoning, raw_text=chunk.reasoning_text,
-                            target=chunk.reasoning.target, confidence=chunk.confidence)
+                            target=chunk.written_target, confidence=chunk.confidence)
+
+    def _steer(self, target: Any, obs: dict[str, Any]) -> None:
+        from agent.self_check import image_size, normalised_box
+
+        size = image_size(obs)
+        pick = getattr(target, "pick", None)
+        if size is None or pick is None or getattr(target, "return_to", None) is not None:
+            return
+        place = getattr(target, "place", None)
+        self.runtime.steer(normalised_box(pick, size), normalised_box(place, size) if place is not None else None)
 
 
 def pair_dialogue(dialogue: list[str]) -> list[tuple[str, str]]:

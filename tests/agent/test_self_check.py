@@ -168,6 +168,20 @@ def test_wrong_target_looks_again_then_asks_naming_both_then_acts_on_yes(rig: Ca
     assert _checks(r)[-1] == (True, "passed")
 
 
+def test_a_steerable_policy_that_still_disagrees_after_a_second_look_is_steered_not_asked(
+        rig: Callable[..., Rig]) -> None:
+    """The VLA executor writes the grounded box into the policy's reasoning (ECoT intervention),
+    so a policy that keeps naming the red cube is overruled: it looks again once, then acts on
+    the blue ball the person asked for, with no question."""
+    r = rig()
+    policy = _with_policy(r, [("a", 0.9)])
+    policy.steerable = True
+    done = _finished(r.session.start("put the blue ball in the green bowl"))
+    assert (done.success, done.acted_on, done.asked, done.reperceptions) == (True, "d", 0, 1)
+    assert _checks(r) == [(False, "look_again"), (False, "steered")]
+    assert done.self_check_disagreements == 2
+
+
 def test_yes_while_the_policy_still_disagrees_stops_without_moving(rig: Callable[..., Rig]) -> None:
     r = rig()
     before = r.positions()
