@@ -51,7 +51,7 @@ class RunConfig:
     # "vla" = the learned PaliGemma policy from ``policy_checkpoint`` (sees only camera + proprio).
     policy: str = "expert"
     # Checkpoint folder the "vla" executor loads (the committed embedded default).
-    policy_checkpoint: str = str(Path(__file__).resolve().parent.parent / "checkpoints" / "tiny")
+    policy_checkpoint: str = str(Path(__file__).resolve().parent.parent / "checkpoints" / "vla")
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).
     image_size: int = 96
     # Most control steps (10 Hz) per motion before the agent gives up on it.

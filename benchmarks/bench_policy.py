@@ -1,6 +1,6 @@
 """Policy latency: naive ECoT loop vs the optimised runtime (reasoning reuse + action chunks).
 
-    python -m benchmarks.bench_policy [--checkpoint checkpoints/tiny] [--steps 64] [--json out.json]
+    python -m benchmarks.bench_policy [--checkpoint checkpoints/vla] [--steps 64] [--json out.json]
 
 1. CPU, ``tiny`` checkpoint, real runtime (policy/runtime.py), observations replayed from demo
    parquet files when ``--data`` has them (else random images):
@@ -233,7 +233,7 @@ def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-22
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default="checkpoints/tiny")
+    parser.add_argument("--checkpoint", default="checkpoints/vla")
     parser.add_argument("--data", default="data/demos", help="demo folder to replay observations from")
     parser.add_argument("--steps", type=int, default=64, help="control steps (actions) timed per mode")
     parser.add_argument("--replan-every", type=int, default=4)
@@ -249,7 +249,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     if not args.skip_cpu:
-        results["cpu_tiny"] = cpu_benchmark(args)
+        results["cpu_embedded"] = cpu_benchmark(args)
     if torch.cuda.is_available():
         results["gpu_paligemma_3b_224"] = network_benchmark(args)
         print(json.dumps(results["gpu_paligemma_3b_224"]), flush=True)

@@ -1,7 +1,7 @@
 """`python main.py train`: train the VLA policy on collected demos (full or --lora), resumable.
 
 Example (the embedded checkpoint):
-    python main.py train --preset tiny --data data/demos --out checkpoints/tiny --steps 3000
+    python main.py train --preset small --data data/demos,data/scenes --out checkpoints/vla --device cuda --time-limit 270
 """
 
 from __future__ import annotations
