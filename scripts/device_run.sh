@@ -2,7 +2,8 @@
 # One lent-GPU session (see docs/BENCHMARKS.md): CUDA tests, an A/B training of the `small`
 # policy preset on packed demos, and the 3B reasoning call under torch.compile.
 #
-#   here:  python scripts/pack_demos.py data/demos,data/scenes,data/scenes2 --out gpu_data
+#   here:  python scripts/pack_demos.py data/demos --out gpu_data/demos --stride 2
+#          python scripts/pack_demos.py data/scenes,data/scenes2,data/scenes3 --out gpu_data/scenes
 #   GPU:   bash scripts/device_run.sh          (results under $OUT, default runs/device)
 #
 # A = the embedded recipe (sine/cosine priors + Gaussian loc targets) on the `small` preset;
@@ -10,8 +11,8 @@
 # 0.6 M-parameter `tiny` preset. All three run at once for TRAIN_S seconds.
 set -u
 OUT=${OUT:-runs/device}
-TRAIN_S=${TRAIN_S:-330}
-DATA=${DATA:-gpu_data}
+TRAIN_S=${TRAIN_S:-270}
+DATA=${DATA:-gpu_data/demos,gpu_data/scenes}
 DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}
 mkdir -p "$OUT"
