@@ -26,6 +26,7 @@ from policy.config import PolicyConfig, make_config
 from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos
 from policy.modeling import VLAModel, build_model
 from policy.normalize import NormStats
+from policy.reasoning_eval import reasoning_accuracy
 from policy.tokenizer import build_word_tokenizer, first_loc_id
 
 STATE_FILE = "training_state.pt"
@@ -294,41 +295,6 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         if out_of_time:
             break
     return out
-
-
-def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
-    """Open-loop check on held-out rows: reason about the FIRST frame of up to ``scenes``
-    episodes and compare the written TARGET with the sim-truth one (name; box IoU).
-
-    Returns ``eval_target_name_acc``, ``eval_target_iou`` (mean) and ``eval_target_correct``
-    (name right and IoU >= 0.5, the bar of ``main.py eval``).
-    """
-    from policy.cot_format import box_iou, parse_reasoning
-    from policy.dataset import decode_png
-    from policy.runtime import VLARuntime
-
-    if scenes <= 0 or len(table) == 0:
-        return {}
-    firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1][:scenes]
-    runtime = VLARuntime(policy, device=device)
-    names, ious, correct = [], [], []
-    for i in firsts:
-        truth = parse_reasoning(table.reasoning[i]).target
-        if truth is None:
-            continue
-        plain = [p for p in table.prompts[i] if "|" not in p] or table.prompts[i]
-        runtime.reset()
-        chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, plain[0])
-        got = chunk.reasoning.target
-        name_ok = got is not None and got.name == truth.name
-        iou = box_iou(got.box, truth.box) if got is not None else 0.0
-        names.append(name_ok)
-        ious.append(iou)
-        correct.append(name_ok and iou >= 0.5)
-    if not names:
-        return {}
-    return {"eval_target_name_acc": float(np.mean(names)), "eval_target_iou": float(np.mean(ious)),
-            "eval_target_correct": float(np.mean(correct))}
 
 
 def _save(out: Path, model: torch.nn.Module, policy: LoadedPolicy, optim, step: int, settings: TrainSettings, record: dict) -> None:
