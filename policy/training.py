@@ -201,8 +201,16 @@ def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, see
             ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
             generator=gen if sampler is None else None, collate_fn=partial(collate, config=config),
             num_workers=workers, persistent_workers=False, pin_memory=torch.cuda.is_available(),
+            worker_init_fn=_reseed_worker if workers > 0 else None,
         )
         yield from loader
+
+
+def _reseed_worker(worker_id: int) -> None:
+    """Each loader worker holds a copy of the dataset: give each its own random stream, or all
+    would draw the same prompt variants and stale-reasoning lags."""
+    info = torch.utils.data.get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed % 2**32)
 
 
 @torch.no_grad()

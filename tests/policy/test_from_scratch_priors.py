@@ -61,7 +61,7 @@ def test_a_time_boxed_run_stops_early_saves_and_reports_target_accuracy(tmp_path
     data, out = tmp_path / "demos", tmp_path / "ckpt"
     write_demos(data, episodes=3)
     settings = TrainSettings(data=str(data), out=str(out), steps=10_000, batch_size=4, warmup=1, eval_every=10_000,
-                             save_every=10_000, threads=1, overrides=SMALL, time_limit=0.5, loc_sigma=8.0,
+                             save_every=10_000, threads=1, overrides=SMALL, time_limit=0.5, loc_sigma=8.0, workers=2,
                              target_eval_scenes=2, eval_fraction=0.34)
     records = []
     train(settings, records.append)
