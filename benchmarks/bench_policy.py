@@ -75,6 +75,20 @@ def cpu_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "naive": naive, "optimised": fast, "speedup": naive["ms_per_action"] / fast["ms_per_action"]}
 
 
+def random_model_on(cfg: Any, device: str, dtype: torch.dtype, *, warn: bool) -> Any:
+    """A randomly initialised VLAModel allocated straight on ``device`` in ``dtype`` (no 12 GB
+    CPU copy of the 3B geometry); ``warn`` keeps build_model's loud RANDOM INIT warning."""
+    from policy.modeling import build_model
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            return build_model(cfg, dtype=dtype, weights_follow=not warn)
+    finally:
+        torch.set_default_dtype(previous)
+
+
 @torch.no_grad()
 def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224", device: str = "cuda",
                       dtype: torch.dtype = torch.bfloat16) -> dict[str, Any]:
@@ -82,16 +96,9 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
     from transformers import DynamicCache
 
     from policy.config import make_config
-    from policy.modeling import build_model
 
     cfg = make_config(preset, pretrained=None)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with torch.device(device):  # allocate straight on the device, no 12 GB CPU copy
-            model = build_model(cfg, dtype=dtype).eval()  # warns loudly: RANDOM INIT
-    finally:
-        torch.set_default_dtype(previous)
+    model = random_model_on(cfg, device, dtype, warn=True).eval()
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     T, C = args.gpu_reasoning_tokens, cfg.chunk_size
     prompt = [cfg.bos_token_id] + [300] * 12 + [cfg.state_token_id, 108]
@@ -168,17 +175,10 @@ def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-22
     from policy.config import make_config
     from policy.dataset import Batch
     from policy.lora import LoraSettings, apply_lora, trainable_fraction
-    from policy.modeling import build_model
     from policy.training import compute_loss
 
     cfg = make_config(preset, pretrained=None)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        with torch.device(device):
-            base = build_model(cfg, dtype=dtype, weights_follow=True)
-    finally:
-        torch.set_default_dtype(previous)
+    base = random_model_on(cfg, device, dtype, warn=False)
     model = apply_lora(base, LoraSettings(rank=args.lora_rank)).train()
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=1e-4)
