@@ -46,6 +46,11 @@ def list_episode_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def episode_files(folders: str | Path) -> list[Path]:
+    """Episode files of one folder or several (comma-separated), folder by folder."""
+    return [f for part in str(folders).split(",") if part.strip() for f in list_episode_files(part.strip())]
+
+
 @dataclass
 class DemoTable:
     """All rows of a demo folder as columns (images stay PNG-compressed)."""
@@ -79,7 +84,7 @@ def load_demos(folder: str | Path, action_dim: int = 7) -> DemoTable:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    files = [f for part in str(folder).split(",") if part.strip() for f in list_episode_files(part.strip())]
+    files = episode_files(folder)
     table = pa.concat_tables([pq.read_table(f) for f in files])
     cols = table.to_pydict()
     actions = np.asarray(cols["actions"], dtype=np.float32)
@@ -109,7 +114,7 @@ def pack_episodes(sources: str, out: str | Path, *, stride: int = 1, max_rows: O
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = [f for part in str(sources).split(",") if part.strip() for f in list_episode_files(part.strip())]
+    files = episode_files(sources)
     pending: list = []
     written, rows, episodes, part_no = 0, 0, 0, 0
 
@@ -121,7 +126,6 @@ def pack_episodes(sources: str, out: str | Path, *, stride: int = 1, max_rows: O
             written += path.stat().st_size
             pending, part_no = [], part_no + 1
 
-    buffered = 0
     for f in files:
         table = pq.read_table(f)
         keep = np.flatnonzero(np.asarray(table.column("step")) % stride == 0)
@@ -133,11 +137,9 @@ def pack_episodes(sources: str, out: str | Path, *, stride: int = 1, max_rows: O
             table = table.set_column(table.schema.get_field_index("image"), "image", pa.array(images, pa.binary()))
         pending.append(table)
         rows += len(table)
-        buffered += len(table)
         episodes += 1
-        if buffered >= rows_per_file:
+        if sum(map(len, pending)) >= rows_per_file:
             flush()
-            buffered = 0
     flush()
     return {"episodes": episodes, "rows": rows, "files": part_no, "bytes": written}
 
