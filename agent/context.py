@@ -39,7 +39,12 @@ class TargetUnreachable(RuntimeError):
 
 
 class Executor(Protocol):
-    """Policy-like motion source: the scripted expert now, the VLA later."""
+    """Policy-like motion source: the scripted expert or the learned VLA.
+
+    Optional attribute ``steerable`` (absent = False): the executor writes the grounded boxes of
+    its target into the policy's reasoning (``agent/vla_executor.py``), so the self-check may
+    go on after a disagreement instead of asking (``agent/nodes_act.py``).
+    """
 
     def reset(self, target: ActTarget) -> None:
         """Start a new motion towards ``target`` (clears any queued actions).
