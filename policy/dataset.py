@@ -204,12 +204,19 @@ class DemoDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.table)
 
-    def sampling_weights(self, scene_balance: float) -> np.ndarray:
-        """Per-row weights: ``scene_balance`` of the mass spread evenly over episodes (scenes),
-        the rest evenly over rows, so many short scene-only episodes are not drowned out."""
+    def sampling_weights(self, scene_balance: float, phase_balance: float = 0.0) -> np.ndarray:
+        """Per-row weights (mean 1): ``scene_balance`` of the mass spread evenly over episodes
+        (scenes), so many short scene-only episodes are not drowned out; then ``phase_balance``
+        of it spread evenly over motion phases (the MOVE field's first word: approach, carry,
+        ...), so the few carry rows of each place episode weigh as much as the many approach rows."""
         _, inverse, counts = np.unique(self.table.episode, return_inverse=True, return_counts=True)
         per_episode = (1.0 / counts[inverse]) * len(inverse) / len(counts)  # mean 1
-        return scene_balance * per_episode + (1.0 - scene_balance)
+        weights = scene_balance * per_episode + (1.0 - scene_balance)
+        if phase_balance > 0:
+            _, inverse, counts = np.unique(motion_phases(self.table.reasoning), return_inverse=True, return_counts=True)
+            per_phase = (1.0 / counts[inverse]) * len(inverse) / len(counts)  # mean 1
+            weights = weights * (phase_balance * per_phase + (1.0 - phase_balance))
+        return weights
 
     def __getitem__(self, i: int) -> dict:
         t, cfg = self.table, self.config
@@ -230,6 +237,11 @@ class DemoDataset(torch.utils.data.Dataset):
             "state": torch.from_numpy(self.stats.normalize_state(t.state[i])),
             "actions": torch.from_numpy(self.stats.normalize_action(t.actions[i, : cfg.chunk_size])),
         }
+
+
+def motion_phases(reasonings: list[str]) -> np.ndarray:
+    """The motion phase of each row: the first word of its MOVE field ('' when there is none)."""
+    return np.asarray([r.partition("MOVE:")[2].split(",")[0].strip() for r in reasonings])
 
 
 def collate(items: list[dict], config: PolicyConfig) -> Batch:

@@ -25,6 +25,7 @@ from policy.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint, sp
 from policy.config import PolicyConfig, make_config
 from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos
 from policy.modeling import VLAModel, build_model
+from policy.motion_eval import motion_agreement
 from policy.normalize import NormStats
 from policy.reasoning_eval import reasoning_accuracy
 from policy.tokenizer import build_word_tokenizer, first_loc_id
@@ -60,6 +61,8 @@ class TrainSettings:
     stale_prob: float = 0.0
     # Share of sampling spread evenly over episodes instead of rows (policy/dataset.py).
     scene_balance: float = 0.0
+    # Share of sampling spread evenly over motion phases (approach, carry, ...; policy/dataset.py).
+    phase_balance: float = 0.0
     # Start from this checkpoint folder (fine-tuning, e.g. with --lora) instead of from scratch.
     init_from: Optional[str] = None
     # PolicyConfig field overrides, e.g. {"chunk_size": 12}.
@@ -74,6 +77,8 @@ class TrainSettings:
     time_limit: Optional[float] = None
     # Held-out scenes whose first frame is reasoned about at each eval (TARGET name + box IoU).
     target_eval_scenes: int = 32
+    # Held-out rows per motion phase whose chunks are compared with the expert's (policy/motion_eval.py).
+    motion_eval_rows: int = 32
 
 
 @dataclass
@@ -190,12 +195,12 @@ def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
 
 
 def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int, scene_balance: float = 0.0,
-                     workers: int = 0):
+                     workers: int = 0, phase_balance: float = 0.0):
     gen = torch.Generator().manual_seed(seed)
     while True:
         sampler = None
-        if scene_balance > 0:
-            weights = torch.as_tensor(ds.sampling_weights(scene_balance), dtype=torch.double)
+        if scene_balance > 0 or phase_balance > 0:
+            weights = torch.as_tensor(ds.sampling_weights(scene_balance, phase_balance), dtype=torch.double)
             sampler = torch.utils.data.WeightedRandomSampler(weights, len(ds), replacement=True, generator=gen)
         loader = torch.utils.data.DataLoader(
             ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
@@ -269,7 +274,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         if not settings.lora:
             optim.load_state_dict(state["optim"])
     batches = _infinite_loader(train_ds, policy.config, settings.batch_size, settings.seed + step, settings.scene_balance,
-                               settings.workers)
+                               settings.workers, settings.phase_balance)
     loc_first = first_loc_id(policy.tokenizer) if settings.loc_sigma > 0 else None
     started = time.time()
     log = (out / LOG_FILE) if out.exists() else None
@@ -291,6 +296,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
             if len(eval_ds):
                 record.update(evaluate_loss(model, eval_ds, policy.config, device=device))
                 record.update(reasoning_accuracy(policy, eval_table, settings.target_eval_scenes, device))
+                record.update(motion_agreement(policy, eval_table, settings.motion_eval_rows, device))
                 model.train()
         if step % settings.save_every == 0 or last:
             _save(out, model, policy, optim, step, settings, record)

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of rows conditioned on an earlier step's reasoning (Fast-ECoT reuse)")
     parser.add_argument("--scene-balance", type=float, default=0.0,
                         help="share of sampling spread evenly over episodes (scenes) rather than rows")
+    parser.add_argument("--phase-balance", type=float, default=0.0,
+                        help="share of sampling spread evenly over motion phases (approach, carry, ...)")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--save-every", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1,
@@ -40,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=None, help="stop and save after this many seconds")
     parser.add_argument("--target-eval-scenes", type=int, default=32,
                         help="held-out first frames reasoned about at each eval (TARGET accuracy)")
+    parser.add_argument("--motion-eval-rows", type=int, default=32,
+                        help="held-out rows per motion phase whose chunks are compared with the expert's")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="override a PolicyConfig field, e.g. --set chunk_size=12")
 
@@ -55,10 +59,12 @@ def run(args: argparse.Namespace) -> int:
         overrides[key] = json.loads(value)
     settings = TrainSettings(
         data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
-        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, scene_balance=args.scene_balance, eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
+        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, scene_balance=args.scene_balance, phase_balance=args.phase_balance,
+        eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
         init_from=args.init_from, overrides=overrides, device=args.device, workers=args.workers,
         loc_sigma=args.loc_sigma, time_limit=args.time_limit, target_eval_scenes=args.target_eval_scenes,
+        motion_eval_rows=args.motion_eval_rows,
     )
     bar = tqdm(total=settings.steps, desc="train", unit="step")
 

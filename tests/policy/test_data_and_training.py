@@ -115,3 +115,16 @@ def test_scene_balance_gives_short_episodes_their_share(policy, tmp_path):
     w = ds.sampling_weights(1.0)
     assert w[table.episode == 0].sum() == pytest.approx(w[table.episode == 7].sum())
     assert np.allclose(ds.sampling_weights(0.0), 1.0)
+
+
+def test_phase_balance_samples_the_few_carry_rows_as_often_as_the_many_approach_rows(policy, tmp_path):
+    write_demos(tmp_path, episodes=1, steps=6)
+    table = load_demos(tmp_path)
+    base = format_reasoning(sample_reasoning()).rpartition("MOVE:")[0]
+    moves = ["approach , left", "approach , left", "approach , left", "approach , left", "carry , right", "carry , right"]
+    table.reasoning[:] = [f"{base}MOVE: {m} , gripper close" for m in moves]
+    ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats)
+    w = ds.sampling_weights(0.0, phase_balance=1.0)
+    assert w[:4].sum() == pytest.approx(w[4:].sum())
+    assert w.mean() == pytest.approx(1.0)
+    assert np.allclose(ds.sampling_weights(0.0, phase_balance=0.0), 1.0)
