@@ -99,6 +99,15 @@ def load_demos(folder: str | Path, action_dim: int = 7) -> DemoTable:
     )
 
 
+def split_held_out(table: DemoTable, fraction: float) -> tuple[DemoTable, DemoTable]:
+    """(train, held out): the last ``fraction`` of episodes (at least one when there are two) is held out."""
+    episodes = np.unique(table.episode)
+    n_eval = max(1, int(round(len(episodes) * fraction))) if len(episodes) > 1 else 0
+    held = set(episodes[len(episodes) - n_eval :].tolist())
+    is_eval = np.isin(table.episode, list(held))
+    return table.subset(~is_eval), table.subset(is_eval)
+
+
 def pack_episodes(sources: str, out: str | Path, *, stride: int = 1, max_rows: Optional[int] = None,
                   rows_per_file: int = 20000, webp: bool = True) -> dict:
     """Repack episode folders (comma-separated) into a few large zstd parquet files.

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from policy.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint, special_token_ids
 from policy.config import PolicyConfig, make_config
-from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos
+from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos, split_held_out
 from policy.modeling import VLAModel, build_model
 from policy.motion_eval import motion_agreement
 from policy.normalize import NormStats
@@ -162,14 +162,6 @@ def _lr_at(step: int, settings: TrainSettings, elapsed_s: float = 0.0) -> float:
     return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def _split(table: DemoTable, fraction: float) -> tuple[DemoTable, DemoTable]:
-    episodes = np.unique(table.episode)
-    n_eval = max(1, int(round(len(episodes) * fraction))) if len(episodes) > 1 else 0
-    held = set(episodes[len(episodes) - n_eval :].tolist())
-    is_eval = np.isin(table.episode, list(held))
-    return table.subset(~is_eval), table.subset(is_eval)
-
-
 def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
     """New model: word-level tokenizer from the demos, or the pretrained one's tokenizer."""
     if settings.init_from:
@@ -259,7 +251,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         from policy.lora import LoraSettings, apply_lora
 
         model = apply_lora(policy.model, LoraSettings(rank=settings.lora_rank, vision=settings.lora_vision))
-    train_table, eval_table = _split(table, settings.eval_fraction)
+    train_table, eval_table = split_held_out(table, settings.eval_fraction)
     train_ds = DemoDataset(train_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed,
                            stale_prob=settings.stale_prob)
     eval_ds = DemoDataset(eval_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed + 1)

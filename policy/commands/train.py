@@ -44,11 +44,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out first frames reasoned about at each eval (TARGET accuracy)")
     parser.add_argument("--motion-eval-rows", type=int, default=32,
                         help="held-out rows per motion phase whose chunks are compared with the expert's")
+    parser.add_argument("--head-only", action="store_true",
+                        help="refit only the action head of --init-from on frozen backbone features (minutes on CPU)")
+    parser.add_argument("--head-rows-per-phase", type=int, default=1000,
+                        help="with --head-only: demo rows cached per motion phase")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="override a PolicyConfig field, e.g. --set chunk_size=12")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.head_only:
+        return _run_head_refit(args)
     from tqdm import tqdm
 
     from policy.training import TrainSettings, train
@@ -79,4 +85,17 @@ def run(args: argparse.Namespace) -> int:
     out = train(settings, progress)
     bar.close()
     print(f"checkpoint: {out}")
+    return 0
+
+
+def _run_head_refit(args: argparse.Namespace) -> int:
+    from policy.head_refit import HeadRefitSettings, run_head_refit
+
+    if not args.init_from:
+        raise SystemExit("--head-only refits the head of a trained checkpoint: give --init-from DIR")
+    settings = HeadRefitSettings(rows_per_phase=args.head_rows_per_phase, stale_prob=args.stale_prob, seed=args.seed)
+    record = run_head_refit(args.init_from, args.data, args.out, settings, motion_eval_rows=args.motion_eval_rows,
+                            threads=args.threads, progress=lambda msg: print(msg, flush=True))
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
+    print(f"checkpoint: {args.out}")
     return 0
