@@ -43,7 +43,7 @@ class HeadRefitSettings:
     weight_decay: float = 0.0
     stale_prob: float = 0.3
     seed: int = 0
-    # "l1" (the training loss), "mse", or "l1+mse". Under L1 alone the head collapsed again to
+    # "l1" (the training loss), "mse", "l1+mse", or "l1+mse-xy" (squared term on x, y only). Under L1 alone the head collapsed again to
     # zero sideways motion (the median of the closed-gripper rows); the squared term keeps the
     # carry direction (held-out carry cosine 0.52 -> 0.84, see checkpoints/vla/README.md).
     loss: str = "l1+mse"
@@ -57,7 +57,9 @@ def head_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tens
         return F.mse_loss(pred, target)
     if kind == "l1+mse":
         return F.l1_loss(pred, target) + F.mse_loss(pred, target)
-    raise ValueError(f"unknown head loss {kind!r}: use l1, mse or l1+mse")
+    if kind == "l1+mse-xy":  # the squared term only on the sideways dimensions, where L1 collapsed
+        return F.l1_loss(pred, target) + F.mse_loss(pred[..., :2], target[..., :2])
+    raise ValueError(f"unknown head loss {kind!r}: use l1, mse, l1+mse or l1+mse-xy")
 
 
 def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0) -> np.ndarray:

@@ -48,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refit only the action head of --init-from on frozen backbone features (minutes on CPU)")
     parser.add_argument("--head-rows-per-phase", type=int, default=1000,
                         help="with --head-only: demo rows cached per motion phase")
+    parser.add_argument("--head-loss", default="l1+mse", choices=("l1", "mse", "l1+mse", "l1+mse-xy"),
+                        help="with --head-only: the refit loss (see policy/head_refit.py)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="override a PolicyConfig field, e.g. --set chunk_size=12")
 
@@ -93,7 +95,8 @@ def _run_head_refit(args: argparse.Namespace) -> int:
 
     if not args.init_from:
         raise SystemExit("--head-only refits the head of a trained checkpoint: give --init-from DIR")
-    settings = HeadRefitSettings(rows_per_phase=args.head_rows_per_phase, stale_prob=args.stale_prob, seed=args.seed)
+    settings = HeadRefitSettings(rows_per_phase=args.head_rows_per_phase, stale_prob=args.stale_prob, seed=args.seed,
+                                 loss=args.head_loss)
     record = run_head_refit(args.init_from, args.data, args.out, settings, motion_eval_rows=args.motion_eval_rows,
                             threads=args.threads, progress=lambda msg: print(msg, flush=True))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))

@@ -29,5 +29,5 @@ def test_head_refit_changes_only_the_head_and_saves_a_loadable_checkpoint(policy
 
 
 def test_an_unknown_head_loss_is_refused_by_name():
-    with pytest.raises(ValueError, match="l1, mse or l1\\+mse"):
+    with pytest.raises(ValueError, match="l1, mse, l1\\+mse or l1\\+mse-xy"):
         head_loss(torch.zeros(1), torch.zeros(1), "huber")
