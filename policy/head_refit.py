@@ -9,7 +9,7 @@ motion) of all closed-gripper rows. End-to-end fine-tuning did not move it (750 
 How: run the frozen backbone once over a phase-balanced sample of demo rows (each row with a
 random prompt variant and, with ``stale_prob``, an earlier step's reasoning, as at run time
 under Fast-ECoT reuse), keep the C action-query hidden states, and train a freshly initialised
-head on them (L1 plus a squared term, see ``HeadRefitSettings.loss``). Caching turns each head step into a small matmul, so the
+head on them (L1 plus a squared term on x, y, see ``HeadRefitSettings.loss``). Caching turns each head step into a small matmul, so the
 refit takes minutes on a laptop CPU instead of the hours a full training run takes there.
 """
 
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from policy.checkpoint import LoadedPolicy
 from policy.dataset import DemoDataset, DemoTable, collate, motion_phases
 from policy.modeling import ActionHead
+from policy.training import action_loss
 
 
 @dataclass(frozen=True)
@@ -43,23 +44,10 @@ class HeadRefitSettings:
     weight_decay: float = 0.0
     stale_prob: float = 0.3
     seed: int = 0
-    # "l1" (the training loss), "mse", "l1+mse", or "l1+mse-xy" (squared term on x, y only). Under L1 alone the head collapsed again to
-    # zero sideways motion (the median of the closed-gripper rows); the squared term keeps the
-    # carry direction (held-out carry cosine 0.52 -> 0.84, see checkpoints/vla/README.md).
-    loss: str = "l1+mse"
+    # policy.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
+    # motion; L1 plus a squared term on x, y keeps the carry (held-out carry cosine 0.52 -> 0.95).
+    loss: str = "l1+mse-xy"
 
-
-def head_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """The refit loss on normalised chunks (see ``HeadRefitSettings.loss``)."""
-    if kind == "l1":
-        return F.l1_loss(pred, target)
-    if kind == "mse":
-        return F.mse_loss(pred, target)
-    if kind == "l1+mse":
-        return F.l1_loss(pred, target) + F.mse_loss(pred, target)
-    if kind == "l1+mse-xy":  # the squared term only on the sideways dimensions, where L1 collapsed
-        return F.l1_loss(pred, target) + F.mse_loss(pred[..., :2], target[..., :2])
-    raise ValueError(f"unknown head loss {kind!r}: use l1, mse, l1+mse or l1+mse-xy")
 
 
 def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0) -> np.ndarray:
@@ -107,7 +95,7 @@ def fit_head(features: torch.Tensor, targets: torch.Tensor, hidden: int, width: 
         for group in optim.param_groups:  # cosine decay to 0
             group["lr"] = settings.lr * 0.5 * (1 + np.cos(np.pi * step / settings.steps))
         idx = torch.randint(len(features), (min(settings.batch_size, len(features)),), generator=gen)
-        loss = head_loss(head(features[idx]), targets[idx], settings.loss)
+        loss = action_loss(head(features[idx]), targets[idx], settings.loss)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()

@@ -77,6 +77,9 @@ class TrainSettings:
     time_limit: Optional[float] = None
     # Held-out scenes whose first frame is reasoned about at each eval (TARGET name + box IoU).
     target_eval_scenes: int = 32
+    # "l1" (OpenVLA-OFT) or "l1+mse-xy": L1 plus a squared term on the sideways dimensions, which
+    # keeps the carry from collapsing to the closed-gripper median (see ``action_loss``).
+    action_loss: str = "l1"
     # Held-out rows per motion phase whose chunks are compared with the expert's (policy/motion_eval.py).
     motion_eval_rows: int = 32
 
@@ -89,7 +92,7 @@ class LossParts:
 
 
 def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float, loc_first: Optional[int] = None,
-                 loc_sigma: float = 0.0) -> LossParts:
+                 loc_sigma: float = 0.0, action_kind: str = "l1") -> LossParts:
     """Token CE over suffix tokens (shifted) + L1 over the (B, C, 7) normalised actions.
 
     With ``loc_sigma`` > 0 a ``<locNNNN>`` target (ids ``loc_first`` .. +1023) is scored against
@@ -116,8 +119,32 @@ def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float, loc
             text = F.cross_entropy(logits, targets)
     else:  # every row of the batch carried stale reasoning: actions only
         text = out.hidden.new_zeros(())
-    action = F.l1_loss(out.actions, batch.actions)
+    action = action_loss(out.actions, batch.actions, action_kind)
     return LossParts(total=text + action_weight * action, text=float(text.detach()), action=float(action.detach()))
+
+
+ACTION_LOSSES = ("l1", "mse", "l1+mse", "l1+mse-xy")
+
+
+def action_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "l1") -> torch.Tensor:
+    """Loss on (B, C, 7) normalised chunks.
+
+    ``l1``: L1 on every dimension. ``mse``: squared error. ``l1+mse``: both on every dimension.
+    ``l1+mse-xy``: L1 on every dimension plus a squared term on x, y only. Under L1 alone the
+    embedded policy's head output exactly zero sideways motion for every closed-gripper row
+    (the median: most of them do not move sideways), so it never carried; the squared term on
+    x, y keeps the carry, while L1 keeps the gripper command crisp (a squared term there
+    blurred it and cost grasps). Measured in checkpoints/vla/README.md.
+    """
+    if kind == "l1":
+        return F.l1_loss(pred, target)
+    if kind == "mse":
+        return F.mse_loss(pred, target)
+    if kind == "l1+mse":
+        return F.l1_loss(pred, target) + F.mse_loss(pred, target)
+    if kind == "l1+mse-xy":
+        return F.l1_loss(pred, target) + F.mse_loss(pred[..., :2], target[..., :2])
+    raise ValueError(f"unknown action loss {kind!r}: use {', '.join(ACTION_LOSSES)}")
 
 
 def soft_loc_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, loc_first: int, sigma: float,
@@ -275,7 +302,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
             group["lr"] = _lr_at(step, settings, time.time() - started)
         with _autocast(device):
             lp = compute_loss(model, batch_to(next(batches), device), settings.action_weight, loc_first,
-                              settings.loc_sigma)
+                              settings.loc_sigma, settings.action_loss)
         optim.zero_grad(set_to_none=True)
         lp.total.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

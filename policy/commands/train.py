@@ -12,6 +12,7 @@ import json
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from policy.config import presets
+    from policy.training import ACTION_LOSSES
 
     parser.add_argument("--preset", default="tiny", choices=presets())
     parser.add_argument("--data", required=True, help="folder(s) of episode_*.parquet from `collect`, comma-separated")
@@ -48,8 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refit only the action head of --init-from on frozen backbone features (minutes on CPU)")
     parser.add_argument("--head-rows-per-phase", type=int, default=1000,
                         help="with --head-only: demo rows cached per motion phase")
-    parser.add_argument("--head-loss", default="l1+mse", choices=("l1", "mse", "l1+mse", "l1+mse-xy"),
-                        help="with --head-only: the refit loss (see policy/head_refit.py)")
+    parser.add_argument("--action-loss", default="l1", choices=ACTION_LOSSES,
+                        help="loss on the action chunks (policy.training.action_loss); l1+mse-xy keeps the carry")
+    parser.add_argument("--head-loss", default="l1+mse-xy", choices=ACTION_LOSSES,
+                        help="with --head-only: the refit loss")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                         help="override a PolicyConfig field, e.g. --set chunk_size=12")
 
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
         init_from=args.init_from, overrides=overrides, device=args.device, workers=args.workers,
         loc_sigma=args.loc_sigma, time_limit=args.time_limit, target_eval_scenes=args.target_eval_scenes,
-        motion_eval_rows=args.motion_eval_rows,
+        motion_eval_rows=args.motion_eval_rows, action_loss=args.action_loss,
     )
     bar = tqdm(total=settings.steps, desc="train", unit="step")
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from policy.checkpoint import load_checkpoint, save_checkpoint
-from policy.head_refit import HeadRefitSettings, head_loss, run_head_refit
+from policy.head_refit import HeadRefitSettings, run_head_refit
+from policy.training import action_loss
 from tests.policy.test_data_and_training import write_demos
 
 
@@ -28,6 +29,15 @@ def test_head_refit_changes_only_the_head_and_saves_a_loadable_checkpoint(policy
     assert logged["l1_after"] == pytest.approx(record["l1_after"])
 
 
-def test_an_unknown_head_loss_is_refused_by_name():
-    with pytest.raises(ValueError, match="l1, mse, l1\\+mse or l1\\+mse-xy"):
-        head_loss(torch.zeros(1), torch.zeros(1), "huber")
+def test_an_unknown_action_loss_is_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="l1, mse, l1\\+mse, l1\\+mse-xy"):
+        action_loss(torch.zeros(1, 1, 7), torch.zeros(1, 1, 7), "huber")
+
+
+def test_the_squared_term_of_l1_mse_xy_weighs_only_sideways_errors():
+    target = torch.zeros(1, 1, 7)
+    off_sideways, off_gripper = target.clone(), target.clone()
+    off_sideways[..., 0] = 2.0
+    off_gripper[..., 6] = 2.0
+    assert float(action_loss(off_gripper, target, "l1+mse-xy")) == pytest.approx(float(action_loss(off_gripper, target, "l1")))
+    assert float(action_loss(off_sideways, target, "l1+mse-xy")) > float(action_loss(off_sideways, target, "l1"))
