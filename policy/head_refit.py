@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
@@ -26,7 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from policy.checkpoint import LoadedPolicy
-from policy.dataset import DemoDataset, DemoTable, collate, motion_phases
+from policy.dataset import DemoTable, motion_phases
+from policy.features import query_features
 from policy.modeling import ActionHead
 from policy.training import action_loss
 
@@ -57,30 +57,6 @@ def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0) ->
     picked = [rng.choice(idx, min(rows_per_phase, len(idx)), replace=False)
               for idx in (np.flatnonzero(phases == p) for p in np.unique(phases)) if len(idx)]
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
-
-
-@torch.no_grad()
-def query_features(policy: LoadedPolicy, table: DemoTable, stale_prob: float = 0.0, seed: int = 0,
-                   batch_size: int = 32, progress: Optional[Callable[[int, int], None]] = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frozen backbone over every row of ``table``: (N, C, H) action-query hidden states and the
-    (N, C, 7) normalised target chunks."""
-    ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats, seed=seed, stale_prob=stale_prob)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False,
-                                         collate_fn=partial(collate, config=policy.config))
-    model = policy.model
-    was_training = model.training
-    model.eval()
-    feats, targets = [], []
-    for batch in loader:
-        out = model(batch.input_ids, batch.token_type_ids, batch.pixel_values, batch.state, batch.attention_mask,
-                    batch.action_mask, compute_logits=False)
-        feats.append(out.hidden[batch.action_mask].view(len(batch.state), policy.config.chunk_size, -1))
-        targets.append(batch.actions)
-        if progress is not None:
-            progress(sum(len(f) for f in feats), len(ds))
-    model.train(was_training)
-    return torch.cat(feats), torch.cat(targets)
 
 
 def fit_head(features: torch.Tensor, targets: torch.Tensor, hidden: int, width: int, settings: HeadRefitSettings

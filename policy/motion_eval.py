@@ -9,13 +9,12 @@ expert's: the cosine of the two xyz displacements and the ratio of their horizon
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import torch
 
 from policy.checkpoint import LoadedPolicy
-from policy.dataset import DemoDataset, DemoTable, collate, motion_phases
+from policy.dataset import DemoTable, motion_phases
+from policy.features import query_features
 
 #: Phases whose chunks move the hand (close, release and done barely do).
 MOVING_PHASES = ("approach", "descend", "lift", "carry", "lower")
@@ -30,7 +29,6 @@ def displacement_agreement(pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarr
     return cos, ratio
 
 
-@torch.no_grad()
 def motion_agreement(policy: LoadedPolicy, table: DemoTable, rows_per_phase: int = 32, device: str = "cpu",
                      seed: int = 0) -> dict:
     """Median cosine and horizontal-length ratio per moving phase on up to ``rows_per_phase``
@@ -48,19 +46,11 @@ def motion_agreement(policy: LoadedPolicy, table: DemoTable, rows_per_phase: int
     if not picked:
         return {}
     sub = table.subset(np.isin(np.arange(len(table)), picked))
-    ds = DemoDataset(sub, policy.tokenizer, policy.config, policy.stats, seed=seed)
-    loader = torch.utils.data.DataLoader(ds, batch_size=32, shuffle=False, collate_fn=partial(collate, config=policy.config))
-    model = policy.model
-    was_training = model.training
-    model.eval()
-    preds = []
-    for batch in loader:
-        out = model(batch.input_ids.to(device), batch.token_type_ids.to(device), batch.pixel_values.to(device),
-                    batch.state.to(device), batch.attention_mask.to(device), batch.action_mask.to(device),
-                    compute_logits=False)
-        preds.append(policy.stats.unnormalize_action(out.actions.float().cpu().numpy()))
-    model.train(was_training)
-    cos, ratio = displacement_agreement(np.concatenate(preds), sub.actions[:, : policy.config.chunk_size])
+    feats, _ = query_features(policy, sub, seed=seed, device=device)
+    head = policy.model.action_head
+    with torch.no_grad():
+        pred = head(feats.to(next(head.parameters()).device)).float().cpu().numpy()
+    cos, ratio = displacement_agreement(policy.stats.unnormalize_action(pred), sub.actions[:, : policy.config.chunk_size])
     sideways = np.linalg.norm(sub.actions[:, : policy.config.chunk_size, :2].sum(1), axis=1) >= 0.01
     sub_phases = motion_phases(sub.reasoning)
     record = {}
