@@ -9,8 +9,9 @@ motion) of all closed-gripper rows. End-to-end fine-tuning did not move it (750 
 How: run the frozen backbone once over a phase-balanced sample of demo rows (each row with a
 random prompt variant and, with ``stale_prob``, an earlier step's reasoning, as at run time
 under Fast-ECoT reuse), keep the C action-query hidden states, and train a freshly initialised
-head on them (L1 plus a squared term on x, y, see ``HeadRefitSettings.loss``). Caching turns each head step into a small matmul, so the
-refit takes minutes on a laptop CPU instead of the hours a full training run takes there.
+head on them (L1 plus a squared term on x, y, see ``HeadRefitSettings.loss``). Caching turns
+each head step into a small matmul, so the refit takes minutes on a laptop CPU instead of the
+hours a full training run takes there.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ class HeadRefitSettings:
     # policy.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
     # motion; L1 plus a squared term on x, y keeps the carry (held-out carry cosine 0.52 -> 0.95).
     loss: str = "l1+mse-xy"
-
 
 
 def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0) -> np.ndarray:
@@ -89,8 +89,12 @@ def refit_action_head(policy: LoadedPolicy, table: DemoTable, settings: HeadRefi
         raise ValueError("no demo rows to refit the action head on")
     sub = table.subset(np.isin(np.arange(len(table)), rows))
     say = progress or (lambda _msg: None)
-    feats, targets = query_features(policy, sub, settings.stale_prob, settings.seed,
-                                    progress=lambda done, total: say(f"features {done}/{total}") if done % 1024 < 32 or done == total else None)
+
+    def every_1024_rows(done: int, total: int) -> None:
+        if done % 1024 < 32 or done == total:
+            say(f"features {done}/{total}")
+
+    feats, targets = query_features(policy, sub, settings.stale_prob, settings.seed, progress=every_1024_rows)
     cached_s = time.time() - started
     with torch.no_grad():
         before = float(F.l1_loss(policy.model.action_head(feats), targets))

@@ -93,7 +93,8 @@ class LossParts:
 
 def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float, loc_first: Optional[int] = None,
                  loc_sigma: float = 0.0, action_kind: str = "l1") -> LossParts:
-    """Token CE over suffix tokens (shifted) + L1 over the (B, C, 7) normalised actions.
+    """Token CE over suffix tokens (shifted) + ``action_loss`` (L1 by default) over the (B, C, 7)
+    normalised actions.
 
     With ``loc_sigma`` > 0 a ``<locNNNN>`` target (ids ``loc_first`` .. +1023) is scored against
     a Gaussian over neighbouring bins instead of the one bin: a coordinate off by one bin costs
