@@ -214,16 +214,13 @@ class DemoDataset(torch.utils.data.Dataset):
         return len(self.table)
 
     def sampling_weights(self, scene_balance: float, phase_balance: float = 0.0) -> np.ndarray:
-        """Per-row weights (mean 1): ``scene_balance`` of the mass spread evenly over episodes
+        """Per-row weights: ``scene_balance`` of the mass spread evenly over episodes
         (scenes), so many short scene-only episodes are not drowned out; then ``phase_balance``
         of it spread evenly over motion phases (the MOVE field's first word: approach, carry,
         ...), so the few carry rows of each place episode weigh as much as the many approach rows."""
-        _, inverse, counts = np.unique(self.table.episode, return_inverse=True, return_counts=True)
-        per_episode = (1.0 / counts[inverse]) * len(inverse) / len(counts)  # mean 1
-        weights = scene_balance * per_episode + (1.0 - scene_balance)
+        weights = scene_balance * _even_over_groups(self.table.episode) + (1.0 - scene_balance)
         if phase_balance > 0:
-            _, inverse, counts = np.unique(motion_phases(self.table.reasoning), return_inverse=True, return_counts=True)
-            per_phase = (1.0 / counts[inverse]) * len(inverse) / len(counts)  # mean 1
+            per_phase = _even_over_groups(motion_phases(self.table.reasoning))
             weights = weights * (phase_balance * per_phase + (1.0 - phase_balance))
         return weights
 
@@ -246,6 +243,12 @@ class DemoDataset(torch.utils.data.Dataset):
             "state": torch.from_numpy(self.stats.normalize_state(t.state[i])),
             "actions": torch.from_numpy(self.stats.normalize_action(t.actions[i, : cfg.chunk_size])),
         }
+
+
+def _even_over_groups(labels: np.ndarray) -> np.ndarray:
+    """Per-row weights (mean 1) that give every distinct label the same total weight."""
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return (1.0 / counts[inverse]) * len(inverse) / len(counts)
 
 
 def motion_phases(reasonings: list[str]) -> np.ndarray:
