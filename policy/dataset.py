@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -254,6 +254,20 @@ def _even_over_groups(labels: np.ndarray) -> np.ndarray:
 def motion_phases(reasonings: list[str]) -> np.ndarray:
     """The motion phase of each row: the first word of its MOVE field ('' when there is none)."""
     return np.asarray([r.partition("MOVE:")[2].split(",")[0].strip() for r in reasonings])
+
+
+def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0,
+                        phases: Optional[Sequence[str]] = None) -> np.ndarray:
+    """Sorted row indices: up to ``rows_per_phase`` from each motion phase, drawn without
+    replacement in the order of ``phases`` (default: every phase present, alphabetically)."""
+    row_phases = motion_phases(table.reasoning)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for phase in np.unique(row_phases) if phases is None else phases:
+        idx = np.flatnonzero(row_phases == phase)
+        if len(idx):
+            picked.append(rng.choice(idx, min(rows_per_phase, len(idx)), replace=False))
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
 def collate(items: list[dict], config: PolicyConfig) -> Batch:

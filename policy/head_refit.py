@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from policy.checkpoint import LoadedPolicy
-from policy.dataset import DemoTable, motion_phases
+from policy.dataset import DemoTable, phase_balanced_rows
 from policy.features import query_features
 from policy.modeling import ActionHead
 from policy.training import action_loss
@@ -48,15 +48,6 @@ class HeadRefitSettings:
     # policy.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
     # motion; L1 plus a squared term on x, y keeps the carry (held-out carry cosine 0.52 -> 0.95).
     loss: str = "l1+mse-xy"
-
-
-def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0) -> np.ndarray:
-    """Row indices: up to ``rows_per_phase`` from each motion phase, sorted."""
-    phases = motion_phases(table.reasoning)
-    rng = np.random.default_rng(seed)
-    picked = [rng.choice(idx, min(rows_per_phase, len(idx)), replace=False)
-              for idx in (np.flatnonzero(phases == p) for p in np.unique(phases)) if len(idx)]
-    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
 def fit_head(features: torch.Tensor, targets: torch.Tensor, hidden: int, width: int, settings: HeadRefitSettings

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from policy.checkpoint import LoadedPolicy
-from policy.dataset import DemoTable, motion_phases
+from policy.dataset import DemoTable, motion_phases, phase_balanced_rows
 from policy.features import query_features
 
 #: Phases whose chunks move the hand (close, release and done barely do).
@@ -36,14 +36,8 @@ def motion_agreement(policy: LoadedPolicy, table: DemoTable, rows_per_phase: int
     expert moves at least 1 cm sideways, so a vertical-only chunk is not divided by ~0)."""
     if rows_per_phase <= 0 or len(table) == 0:
         return {}
-    phases = motion_phases(table.reasoning)
-    rng = np.random.default_rng(seed)
-    picked = []
-    for phase in MOVING_PHASES:
-        idx = np.flatnonzero(phases == phase)
-        if len(idx):
-            picked.extend(rng.choice(idx, min(rows_per_phase, len(idx)), replace=False).tolist())
-    if not picked:
+    picked = phase_balanced_rows(table, rows_per_phase, seed, phases=MOVING_PHASES)
+    if len(picked) == 0:
         return {}
     sub = table.subset(np.isin(np.arange(len(table)), picked))
     feats, _ = query_features(policy, sub, seed=seed, device=device)
