@@ -68,10 +68,13 @@ def format_reasoning(reasoning: Reasoning) -> str:
     return "\n".join(lines)
 
 
+_FIELD_RE = re.compile(r"(TASK|PLAN|VISIBLE OBJECTS|TARGET|MOVE)\s*:")
+_RELATION_RE = re.compile(r"\s*(in|on|left_of|right_of|in_front_of|behind|next_to)\b")
+
+
 def _split_fields(text: str) -> dict[str, str]:
     """Map each tag to the text up to the next tag (tolerant of spacing the decoder adds)."""
-    pattern = re.compile(r"(TASK|PLAN|VISIBLE OBJECTS|TARGET|MOVE)\s*:")
-    marks = list(pattern.finditer(text))
+    marks = list(_FIELD_RE.finditer(text))
     out: dict[str, str] = {}
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
@@ -99,7 +102,7 @@ def parse_reasoning(text: str) -> Reasoning:
         picks = _parse_objects(pick_text)
         target = picks[0] if picks else None
         if place_text.strip():
-            rel_match = re.match(r"\s*(in|on|left_of|right_of|in_front_of|behind|next_to)\b", place_text)
+            rel_match = _RELATION_RE.match(place_text)
             relation = rel_match.group(1) if rel_match else None
             places = _parse_objects(place_text[rel_match.end() :] if rel_match else place_text)
             place = places[0] if places else None
@@ -113,6 +116,30 @@ def parse_reasoning(text: str) -> Reasoning:
         relation=relation,
         move=fields.get("MOVE", ""),
     )
+
+
+def open_box_slot(text: str) -> Optional[str]:
+    """The object name whose box comes next, when the partial reasoning ``text`` stops right
+    before a box in the TARGET line (after the TARGET name, or after '; <relation> <name>' for
+    the PLACE); None anywhere else. Used by the decoder to point the box at a listed object."""
+    marks = list(_FIELD_RE.finditer(text))
+    if not marks or marks[-1].group(1) != "TARGET":
+        return None
+    line = text[marks[-1].end() :]
+    _, sep, segment = line.rpartition(";")  # no ';': segment is the whole line
+    if "<loc" in segment:
+        return None
+    if sep:
+        rel = _RELATION_RE.match(segment)
+        segment = segment[rel.end() :] if rel else segment
+    name = segment.strip().strip(",").strip()
+    return name or None
+
+
+def listed_objects(text: str) -> list[tuple[str, str]]:
+    """(name, its four ``<loc>`` tokens as written) of each object in the VISIBLE OBJECTS field."""
+    listed = _split_fields(text).get("VISIBLE OBJECTS", "")
+    return [(name.strip().strip(",;").strip(), re.sub(r"\s+", "", locs)) for name, locs in _OBJ_RE.findall(listed)]
 
 
 def format_prompt(instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> str:

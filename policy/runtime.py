@@ -5,7 +5,8 @@ the network only when the queue runs dry. A network call is one of two kinds:
 
 * **reason** (first call, new instruction/dialogue, gripper phase change, ``invalidate()``, or
   every ``replan_every`` chunks): prefill the image + prompt + state prefix into a KV cache,
-  greedily write the chain of thought token by token on that cache, then read the action chunk
+  greedily write the chain of thought token by token on that cache (the TARGET/PLACE boxes
+  chosen among the listed VISIBLE OBJECTS, ``policy/box_pointer.py``), then read the action chunk
   with ONE more forward of the C action queries over the same cache;
 * **reuse**: ONE forward over prefix + the last reasoning (teacher-forced) + action queries.
 
@@ -28,8 +29,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
+from policy.box_pointer import candidate_boxes, choose_box
 from policy.checkpoint import LoadedPolicy
-from policy.cot_format import DialogueTurn, format_prompt, format_reasoning, parse_reasoning
+from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, parse_reasoning
 from policy.dataset import image_to_tensor
 from policy.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
@@ -48,6 +50,9 @@ class RuntimeSettings:
     execute_steps: Optional[int] = None
     # Also re-reason when the predicted gripper command flips (a new phase: grasp / release).
     replan_on_gripper_change: bool = True
+    # Write the TARGET/PLACE box as one of the boxes listed under VISIBLE OBJECTS, the one the
+    # model scores highest (policy/box_pointer.py); False decodes those boxes token by token.
+    point_boxes: bool = True
 
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
@@ -96,6 +101,7 @@ class VLARuntime:
         self._queue: list[np.ndarray] = []
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
+        self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
         self.calls = {"reason": 0, "reuse": 0}
 
     # -- LeRobot-style interface -----------------------------------------------------------
@@ -187,9 +193,17 @@ class VLARuntime:
         generated: list[int] = []
         probs: list[float] = []
         one = torch.ones(1, 1, dtype=torch.long, device=self.device)
-        for _ in range(cfg.max_reasoning_tokens):
+        while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
+            if self.settings.point_boxes and token in self._loc_ids:
+                candidates = candidate_boxes(self.policy.tokenizer, decode_text(self.policy.tokenizer, generated))
+                if candidates:
+                    choice = choose_box(model, cache, logits, candidates)
+                    generated.extend(choice.token_ids)
+                    probs.extend(choice.token_probs)
+                    logits = choice.next_logits
+                    continue
             generated.append(token)
             probs.append(float(p[token]))
             tok = torch.tensor([[token]], device=self.device)

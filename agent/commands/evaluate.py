@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=int, default=160)
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
+    parser.add_argument("--free-boxes", action="store_true",
+                        help="decode the TARGET/PLACE boxes token by token instead of pointing them at a "
+                             "listed VISIBLE OBJECTS box (policy/box_pointer.py); for side-by-side comparison")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "truth"), default="none",
                         help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
@@ -120,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)
-    runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps))
+    runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
+                                                     point_boxes=not args.free_boxes))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []

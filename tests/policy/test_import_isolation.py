@@ -9,7 +9,7 @@ BLOCKED = ["langgraph", "pybullet", "pybullet_data", "whisper", "sounddevice", "
 MODULES = ["policy.config", "policy.modeling", "policy.cot_format", "policy.tokenizer", "policy.normalize",
            "policy.checkpoint", "policy.lora", "policy.dataset", "policy.training", "policy.runtime",
            "policy.instructions", "policy.commands.train", "policy.motion_eval", "policy.head_refit",
-           "policy.reasoning_eval", "policy.structured_init", "policy.features"]
+           "policy.reasoning_eval", "policy.structured_init", "policy.features", "policy.box_pointer"]
 
 
 def test_policy_imports_with_sim_agent_and_speech_stacks_blocked():
