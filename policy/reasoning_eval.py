@@ -11,12 +11,25 @@ import numpy as np
 
 from policy.checkpoint import LoadedPolicy
 from policy.dataset import DemoTable
+from policy.types import Reasoning
+
+
+def unambiguous_prompt(prompts: list[str], truth: Reasoning) -> str:
+    """A prompt of the episode that pins its objects down: a plain instruction, or, when the
+    target or place shares its name with another visible object, one with the clarifying
+    exchange (the words alone cannot say which twin; ``main.py eval`` adds the exchange too)."""
+    names = [obj.name for obj in truth.visible]
+    shared = [o for o in (truth.target, truth.place) if o is not None and names.count(o.name) > 1]
+    clarified = [p for p in prompts if "|" in p]
+    plain = [p for p in prompts if "|" not in p]
+    return ((clarified if shared else plain) or prompts)[0]
 
 
 def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
     """Open-loop check on held-out rows: reason about the FIRST frame of up to ``scenes``
     episodes and compare the written TARGET with the sim-truth one (name; box IoU).
 
+    Twin scenes are asked with their clarifying exchange (:func:`unambiguous_prompt`).
     Returns ``eval_target_name_acc``, ``eval_target_iou`` (mean) and ``eval_target_correct``
     (name right and IoU >= 0.5, the bar of ``main.py eval``).
     """
@@ -33,9 +46,9 @@ def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, devi
         truth = parse_reasoning(table.reasoning[i]).target
         if truth is None:
             continue
-        plain = [p for p in table.prompts[i] if "|" not in p] or table.prompts[i]
         runtime.reset()
-        chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, plain[0])
+        prompt = unambiguous_prompt(table.prompts[i], parse_reasoning(table.reasoning[i]))
+        chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, prompt)
         got = chunk.reasoning.target
         name_ok = got is not None and got.name == truth.name
         iou = box_iou(got.box, truth.box) if got is not None else 0.0
