@@ -13,6 +13,7 @@ is written. The posterior over the candidates says how sure the policy is of *wh
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,7 @@ def choose_box(model: Any, cache: Any, logits: torch.Tensor, candidates: list[li
     hidden = _feed(model, cache, candidates[best])
     return BoxChoice(
         token_ids=list(candidates[best]),
-        token_probs=[float(torch.tensor(lp).exp()) for lp in token_logps[best]],
+        token_probs=[math.exp(lp) for lp in token_logps[best]],
         posterior=float(posterior[best]),
         next_logits=model.backbone.lm_head(hidden[:, -1]),
     )
