@@ -9,7 +9,9 @@ pairs in, the form the policy also saw in training).
 With ``steer`` (default) the executor also hands the runtime the boxes of the grounded target
 (and place) in the policy's camera frame: every chain of thought the policy writes gets its
 TARGET/PLACE box replaced by the agent's grounding before the actions are read (ECoT's
-reasoning intervention). ``PolicyOutput.target`` stays what the policy itself wrote, so the
+reasoning intervention), snapped to the policy's own listed box of the same object when the two
+overlap by at least ``snap_iou`` (the agent picks the object, the policy's list says where it is
+in the box format it learned). ``PolicyOutput.target`` stays what the policy itself wrote, so the
 agent's self-check still sees the policy's own opinion.
 """
 
@@ -20,6 +22,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from agent.self_check import SelfCheckSettings
 from policy.types import PolicyOutput
 
 
@@ -35,10 +38,13 @@ class VLAExecutor:
     privileged = False
 
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
-                 still_chunks: int = 3, still_m: float = 0.004, steer: bool = True) -> None:
+                 still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
+                 snap_iou: Optional[float] = SelfCheckSettings.min_iou) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
+        #: Steering boxes snap to the policy's own listed box of the object (None: written as given).
+        self.snap_iou = snap_iou
         self._target: Any = None
         self.max_steps = max_steps
         self.use_dialogue = use_dialogue
@@ -104,7 +110,11 @@ class VLAExecutor:
         if size is None or pick is None or getattr(target, "return_to", None) is not None:
             return
         place = getattr(target, "place", None)
-        self.runtime.steer(normalised_box(pick, size), normalised_box(place, size) if place is not None else None)
+        # Snap to the policy's own listed box of the same object (perception boxes cover the
+        # visible pixels, the policy learned projected 3-D boxes; min_iou is where they still
+        # mean the same object).
+        self.runtime.steer(normalised_box(pick, size), normalised_box(place, size) if place is not None else None,
+                           snap_iou=self.snap_iou)
 
 
 def pair_dialogue(dialogue: list[str]) -> list[tuple[str, str]]:

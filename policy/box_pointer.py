@@ -19,7 +19,10 @@ from typing import Any
 
 import torch
 
-from policy.cot_format import listed_objects, open_box_slot
+from policy.cot_format import box_iou, listed_objects, open_box_slot
+from policy.types import ReasonedObject
+
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,17 @@ def choose_box(model: Any, cache: Any, logits: torch.Tensor, candidates: list[li
         posterior=float(posterior[best]),
         next_logits=model.backbone.lm_head(hidden[:, -1]),
     )
+
+
+def snap_to_listed(box: Box, listed: list[ReasonedObject], min_iou: float) -> Box:
+    """The listed box that overlaps ``box`` most when that IoU is at least ``min_iou``, else
+    ``box``. Steering with an outside box (the agent's perception boxes cover visible pixels,
+    the policy's are projected 3-D boxes) then hands the policy the same object in its own
+    box format: the outside box chooses which object, the list says where it is."""
+    best = max(listed, key=lambda obj: box_iou(obj.box, box), default=None)
+    if best is not None and box_iou(best.box, box) >= min_iou:
+        return best.box
+    return box
 
 
 def _feed(model: Any, cache: Any, ids: list[int]) -> torch.Tensor:

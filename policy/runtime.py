@@ -29,7 +29,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from policy.box_pointer import candidate_boxes, choose_box
+from policy.box_pointer import candidate_boxes, choose_box, snap_to_listed
 from policy.checkpoint import LoadedPolicy
 from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, parse_reasoning
 from policy.dataset import image_to_tensor
@@ -101,6 +101,7 @@ class VLARuntime:
         self._queue: list[np.ndarray] = []
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
+        self._snap_iou: Optional[float] = None
         self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
         self.calls = {"reason": 0, "reuse": 0}
 
@@ -110,12 +111,16 @@ class VLARuntime:
         self._queue.clear()
         self._memory = _Memory()
         self._steer = (None, None)
+        self._snap_iou = None
 
-    def steer(self, target: Optional[Box], place: Optional[Box] = None) -> None:
+    def steer(self, target: Optional[Box], place: Optional[Box] = None, *, snap_iou: Optional[float] = None) -> None:
         """From the next call on, write these normalised (x0, y0, x1, y1) boxes into the TARGET
         (and PLACE) field of every chain of thought before reading actions; None leaves a field
-        as the policy wrote it. Forces fresh reasoning."""
+        as the policy wrote it. With ``snap_iou`` each box is first replaced by the policy's own
+        VISIBLE OBJECTS box that overlaps it most, when that IoU reaches ``snap_iou``
+        (``box_pointer.snap_to_listed``). Forces fresh reasoning."""
         self._steer = (target, place)
+        self._snap_iou = snap_iou
         self.invalidate()
 
     def invalidate(self) -> None:
@@ -233,6 +238,8 @@ class VLARuntime:
         """Rewrite the remembered reasoning with the steering boxes; True when it changed."""
         target, place = self._steer
         r = self._memory.reasoning
+        if self._snap_iou is not None:
+            target, place = (snap_to_listed(b, r.visible, self._snap_iou) if b is not None else None for b in (target, place))
         update: dict[str, Any] = {}
         if target is not None and r.target is not None:
             update["target"] = r.target.model_copy(update={"box": tuple(target)})

@@ -89,3 +89,13 @@ def test_twin_scenes_are_scored_with_their_clarifying_exchange():
     assert unambiguous_prompt(prompts, r) == prompts[0]
     twin = r.model_copy(update={"visible": [*r.visible, ReasonedObject(name="red cube", box=BOX_C)]})
     assert unambiguous_prompt(prompts, twin) == prompts[1]
+
+
+def test_a_steering_box_snaps_to_the_policys_own_box_of_that_object():
+    from policy.box_pointer import snap_to_listed
+
+    listed = [ReasonedObject(name="red cube", box=BOX_A), ReasonedObject(name="red cube", box=BOX_C)]
+    inner_c = (0.63, 0.13, 0.76, 0.26)  # perception's tighter box of the second cube
+    assert snap_to_listed(inner_c, listed, min_iou=0.3) == BOX_C
+    assert snap_to_listed(BOX_B, listed, min_iou=0.3) == BOX_B  # nothing listed there: kept as given
+    assert snap_to_listed(inner_c, [], min_iou=0.3) == inner_c
