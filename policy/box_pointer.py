@@ -6,9 +6,10 @@ freely decoded TARGET box does: the small decoder tends to copy the box of a nei
 listed object. So when the decoder reaches a TARGET/PLACE box (``cot_format.open_box_slot``),
 the box is not sampled token by token but chosen among the listed boxes, a grammar-constrained
 decoding step: the candidates are the listed objects of the same name (all listed objects when
-none has it; the PLACE never takes the TARGET's box), each scored by the model's own log-likelihood of its four ``<loc>`` tokens
-(teacher-forced on the KV cache, which is cropped back after each candidate), and the best one
-is written. The posterior over the candidates says how sure the policy is of *which* object.
+none has it; the PLACE never takes the TARGET's box), each scored by the model's own
+log-likelihood of its four ``<loc>`` tokens (teacher-forced on the KV cache, which is cropped
+back after each candidate), and the best one is written. ``BoxChoice.posterior`` (softmax over
+the candidates) says how sure the policy is of *which* object; nothing reads it yet.
 """
 
 from __future__ import annotations
