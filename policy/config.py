@@ -50,6 +50,9 @@ class PolicyConfig:
     state_dim: int = 8
     # Hidden width of the action-head MLP.
     action_head_hidden: int = 256
+    # The action head also reads the reasoning's TARGET/PLACE boxes as numbers
+    # (policy/geometry.py); False for checkpoints trained before that input existed.
+    head_geometry: bool = False
     # Longest reasoning suffix the runtime will generate, tokens.
     max_reasoning_tokens: int = 128
     # String of the placeholder token whose embedding is replaced by the projected state.

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from policy.config import PolicyConfig
+from policy.cot_format import parse_reasoning
+from policy.geometry import reasoning_geometry
 from policy.normalize import NormStats
 from policy.tokenizer import EncodedExample, encode_example
 
@@ -190,6 +192,7 @@ class Batch:
     pixel_values: torch.Tensor  # (B, 3, S, S)
     state: torch.Tensor  # (B, 8) normalised
     actions: torch.Tensor  # (B, C, 7) normalised targets
+    geometry: torch.Tensor  # (B, GEOMETRY_DIM) boxes of each row's reasoning (policy/geometry.py)
 
 
 class DemoDataset(torch.utils.data.Dataset):
@@ -242,6 +245,8 @@ class DemoDataset(torch.utils.data.Dataset):
             "pixels": image_to_tensor(decode_png(t.images[i]), cfg.image_size),
             "state": torch.from_numpy(self.stats.normalize_state(t.state[i])),
             "actions": torch.from_numpy(self.stats.normalize_action(t.actions[i, : cfg.chunk_size])),
+            # The boxes of the reasoning these actions condition on (the stale one when stale).
+            "geometry": torch.from_numpy(reasoning_geometry(parse_reasoning(t.reasoning[source]))),
         }
 
 
@@ -297,4 +302,5 @@ def collate(items: list[dict], config: PolicyConfig) -> Batch:
         pixel_values=torch.stack([it["pixels"] for it in items]),
         state=torch.stack([it["state"] for it in items]),
         actions=torch.stack([it["actions"] for it in items]),
+        geometry=torch.stack([it["geometry"] for it in items]),
     )

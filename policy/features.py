@@ -7,7 +7,7 @@ Shared by the per-phase motion check (``policy/motion_eval.py``) and the action-
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import torch
 
@@ -15,13 +15,20 @@ from policy.checkpoint import LoadedPolicy
 from policy.dataset import DemoDataset, DemoTable, collate
 
 
+class QueryFeatures(NamedTuple):
+    """What the action head reads for N demo rows, and what it should output (CPU tensors)."""
+
+    hidden: torch.Tensor  # (N, C, H) action-query hidden states
+    geometry: torch.Tensor  # (N, GEOMETRY_DIM) boxes of the reasoning each row conditioned on
+    targets: torch.Tensor  # (N, C, 7) normalised expert chunks
+
+
 @torch.no_grad()
 def query_features(policy: LoadedPolicy, table: DemoTable, stale_prob: float = 0.0, seed: int = 0,
                    batch_size: int = 32, device: str = "cpu",
-                   progress: Optional[Callable[[int, int], None]] = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   progress: Optional[Callable[[int, int], None]] = None) -> QueryFeatures:
     """Frozen backbone over every row of ``table`` (teacher-forced: the row's image, state,
-    a random prompt variant and its reasoning, or with ``stale_prob`` an earlier step's):
-    (N, C, H) action-query hidden states and (N, C, 7) normalised target chunks, on the CPU.
+    a random prompt variant and its reasoning, or with ``stale_prob`` an earlier step's).
     The model's train/eval mode is restored afterwards."""
     ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats, seed=seed, stale_prob=stale_prob)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False,
@@ -29,15 +36,16 @@ def query_features(policy: LoadedPolicy, table: DemoTable, stale_prob: float = 0
     model = policy.model
     was_training = model.training
     model.eval()
-    feats, targets = [], []
+    feats, geometry, targets = [], [], []
     for batch in loader:
         out = model(batch.input_ids.to(device), batch.token_type_ids.to(device), batch.pixel_values.to(device),
                     batch.state.to(device), batch.attention_mask.to(device), batch.action_mask.to(device),
-                    compute_logits=False)
+                    compute_logits=False, geometry=batch.geometry.to(device))
         hidden = out.hidden[batch.action_mask.to(device)].view(len(batch.state), policy.config.chunk_size, -1)
         feats.append(hidden.float().cpu())
+        geometry.append(batch.geometry)
         targets.append(batch.actions)
         if progress is not None:
             progress(sum(len(f) for f in feats), len(ds))
     model.train(was_training)
-    return torch.cat(feats), torch.cat(targets)
+    return QueryFeatures(torch.cat(feats), torch.cat(geometry), torch.cat(targets))

@@ -17,6 +17,7 @@ hours a full training run takes there.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -27,8 +28,9 @@ import torch.nn.functional as F
 
 from policy.checkpoint import LoadedPolicy
 from policy.dataset import DemoTable, phase_balanced_rows
-from policy.features import query_features
-from policy.modeling import ActionHead
+from policy.features import QueryFeatures, query_features
+from policy.config import PolicyConfig
+from policy.modeling import make_action_head
 from policy.training import action_loss
 
 
@@ -48,21 +50,26 @@ class HeadRefitSettings:
     # policy.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
     # motion; L1 plus a squared term on x, y keeps the carry (held-out carry cosine 0.52 -> 0.95).
     loss: str = "l1+mse-xy"
+    # Give the fresh head the reasoning's boxes as numbers too (policy/geometry.py; sets
+    # PolicyConfig.head_geometry in the refitted checkpoint). A head that has them keeps them.
+    geometry: bool = False
 
 
-def fit_head(features: torch.Tensor, targets: torch.Tensor, hidden: int, width: int, settings: HeadRefitSettings
-             ) -> tuple[ActionHead, list[float]]:
-    """A fresh ActionHead trained on cached (N, C, H) features; returns it and its loss curve."""
+def fit_head(features: QueryFeatures, config: PolicyConfig, settings: HeadRefitSettings
+             ) -> tuple[torch.nn.Module, list[float]]:
+    """A fresh ActionHead trained on cached features (with the geometry input when
+    ``settings.geometry``); returns it and its loss curve."""
     torch.manual_seed(settings.seed)
-    head = ActionHead(hidden, width, targets.shape[-1])
+    targets = features.targets
+    head = make_action_head(config.replace(head_geometry=settings.geometry))
     optim = torch.optim.AdamW(head.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     gen = torch.Generator().manual_seed(settings.seed)
     curve = []
     for step in range(settings.steps):
         for group in optim.param_groups:  # cosine decay to 0
             group["lr"] = settings.lr * 0.5 * (1 + np.cos(np.pi * step / settings.steps))
-        idx = torch.randint(len(features), (min(settings.batch_size, len(features)),), generator=gen)
-        loss = action_loss(head(features[idx]), targets[idx], settings.loss)
+        idx = torch.randint(len(targets), (min(settings.batch_size, len(targets)),), generator=gen)
+        loss = action_loss(head(features.hidden[idx], features.geometry[idx]), targets[idx], settings.loss)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()
@@ -85,16 +92,20 @@ def refit_action_head(policy: LoadedPolicy, table: DemoTable, settings: HeadRefi
         if done % 1024 < 32 or done == total:
             say(f"features {done}/{total}")
 
-    feats, targets = query_features(policy, sub, settings.stale_prob, settings.seed, progress=every_1024_rows)
+    feats = query_features(policy, sub, settings.stale_prob, settings.seed, progress=every_1024_rows)
     cached_s = time.time() - started
     with torch.no_grad():
-        before = float(F.l1_loss(policy.model.action_head(feats), targets))
+        before = float(F.l1_loss(policy.model.action_head(feats.hidden, feats.geometry), feats.targets))
     cfg = policy.config
-    head, curve = fit_head(feats, targets, cfg.text_hidden, cfg.action_head_hidden, settings)
+    if cfg.head_geometry and not settings.geometry:
+        settings = dataclasses.replace(settings, geometry=True)
+    head, curve = fit_head(feats, cfg, settings)
     with torch.no_grad():
-        after = float(F.l1_loss(head(feats), targets))
+        after = float(F.l1_loss(head(feats.hidden, feats.geometry), feats.targets))
+    cfg = cfg.replace(head_geometry=settings.geometry)
     model = copy.deepcopy(policy.model)
-    model.action_head.load_state_dict(head.state_dict())
+    model.config = cfg
+    model.action_head = head
     refitted = LoadedPolicy(model=model, tokenizer=policy.tokenizer, stats=policy.stats, config=cfg,
                             meta=dict(policy.meta))
     record = {"head_refit_rows": int(len(rows)), "feature_s": round(cached_s, 1),

@@ -40,10 +40,11 @@ def motion_agreement(policy: LoadedPolicy, table: DemoTable, rows_per_phase: int
     if len(picked) == 0:
         return {}
     sub = table.subset(np.isin(np.arange(len(table)), picked))
-    feats, _ = query_features(policy, sub, seed=seed, device=device)
+    feats = query_features(policy, sub, seed=seed, device=device)
     head = policy.model.action_head
+    on = next(head.parameters()).device
     with torch.no_grad():
-        pred = head(feats.to(next(head.parameters()).device)).float().cpu().numpy()
+        pred = head(feats.hidden.to(on), feats.geometry.to(on)).float().cpu().numpy()
     cos, ratio = displacement_agreement(policy.stats.unnormalize_action(pred), sub.actions[:, : policy.config.chunk_size])
     sideways = np.linalg.norm(sub.actions[:, : policy.config.chunk_size, :2].sum(1), axis=1) >= 0.01
     sub_phases = motion_phases(sub.reasoning)

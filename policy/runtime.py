@@ -33,6 +33,7 @@ from policy.box_pointer import candidate_boxes, choose_box, snap_to_listed
 from policy.checkpoint import LoadedPolicy
 from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, parse_reasoning
 from policy.dataset import image_to_tensor
+from policy.geometry import reasoning_geometry
 from policy.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
@@ -232,7 +233,7 @@ class VLARuntime:
         mem.stale = False
         if self._apply_steer():
             return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
-        return model.predict_actions_from_cache(cache)
+        return model.predict_actions_from_cache(cache, self._geometry())
 
     def _apply_steer(self) -> bool:
         """Rewrite the remembered reasoning with the steering boxes; True when it changed."""
@@ -262,8 +263,13 @@ class VLARuntime:
         ids, types = self._prefix(prompt, self._memory.reasoning_ids + [cfg.pad_token_id] * C)
         action_mask = torch.zeros_like(ids, dtype=torch.bool)
         action_mask[0, -C:] = True
-        out = model(input_ids=ids, token_type_ids=types, pixel_values=pixels, state=state, action_mask=action_mask)
+        out = model(input_ids=ids, token_type_ids=types, pixel_values=pixels, state=state, action_mask=action_mask,
+                    geometry=self._geometry())
         return out.actions
+
+    def _geometry(self) -> torch.Tensor:
+        """(1, GEOMETRY_DIM): the boxes of the reasoning the actions condition on (after steering)."""
+        return torch.from_numpy(reasoning_geometry(self._memory.reasoning))[None].to(self.device)
 
 
 def target_confidence(tokenizer, ids: list[int], probs: list[float]) -> float:

@@ -108,6 +108,7 @@ def compute_loss(model: torch.nn.Module, batch: Batch, action_weight: float, loc
         attention_mask=batch.attention_mask,
         action_mask=batch.action_mask,
         compute_logits=False,
+        geometry=batch.geometry,
     )
     # Position t predicts token t+1; project to the vocabulary only where a suffix token follows.
     scored = batch.loss_mask[:, 1:]

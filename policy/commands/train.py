@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refit only the action head of --init-from on frozen backbone features (minutes on CPU)")
     parser.add_argument("--head-rows-per-phase", type=int, default=1000,
                         help="with --head-only: demo rows cached per motion phase")
+    parser.add_argument("--head-geometry", action="store_true",
+                        help="with --head-only: the new head also reads the reasoning's TARGET/PLACE boxes as numbers "
+                             "(policy/geometry.py)")
     parser.add_argument("--action-loss", default="l1", choices=ACTION_LOSSES,
                         help="loss on the action chunks (policy.training.action_loss); l1+mse-xy keeps the carry")
     parser.add_argument("--head-loss", default="l1+mse-xy", choices=ACTION_LOSSES,
@@ -99,7 +102,7 @@ def _run_head_refit(args: argparse.Namespace) -> int:
     if not args.init_from:
         raise SystemExit("--head-only refits the head of a trained checkpoint: give --init-from DIR")
     settings = HeadRefitSettings(rows_per_phase=args.head_rows_per_phase, stale_prob=args.stale_prob, seed=args.seed,
-                                 loss=args.head_loss)
+                                 loss=args.head_loss, geometry=args.head_geometry)
     record = run_head_refit(args.init_from, args.data, args.out, settings, motion_eval_rows=args.motion_eval_rows,
                             threads=args.threads, progress=lambda msg: print(msg, flush=True))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
