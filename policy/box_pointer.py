@@ -10,17 +10,23 @@ none has it; the PLACE never takes the TARGET's box), each scored by the model's
 log-likelihood of its four ``<loc>`` tokens (teacher-forced on the KV cache, which is cropped
 back after each candidate), and the best one is written. ``BoxChoice.posterior`` (softmax over
 the candidates) says how sure the policy is of *which* object; nothing reads it yet.
+
+Later reasoning calls of the same instruction (the arm over the object, the object in the hand)
+list worse than the first one, so the runtime keeps the object it chose (``keep_tracked``): a
+slot's candidates are narrowed to those that overlap the box that slot got at the previous call,
+when any does. A PLACE (bowl, reference object) does not move while the arm carries; a TARGET
+that has been lifted no longer overlaps its old box and falls back to every candidate.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
-from policy.cot_format import box_iou, listed_objects, open_box_slot
+from policy.cot_format import box_iou, listed_objects, open_box_slot, parse_loc_tokens
 from policy.types import ReasonedObject
 
 Box = tuple[float, float, float, float]
@@ -49,6 +55,28 @@ def candidate_boxes(tokenizer: Any, text: str) -> list[list[int]]:
     boxes = same or [locs for _, locs in listed]
     unique = list(dict.fromkeys(boxes))
     return [tokenizer.convert_tokens_to_ids(_split_locs(locs)) for locs in unique]
+
+
+def pointed_slot(text: str) -> str:
+    """'PLACE' when the box about to be pointed follows the '; <relation>' of the TARGET line,
+    else 'TARGET' (``text`` is the partial reasoning for which ``candidate_boxes`` gave boxes)."""
+    return "PLACE" if ";" in text[text.rfind("TARGET") :] else "TARGET"
+
+
+def candidate_box(tokenizer: Any, ids: list[int]) -> Box:
+    """The normalised (x0, y0, x1, y1) a candidate's four ``<loc>`` token ids stand for."""
+    return parse_loc_tokens("".join(tokenizer.convert_ids_to_tokens(ids)))
+
+
+def keep_tracked(tokenizer: Any, candidates: list[list[int]], previous: Optional[Box], min_iou: float
+                 ) -> list[list[int]]:
+    """The candidates whose box overlaps ``previous`` (this slot's box at the previous reasoning
+    call of the same instruction) by IoU >= ``min_iou``; all of them when none does or there is
+    no previous box."""
+    if previous is None:
+        return candidates
+    kept = [ids for ids in candidates if box_iou(candidate_box(tokenizer, ids), previous) >= min_iou]
+    return kept or candidates
 
 
 def _split_locs(locs: str) -> list[str]:

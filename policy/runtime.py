@@ -10,6 +10,10 @@ the network only when the queue runs dry. A network call is one of two kinds:
   with ONE more forward of the C action queries over the same cache;
 * **reuse**: ONE forward over prefix + the last reasoning (teacher-forced) + action queries.
 
+A pointed TARGET/PLACE keeps the object it got at the previous reasoning call of the same
+instruction when that object is still listed where it was (``RuntimeSettings.track_iou``), and
+the gripper is sent fully open or closed (``binary_gripper``), as the expert sends it.
+
 ``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
 loop; the benchmark compares the two.
 
@@ -29,7 +33,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from policy.box_pointer import candidate_boxes, choose_box, snap_to_listed
+from policy.box_pointer import candidate_box, candidate_boxes, choose_box, keep_tracked, pointed_slot, snap_to_listed
 from policy.checkpoint import LoadedPolicy
 from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, parse_reasoning
 from policy.dataset import image_to_tensor
@@ -54,6 +58,14 @@ class RuntimeSettings:
     # Write the TARGET/PLACE box as one of the boxes listed under VISIBLE OBJECTS, the one the
     # model scores highest (policy/box_pointer.py); False decodes those boxes token by token.
     point_boxes: bool = True
+    # Send the gripper command as fully open (0) or fully closed (1), thresholded at 0.5, the
+    # way the expert commands it; the regressed value otherwise sits between (e.g. 0.14 at a
+    # release, which left a ball wedged between the fingers over the bowl).
+    binary_gripper: bool = True
+    # Keep pointing a TARGET/PLACE at the object it got at the previous reasoning call of the
+    # same instruction: candidates overlapping that box by this IoU win (box_pointer.keep_tracked);
+    # None lets every call choose afresh.
+    track_iou: Optional[float] = 0.5
 
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
@@ -84,6 +96,8 @@ class _Memory:
     last_gripper: Optional[float] = None
     stale: bool = True
     written_target: Optional[ReasonedObject] = None
+    # Box each pointed slot ('TARGET', 'PLACE') got at the last reasoning call of this prompt.
+    pointed: dict[str, Box] = field(default_factory=dict)
 
 
 class VLARuntime:
@@ -125,8 +139,10 @@ class VLARuntime:
         self.invalidate()
 
     def invalidate(self) -> None:
-        """Force fresh reasoning at the next network call (scene changed, user corrected us)."""
+        """Force fresh reasoning at the next network call (scene changed, user corrected us);
+        the pointed objects are chosen afresh too."""
         self._memory.stale = True
+        self._memory.pointed.clear()
         self._queue.clear()
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> PolicyOutput:
@@ -170,6 +186,8 @@ class VLARuntime:
             self.calls["reuse"] += 1
         mem.chunks_since_reasoning += 1
         unnorm = self.policy.stats.unnormalize_action(actions[0].float().cpu().numpy())
+        if self.settings.binary_gripper:
+            unnorm[:, 6] = (unnorm[:, 6] > 0.5).astype(unnorm.dtype)
         gripper = float(unnorm[self.execute_steps - 1, 6] > 0.5)
         if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True
@@ -192,6 +210,8 @@ class VLARuntime:
         from transformers import DynamicCache
 
         model, cfg, mem = self.model, self.config, self._memory
+        if prompt != mem.prompt:
+            mem.pointed.clear()
         ids, types = self._prefix(prompt)
         cache = DynamicCache()
         hidden = model.run_backbone(model.embed(ids, pixels, state), types, None, cache)
@@ -203,9 +223,15 @@ class VLARuntime:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
             if self.settings.point_boxes and token in self._loc_ids:
-                candidates = candidate_boxes(self.policy.tokenizer, decode_text(self.policy.tokenizer, generated))
+                tokenizer = self.policy.tokenizer
+                text = decode_text(tokenizer, generated)
+                candidates = candidate_boxes(tokenizer, text)
                 if candidates:
+                    slot = pointed_slot(text)
+                    if self.settings.track_iou is not None:
+                        candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), self.settings.track_iou)
                     choice = choose_box(model, cache, logits, candidates)
+                    mem.pointed[slot] = candidate_box(tokenizer, choice.token_ids)
                     generated.extend(choice.token_ids)
                     probs.extend(choice.token_probs)
                     logits = choice.next_logits

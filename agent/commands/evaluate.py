@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--free-boxes", action="store_true",
                         help="decode the TARGET/PLACE boxes token by token instead of pointing them at a "
                              "listed VISIBLE OBJECTS box (policy/box_pointer.py); for side-by-side comparison")
+    parser.add_argument("--raw-gripper", action="store_true",
+                        help="send the regressed gripper value as it is instead of thresholding it to open/closed")
+    parser.add_argument("--no-track", action="store_true",
+                        help="let every reasoning call point the TARGET/PLACE afresh instead of keeping the object "
+                             "the previous call chose (RuntimeSettings.track_iou)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "truth"), default="none",
                         help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
@@ -124,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)
     runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
-                                                     point_boxes=not args.free_boxes))
+                                                     point_boxes=not args.free_boxes,
+                                                     binary_gripper=not args.raw_gripper,
+                                                     track_iou=None if args.no_track else RuntimeSettings.track_iou))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []

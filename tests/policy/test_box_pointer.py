@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import DynamicCache
 
-from policy.box_pointer import candidate_boxes, choose_box
+from policy.box_pointer import candidate_box, candidate_boxes, choose_box, keep_tracked, pointed_slot
 from policy.cot_format import format_reasoning, loc_tokens, open_box_slot
 from policy.dataset import image_to_tensor
 from policy.runtime import VLARuntime
@@ -46,6 +46,17 @@ def test_candidates_are_the_listed_boxes_of_that_name_and_the_place_is_never_the
     place_text = _partial("; in green bowl").replace("; in green bowl", "; in blue bowl")
     assert candidate_boxes(tokenizer, place_text) == [as_ids(BOX_B), as_ids(BOX_C)]
     assert candidate_boxes(tokenizer, _partial("PLAN:")) == []
+
+
+def test_a_later_call_keeps_the_object_a_slot_got_before_unless_it_moved_away(tokenizer):
+    text = _partial("TARGET: red cube")
+    both = candidate_boxes(tokenizer, text)  # the two listed red cubes, A and C
+    assert pointed_slot(text) == "TARGET" and pointed_slot(_partial("; in green bowl")) == "PLACE"
+    np.testing.assert_allclose([candidate_box(tokenizer, ids) for ids in both], [BOX_A, BOX_C], atol=1e-3)
+    nudged_c = (0.61, 0.11, 0.81, 0.31)  # where C was boxed at the previous call
+    assert keep_tracked(tokenizer, both, nudged_c, 0.5) == [both[1]]
+    assert keep_tracked(tokenizer, both, None, 0.5) == both  # first call: every candidate
+    assert keep_tracked(tokenizer, both, (0.0, 0.9, 0.1, 1.0), 0.5) == both  # lifted away: every candidate
 
 
 @torch.no_grad()

@@ -59,3 +59,11 @@ def test_target_confidence_reads_the_target_name_tokens(tokenizer):
     probs = [0.9, 0.9, 0.5, 0.4, 0.1]
     assert abs(target_confidence(tokenizer, ids, probs) - 0.2) < 1e-6
     assert target_confidence(tokenizer, ids[2:], probs[2:]) == 0.0
+
+
+def test_the_gripper_is_sent_fully_open_or_closed_unless_asked_for_the_raw_value(policy):
+    obs = fake_obs(seed=2)
+    sent = VLARuntime(policy).predict_chunk(obs, PROMPT).actions[:, 6]
+    raw = VLARuntime(policy, RuntimeSettings(binary_gripper=False)).predict_chunk(obs, PROMPT).actions[:, 6]
+    assert set(np.unique(sent)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(sent, (raw > 0.5).astype(sent.dtype))
