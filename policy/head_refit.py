@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from policy.checkpoint import LoadedPolicy
+from policy.config import PolicyConfig
 from policy.dataset import DemoTable, phase_balanced_rows
 from policy.features import QueryFeatures, query_features
-from policy.config import PolicyConfig
 from policy.modeling import make_action_head
 from policy.training import action_loss
 
@@ -57,8 +57,8 @@ class HeadRefitSettings:
 
 def fit_head(features: QueryFeatures, config: PolicyConfig, settings: HeadRefitSettings
              ) -> tuple[torch.nn.Module, list[float]]:
-    """A fresh ActionHead trained on cached features (with the geometry input when
-    ``settings.geometry``); returns it and its loss curve."""
+    """A fresh action head for ``config`` (a GeometryActionHead when ``settings.geometry``)
+    trained on cached features; returns it and its loss curve."""
     torch.manual_seed(settings.seed)
     targets = features.targets
     head = make_action_head(config.replace(head_geometry=settings.geometry))
