@@ -17,7 +17,6 @@ hours a full training run takes there.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -57,11 +56,11 @@ class HeadRefitSettings:
 
 def fit_head(features: QueryFeatures, config: PolicyConfig, settings: HeadRefitSettings
              ) -> tuple[torch.nn.Module, list[float]]:
-    """A fresh action head for ``config`` (a GeometryActionHead when ``settings.geometry``)
+    """A fresh action head for ``config`` (a GeometryActionHead when ``config.head_geometry``)
     trained on cached features; returns it and its loss curve."""
     torch.manual_seed(settings.seed)
     targets = features.targets
-    head = make_action_head(config.replace(head_geometry=settings.geometry))
+    head = make_action_head(config)
     optim = torch.optim.AdamW(head.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     gen = torch.Generator().manual_seed(settings.seed)
     curve = []
@@ -96,13 +95,10 @@ def refit_action_head(policy: LoadedPolicy, table: DemoTable, settings: HeadRefi
     cached_s = time.time() - started
     with torch.no_grad():
         before = float(F.l1_loss(policy.model.action_head(feats.hidden, feats.geometry), feats.targets))
-    cfg = policy.config
-    if cfg.head_geometry and not settings.geometry:
-        settings = dataclasses.replace(settings, geometry=True)
+    cfg = policy.config.replace(head_geometry=settings.geometry or policy.config.head_geometry)
     head, curve = fit_head(feats, cfg, settings)
     with torch.no_grad():
         after = float(F.l1_loss(head(feats.hidden, feats.geometry), feats.targets))
-    cfg = cfg.replace(head_geometry=settings.geometry)
     model = copy.deepcopy(policy.model)
     model.config = cfg
     model.action_head = head
