@@ -12,6 +12,8 @@ from typing import Any, Optional
 
 from transformers import GemmaConfig, PaliGemmaConfig, SiglipVisionConfig
 
+from policy.geometry import CameraCalibration
+
 
 @dataclass(frozen=True)
 class PolicyConfig:
@@ -53,6 +55,10 @@ class PolicyConfig:
     # The action head also reads the reasoning's TARGET/PLACE boxes as numbers
     # (policy/geometry.py); False for checkpoints trained before that input existed.
     head_geometry: bool = False
+    # Calibration of the camera the demos were recorded with: the geometry input then also
+    # holds each box's object position relative to the hand (policy/geometry.py). None = boxes
+    # only. A robot running the checkpoint must see through a camera mounted the same way.
+    geometry_camera: Optional[CameraCalibration] = None
     # Longest reasoning suffix the runtime will generate, tokens.
     max_reasoning_tokens: int = 128
     # String of the placeholder token whose embedding is replaced by the projected state.
@@ -82,6 +88,9 @@ class PolicyConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"config has fields this code does not know: {sorted(unknown)}")
+        data = dict(data)
+        if isinstance(data.get("geometry_camera"), dict):
+            data["geometry_camera"] = CameraCalibration.from_dict(data["geometry_camera"])
         return cls(**data)
 
     def backbone_config(self) -> PaliGemmaConfig:

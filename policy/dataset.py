@@ -15,12 +15,17 @@ A :class:`DemoDataset` item picks one prompt variant at random, so paraphrases a
 forms are all trained on. With ``stale_prob`` > 0 an item may carry the reasoning of an earlier
 step of its episode (up to ``max_lag`` steps back) with the token loss switched off: at run time
 the reasoning is reused for several chunks (Fast-ECoT), so the action head must learn to act on
-slightly old reasoning and read the current phase from the image and state.
+slightly old reasoning and read the current phase from the image and state. ``stale_from_start``
+of those stale rows take the episode's first step instead: the TARGET box where the object stood
+when it was named, which is what a steered run (the agent's, ``eval --steer truth``) keeps
+feeding while the object is carried; a geometry head with hand offsets (policy/geometry.py) must
+not be thrown by that TARGET once the object is in the hand.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -30,11 +35,13 @@ import torch
 
 from policy.config import PolicyConfig
 from policy.cot_format import parse_reasoning
-from policy.geometry import reasoning_geometry
+from policy.geometry import CameraCalibration, reasoning_geometry
 from policy.normalize import NormStats
 from policy.tokenizer import EncodedExample, encode_example
 
 EPISODE_GLOB = "episode_*.parquet"
+#: Calibration of the camera a demo folder was recorded with (``collect`` writes it).
+CAMERA_FILE = "camera.json"
 
 
 def episode_path(folder: str | Path, episode: int) -> Path:
@@ -51,6 +58,40 @@ def list_episode_files(folder: str | Path) -> list[Path]:
 def episode_files(folders: str | Path) -> list[Path]:
     """Episode files of one folder or several (comma-separated), folder by folder."""
     return [f for part in str(folders).split(",") if part.strip() for f in list_episode_files(part.strip())]
+
+
+def write_demo_camera(folder: str | Path, camera: CameraCalibration) -> None:
+    """Record ``camera`` as the calibration of the demos in ``folder``; a folder already
+    recorded with another camera is refused (one folder, one camera)."""
+    path = Path(folder) / CAMERA_FILE
+    if path.exists():
+        if load_demo_camera(folder) != camera:
+            raise ValueError(f"{folder} holds demos recorded with another camera ({path}); collect into a new folder")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(camera.to_dict(), indent=1))
+    tmp.rename(path)
+
+
+def load_demo_camera(folders: str | Path) -> CameraCalibration:
+    """The camera calibration of one demo folder or several (comma-separated, all the same)."""
+    cameras = []
+    for part in [p.strip() for p in str(folders).split(",") if p.strip()]:
+        path = Path(part) / CAMERA_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: these demos carry no camera calibration; run "
+                                    f"`python main.py collect --out {part}` (it writes the file and skips the "
+                                    "episodes already recorded)")
+        try:
+            cameras.append(CameraCalibration.from_dict(json.loads(path.read_text())))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path} is not a camera calibration: {exc}") from exc
+    if not cameras:
+        raise ValueError(f"no demo folder named in {folders!r}")
+    if any(c != cameras[0] for c in cameras[1:]):
+        raise ValueError(f"the demo folders {folders!r} were recorded with different cameras")
+    return cameras[0]
 
 
 @dataclass
@@ -126,6 +167,10 @@ def pack_episodes(sources: str, out: str | Path, *, stride: int = 1, max_rows: O
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = episode_files(sources)
+    try:
+        write_demo_camera(out, load_demo_camera(sources))
+    except FileNotFoundError:
+        pass  # demos recorded before calibrations were kept: packed without one
     pending: list = []
     written, rows, episodes, part_no = 0, 0, 0, 0
 
@@ -192,14 +237,14 @@ class Batch:
     pixel_values: torch.Tensor  # (B, 3, S, S)
     state: torch.Tensor  # (B, 8) normalised
     actions: torch.Tensor  # (B, C, 7) normalised targets
-    geometry: torch.Tensor  # (B, GEOMETRY_DIM) boxes of each row's reasoning (policy/geometry.py)
+    geometry: torch.Tensor  # (B, geometry_dim) boxes of each row's reasoning (policy/geometry.py)
 
 
 class DemoDataset(torch.utils.data.Dataset):
     """Rows of a DemoTable, tokenised on the fly with a random prompt variant."""
 
     def __init__(self, table: DemoTable, tokenizer, config: PolicyConfig, stats: NormStats, seed: int = 0,
-                 stale_prob: float = 0.0, max_lag: int = 24):
+                 stale_prob: float = 0.0, max_lag: int = 24, stale_from_start: float = 0.0):
         if table.actions.shape[1] < config.chunk_size:
             raise ValueError(f"demos hold chunks of {table.actions.shape[1]}, the config wants {config.chunk_size}")
         self.table = table
@@ -209,6 +254,7 @@ class DemoDataset(torch.utils.data.Dataset):
         self.rng = np.random.default_rng(seed)
         self.stale_prob = stale_prob
         self.max_lag = max_lag
+        self.stale_from_start = stale_from_start
         # Row index of each row's episode start (rows of an episode are stored in step order).
         starts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
         self.episode_start = np.repeat(starts, np.diff(np.r_[starts, len(table.episode)]))
@@ -235,6 +281,8 @@ class DemoDataset(torch.utils.data.Dataset):
         if self.stale_prob > 0 and i > self.episode_start[i] and self.rng.random() < self.stale_prob:
             lag = int(self.rng.integers(1, self.max_lag + 1))
             source, stale = max(int(self.episode_start[i]), i - lag), True
+            if self.stale_from_start > 0 and self.rng.random() < self.stale_from_start:
+                source = int(self.episode_start[i])
         enc = encode_example(
             self.tokenizer, cfg.num_image_tokens, prompt, t.reasoning[source], state_token=cfg.state_token
         )
@@ -246,7 +294,9 @@ class DemoDataset(torch.utils.data.Dataset):
             "state": torch.from_numpy(self.stats.normalize_state(t.state[i])),
             "actions": torch.from_numpy(self.stats.normalize_action(t.actions[i, : cfg.chunk_size])),
             # The boxes of the reasoning these actions condition on (the stale one when stale).
-            "geometry": torch.from_numpy(reasoning_geometry(parse_reasoning(t.reasoning[source]))),
+            # With a camera, also their offsets from the hand in THIS row's state.
+            "geometry": torch.from_numpy(reasoning_geometry(parse_reasoning(t.reasoning[source]), t.state[i],
+                                                            cfg.geometry_camera)),
         }
 
 

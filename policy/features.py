@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple, Optional
 import torch
 
 from policy.checkpoint import LoadedPolicy
+from policy.config import PolicyConfig
 from policy.dataset import DemoDataset, DemoTable, collate
 
 
@@ -19,29 +20,35 @@ class QueryFeatures(NamedTuple):
     """What the action head reads for N demo rows, and what it should output (CPU tensors)."""
 
     hidden: torch.Tensor  # (N, C, H) action-query hidden states
-    geometry: torch.Tensor  # (N, GEOMETRY_DIM) boxes of the reasoning each row conditioned on
+    geometry: torch.Tensor  # (N, geometry_dim) boxes of the reasoning each row conditioned on
     targets: torch.Tensor  # (N, C, 7) normalised expert chunks
 
 
 @torch.no_grad()
 def query_features(policy: LoadedPolicy, table: DemoTable, stale_prob: float = 0.0, seed: int = 0,
                    batch_size: int = 32, device: str = "cpu",
-                   progress: Optional[Callable[[int, int], None]] = None) -> QueryFeatures:
+                   progress: Optional[Callable[[int, int], None]] = None,
+                   head_config: Optional[PolicyConfig] = None, stale_from_start: float = 0.0) -> QueryFeatures:
     """Frozen backbone over every row of ``table`` (teacher-forced: the row's image, state,
     a random prompt variant and its reasoning, or with ``stale_prob`` an earlier step's).
-    The model's train/eval mode is restored afterwards."""
-    ds = DemoDataset(table, policy.tokenizer, policy.config, policy.stats, seed=seed, stale_prob=stale_prob)
+    ``geometry`` follows ``head_config`` (default the policy's own: a refit may give the new
+    head another geometry layout); the head itself is not run. The model's train/eval mode is
+    restored afterwards."""
+    config = head_config or policy.config
+    ds = DemoDataset(table, policy.tokenizer, config, policy.stats, seed=seed, stale_prob=stale_prob,
+                     stale_from_start=stale_from_start)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False,
-                                         collate_fn=partial(collate, config=policy.config))
+                                         collate_fn=partial(collate, config=config))
     model = policy.model
     was_training = model.training
     model.eval()
     feats, geometry, targets = [], [], []
     for batch in loader:
-        out = model(batch.input_ids.to(device), batch.token_type_ids.to(device), batch.pixel_values.to(device),
-                    batch.state.to(device), batch.attention_mask.to(device), batch.action_mask.to(device),
-                    compute_logits=False, geometry=batch.geometry.to(device))
-        hidden = out.hidden[batch.action_mask.to(device)].view(len(batch.state), policy.config.chunk_size, -1)
+        action_mask = batch.action_mask.to(device)
+        embeds = model.embed(batch.input_ids.to(device), batch.pixel_values.to(device), batch.state.to(device),
+                             action_mask)
+        out = model.run_backbone(embeds, batch.token_type_ids.to(device), batch.attention_mask.to(device))
+        hidden = out[action_mask].view(len(batch.state), policy.config.chunk_size, -1)
         feats.append(hidden.float().cpu())
         geometry.append(batch.geometry)
         targets.append(batch.actions)

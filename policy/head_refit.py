@@ -29,6 +29,7 @@ from policy.checkpoint import LoadedPolicy
 from policy.config import PolicyConfig
 from policy.dataset import DemoTable, phase_balanced_rows
 from policy.features import QueryFeatures, query_features
+from policy.geometry import CameraCalibration, geometry_dim
 from policy.modeling import make_action_head
 from policy.training import action_loss
 
@@ -45,6 +46,8 @@ class HeadRefitSettings:
     lr: float = 2e-3
     weight_decay: float = 0.0
     stale_prob: float = 0.3
+    # Share of the stale rows that take the episode's first reasoning (policy/dataset.py).
+    stale_from_start: float = 0.0
     seed: int = 0
     # policy.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
     # motion; L1 plus a squared term on x, y keeps the carry (held-out carry cosine 0.52 -> 0.95).
@@ -52,6 +55,9 @@ class HeadRefitSettings:
     # Give the fresh head the reasoning's boxes as numbers too (policy/geometry.py; sets
     # PolicyConfig.head_geometry in the refitted checkpoint). A head that has them keeps them.
     geometry: bool = False
+    # Calibration of the demos' camera: the fresh head also reads each box's offset from the
+    # hand (policy/geometry.py; implies ``geometry``). A head that has it keeps it.
+    camera: Optional[CameraCalibration] = None
 
 
 def fit_head(features: QueryFeatures, config: PolicyConfig, settings: HeadRefitSettings
@@ -91,11 +97,15 @@ def refit_action_head(policy: LoadedPolicy, table: DemoTable, settings: HeadRefi
         if done % 1024 < 32 or done == total:
             say(f"features {done}/{total}")
 
-    feats = query_features(policy, sub, settings.stale_prob, settings.seed, progress=every_1024_rows)
+    old = policy.config
+    cfg = old.replace(head_geometry=settings.geometry or settings.camera is not None or old.head_geometry,
+                      geometry_camera=settings.camera or old.geometry_camera)
+    feats = query_features(policy, sub, settings.stale_prob, settings.seed, progress=every_1024_rows, head_config=cfg,
+                           stale_from_start=settings.stale_from_start)
     cached_s = time.time() - started
-    with torch.no_grad():
-        before = float(F.l1_loss(policy.model.action_head(feats.hidden, feats.geometry), feats.targets))
-    cfg = policy.config.replace(head_geometry=settings.geometry or policy.config.head_geometry)
+    with torch.no_grad():  # the old head reads the leading boxes part of the (possibly wider) layout
+        old_geometry = feats.geometry[:, : geometry_dim(old)] if old.head_geometry else None
+        before = float(F.l1_loss(policy.model.action_head(feats.hidden, old_geometry), feats.targets))
     head, curve = fit_head(feats, cfg, settings)
     with torch.no_grad():
         after = float(F.l1_loss(head(feats.hidden, feats.geometry), feats.targets))
@@ -131,7 +141,8 @@ def run_head_refit(init_from: str, data: str, out: str, settings: HeadRefitSetti
     after = motion_agreement(refitted, held, motion_eval_rows, seed=settings.seed)
     record.update({f"before_{k}": v for k, v in before.items()})
     record.update(after)
-    record["settings"] = {k: getattr(settings, k) for k in settings.__dataclass_fields__}
+    record["settings"] = {k: getattr(settings, k) for k in settings.__dataclass_fields__ if k != "camera"}
+    record["settings"]["camera_offsets"] = settings.camera is not None
     record["init_from"] = str(init_from)
     meta = {**refitted.meta, "head_refit": record}
     save_checkpoint(out, refitted.model, refitted.tokenizer, refitted.stats, meta=meta)

@@ -25,7 +25,7 @@ from torch import nn
 from transformers import PaliGemmaForConditionalGeneration
 
 from policy.config import FROM_SCRATCH_PRESETS, PolicyConfig
-from policy.geometry import GEOMETRY_DIM
+from policy.geometry import geometry_dim
 
 
 @dataclass
@@ -79,7 +79,7 @@ class GeometryActionHead(nn.Module):
 def make_action_head(config: PolicyConfig) -> nn.Module:
     """The head ``config`` asks for: with the geometry input or without."""
     if config.head_geometry:
-        return GeometryActionHead(config.text_hidden, config.action_head_hidden, config.action_dim, GEOMETRY_DIM)
+        return GeometryActionHead(config.text_hidden, config.action_head_hidden, config.action_dim, geometry_dim(config))
     return ActionHead(config.text_hidden, config.action_head_hidden, config.action_dim)
 
 
@@ -164,7 +164,7 @@ class VLAModel(nn.Module):
     ) -> VLAOutput:
         """Full-sequence forward. ``compute_logits=False`` skips the (B, L, V) vocabulary
         projection (training projects only the scored positions, the costliest matmul).
-        ``geometry`` (B, GEOMETRY_DIM): the reasoning's boxes, for a ``head_geometry`` head."""
+        ``geometry`` (B, geometry_dim(config)): the reasoning's boxes, for a ``head_geometry`` head."""
         embeds = self.embed(input_ids, pixel_values, state, action_mask)
         hidden = self.run_backbone(embeds, token_type_ids, attention_mask)
         logits = self.backbone.lm_head(hidden) if compute_logits else None

@@ -117,6 +117,7 @@ class VLARuntime:
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
         self._snap_iou: Optional[float] = None
+        self._raw_state: Optional[np.ndarray] = None  # proprio state of the current network call
         self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
         self.calls = {"reason": 0, "reuse": 0}
 
@@ -170,8 +171,8 @@ class VLARuntime:
         mem, cfg = self._memory, self.config
         prompt = format_prompt(instruction, dialogue)
         pixels = image_to_tensor(np.asarray(obs["rgb"]), cfg.image_size)[None].to(self.device)
-        state = torch.from_numpy(self.policy.stats.normalize_state(np.asarray(obs["state"], dtype=np.float32)))[None]
-        state = state.to(self.device)
+        self._raw_state = np.asarray(obs["state"], dtype=np.float32)
+        state = torch.from_numpy(self.policy.stats.normalize_state(self._raw_state))[None].to(self.device)
         must_reason = (
             mem.stale
             or prompt != mem.prompt
@@ -294,8 +295,10 @@ class VLARuntime:
         return out.actions
 
     def _geometry(self) -> torch.Tensor:
-        """(1, GEOMETRY_DIM): the boxes of the reasoning the actions condition on (after steering)."""
-        return torch.from_numpy(reasoning_geometry(self._memory.reasoning))[None].to(self.device)
+        """(1, geometry_dim): the boxes of the reasoning the actions condition on (after steering),
+        and with a calibrated camera their offsets from the hand in the current state."""
+        vec = reasoning_geometry(self._memory.reasoning, self._raw_state, self.config.geometry_camera)
+        return torch.from_numpy(vec)[None].to(self.device)
 
 
 def target_confidence(tokenizer, ids: list[int], probs: list[float]) -> float:

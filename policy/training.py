@@ -59,6 +59,8 @@ class TrainSettings:
     lora_vision: bool = False
     # Share of rows trained with the reasoning of an earlier step (see policy/dataset.py).
     stale_prob: float = 0.0
+    # Share of the stale rows that take the episode's first reasoning (policy/dataset.py).
+    stale_from_start: float = 0.0
     # Share of sampling spread evenly over episodes instead of rows (policy/dataset.py).
     scene_balance: float = 0.0
     # Share of sampling spread evenly over motion phases (approach, carry, ...; policy/dataset.py).
@@ -282,7 +284,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         model = apply_lora(policy.model, LoraSettings(rank=settings.lora_rank, vision=settings.lora_vision))
     train_table, eval_table = split_held_out(table, settings.eval_fraction)
     train_ds = DemoDataset(train_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed,
-                           stale_prob=settings.stale_prob)
+                           stale_prob=settings.stale_prob, stale_from_start=settings.stale_from_start)
     eval_ds = DemoDataset(eval_table, policy.tokenizer, policy.config, policy.stats, seed=settings.seed + 1)
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)

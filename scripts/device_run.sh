@@ -9,9 +9,10 @@
 # Both start from the embedded recipe (sine/cosine priors + Gaussian loc targets, `small`) plus
 # the carry fix found on CPU in session 3 (L1 + a squared term on x, y, half of the sampling
 # spread over motion phases):
-# A = with the action head that reads the reasoning's boxes as numbers (--set head_geometry=true,
-#     policy/geometry.py; on CPU in session 5 it took steered place-in from 15/30 to 25/30);
-# B = the same without it (the head checkpoints/vla had up to session 4).
+# A = with the action head that reads the reasoning's boxes as numbers and, through the camera
+#     calibration packed with the demos (camera.json), each box's offset from the hand
+#     (--geometry-offsets, policy/geometry.py; session 6's CPU refit of it halved the carry error);
+# B = the same without the geometry input (the head checkpoints/vla had up to session 4).
 # Both run at once for TRAIN_S seconds; compare eval_action_l1 and eval_move_* in their logs, then
 # `main.py eval --steer truth` and alone, both on CPU. (Session 2 also ran a `tiny` variant and a
 # torch.compile timing of the 3B reasoning call; the compile did not finish in 170 s.)
@@ -35,7 +36,7 @@ common=(--data "$DATA" --steps 200000 --batch-size 128 --lr 1e-3 --stale-prob 0.
         --scene-balance 0.5 --eval-every 4000 --save-every 1000000 --workers 4 --target-eval-scenes 32
         --time-limit "$TRAIN_S" --device "$DEVICE" --preset small --action-loss l1+mse-xy --phase-balance 0.5)
 rm -rf /tmp/small_A /tmp/small_B  # a training_state.pt left there would be resumed instead
-$PY main.py train "${common[@]}" --out /tmp/small_A --set head_geometry=true > "$OUT/train_A.log" 2>&1 &
+$PY main.py train "${common[@]}" --out /tmp/small_A --geometry-offsets > "$OUT/train_A.log" 2>&1 &
 $PY main.py train "${common[@]}" --out /tmp/small_B > "$OUT/train_B.log" 2>&1 &
 wait
 for run in small_A small_B; do

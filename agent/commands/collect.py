@@ -86,6 +86,15 @@ def project_boxes(scene: Any, positions: dict[str, np.ndarray], camera: Any) -> 
     return boxes
 
 
+def calibration_of(camera: Any) -> Any:
+    """The policy's ``CameraCalibration`` of a ``sim.camera.CameraModel`` (the demos' camera,
+    stored beside them so a geometry head can turn boxes into hand-to-object offsets)."""
+    from policy.geometry import CameraCalibration
+
+    return CameraCalibration(width=camera.width, height=camera.height, fx=camera.fx, fy=camera.fy, cx=camera.cx,
+                             cy=camera.cy, base_from_camera=tuple(map(tuple, camera.base_from_camera)))
+
+
 def _png(rgb: np.ndarray) -> bytes:
     from PIL import Image
 
@@ -171,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
     from tqdm import tqdm
 
-    from policy.dataset import episode_path
+    from policy.dataset import episode_path, write_demo_camera
     from sim.tabletop_env import TabletopEnv
 
     out = Path(args.out)
@@ -180,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     failed = set(failed_file.read_text().split()) if failed_file.exists() else set()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=args.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
+    write_demo_camera(out, calibration_of(env.camera))
     written = skipped = 0
     try:
         started = time.monotonic()

@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head-geometry", action="store_true",
                         help="with --head-only: the new head also reads the reasoning's TARGET/PLACE boxes as numbers "
                              "(policy/geometry.py)")
+    parser.add_argument("--stale-from-start", type=float, default=0.0,
+                        help="share of the stale rows fed the episode's first reasoning (the TARGET where the "
+                             "object stood when named, as a steered run keeps it)")
+    parser.add_argument("--geometry-offsets", action="store_true",
+                        help="the geometry head also reads each box's offset from the hand, through the camera "
+                             "calibration stored with the demos (DATA/camera.json); implies --head-geometry, "
+                             "and for a fresh model head_geometry=true")
     parser.add_argument("--action-loss", default="l1", choices=ACTION_LOSSES,
                         help="loss on the action chunks (policy.training.action_loss); l1+mse-xy keeps the carry")
     parser.add_argument("--head-loss", default="l1+mse-xy", choices=ACTION_LOSSES,
@@ -71,9 +78,14 @@ def run(args: argparse.Namespace) -> int:
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key] = json.loads(value)
+    if args.geometry_offsets:
+        if args.init_from:
+            raise SystemExit("--geometry-offsets changes the head: give it to a fresh model or to --head-only")
+        overrides.update(head_geometry=True, geometry_camera=_demo_camera(args.data))
     settings = TrainSettings(
         data=args.data, out=args.out, preset=args.preset, steps=args.steps, batch_size=args.batch_size,
-        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob, scene_balance=args.scene_balance, phase_balance=args.phase_balance,
+        lr=args.lr, action_weight=args.action_weight, stale_prob=args.stale_prob,
+        stale_from_start=args.stale_from_start, scene_balance=args.scene_balance, phase_balance=args.phase_balance,
         eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
         init_from=args.init_from, overrides=overrides, device=args.device, workers=args.workers,
@@ -101,10 +113,21 @@ def _run_head_refit(args: argparse.Namespace) -> int:
 
     if not args.init_from:
         raise SystemExit("--head-only refits the head of a trained checkpoint: give --init-from DIR")
-    settings = HeadRefitSettings(rows_per_phase=args.head_rows_per_phase, stale_prob=args.stale_prob, seed=args.seed,
-                                 loss=args.head_loss, geometry=args.head_geometry)
+    camera = _demo_camera(args.data) if args.geometry_offsets else None
+    settings = HeadRefitSettings(rows_per_phase=args.head_rows_per_phase, stale_prob=args.stale_prob,
+                                 stale_from_start=args.stale_from_start, seed=args.seed,
+                                 loss=args.head_loss, geometry=args.head_geometry, camera=camera)
     record = run_head_refit(args.init_from, args.data, args.out, settings, motion_eval_rows=args.motion_eval_rows,
                             threads=args.threads, progress=lambda msg: print(msg, flush=True))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}))
     print(f"checkpoint: {args.out}")
     return 0
+
+
+def _demo_camera(data: str):
+    from policy.dataset import load_demo_camera
+
+    try:
+        return load_demo_camera(data)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"--geometry-offsets: {exc}") from exc
