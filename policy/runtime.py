@@ -12,7 +12,9 @@ the network only when the queue runs dry. A network call is one of two kinds:
 
 A pointed TARGET/PLACE keeps the object it got at the previous reasoning call of the same
 instruction when that object is still listed where it was (``RuntimeSettings.track_iou``), and
-the gripper is sent fully open or closed (``binary_gripper``), as the expert sends it.
+the gripper is sent fully open or closed (``binary_gripper``), as the expert sends it. With
+``hold_boxes`` the first call's TARGET/PLACE boxes are kept for the whole instruction (the
+runtime steers itself with them).
 
 ``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
 loop; the benchmark compares the two.
@@ -66,6 +68,12 @@ class RuntimeSettings:
     # same instruction: candidates overlapping that box by this IoU win (box_pointer.keep_tracked);
     # None lets every call choose afresh.
     track_iou: Optional[float] = 0.5
+    # Keep the TARGET/PLACE boxes the first reasoning call of an instruction wrote for the rest
+    # of it: the runtime steers itself with them wherever the caller does not steer. First calls
+    # name the right object far more often than later ones, which see the object under or in the
+    # hand (78 % against 42 % of all calls, docs/BENCHMARKS.md); a bowl does not move, and the
+    # TARGET of the moment it was named is what a steered run feeds during the carry too.
+    hold_boxes: bool = False
 
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
@@ -98,6 +106,8 @@ class _Memory:
     written_target: Optional[ReasonedObject] = None
     # Box each pointed slot ('TARGET', 'PLACE') got at the last reasoning call of this prompt.
     pointed: dict[str, Box] = field(default_factory=dict)
+    # With RuntimeSettings.hold_boxes: the first reasoning call's TARGET / PLACE boxes.
+    held: Optional[tuple[Optional[Box], Optional[Box]]] = None
 
 
 class VLARuntime:
@@ -144,6 +154,7 @@ class VLARuntime:
         the pointed objects are chosen afresh too."""
         self._memory.stale = True
         self._memory.pointed.clear()
+        self._memory.held = None
         self._queue.clear()
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> PolicyOutput:
@@ -213,6 +224,7 @@ class VLARuntime:
         model, cfg, mem = self.model, self.config, self._memory
         if prompt != mem.prompt:
             mem.pointed.clear()
+            mem.held = None
         ids, types = self._prefix(prompt)
         cache = DynamicCache()
         hidden = model.run_backbone(model.embed(ids, pixels, state), types, None, cache)
@@ -255,6 +267,9 @@ class VLARuntime:
         mem.reasoning_text = decode_text(self.policy.tokenizer, generated)
         mem.reasoning = parse_reasoning(mem.reasoning_text)
         mem.written_target = mem.reasoning.target
+        if self.settings.hold_boxes:  # each slot keeps the first box written for it
+            r, (t, p) = mem.reasoning, mem.held or (None, None)
+            mem.held = (t or (r.target.box if r.target else None), p or (r.place.box if r.place else None))
         mem.confidence = target_confidence(self.policy.tokenizer, generated, probs)
         mem.chunks_since_reasoning = 0
         mem.stale = False
@@ -265,6 +280,8 @@ class VLARuntime:
     def _apply_steer(self) -> bool:
         """Rewrite the remembered reasoning with the steering boxes; True when it changed."""
         target, place = self._steer
+        held = self._memory.held or (None, None)
+        target, place = target or held[0], place or held[1]
         r = self._memory.reasoning
         if self._snap_iou is not None:
             target, place = (snap_to_listed(b, r.visible, self._snap_iou) if b is not None else None for b in (target, place))

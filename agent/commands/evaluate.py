@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-track", action="store_true",
                         help="let every reasoning call point the TARGET/PLACE afresh instead of keeping the object "
                              "the previous call chose (RuntimeSettings.track_iou)")
+    parser.add_argument("--hold-boxes", action="store_true",
+                        help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
+                             "(RuntimeSettings.hold_boxes)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "truth"), default="none",
                         help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
@@ -131,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
                                                      point_boxes=not args.free_boxes,
                                                      binary_gripper=not args.raw_gripper,
-                                                     track_iou=None if args.no_track else RuntimeSettings.track_iou))
+                                                     track_iou=None if args.no_track else RuntimeSettings.track_iou,
+                                                     hold_boxes=args.hold_boxes))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []

@@ -150,3 +150,16 @@ def test_stale_rows_from_the_start_feed_the_box_where_the_object_stood_when_name
     state = table.state[5]
     expected = reasoning_geometry(parse_reasoning(table.reasoning[0]), state, calibration)
     np.testing.assert_allclose(from_start[5]["geometry"].numpy(), expected, atol=1e-6)
+
+
+def test_collect_records_the_camera_beside_the_demos(calibration, tmp_path):
+    import argparse
+
+    from agent.commands import collect
+
+    parser = argparse.ArgumentParser()
+    collect.add_arguments(parser)
+    args = parser.parse_args(["--episodes", "1", "--first-steps", "1", "--out", str(tmp_path)])
+    assert collect.run(args) == 0
+    assert load_demo_camera(tmp_path) == calibration
+    assert len(load_demos(tmp_path)) == 1

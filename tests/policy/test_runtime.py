@@ -67,3 +67,29 @@ def test_the_gripper_is_sent_fully_open_or_closed_unless_asked_for_the_raw_value
     raw = VLARuntime(policy, RuntimeSettings(binary_gripper=False)).predict_chunk(obs, PROMPT).actions[:, 6]
     assert set(np.unique(sent)) <= {0.0, 1.0}
     np.testing.assert_array_equal(sent, (raw > 0.5).astype(sent.dtype))
+
+
+def test_held_boxes_keep_the_first_calls_target_and_place_for_the_whole_instruction(policy, monkeypatch):
+    """With ``hold_boxes`` every later chain of thought acts on the objects the first one named,
+    while ``written_target`` still shows what the policy wrote; new words start afresh."""
+    import policy.runtime as runtime_module
+    from tests.policy.conftest import sample_reasoning
+
+    calls = iter(range(100))
+
+    def drifting(_text):  # each reasoning call names a box a little further right
+        r, k = sample_reasoning(), next(calls)
+        shift = lambda obj: obj.model_copy(update={"box": (obj.box[0] + 0.05 * k, obj.box[1], obj.box[2] + 0.05 * k, obj.box[3])})
+        return r.model_copy(update={"target": shift(r.target), "place": shift(r.place)})
+
+    monkeypatch.setattr(runtime_module, "parse_reasoning", drifting)
+    held = VLARuntime(policy, RuntimeSettings(replan_every=1, hold_boxes=True))
+    first, later = held.predict_chunk(fake_obs(), PROMPT), held.predict_chunk(fake_obs(seed=1), PROMPT)
+    assert later.reasoned and later.reasoning.target.box == first.reasoning.target.box
+    assert later.reasoning.place.box == first.reasoning.place.box
+    assert later.written_target.box != first.written_target.box
+    fresh = held.predict_chunk(fake_obs(), "pick up the red cube")
+    assert fresh.reasoning.target.box == fresh.written_target.box != first.reasoning.target.box
+    free = VLARuntime(policy, RuntimeSettings(replan_every=1))
+    a, b = free.predict_chunk(fake_obs(), PROMPT), free.predict_chunk(fake_obs(seed=1), PROMPT)
+    assert a.reasoning.target.box != b.reasoning.target.box
