@@ -219,6 +219,9 @@ def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
 
 def _infinite_loader(ds: DemoDataset, config: PolicyConfig, batch_size: int, seed: int, scene_balance: float = 0.0,
                      workers: int = 0, phase_balance: float = 0.0):
+    if len(ds) < batch_size:  # drop_last would yield no batch at all, and this loop would spin
+        raise ValueError(f"{len(ds)} training rows cannot fill one batch of {batch_size}: collect more "
+                         "demonstrations or lower --batch-size")
     gen = torch.Generator().manual_seed(seed)
     while True:
         sampler = None

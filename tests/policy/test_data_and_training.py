@@ -128,3 +128,10 @@ def test_phase_balance_samples_the_few_carry_rows_as_often_as_the_many_approach_
     assert w[:4].sum() == pytest.approx(w[4:].sum())
     assert w.mean() == pytest.approx(1.0)
     assert np.allclose(ds.sampling_weights(0.0, phase_balance=0.0), 1.0)
+
+
+def test_too_few_rows_for_one_batch_is_refused_instead_of_spinning(tmp_path):
+    data, out = tmp_path / "demos", tmp_path / "run"
+    write_demos(data, episodes=1, steps=3)
+    with pytest.raises(ValueError, match="cannot fill one batch of 64"):
+        train(TrainSettings(data=str(data), out=str(out), steps=2, batch_size=64, threads=1, overrides=SMALL))
