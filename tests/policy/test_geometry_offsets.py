@@ -10,16 +10,16 @@ import torch
 
 from agent.commands.collect import calibration_of
 from policy.checkpoint import CheckpointError, LoadedPolicy, load_checkpoint, save_checkpoint
-from policy.cot_format import format_prompt, format_reasoning, parse_reasoning
-from policy.dataset import DemoDataset, image_to_tensor, load_demo_camera, load_demos, write_demo_camera
+from policy.cot_format import format_reasoning, parse_reasoning
+from policy.dataset import DemoDataset, load_demo_camera, load_demos, write_demo_camera
 from policy.geometry import BOX_DIM, OFFSET_DIM, OFFSET_SCALE, reasoning_geometry
 from policy.head_refit import HeadRefitSettings, run_head_refit
 from policy.modeling import build_model
 from policy.runtime import RuntimeSettings, VLARuntime
-from policy.tokenizer import encode_example
 from sim.pybullet_camera import CameraConfig, camera_model
 from tests.policy.conftest import fake_obs, sample_reasoning
 from tests.policy.test_data_and_training import write_demos
+from tests.policy.test_geometry_head import _chunk
 
 PROMPT = "put the red cube in the green bowl"
 
@@ -71,28 +71,13 @@ def test_an_offset_checkpoint_round_trips_and_reuse_matches_fresh_reasoning(offs
 
 
 def test_the_hand_position_moves_the_actions_through_the_offsets(offset_policy):
-    r = sample_reasoning()
-    obs = fake_obs(seed=3)
-    moved = np.asarray(obs["state"]) + np.array([0.05, 0, 0, 0, 0, 0, 0, 0], dtype=np.float32)
-    here = _chunk(offset_policy, r, obs["state"])
-    there = _chunk(offset_policy, r, obs["state"], geometry_state=moved)  # same network input, other offsets
+    r, camera = sample_reasoning(), offset_policy.config.geometry_camera
+    state = np.asarray(fake_obs()["state"])
+    moved = state + np.array([0.05, 0, 0, 0, 0, 0, 0, 0], dtype=np.float32)
+    # The same network input; only the geometry's hand position differs.
+    here = _chunk(offset_policy, r, torch.from_numpy(reasoning_geometry(r, state, camera))[None])
+    there = _chunk(offset_policy, r, torch.from_numpy(reasoning_geometry(r, moved, camera))[None])
     assert not torch.allclose(here, there)
-
-
-def _chunk(policy: LoadedPolicy, reasoning, state, geometry_state=None):
-    cfg = policy.config
-    enc = encode_example(policy.tokenizer, cfg.num_image_tokens, format_prompt(PROMPT), format_reasoning(reasoning),
-                         state_token=cfg.state_token)
-    ids = torch.tensor([enc.input_ids + [cfg.pad_token_id] * cfg.chunk_size])
-    types = torch.tensor([enc.token_type_ids + [1] * cfg.chunk_size])
-    action_mask = torch.zeros_like(ids, dtype=torch.bool)
-    action_mask[0, -cfg.chunk_size:] = True
-    pixels = image_to_tensor(fake_obs()["rgb"], cfg.image_size)[None]
-    norm_state = torch.from_numpy(policy.stats.normalize_state(np.asarray(state, dtype=np.float32)))[None]
-    geometry = reasoning_geometry(reasoning, state if geometry_state is None else geometry_state, cfg.geometry_camera)
-    with torch.no_grad():
-        return policy.model(ids, types, pixels, norm_state, action_mask=action_mask,
-                            geometry=torch.from_numpy(geometry)[None]).actions
 
 
 def test_a_checkpoint_with_a_garbled_camera_is_refused_by_name(offset_policy, tmp_path):
