@@ -55,9 +55,14 @@ def list_episode_files(folder: str | Path) -> list[Path]:
     return files
 
 
+def demo_folders(folders: str | Path) -> list[str]:
+    """One demo folder or several, comma-separated -> the folder names."""
+    return [part.strip() for part in str(folders).split(",") if part.strip()]
+
+
 def episode_files(folders: str | Path) -> list[Path]:
     """Episode files of one folder or several (comma-separated), folder by folder."""
-    return [f for part in str(folders).split(",") if part.strip() for f in list_episode_files(part.strip())]
+    return [f for part in demo_folders(folders) for f in list_episode_files(part)]
 
 
 def write_demo_camera(folder: str | Path, camera: CameraCalibration) -> None:
@@ -77,7 +82,7 @@ def write_demo_camera(folder: str | Path, camera: CameraCalibration) -> None:
 def load_demo_camera(folders: str | Path) -> CameraCalibration:
     """The camera calibration of one demo folder or several (comma-separated, all the same)."""
     cameras = []
-    for part in [p.strip() for p in str(folders).split(",") if p.strip()]:
+    for part in demo_folders(folders):
         path = Path(part) / CAMERA_FILE
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: these demos carry no camera calibration; run "

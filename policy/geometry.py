@@ -33,8 +33,6 @@ BOX_DIM = 10
 OFFSET_DIM = 6
 #: Offsets are divided by this many metres, so a reach across the table is about +-5.
 OFFSET_SCALE = 0.1
-#: Kept for the boxes-only layout (checkpoints without a camera).
-GEOMETRY_DIM = BOX_DIM
 
 
 @dataclass(frozen=True)
@@ -114,5 +112,5 @@ def reasoning_geometry(reasoning: Reasoning, state: Optional[np.ndarray] = None,
     return np.asarray(boxes + offsets, dtype=np.float32)
 
 
-__all__ = ["BOX_DIM", "GEOMETRY_DIM", "OFFSET_DIM", "OFFSET_SCALE", "CameraCalibration", "geometry_dim",
+__all__ = ["BOX_DIM", "OFFSET_DIM", "OFFSET_SCALE", "CameraCalibration", "geometry_dim",
            "reasoning_geometry"]

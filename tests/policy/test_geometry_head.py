@@ -9,7 +9,7 @@ import torch
 from policy.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint
 from policy.cot_format import format_prompt, format_reasoning
 from policy.dataset import image_to_tensor
-from policy.geometry import GEOMETRY_DIM, reasoning_geometry
+from policy.geometry import BOX_DIM, reasoning_geometry
 from policy.head_refit import HeadRefitSettings, run_head_refit
 from policy.modeling import build_model
 from policy.runtime import RuntimeSettings, VLARuntime
@@ -31,7 +31,7 @@ def test_geometry_lays_out_the_target_and_place_boxes_with_presence_flags():
     r = sample_reasoning()
     np.testing.assert_allclose(reasoning_geometry(r), [*BOX_A, 1.0, *BOX_B, 1.0])
     alone = reasoning_geometry(r.model_copy(update={"place": None}))
-    assert alone.shape == (GEOMETRY_DIM,) and alone[5:].tolist() == [0.0] * 5
+    assert alone.shape == (BOX_DIM,) and alone[5:].tolist() == [0.0] * 5
 
 
 def _chunk(policy: LoadedPolicy, reasoning, geometry):
