@@ -11,6 +11,13 @@ log-likelihood of its four ``<loc>`` tokens (teacher-forced on the KV cache, whi
 back after each candidate), and the best one is written. ``BoxChoice.posterior`` (softmax over
 the candidates) says how sure the policy is of *which* object; nothing reads it yet.
 
+When the person said which twin ("A: the left one", "the red cube on the left") and the slot's
+listed candidates are twins, the side decides (``on_named_side``: the candidates' positions on
+the table through the camera calibration the policy was trained with), at the first reasoning
+call of the instruction only; tracking keeps that object afterwards (a carried twin may pass
+the other one). The network itself does not follow the side word (docs/BENCHMARKS.md: it wrote
+the same twin for "left" and "right").
+
 Later reasoning calls of the same instruction (the arm over the object, the object in the hand)
 list worse than the first one, so the runtime keeps the object it chose (``keep_tracked``): a
 slot's candidates are narrowed to those that overlap the box that slot got at the previous call,
@@ -77,6 +84,31 @@ def keep_tracked(tokenizer: Any, candidates: list[list[int]], previous: Optional
         return candidates
     kept = [ids for ids in candidates if box_iou(candidate_box(tokenizer, ids), previous) >= min_iou]
     return kept or candidates
+
+
+def listed_twins(text: str) -> bool:
+    """Whether the box about to be pointed (``text`` ends right before it) has two or more listed
+    objects of its name to choose from, twins the words alone cannot tell apart."""
+    name = open_box_slot(text)
+    target_line = text[text.rfind("TARGET") :]
+    boxes = {locs for obj, locs in listed_objects(text) if obj == name and locs not in target_line}
+    return name is not None and len(boxes) > 1
+
+
+def on_named_side(tokenizer: Any, candidates: list[list[int]], side: Optional[str], camera: Any,
+                  viewpoint: str = "user") -> list[list[int]]:
+    """The twin on the person's ``side`` ('left' / 'right'), as a one-candidate list.
+
+    Each candidate box centre is lifted onto the table through ``camera`` (a
+    ``policy.geometry.CameraCalibration``) and the twins are ordered by the robot's y (its left is
+    +y). ``viewpoint`` says whose left the words mean: ``user`` (the person across the table,
+    whose left is the robot's right) or ``robot``. All candidates come back unchanged when no
+    side was said, there is no calibration, or there is only one candidate."""
+    if side is None or camera is None or len(candidates) < 2:
+        return candidates
+    y = camera.lift([candidate_box(tokenizer, ids) for ids in candidates])[:, 1]
+    robots_left = (side == "left") == (viewpoint == "robot")
+    return [candidates[int(y.argmax() if robots_left else y.argmin())]]
 
 
 def _split_locs(locs: str) -> list[str]:

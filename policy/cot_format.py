@@ -154,6 +154,44 @@ def format_prompt(instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> st
     return " | ".join(p for p in parts if p)
 
 
+#: The words of a prompt that say which of two same-named objects is meant: the agent's rewrite
+#: ('the red cube on the left') or the person's answer ('A: the left one').
+_SIDE_RE = re.compile(r"\b(on the|A: the) (left|right)\b(?! of)")  # not 'on the left of the bowl'
+
+
+def named_side(prompt: str) -> Optional[str]:
+    """'left' or 'right' when ``prompt`` says which twin it means, else None."""
+    match = _SIDE_RE.search(prompt)
+    return match.group(2) if match else None
+
+
+def names_a_side(prompt: str) -> bool:
+    """Whether ``prompt`` says which twin (left or right) it means."""
+    return named_side(prompt) is not None
+
+
+def swap_side(prompt: str) -> str:
+    """The same prompt meaning the other twin: 'A: the left one' <-> 'A: the right one'."""
+    return _SIDE_RE.sub(lambda m: f"{m.group(1)} {'right' if m.group(2) == 'left' else 'left'}", prompt)
+
+
+def has_twin(reasoning: Reasoning) -> bool:
+    """Whether the TARGET or PLACE shares its name with another visible object, so that the
+    words alone cannot say which one is meant."""
+    names = [obj.name for obj in reasoning.visible]
+    return any(o is not None and names.count(o.name) > 1 for o in (reasoning.target, reasoning.place))
+
+
+def parse_prompt(prompt: str) -> tuple[str, list[tuple[str, str]]]:
+    """Inverse of :func:`format_prompt`: (instruction, [(question, answer), ...])."""
+    instruction, *turns = prompt.split(" | ")
+    dialogue = []
+    for turn in turns:
+        question, sep, answer = turn.partition(" A: ")
+        dialogue.append((question.removeprefix("Q: ").strip(), answer.strip()) if sep else (turn.strip(), ""))
+    return instruction, dialogue
+
+
 def describe_move(actions: np.ndarray, threshold_m: float = 0.004) -> str:
     """Words for where an action chunk (chunk, 7) takes the hand: 'forward left down , gripper open'.
 

@@ -12,10 +12,15 @@ One parquet file per episode (``episode_000042.parquet``), one row per control s
     task      string         task kind: pick | place_in | place_on ...
 
 A :class:`DemoDataset` item picks one prompt variant at random, so paraphrases and dialogue
-forms are all trained on. With ``stale_prob`` > 0 an item may carry the reasoning of an earlier
-step of its episode (up to ``max_lag`` steps back) with the token loss switched off: at run time
-the reasoning is reused for several chunks (Fast-ECoT), so the action head must learn to act on
-slightly old reasoning and read the current phase from the image and state. ``stale_from_start``
+forms are all trained on; in an episode whose target (or place) has a visible same-named twin
+only the variants that name a side ('on the left', 'A: the right one') are drawn: the others
+cannot say which twin the TARGET box is (most twin rows were trained on such words, and the
+policy learned to ignore the person's answer), and the TASK line restates the side
+(``restate_side``, for demos recorded before ``collect`` wrote it). With ``stale_prob`` > 0 an
+item may carry the reasoning of an earlier step of its episode (up to ``max_lag`` steps back)
+with the token loss switched off: at run time the reasoning is reused for several chunks
+(Fast-ECoT), so the action head must learn to act on slightly old reasoning and read the
+current phase from the image and state. ``stale_from_start``
 of those stale rows take the episode's first step instead: the TARGET box where the object stood
 when it was named, which is what a steered run (the agent's, ``eval --steer truth``) keeps
 feeding while the object is carried; a geometry head with hand offsets (policy/geometry.py) must
@@ -34,7 +39,7 @@ import numpy as np
 import torch
 
 from policy.config import PolicyConfig
-from policy.cot_format import parse_reasoning
+from policy.cot_format import has_twin, named_side, names_a_side, parse_reasoning
 from policy.geometry import CameraCalibration, reasoning_geometry
 from policy.normalize import NormStats
 from policy.tokenizer import EncodedExample, encode_example
@@ -263,6 +268,9 @@ class DemoDataset(torch.utils.data.Dataset):
         # Row index of each row's episode start (rows of an episode are stored in step order).
         starts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
         self.episode_start = np.repeat(starts, np.diff(np.r_[starts, len(table.episode)]))
+        self.prompts = {int(s): pinned_prompts(table.prompts[s], table.reasoning[s])
+                        for s in starts[starts < len(table)]}
+        self.twin_side = {s: side_of_target(prompts, table.reasoning[s]) for s, prompts in self.prompts.items()}
 
     def __len__(self) -> int:
         return len(self.table)
@@ -280,7 +288,7 @@ class DemoDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         t, cfg = self.table, self.config
-        prompts = t.prompts[i]
+        prompts = self.prompts[int(self.episode_start[i])]
         prompt = prompts[int(self.rng.integers(len(prompts)))]
         source, stale = i, False
         if self.stale_prob > 0 and i > self.episode_start[i] and self.rng.random() < self.stale_prob:
@@ -288,9 +296,9 @@ class DemoDataset(torch.utils.data.Dataset):
             source, stale = max(int(self.episode_start[i]), i - lag), True
             if self.stale_from_start > 0 and self.rng.random() < self.stale_from_start:
                 source = int(self.episode_start[i])
-        enc = encode_example(
-            self.tokenizer, cfg.num_image_tokens, prompt, t.reasoning[source], state_token=cfg.state_token
-        )
+        side = self.twin_side[int(self.episode_start[i])]
+        reasoning = restate_side(t.reasoning[source], side)
+        enc = encode_example(self.tokenizer, cfg.num_image_tokens, prompt, reasoning, state_token=cfg.state_token)
         if stale:  # old reasoning conditions the actions but is not a text target
             enc = EncodedExample(enc.input_ids, enc.token_type_ids, [0] * len(enc.loss_mask))
         return {
@@ -300,9 +308,43 @@ class DemoDataset(torch.utils.data.Dataset):
             "actions": torch.from_numpy(self.stats.normalize_action(t.actions[i, : cfg.chunk_size])),
             # The boxes of the reasoning these actions condition on (the stale one when stale).
             # With a camera, also their offsets from the hand in THIS row's state.
-            "geometry": torch.from_numpy(reasoning_geometry(parse_reasoning(t.reasoning[source]), t.state[i],
+            "geometry": torch.from_numpy(reasoning_geometry(parse_reasoning(reasoning), t.state[i],
                                                             cfg.geometry_camera)),
         }
+
+
+def pinned_prompts(prompts: list[str], reasoning: str) -> list[str]:
+    """The prompt variants of an episode that say which object its reasoning acts on: all of
+    them, or, when the target or place has a visible same-named twin, those that name a side
+    (all of them again if none does)."""
+    if not has_twin(parse_reasoning(reasoning)):
+        return list(prompts)
+    return [p for p in prompts if names_a_side(p)] or list(prompts)
+
+
+def side_of_target(prompts: list[str], reasoning: str) -> Optional[str]:
+    """'left' or 'right' when the episode's TARGET has a visible same-named twin and its prompts
+    say which one it is; else None."""
+    truth = parse_reasoning(reasoning)
+    if truth.target is None or [o.name for o in truth.visible].count(truth.target.name) < 2:
+        return None
+    sides = {side for p in prompts if (side := named_side(p))}
+    return sides.pop() if len(sides) == 1 else None
+
+
+def restate_side(reasoning: str, side: Optional[str]) -> str:
+    """The TASK line with the twin's side after the target's name, as ``collect`` now writes it
+    ('TASK: pick up the red cube on the left'); demos recorded before lack it. Unchanged when
+    ``side`` is None or the TASK already names one."""
+    if side is None:
+        return reasoning
+    head, sep, rest = reasoning.partition("TASK:")
+    line, newline, tail = rest.partition("\n")
+    target = parse_reasoning(reasoning).target
+    if not sep or target is None or names_a_side(line) or f"the {target.name}" not in line:
+        return reasoning
+    line = line.replace(f"the {target.name}", f"the {target.name} on the {side}", 1)
+    return head + sep + line + newline + tail
 
 
 def _even_over_groups(labels: np.ndarray) -> np.ndarray:

@@ -55,6 +55,12 @@ def _side(scene: SceneSpec, obj: ObjectSpec, other: ObjectSpec) -> str:
     return ("left" if robot_left else "right") if scene.viewpoint == "robot" else ("right" if robot_left else "left")
 
 
+def _twin_side(scene: SceneSpec, obj: ObjectSpec) -> str:
+    """' on the left' / ' on the right' when ``obj`` has a same-named twin, else ''."""
+    twins = [o for o in scene.objects if o.id != obj.id and name(o) == name(obj)]
+    return f" on the {_side(scene, obj, twins[0])}" if twins else ""
+
+
 def task_sentence(scene: SceneSpec, task: TaskWords, pick_words: Optional[str] = None, place_words: Optional[str] = None) -> str:
     """Canonical sentence: 'pick up the red cube' / 'put the red cube in the green bowl'."""
     o = pick_words or name(scene.get(task.pick))
@@ -102,16 +108,14 @@ def prompt_variants(scene: SceneSpec, task: TaskWords, rng: np.random.Generator,
     """
     pick = scene.get(task.pick)
     place = scene.get(task.place) if task.place else None
-    variants = {format_prompt(task_sentence(scene, task))}
+    # With a twin every sentence names the side, as the agent's own rewrite of an ambiguous
+    # request does ('the red cube on the left'): words that fit both twins cannot teach which
+    # box the TARGET is.
+    side = _twin_side(scene, pick)
+    variants = {format_prompt(task_sentence(scene, task, pick_words=name(pick) + side))}
     for _ in range(n_paraphrases):
-        o = _spoken(rng, pick)
+        o = _spoken(rng, pick) + side
         p = _spoken(rng, place) if place is not None else None
-        variants.add(format_prompt(_sentence(rng, task, o, p)))
-    twins = [o for o in scene.objects if o.id != pick.id and name(o) == name(pick)]
-    if twins:
-        # The agent's own rewrite of an ambiguous request: 'the red cube on the left'.
-        o = f"{name(pick)} on the {_side(scene, pick, twins[0])}"
-        p = name(place) if place is not None else None
         variants.add(format_prompt(_sentence(rng, task, o, p)))
     clar = _clarified(scene, pick, rng)
     if clar is not None:
@@ -156,7 +160,8 @@ def truth_reasoning(
     if task.place is not None:
         place = ReasonedObject(name=name(scene.get(task.place)), box=boxes.get(task.place, (0.0, 0.0, 0.0, 0.0)))
     return Reasoning(
-        task=task_sentence(scene, task),
+        # The TASK restates which twin was meant, so the side word stands next to the TARGET.
+        task=task_sentence(scene, task, pick_words=name(pick) + _twin_side(scene, pick)),
         plan=plan_steps(scene, task),
         visible=visible,
         target=target,

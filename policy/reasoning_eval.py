@@ -18,22 +18,23 @@ def unambiguous_prompt(prompts: list[str], truth: Reasoning) -> str:
     """A prompt of the episode that pins its objects down: a plain instruction, or, when the
     target or place shares its name with another visible object, one with the clarifying
     exchange (the words alone cannot say which twin; ``main.py eval`` adds the exchange too)."""
-    names = [obj.name for obj in truth.visible]
-    shared = [o for o in (truth.target, truth.place) if o is not None and names.count(o.name) > 1]
+    from policy.cot_format import has_twin
+
     clarified = [p for p in prompts if "|" in p]
     plain = [p for p in prompts if "|" not in p]
-    return ((clarified if shared else plain) or prompts)[0]
+    return ((clarified if has_twin(truth) else plain) or prompts)[0]
 
 
 def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
     """Open-loop check on held-out rows: reason about the FIRST frame of up to ``scenes``
     episodes and compare the written TARGET with the sim-truth one (name; box IoU).
 
-    Twin scenes are asked with their clarifying exchange (:func:`unambiguous_prompt`).
+    Twin scenes are asked with their clarifying exchange (:func:`unambiguous_prompt`), through
+    the runtime's defaults (its side rule included, ``RuntimeSettings.side_words``).
     Returns ``eval_target_name_acc``, ``eval_target_iou`` (mean) and ``eval_target_correct``
     (name right and IoU >= 0.5, the bar of ``main.py eval``).
     """
-    from policy.cot_format import box_iou, parse_reasoning
+    from policy.cot_format import box_iou, parse_prompt, parse_reasoning
     from policy.dataset import decode_png
     from policy.runtime import VLARuntime
 
@@ -48,7 +49,7 @@ def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, devi
             continue
         runtime.reset()
         prompt = unambiguous_prompt(table.prompts[i], parse_reasoning(table.reasoning[i]))
-        chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, prompt)
+        chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, *parse_prompt(prompt))
         got = chunk.reasoning.target
         name_ok = got is not None and got.name == truth.name
         iou = box_iou(got.box, truth.box) if got is not None else 0.0
@@ -59,3 +60,49 @@ def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, devi
         return {}
     return {"eval_target_name_acc": float(np.mean(names)), "eval_target_iou": float(np.mean(ious)),
             "eval_target_correct": float(np.mean(correct))}
+
+
+def twin_answer_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
+    """Does the policy follow the answer to "the left or the right one?"
+
+    On the first frame of up to ``scenes`` episodes whose target has a visible same-named twin,
+    the episode's clarified prompt is asked as recorded and with the side word swapped; the
+    written TARGET must be the named object's box (IoU >= 0.5) for the recorded side and the
+    twin's for the swapped one. A policy that ignores the answer points at the same box both
+    times and scores about 0.5. The runtime's side rule (``RuntimeSettings.side_words``) is
+    off: this measures the network. Returns ``eval_twin_answer_acc`` (share of the two asks right),
+    ``eval_twin_both_right`` (share of scenes with both right) and ``eval_twin_scenes``.
+    """
+    from policy.cot_format import box_iou, names_a_side, parse_prompt, parse_reasoning, swap_side
+    from policy.dataset import decode_png
+    from policy.runtime import RuntimeSettings, VLARuntime
+
+    if scenes <= 0 or len(table) == 0:
+        return {}
+    firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
+    runtime = VLARuntime(policy, RuntimeSettings(side_words=None), device=device)
+    asks, both = [], []
+    for i in firsts:
+        if len(both) >= scenes:
+            break
+        truth = parse_reasoning(table.reasoning[i])
+        if truth.target is None:
+            continue
+        twins = [o for o in truth.visible if o.name == truth.target.name and box_iou(o.box, truth.target.box) < 0.5]
+        # The person's answer to the agent's question first (what ``main.py eval`` gives).
+        prompt = next((p for p in sorted(table.prompts[i], key=lambda p: "|" not in p) if names_a_side(p)), None)
+        if not twins or prompt is None:
+            continue
+        swapped = swap_side(prompt)
+        right = []
+        for ask, want in ((prompt, truth.target.box), (swapped, twins[0].box)):
+            runtime.reset()
+            got = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, *parse_prompt(ask))
+            target = got.reasoning.target
+            right.append(target is not None and target.name == truth.target.name and box_iou(target.box, want) >= 0.5)
+        asks += right
+        both.append(all(right))
+    if not both:
+        return {}
+    return {"eval_twin_answer_acc": float(np.mean(asks)), "eval_twin_both_right": float(np.mean(both)),
+            "eval_twin_scenes": len(both)}

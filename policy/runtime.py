@@ -35,9 +35,10 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from policy.box_pointer import candidate_box, candidate_boxes, choose_box, keep_tracked, pointed_slot, snap_to_listed
+from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
+                                pointed_slot, snap_to_listed)
 from policy.checkpoint import LoadedPolicy
-from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, parse_reasoning
+from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, named_side, parse_reasoning
 from policy.dataset import image_to_tensor
 from policy.geometry import reasoning_geometry
 from policy.tokenizer import decode_text, encode_example
@@ -74,6 +75,11 @@ class RuntimeSettings:
     # hand (78 % against 42 % of all calls, docs/BENCHMARKS.md); a bowl does not move, and the
     # TARGET of the moment it was named is what a steered run feeds during the carry too.
     hold_boxes: bool = False
+    # Whose left/right the person's side words mean ('user': across the table, 'robot'): when a
+    # prompt names a side and the slot's listed candidates are twins, that side decides at the
+    # instruction's first reasoning call (box_pointer.on_named_side; needs the checkpoint's
+    # camera calibration). None leaves the choice to the network's score.
+    side_words: Optional[str] = "user"
 
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
@@ -232,6 +238,7 @@ class VLARuntime:
         generated: list[int] = []
         probs: list[float] = []
         one = torch.ones(1, 1, dtype=torch.long, device=self.device)
+        side = named_side(prompt) if self.settings.side_words is not None else None
         while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
@@ -241,6 +248,10 @@ class VLARuntime:
                 candidates = candidate_boxes(tokenizer, text)
                 if candidates:
                     slot = pointed_slot(text)
+                    if side is not None and slot not in mem.pointed and listed_twins(text):
+                        candidates = on_named_side(tokenizer, candidates, side, cfg.geometry_camera,
+                                                   self.settings.side_words)
+                        side = None  # the answer was about one object: the first slot with twins
                     if self.settings.track_iou is not None:
                         candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), self.settings.track_iou)
                     choice = choose_box(model, cache, logits, candidates)

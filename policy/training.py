@@ -27,7 +27,7 @@ from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos, s
 from policy.modeling import VLAModel, build_model
 from policy.motion_eval import motion_agreement
 from policy.normalize import NormStats
-from policy.reasoning_eval import reasoning_accuracy
+from policy.reasoning_eval import reasoning_accuracy, twin_answer_accuracy
 from policy.tokenizer import build_word_tokenizer, first_loc_id
 
 STATE_FILE = "training_state.pt"
@@ -322,6 +322,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
             if len(eval_ds):
                 record.update(evaluate_loss(model, eval_ds, policy.config, device=device))
                 record.update(reasoning_accuracy(policy, eval_table, settings.target_eval_scenes, device))
+                record.update(twin_answer_accuracy(policy, eval_table, settings.target_eval_scenes, device))
                 record.update(motion_agreement(policy, eval_table, settings.motion_eval_rows, device))
                 model.train()
         if step % settings.save_every == 0 or last:

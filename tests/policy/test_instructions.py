@@ -37,3 +37,22 @@ def test_truth_reasoning_names_target_and_place():
     assert r.place.name == "green bowl" and r.relation == "in"
     assert r.move.startswith("approach , hold")
     assert [o.name for o in r.visible] == ["red cube", "green bowl"]  # b is out of view
+
+
+def test_every_prompt_of_a_twin_episode_says_which_twin():
+    from policy.cot_format import names_a_side
+
+    for seed in range(5):
+        variants = prompt_variants(_scene(), TaskWords(pick="a", place="c"), np.random.default_rng(seed))
+        assert variants and all(names_a_side(v) for v in variants), variants
+        assert not any("left" in v.replace("left or the right", "") for v in variants)  # a is the right one
+    plain = prompt_variants(_scene(), TaskWords(pick="c"), np.random.default_rng(0))
+    assert not any(names_a_side(v) for v in plain)  # no twin, no side words
+
+
+def test_the_truth_task_of_a_twin_episode_restates_which_twin():
+    boxes = {"a": (0.6, 0.1, 0.7, 0.2), "b": (0.2, 0.1, 0.3, 0.2), "c": (0.4, 0.4, 0.6, 0.6)}
+    r = truth_reasoning(_scene(), TaskWords(pick="a", place="c"), boxes, "approach", np.zeros((4, 7)))
+    assert r.task == "put the red cube on the right in the green bowl"
+    r = truth_reasoning(_scene(), TaskWords(pick="c"), boxes, "approach", np.zeros((4, 7)))
+    assert r.task == "pick up the green bowl"
