@@ -32,6 +32,8 @@ class ActTarget:
     relation: Optional[str]
     instruction: str
     return_to: Optional[tuple[float, float, float]] = None
+    #: Whose left/right the instruction's words use (sim/scene.py ``viewpoint``).
+    viewpoint: str = "user"
 
 
 class TargetUnreachable(RuntimeError):

@@ -48,7 +48,8 @@ def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
     if place is not None:
         relation = RELATION_WORDS.get(candidate.relation or "in", candidate.relation or "in")
         text = f"put {describe(pick, scene.objects, scene.viewpoint)} {relation} {describe(place, scene.objects, scene.viewpoint)}"
-    return ActTarget(pick=pick, place=place, relation=candidate.relation if place is not None else None, instruction=text)
+    return ActTarget(pick=pick, place=place, relation=candidate.relation if place is not None else None, instruction=text,
+                     viewpoint=scene.viewpoint)
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ agent's self-check still sees the policy's own opinion.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -73,6 +74,10 @@ class VLAExecutor:
     def reset(self, target: Any) -> None:
         """New motion for an ``agent.context.ActTarget`` (its instruction becomes the prompt)."""
         self.runtime.reset()
+        viewpoint = getattr(target, "viewpoint", None)
+        if viewpoint is not None and self.runtime.settings.side_words not in (None, viewpoint):
+            # "on the left" in the instruction is the scene's viewpoint's left (box_pointer.on_named_side).
+            self.runtime.settings = replace(self.runtime.settings, side_words=viewpoint)
         self._target = target if self.steerable else None
         self._instruction = getattr(target, "instruction", None)
         self._steps = 0

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold-boxes", action="store_true",
                         help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
                              "(RuntimeSettings.hold_boxes)")
+    parser.add_argument("--no-side-words", action="store_true",
+                        help="let the network's own score choose between twins instead of the person's "
+                             "left/right (RuntimeSettings.side_words)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "truth"), default="none",
                         help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
@@ -135,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
                                                      point_boxes=not args.free_boxes,
                                                      binary_gripper=not args.raw_gripper,
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
-                                                     hold_boxes=args.hold_boxes))
+                                                     hold_boxes=args.hold_boxes,
+                                                     side_words=None if args.no_side_words else "user"))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []

@@ -33,3 +33,21 @@ def test_executor_serves_chunks_then_finishes_and_returns_nothing(policy):
 def test_dialogue_lines_pair_into_question_and_answer():
     lines = ["put the cube in the bowl", "The left or the right one?", "the right one", "I'll put it there."]
     assert pair_dialogue(lines) == [("The left or the right one?", "the right one")]
+
+
+@dataclass
+class _SpokenTarget:
+    instruction: str
+    viewpoint: str
+
+
+def test_the_side_words_of_the_agents_instruction_follow_the_scenes_viewpoint(policy):
+    runtime = VLARuntime(policy)
+    executor = VLAExecutor(runtime)
+    executor.reset(_SpokenTarget("pick up the red cube on the left", viewpoint="robot"))
+    assert runtime.settings.side_words == "robot"
+    executor.reset(_SpokenTarget("pick up the red cube on the left", viewpoint="user"))
+    assert runtime.settings.side_words == "user"
+    off = VLARuntime(policy, RuntimeSettings(side_words=None))
+    VLAExecutor(off).reset(_SpokenTarget("pick up the red cube on the left", viewpoint="robot"))
+    assert off.settings.side_words is None  # switched off stays off
