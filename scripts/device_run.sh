@@ -13,6 +13,10 @@
 #     calibration packed with the demos (camera.json), each box's offset from the hand
 #     (--geometry-offsets, policy/geometry.py; session 6's CPU refit of it halved the carry error);
 # B = the same without the geometry input (the head checkpoints/vla had up to session 4).
+# Both train twin episodes only on prompts that name the side, with the side restated in the TASK
+# line (policy/dataset.py, session 7): eval_twin_answer_acc in the logs says whether the network
+# itself now follows "the left one" (session 6's checkpoint: ~0.46, a coin toss; the runtime's
+# side rule covers it meanwhile).
 # Both run at once for TRAIN_S seconds; compare eval_action_l1 and eval_move_* in their logs, then
 # `main.py eval --steer truth` and alone, both on CPU. (Session 2 also ran a `tiny` variant and a
 # torch.compile timing of the 3B reasoning call; the compile did not finish in 170 s.)
