@@ -7,7 +7,10 @@ Contract:
 - the Transcript carries whisper's confidence (mean token log-probability, no-speech
   probability) so a dialogue can confirm a doubtful transcript ("did you say ...?").
 Clips up to 30 s are decoded in one greedy pass (the robot's utterances are short); longer ones
-go through whisper's sliding-window `transcribe`.
+are cut in the pauses the voice-activity detector found into pieces of at most 30 s, each one
+greedy pass. (Whisper's own sliding-window `transcribe` dropped words at its window seams, a
+different few on each run: its temperature fallback samples.) Speech running over 30 s with no
+pause still goes through that sliding window.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ class WhisperTranscriber:
         if len(samples) <= _WINDOW_S * WHISPER_RATE:
             text, logprob, no_speech = self._decode_window(samples)
         else:
-            text, logprob, no_speech = self._decode_long(samples)
+            text, logprob, no_speech = self._decode_pieces(clip.samples, segments)
         if _NON_SPEECH.match(text) or (
             no_speech > self.config.no_speech_threshold and logprob < self.config.logprob_floor
         ):
@@ -136,8 +139,22 @@ class WhisperTranscriber:
             result = whisper.decode(model, mel.to(model.device), options)
         return result.text.strip(), float(result.avg_logprob), float(result.no_speech_prob)
 
-    def _decode_long(self, samples: np.ndarray) -> tuple[str, float, float]:
-        """Sliding-window transcription; confidence is the duration-weighted mean over segments."""
+    def _decode_pieces(self, samples: np.ndarray, segments: list) -> tuple[str, float, float]:
+        """A long clip in pieces cut in its pauses; confidence is the duration-weighted mean."""
+        results, weights = [], []
+        for lo, hi in pause_cuts(segments, len(samples), self.config.vad.pre_roll_s):
+            piece = samples[lo:hi]
+            long = len(piece) > _WINDOW_S * WHISPER_RATE
+            results.append(self._decode_sliding(piece) if long else self._decode_window(piece))
+            weights.append(hi - lo)
+        text = " ".join(r[0] for r in results if r[0])
+        logprob = float(np.average([r[1] for r in results], weights=weights))
+        no_speech = float(np.average([r[2] for r in results], weights=weights))
+        return text, logprob, no_speech
+
+    def _decode_sliding(self, samples: np.ndarray) -> tuple[str, float, float]:
+        """Whisper's sliding-window transcription, for speech over 30 s without a pause;
+        confidence is the duration-weighted mean over its segments."""
         import whisper
 
         out = whisper.transcribe(
@@ -149,3 +166,21 @@ class WhisperTranscriber:
         logprob = float(np.average([s["avg_logprob"] for s in segs], weights=weights))
         no_speech = float(np.average([s["no_speech_prob"] for s in segs], weights=weights))
         return out["text"].strip(), logprob, no_speech
+
+
+def pause_cuts(segments: list, n_samples: int, pre_roll_s: float) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of at most ``_WINDOW_S`` (unless one stretch of speech is
+    longer) that cover every speech segment, with ``pre_roll_s`` before and ``_TAIL_S`` after
+    it, cut only in the pauses between segments and never into a neighbour's speech."""
+    rate, window = WHISPER_RATE, int(_WINDOW_S * WHISPER_RATE)
+    pieces: list[list[int]] = []
+    for k, seg in enumerate(segments):
+        prev_end = segments[k - 1].end_s if k > 0 else 0.0
+        next_start = segments[k + 1].start_s if k + 1 < len(segments) else n_samples / rate
+        lo = int(max(prev_end, seg.start_s - pre_roll_s, 0.0) * rate)
+        hi = int(min(next_start, seg.end_s + _TAIL_S) * rate)
+        if pieces and hi - pieces[-1][0] <= window:
+            pieces[-1][1] = hi
+        else:
+            pieces.append([lo, hi])
+    return [(lo, hi) for lo, hi in pieces]

@@ -171,3 +171,19 @@ def test_microphone_cuts_an_utterance_and_times_out_on_silence(monkeypatch):
     assert utterance is not None and 0.6 <= utterance.duration_s <= 1.6
     assert mic.next_utterance(timeout_s=0.3) is None  # nothing more said: returns, never hangs
     mic.close()
+
+
+def test_a_long_clip_is_cut_only_in_its_pauses_into_whisper_sized_pieces():
+    from perception.speech.audio import WHISPER_RATE
+    from perception.speech.stt import pause_cuts
+    from perception.speech.vad import Segment
+
+    # Twelve 2 s commands, 2 s apart (50 s), then one 35 s stretch without a pause.
+    said = [Segment(4.0 * k + 1.0, 4.0 * k + 3.0) for k in range(12)] + [Segment(50.0, 85.0)]
+    cuts = pause_cuts(said, 90 * WHISPER_RATE, pre_roll_s=0.3)
+    assert len(cuts) == 3 and all(lo < hi for lo, hi in cuts)
+    assert all(hi - lo <= 30 * WHISPER_RATE for lo, hi in cuts[:2])  # the rest may be one long stretch
+    for seg in said:  # every word is inside exactly one piece, none is cut in two
+        inside = [lo <= seg.start_s * WHISPER_RATE and seg.end_s * WHISPER_RATE <= hi for lo, hi in cuts]
+        assert sum(inside) == 1
+    assert all(b_lo >= a_hi - 1 for (_, a_hi), (b_lo, _) in zip(cuts, cuts[1:]))  # no overlap
