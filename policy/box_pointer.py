@@ -56,8 +56,7 @@ def candidate_boxes(tokenizer: Any, text: str) -> list[list[int]]:
     name = open_box_slot(text)
     if name is None:
         return []
-    target_line = text[text.rfind("TARGET") :]
-    listed = [(obj, locs) for obj, locs in listed_objects(text) if locs not in target_line]  # PLACE != TARGET
+    listed = _pointable(text)
     same = [locs for obj, locs in listed if obj == name]
     boxes = same or [locs for _, locs in listed]
     unique = list(dict.fromkeys(boxes))
@@ -90,9 +89,14 @@ def listed_twins(text: str) -> bool:
     """Whether the box about to be pointed (``text`` ends right before it) has two or more listed
     objects of its name to choose from, twins the words alone cannot tell apart."""
     name = open_box_slot(text)
+    return name is not None and len({locs for obj, locs in _pointable(text) if obj == name}) > 1
+
+
+def _pointable(text: str) -> list[tuple[str, str]]:
+    """(name, box tokens) of the listed objects the next box may point at: all but a box the
+    TARGET line already took (the PLACE is never the TARGET)."""
     target_line = text[text.rfind("TARGET") :]
-    boxes = {locs for obj, locs in listed_objects(text) if obj == name and locs not in target_line}
-    return name is not None and len(boxes) > 1
+    return [(obj, locs) for obj, locs in listed_objects(text) if locs not in target_line]
 
 
 def on_named_side(tokenizer: Any, candidates: list[list[int]], side: Optional[str], camera: Any,
