@@ -41,6 +41,7 @@ from policy.checkpoint import LoadedPolicy
 from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, named_side, parse_reasoning
 from policy.dataset import image_to_tensor
 from policy.geometry import reasoning_geometry
+from policy.phase_gate import at_phase_word, phase_candidates
 from policy.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
@@ -80,6 +81,10 @@ class RuntimeSettings:
     # instruction's first reasoning call (box_pointer.on_named_side; needs the checkpoint's
     # camera calibration). None leaves the choice to the network's score.
     side_words: Optional[str] = "user"
+    # Write only a MOVE phase the demonstrations show with the gripper command the arm reports
+    # (policy/phase_gate.py: no "done" while a put-down task holds the object closed, no
+    # "carry" with the hand open); False lets the network's phase word stand.
+    phase_gate: bool = True
 
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
@@ -135,7 +140,7 @@ class VLARuntime:
         self._snap_iou: Optional[float] = None
         self._raw_state: Optional[np.ndarray] = None  # proprio state of the current network call
         self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
-        self.calls = {"reason": 0, "reuse": 0}
+        self.calls = {"reason": 0, "reuse": 0, "phase_gated": 0}
 
     # -- LeRobot-style interface -----------------------------------------------------------
     def reset(self) -> None:
@@ -260,6 +265,17 @@ class VLARuntime:
                     probs.extend(choice.token_probs)
                     logits = choice.next_logits
                     continue
+            if self.settings.phase_gate and self._raw_state is not None:
+                if at_phase_word(decode_text(self.policy.tokenizer, generated[-3:])):
+                    text = decode_text(self.policy.tokenizer, generated)
+                    allowed = list(phase_candidates(self.policy.tokenizer, text, bool(self._raw_state[7] > 0.5)).values())
+                    if not any(ids[0] == token for ids in allowed):
+                        choice = choose_box(model, cache, logits, allowed)
+                        generated.extend(choice.token_ids)
+                        probs.extend(choice.token_probs)
+                        logits = choice.next_logits
+                        self.calls["phase_gated"] += 1
+                        continue
             generated.append(token)
             probs.append(float(p[token]))
             tok = torch.tensor([[token]], device=self.device)

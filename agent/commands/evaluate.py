@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-side-words", action="store_true",
                         help="let the network's own score choose between twins instead of the person's "
                              "left/right (RuntimeSettings.side_words)")
+    parser.add_argument("--no-phase-gate", action="store_true",
+                        help="let the network's MOVE phase word stand even where the demonstrations never show "
+                             "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "truth"), default="none",
                         help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
@@ -78,6 +81,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
     words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
     instruction, dialogue = eval_prompt(spec.scene, words)
     steps, success, checks, ious, policy_s = 0, False, [], [], 0.0
+    gated_before = runtime.calls["phase_gated"]
     first_text = ""
     while steps < max_steps and not success:
         t0 = time.perf_counter()
@@ -103,6 +107,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "episode": spec.index, "seed": spec.seed, "task": spec.task.kind, "instruction": instruction,
         "dialogue": dialogue, "success": success, "steps": steps, "target_checks": checks,
         "target_ious": ious, "policy_s": policy_s, "first_reasoning": first_text,
+        "phase_gated": runtime.calls["phase_gated"] - gated_before,
     }
 
 
@@ -139,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
                                                      binary_gripper=not args.raw_gripper,
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
                                                      hold_boxes=args.hold_boxes,
-                                                     side_words=None if args.no_side_words else "user"))
+                                                     side_words=None if args.no_side_words else "user",
+                                                     phase_gate=not args.no_phase_gate))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []

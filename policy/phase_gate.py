@@ -1,0 +1,66 @@
+"""Keep the MOVE line's phase consistent with the gripper the robot reports.
+
+Every demonstration row pairs its MOVE phase with the gripper command the arm reported at that
+step (proprio ``state[7]``: 0 open, 1 closed), and the pairs never cross (measured over the
+41,109 rows of the 900 committed demos, docs/BENCHMARKS.md): a put-down task is only "done"
+after the release, with the gripper open, and it only lifts, carries or lowers with the gripper
+closed. The small network does cross them: with an object held in the air it sometimes writes
+"done , hold , gripper open", and the action chunk that reads that line opens the hand over the
+wrong place (the cube falls next to its goal).
+
+``allowed_phases`` is that table; the runtime (``RuntimeSettings.phase_gate``) uses it as a
+grammar constraint when the decoder reaches the phase word: if the network's own choice is not
+allowed for the reported gripper, the allowed phase it scores highest is written instead
+(``box_pointer.choose_box`` over the allowed words, so it works for any tokenizer). The words
+after the phase (direction, gripper) stay the network's.
+
+Only the phase word is gated. Holding the action chunk's gripper to the phase as well (no open
+in a lift/carry/close chunk, no close in an approach chunk, as in the demonstrations) was tried
+and dropped: it saved three dropped objects and lost four put-downs whose head opened or closed
+at the right moment under a stale or misread phase (docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: Phases each gripper command appears with in the demonstrations, for tasks with a PLACE
+#: (put-down) and without (pick and lift).
+_PLACE = {
+    "open": ("approach", "descend", "close", "done"),
+    "closed": ("close", "lift", "carry", "lower", "release"),
+}
+_PICK = {
+    "open": ("approach", "descend", "close"),
+    "closed": ("close", "lift", "done"),
+}
+#: Every phase word the reasoning format uses.
+PHASES = tuple(dict.fromkeys(_PLACE["open"] + _PLACE["closed"] + _PICK["open"] + _PICK["closed"]))
+
+_AT_PHASE = re.compile(r"MOVE\s*:\s*$")
+_PLACE_IN_TARGET = re.compile(r"TARGET\s*:[^\n]*;")
+
+
+def at_phase_word(text: str) -> bool:
+    """True when the partial reasoning ``text`` stops right before the MOVE line's phase word."""
+    return bool(_AT_PHASE.search(text))
+
+
+def has_place(text: str) -> bool:
+    """True when the reasoning's TARGET line names a place ('...; in the green bowl <loc>...')."""
+    return bool(_PLACE_IN_TARGET.search(text))
+
+
+def allowed_phases(place_task: bool, gripper_closed: bool) -> tuple[str, ...]:
+    """Phase words the demonstrations show with this gripper command for this kind of task."""
+    return (_PLACE if place_task else _PICK)["closed" if gripper_closed else "open"]
+
+
+def phase_candidates(tokenizer: Any, text: str, gripper_closed: bool) -> dict[str, list[int]]:
+    """Allowed phase word -> its token ids, for the decoder at ``text`` (see ``at_phase_word``)."""
+    return {
+        phase: tokenizer(phase, add_special_tokens=False).input_ids
+        for phase in allowed_phases(has_place(text), gripper_closed)
+    }
+
