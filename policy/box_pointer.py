@@ -34,6 +34,7 @@ from typing import Any, Optional
 import torch
 
 from policy.cot_format import box_iou, listed_objects, open_box_slot, parse_loc_tokens
+from policy.decode_cache import crop
 from policy.types import ReasonedObject
 
 Box = tuple[float, float, float, float]
@@ -132,7 +133,7 @@ def choose_box(model: Any, cache: Any, logits: torch.Tensor, candidates: list[li
     token_logps: list[list[float]] = []
     for ids in candidates:
         hidden = _feed(model, cache, ids)
-        cache.crop(-len(ids))
+        crop(cache, len(ids))
         rest = torch.log_softmax(model.backbone.lm_head(hidden[0, :-1]).float(), dim=-1)
         logps = [float(first[ids[0]])] + [float(rest[k, ids[k + 1]]) for k in range(len(ids) - 1)]
         token_logps.append(logps)

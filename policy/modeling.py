@@ -25,6 +25,7 @@ from torch import nn
 from transformers import PaliGemmaForConditionalGeneration
 
 from policy.config import FROM_SCRATCH_PRESETS, PolicyConfig
+from policy.decode_cache import crop
 from policy.geometry import geometry_dim
 
 
@@ -182,8 +183,7 @@ class VLAModel(nn.Module):
         queries = self.action_queries.weight.unsqueeze(0)  # (1, C, H)
         types = torch.ones(1, self.config.chunk_size, dtype=torch.long, device=queries.device)
         hidden = self.run_backbone(queries, types, None, cache)
-        # A negative crop removes that many tokens in transformers 5.17 and 5.24 alike.
-        cache.crop(-self.config.chunk_size)
+        crop(cache, self.config.chunk_size)
         return self.action_head(hidden, geometry)
 
     def num_parameters(self) -> int:

@@ -40,6 +40,7 @@ from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep
 from policy.checkpoint import LoadedPolicy
 from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, named_side, parse_reasoning
 from policy.dataset import image_to_tensor
+from policy.decode_cache import DECODE_MODES, ReasoningCache
 from policy.geometry import reasoning_geometry
 from policy.phase_gate import at_phase_word, phase_candidates
 from policy.tokenizer import decode_text, encode_example
@@ -85,6 +86,10 @@ class RuntimeSettings:
     # (policy/phase_gate.py: no "done" while a put-down task holds the object closed, no
     # "carry" with the hand open); False lets the network's phase word stand.
     phase_gate: bool = True
+    # KV cache the chain of thought is decoded on (policy/decode_cache.py): 'dynamic' grows one
+    # per call; 'static' is one fixed-size cache reused by every call; 'compiled' also compiles
+    # its single-token step (torch.compile; CUDA graphs on a GPU). All three write the same.
+    decode: str = "dynamic"
 
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
@@ -134,6 +139,9 @@ class VLARuntime:
         self.execute_steps = settings.execute_steps or self.config.chunk_size
         if not 1 <= self.execute_steps <= self.config.chunk_size:
             raise ValueError(f"execute_steps must be in 1..{self.config.chunk_size}")
+        if settings.decode not in DECODE_MODES:
+            raise ValueError(f"decode must be one of {DECODE_MODES}, got {settings.decode!r}")
+        self._reasoning_cache: Optional[ReasoningCache] = None
         self._queue: list[np.ndarray] = []
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
@@ -230,19 +238,19 @@ class VLARuntime:
 
     def _reason(self, prompt: str, pixels: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """Prefill, greedy CoT on the KV cache, then the action queries on the same cache."""
-        from transformers import DynamicCache
-
         model, cfg, mem = self.model, self.config, self._memory
         if prompt != mem.prompt:
             mem.pointed.clear()
             mem.held = None
+        from transformers import DynamicCache
+
         ids, types = self._prefix(prompt)
         cache = DynamicCache()
         hidden = model.run_backbone(model.embed(ids, pixels, state), types, None, cache)
+        cache, step = self._decode_cache(cache)
         logits = model.backbone.lm_head(hidden[:, -1])
         generated: list[int] = []
         probs: list[float] = []
-        one = torch.ones(1, 1, dtype=torch.long, device=self.device)
         side = named_side(prompt) if self.settings.side_words is not None else None
         while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
@@ -278,15 +286,13 @@ class VLARuntime:
                         continue
             generated.append(token)
             probs.append(float(p[token]))
-            tok = torch.tensor([[token]], device=self.device)
-            hidden = model.run_backbone(model.embed(tok, None, None), one, None, cache)
+            hidden = step(torch.tensor([[token]], device=self.device))
             if token == cfg.eos_token_id:
                 break
             logits = model.backbone.lm_head(hidden[:, -1])
         if not generated or generated[-1] != cfg.eos_token_id:
             # Truncated: close the suffix so the action queries follow an <eos> as in training.
-            tok = torch.tensor([[cfg.eos_token_id]], device=self.device)
-            model.run_backbone(model.embed(tok, None, None), one, None, cache)
+            step(torch.tensor([[cfg.eos_token_id]], device=self.device))
             generated.append(cfg.eos_token_id)
             probs.append(0.0)
         mem.prompt = prompt
@@ -303,6 +309,18 @@ class VLARuntime:
         if self._apply_steer():
             return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
         return model.predict_actions_from_cache(cache, self._geometry())
+
+    def _decode_cache(self, prefilled: Any) -> tuple[Any, Any]:
+        """(KV cache holding the prefilled prefix, single-token step) for the rest of one
+        reasoning call (``RuntimeSettings.decode``)."""
+        model = self.model
+        if self.settings.decode == "dynamic":
+            one = torch.ones(1, 1, dtype=torch.long, device=self.device)
+            return prefilled, lambda token: model.run_backbone(model.embed(token, None, None), one, None, prefilled)
+        size = ReasoningCache.size_for(self.config, prefilled.get_seq_length())
+        if self._reasoning_cache is None or self._reasoning_cache.max_len < size:
+            self._reasoning_cache = ReasoningCache(model, size, compiled=self.settings.decode == "compiled")
+        return self._reasoning_cache.load(prefilled), self._reasoning_cache.step
 
     def _apply_steer(self) -> bool:
         """Rewrite the remembered reasoning with the steering boxes; True when it changed."""

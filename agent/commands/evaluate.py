@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-phase-gate", action="store_true",
                         help="let the network's MOVE phase word stand even where the demonstrations never show "
                              "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
+    parser.add_argument("--decode", choices=("dynamic", "static", "compiled"), default="dynamic",
+                        help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
+                             "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
+                             "reasoning on CPU after a one-off compile; docs/BENCHMARKS.md)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "truth"), default="none",
                         help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
                                                      hold_boxes=args.hold_boxes,
                                                      side_words=None if args.no_side_words else "user",
-                                                     phase_gate=not args.no_phase_gate))
+                                                     phase_gate=not args.no_phase_gate, decode=args.decode))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
