@@ -88,7 +88,8 @@ class RuntimeSettings:
     phase_gate: bool = True
     # KV cache the chain of thought is decoded on (policy/decode_cache.py): 'dynamic' grows one
     # per call; 'static' is one fixed-size cache reused by every call; 'compiled' also compiles
-    # its single-token step (torch.compile; CUDA graphs on a GPU). All three write the same.
+    # its single-token step (torch.compile; CUDA graphs on a GPU). All three write the same
+    # reasoning, the compiled one up to its kernels' rounding.
     decode: str = "dynamic"
 
 
@@ -238,12 +239,12 @@ class VLARuntime:
 
     def _reason(self, prompt: str, pixels: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         """Prefill, greedy CoT on the KV cache, then the action queries on the same cache."""
+        from transformers import DynamicCache
+
         model, cfg, mem = self.model, self.config, self._memory
         if prompt != mem.prompt:
             mem.pointed.clear()
             mem.held = None
-        from transformers import DynamicCache
-
         ids, types = self._prefix(prompt)
         cache = DynamicCache()
         hidden = model.run_backbone(model.embed(ids, pixels, state), types, None, cache)
@@ -273,17 +274,14 @@ class VLARuntime:
                     probs.extend(choice.token_probs)
                     logits = choice.next_logits
                     continue
-            if self.settings.phase_gate and self._raw_state is not None:
-                if at_phase_word(decode_text(self.policy.tokenizer, generated[-3:])):
-                    text = decode_text(self.policy.tokenizer, generated)
-                    allowed = list(phase_candidates(self.policy.tokenizer, text, bool(self._raw_state[7] > 0.5)).values())
-                    if not any(ids[0] == token for ids in allowed):
-                        choice = choose_box(model, cache, logits, allowed)
-                        generated.extend(choice.token_ids)
-                        probs.extend(choice.token_probs)
-                        logits = choice.next_logits
-                        self.calls["phase_gated"] += 1
-                        continue
+            allowed = self._allowed_phases(generated)
+            if allowed and not any(ids[0] == token for ids in allowed):
+                choice = choose_box(model, cache, logits, allowed)  # the allowed phase it scores highest
+                generated.extend(choice.token_ids)
+                probs.extend(choice.token_probs)
+                logits = choice.next_logits
+                self.calls["phase_gated"] += 1
+                continue
             generated.append(token)
             probs.append(float(p[token]))
             hidden = step(torch.tensor([[token]], device=self.device))
@@ -309,6 +307,17 @@ class VLARuntime:
         if self._apply_steer():
             return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
         return model.predict_actions_from_cache(cache, self._geometry())
+
+    def _allowed_phases(self, generated: list[int]) -> list[list[int]]:
+        """Token ids of the MOVE phase words the reported gripper allows when ``generated`` stops
+        right before the phase word (``RuntimeSettings.phase_gate``); [] anywhere else."""
+        tokenizer = self.policy.tokenizer
+        if not self.settings.phase_gate or self._raw_state is None:
+            return []
+        if not at_phase_word(decode_text(tokenizer, generated[-3:])):
+            return []
+        text = decode_text(tokenizer, generated)
+        return list(phase_candidates(tokenizer, text, bool(self._raw_state[7] > 0.5)).values())
 
     def _decode_cache(self, prefilled: Any) -> tuple[Any, Any]:
         """(KV cache holding the prefilled prefix, single-token step) for the rest of one
