@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "episodes": ("agent.commands.episodes", "run scenario files or a procedural suite, write a report"),
     "demo": ("agent.commands.demo", "run the bundled scenarios and print dialogue, decisions and results"),
     "collect": ("agent.commands.collect", "record scripted-expert demonstrations for policy training"),
+    "dagger": ("agent.commands.dagger", "rows from the states a policy drives the arm into, labelled by the expert"),
     "train": ("policy.commands.train", "train the PaliGemma VLA policy (full or --lora)"),
     "eval": ("agent.commands.evaluate", "closed-loop evaluation of a policy checkpoint in sim"),
     "calibrate": ("agent.commands.calibrate", "conformal calibration of grounding confidence"),

@@ -13,6 +13,10 @@ up, carries it to ``return_to``, lowers, releases and retreats up; if the object
 set down elsewhere it picks it up again first; if it never grasped it, it only rises straight
 up with the gripper open, so no sideways motion drags the object along.
 
+With ``take_over=True`` the expert also does the task from wherever the arm already is (the
+labels of DAgger rows: what the expert would do in a state the learned policy drove the arm
+into): holding the object it finishes closing or lifts on, otherwise it opens and approaches.
+
 ``next_actions(state, poses)`` returns a chunk of (chunk_size, 7) delta actions and assumes the
 caller executes the whole chunk before asking again (its phase bookkeeping advances with the
 chunk). The agent layer wraps it into a Policy; sim never imports policy/.
@@ -73,12 +77,14 @@ class ScriptedExpert:
     PHASES = ("approach", "descend", "close", "lift", "carry", "lower", "release", "retreat", "done")
 
     def __init__(self, task: TaskSpec, scene: SceneSpec, chunk_size: int = 4, max_step: float = 0.028,
-                 return_to: Optional[np.ndarray] = None) -> None:
+                 return_to: Optional[np.ndarray] = None, take_over: bool = False) -> None:
         self.task, self.scene = task, scene
         self.chunk_size = chunk_size
         self.max_step = max_step
         # (3,) metres: put ``task.pick`` back here (see the module docstring); None = do the task.
         self.return_to = None if return_to is None else np.asarray(return_to, dtype=np.float64)
+        # Pick the first phase from what the arm holds, not "approach" (see the module docstring).
+        self.take_over = take_over
         self.reset()
 
     def reset(self) -> None:
@@ -88,7 +94,8 @@ class ScriptedExpert:
         self._place_xy: Optional[np.ndarray] = None
         self._grasp_yaw: Optional[float] = None
         self._retreat_xyz: Optional[np.ndarray] = None
-        self._started = self.return_to is None  # a put-back picks its first phase from what it sees
+        # A put-back or a take-over picks its first phase from what it sees.
+        self._started = self.return_to is None and not self.take_over
         self._never_grasped = False  # put-back of an object never grasped: only rise, fingers open
 
     @property
@@ -110,10 +117,10 @@ class ScriptedExpert:
         """The task ends with the object set down (a placement or a put-back), not held up."""
         return self.task.place is not None or self.return_to is not None
 
-    def _start_put_back(self, ee: np.ndarray, yaw: float, gripper_opening: float,
-                        poses: Mapping[str, ObjectPose]) -> None:
-        """First phase of a put-back from the gripper and the object's true pose (privileged)."""
-        assert self.return_to is not None
+    def _start_from_what_it_sees(self, ee: np.ndarray, yaw: float, gripper_opening: float, closing: bool,
+                                 poses: Mapping[str, ObjectPose]) -> None:
+        """First phase of a put-back or a take-over from the gripper and the object's true pose
+        (privileged); ``closing``: the gripper is commanded closed."""
         g = object_geometry(self.scene.get(self.task.pick))
         obj = poses[self.task.pick].position
         between_fingers = (float(np.linalg.norm(ee[:2] - obj[:2])) < 0.03
@@ -121,7 +128,11 @@ class ScriptedExpert:
         # state[6] is the finger opening (1 = wide open): partly closed around it = holding it.
         if between_fingers and gripper_opening < 0.95:
             # Finish closing where it is (no motion), then lift straight up; keep the wrist's yaw.
-            self._phase, self._grasp_yaw = self.PHASES.index("close"), yaw
+            # A take-over whose hand is already closed on it goes straight on lifting.
+            start = "lift" if closing and self.take_over else "close"
+            self._phase, self._grasp_yaw = self.PHASES.index(start), yaw
+        elif self.return_to is None:
+            self._phase = self.PHASES.index("approach")  # take-over, not holding it: (re)grasp
         elif float(np.linalg.norm(obj[:2] - self.return_to[:2])) > 0.01:
             self._phase = self.PHASES.index("approach")  # set down elsewhere: fetch it back
         else:
@@ -198,9 +209,11 @@ class ScriptedExpert:
 
     # ---------------------------------------------------------------- acting
     def begin(self, state: np.ndarray, poses: Mapping[str, ObjectPose]) -> None:
-        """Settle the first phase from what the arm holds (a put-back; no-op otherwise or later)."""
+        """Settle the first phase from what the arm holds (a put-back or take-over; no-op otherwise
+        or later)."""
         if not self._started:
-            self._start_put_back(np.asarray(state[:3], dtype=np.float64), float(state[5]), float(state[6]), poses)
+            self._start_from_what_it_sees(np.asarray(state[:3], dtype=np.float64), float(state[5]), float(state[6]),
+                                          float(state[7]) > 0.5, poses)
     def next_actions(self, state: np.ndarray, poses: Mapping[str, ObjectPose]) -> np.ndarray:
         """A (chunk_size, 7) float32 chunk of delta actions from the ee ``state`` (8,) and true poses."""
         ee = np.asarray(state[:3], dtype=np.float64).copy()

@@ -51,3 +51,36 @@ def test_expert_leaves_the_arm_still_when_done() -> None:
     chunk = expert.next_actions(obs["state"], env.object_poses())
     assert np.allclose(chunk[:, :6], 0.0) and np.all(chunk[:, 6] == 1.0)  # hold, keep gripping
     env.close()
+
+
+def test_a_take_over_expert_finishes_the_task_from_where_another_left_the_arm() -> None:
+    """DAgger labels (agent/commands/dagger.py): holding the object in the air it keeps the hand
+    closed and carries on; with the hand closed on nothing it opens and goes back for it; from
+    either state it completes the put-down."""
+    env = TabletopEnv(images=False)
+    scene, task = sample_scene_and_task(np.random.default_rng(7), "place_in")
+    obs, _ = env.reset(seed=7, options={"scene": scene, "task": task})
+    first = ScriptedExpert(task, scene, chunk_size=1)
+    while first.phase != "carry":  # the object is lifted and held
+        obs, *_ = env.step(first.next_actions(obs["state"], env.object_poses())[0])
+    held = ScriptedExpert(task, scene, chunk_size=8, take_over=True)
+    chunk = held.next_actions(obs["state"], env.object_poses())
+    assert np.all(chunk[:, 6] == 1.0)  # never drops it
+    obs, *_ = env.step(chunk[0])
+    success = False
+    for _ in range(40):
+        for action in held.next_actions(obs["state"], env.object_poses()):
+            obs, _, terminated, truncated, info = env.step(action)
+            success = success or terminated
+        if success:
+            break
+    assert success, info["success_reason"]
+
+    # The hand closed above nothing: a missed grasp.
+    obs, _ = env.reset(seed=7, options={"scene": scene, "task": task})
+    for _ in range(6):
+        obs, *_ = env.step(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], dtype=np.float32))
+    missed = ScriptedExpert(task, scene, chunk_size=8, take_over=True)
+    chunk = missed.next_actions(obs["state"], env.object_poses())
+    assert missed.phase in ("approach", "descend") and np.all(chunk[:, 6] == 0.0)
+    env.close()

@@ -1,0 +1,117 @@
+"""`python main.py dagger`: rows from the states a policy drives the arm into, labelled by the expert.
+
+Imitation on the expert's own episodes never shows the policy the states its own mistakes lead
+to (DAgger, Ross et al. 2011). Traced on the held-out seeds, the embedded policy's action head
+opens the hand during a reused chunk whose reasoning still says "close" or "lift", with the
+object in the air, a state no demonstration has (docs/BENCHMARKS.md, session 8).
+
+Here the checkpoint drives each episode (the runtime's defaults, as in ``eval``), and every
+``--stride``-th step is written as a demo row: the camera image and proprio state it saw, the
+chain of thought its chunk read (the policy's own, possibly stale or wrong), and as the target
+chunk what the privileged expert would do from that state (``ScriptedExpert(take_over=True)``:
+holding the object it lifts on, otherwise it opens and approaches). Rows use the demo schema
+(``policy/dataset.py``), one parquet file per episode, resumable; seeds are even, as in
+``collect`` (``--start`` keeps them apart from the demos' episode indices).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agent.commands.collect import DEFAULT_KINDS
+
+    parser.add_argument("--checkpoint", required=True, help="the policy that drives the arm")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--start", type=int, default=500000, help="first episode index (seed 2 * index)")
+    parser.add_argument("--out", default="data/dagger")
+    parser.add_argument("--kinds", default=DEFAULT_KINDS)
+    parser.add_argument("--n-objects", type=int, default=4)
+    parser.add_argument("--twin-prob", type=float, default=0.25)
+    parser.add_argument("--max-steps", type=int, default=160)
+    parser.add_argument("--stride", type=int, default=2, help="write every this many visited steps")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
+
+
+def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: int) -> dict[str, list]:
+    """Drive one episode with ``runtime``; the visited rows, labelled by the take-over expert."""
+    import numpy as np
+
+    from agent.commands.collect import _png
+    from policy.instructions import TaskWords, eval_prompt, prompt_variants
+    from sim.expert import ScriptedExpert
+
+    obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
+    runtime.reset()
+    words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
+    instruction, dialogue = eval_prompt(spec.scene, words)
+    prompts = prompt_variants(spec.scene, words, np.random.default_rng(spec.seed + 1))
+    chunk_size = runtime.config.chunk_size
+    rows: dict[str, list] = {k: [] for k in ("image", "state", "reasoning", "actions")}
+    steps, done = 0, False
+    while steps < max_steps and not done:
+        chunk = runtime.predict_chunk(obs, instruction, dialogue)
+        for action in chunk.actions[: runtime.execute_steps]:
+            if steps % stride == 0:
+                expert = ScriptedExpert(spec.task, spec.scene, chunk_size=chunk_size, take_over=True)
+                label = expert.next_actions(obs["state"], env.object_poses())
+                rows["image"].append(_png(obs["rgb"]))
+                rows["state"].append(np.asarray(obs["state"], dtype=np.float32).tolist())
+                rows["reasoning"].append(chunk.reasoning_text)
+                rows["actions"].append(label.reshape(-1).tolist())
+            obs, _, terminated, truncated, _ = env.step(action)
+            steps += 1
+            done = bool(terminated or truncated)
+            if done or steps >= max_steps:
+                break
+    n = len(rows["state"])
+    return {"episode": [spec.index] * n, "step": list(range(n)), **{k: rows[k] for k in ("image", "state")},
+            "prompts": [prompts] * n, "reasoning": rows["reasoning"], "actions": rows["actions"],
+            "task": [spec.task.kind] * n}
+
+
+def run(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import torch
+    from tqdm import tqdm
+
+    from agent.commands.collect import calibration_of, sample_episode
+    from policy.checkpoint import load_checkpoint
+    from policy.dataset import episode_path, write_demo_camera
+    from policy.runtime import VLARuntime
+    from sim.tabletop_env import TabletopEnv
+
+    torch.set_num_threads(args.threads)
+    policy = load_checkpoint(args.checkpoint)
+    runtime = VLARuntime(policy)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
+    write_demo_camera(out, calibration_of(env.camera))
+    written = rows = 0
+    try:
+        started = time.monotonic()
+        for i in tqdm(range(args.start, args.start + args.episodes), desc="dagger", unit="ep"):
+            if args.time_limit is not None and time.monotonic() - started > args.time_limit:
+                print(f"time limit reached after episode {i - 1}")
+                break
+            path = episode_path(out, i)
+            if path.exists():
+                continue
+            spec = sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
+            cols = record_rollout(env, runtime, spec, args.max_steps, args.stride)
+            tmp = path.with_suffix(".tmp")
+            pq.write_table(pa.table(cols), tmp)
+            tmp.rename(path)  # atomic: a killed run never leaves half an episode behind
+            written, rows = written + 1, rows + len(cols["step"])
+    finally:
+        env.close()
+    print(f"wrote {written} episodes ({rows} rows) -> {out}")
+    return 0
