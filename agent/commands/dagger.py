@@ -34,16 +34,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--twin-prob", type=float, default=0.25)
     parser.add_argument("--max-steps", type=int, default=160)
     parser.add_argument("--stride", type=int, default=2, help="write every this many visited steps")
+    parser.add_argument("--reasoning", choices=("policy", "truth"), default="policy",
+                        help="the chain of thought written into each row: the one the policy's chunk read, "
+                             "or the simulator-truth one collect writes for the expert's phase there")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
 
 
-def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: int) -> dict[str, list]:
-    """Drive one episode with ``runtime``; the visited rows, labelled by the take-over expert."""
+def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: int,
+                   reasoning: str = "policy") -> dict[str, list]:
+    """Drive one episode with ``runtime``; the visited rows, labelled by the take-over expert
+    (``reasoning``: 'policy' or 'truth', see ``--reasoning``)."""
     import numpy as np
 
-    from agent.commands.collect import _png
-    from policy.instructions import TaskWords, eval_prompt, prompt_variants
+    from agent.commands.collect import _png, project_boxes
+    from policy.cot_format import format_reasoning
+    from policy.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
     from sim.expert import ScriptedExpert
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
@@ -59,10 +65,17 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
         for action in chunk.actions[: runtime.execute_steps]:
             if steps % stride == 0:
                 expert = ScriptedExpert(spec.task, spec.scene, chunk_size=chunk_size, take_over=True)
-                label = expert.next_actions(obs["state"], env.object_poses())
+                poses = env.object_poses()
+                expert.begin(obs["state"], poses)
+                phase = expert.phase
+                label = expert.next_actions(obs["state"], poses)
                 rows["image"].append(_png(obs["rgb"]))
                 rows["state"].append(np.asarray(obs["state"], dtype=np.float32).tolist())
-                rows["reasoning"].append(chunk.reasoning_text)
+                if reasoning == "truth":
+                    boxes = project_boxes(spec.scene, {k: p.position for k, p in poses.items()}, env.camera)
+                    rows["reasoning"].append(format_reasoning(truth_reasoning(spec.scene, words, boxes, phase, label)))
+                else:
+                    rows["reasoning"].append(chunk.reasoning_text)
                 rows["actions"].append(label.reshape(-1).tolist())
             obs, _, terminated, truncated, _ = env.step(action)
             steps += 1
@@ -106,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             if path.exists():
                 continue
             spec = sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            cols = record_rollout(env, runtime, spec, args.max_steps, args.stride)
+            cols = record_rollout(env, runtime, spec, args.max_steps, args.stride, args.reasoning)
             tmp = path.with_suffix(".tmp")
             pq.write_table(pa.table(cols), tmp)
             tmp.rename(path)  # atomic: a killed run never leaves half an episode behind

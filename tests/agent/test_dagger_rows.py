@@ -31,3 +31,14 @@ def test_policy_driven_rows_carry_the_policys_reasoning_and_the_experts_chunk(tm
     # Resumable: the episode already there is not driven again.
     assert run(tmp_path) == 0
     assert "wrote 0 episodes" in capsys.readouterr().out
+
+
+def test_truth_reasoning_rows_name_the_experts_phase_for_the_gripper_the_arm_reports(tmp_path):
+    from policy.phase_gate import allowed_phases, has_place
+
+    assert run(tmp_path, "--reasoning", "truth") == 0
+    table = load_demos(tmp_path)
+    assert len(table) == 6
+    for reasoning, state in zip(table.reasoning, table.state):
+        phase = reasoning.partition("MOVE:")[2].split(",")[0].strip()
+        assert phase in allowed_phases(has_place(reasoning), state[7] > 0.5)
