@@ -175,9 +175,18 @@ def record_episode(env: Any, spec: EpisodeSpec, chunk: int, post_steps: int, max
     }
 
 
-def run(args: argparse.Namespace) -> int:
+def write_episode(path: Path, cols: dict[str, list]) -> None:
+    """One episode's columns as a parquet file, atomically: a killed run never leaves half an
+    episode behind (a resumed run would skip it)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.table(cols), tmp)
+    tmp.rename(path)
+
+
+def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from policy.dataset import episode_path, write_demo_camera
@@ -207,9 +216,7 @@ def run(args: argparse.Namespace) -> int:
                 with failed_file.open("a") as fh:
                     fh.write(f"{i}\n")
                 continue
-            tmp = path.with_suffix(".tmp")
-            pq.write_table(pa.table(cols), tmp)
-            tmp.rename(path)  # atomic: a killed run never leaves half an episode behind
+            write_episode(path, cols)
             written += 1
     finally:
         env.close()

@@ -89,12 +89,10 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
 
 
 def run(args: argparse.Namespace) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     import torch
     from tqdm import tqdm
 
-    from agent.commands.collect import calibration_of, sample_episode
+    from agent.commands.collect import calibration_of, sample_episode, write_episode
     from policy.checkpoint import load_checkpoint
     from policy.dataset import episode_path, write_demo_camera
     from policy.runtime import VLARuntime
@@ -120,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             spec = sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
             cols = record_rollout(env, runtime, spec, args.max_steps, args.stride, args.reasoning)
-            tmp = path.with_suffix(".tmp")
-            pq.write_table(pa.table(cols), tmp)
-            tmp.rename(path)  # atomic: a killed run never leaves half an episode behind
+            write_episode(path, cols)
             written, rows = written + 1, rows + len(cols["step"])
     finally:
         env.close()
