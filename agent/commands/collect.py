@@ -15,7 +15,7 @@ import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -186,35 +186,45 @@ def write_episode(path: Path, cols: dict[str, list]) -> None:
     tmp.rename(path)
 
 
-def run(args: argparse.Namespace) -> int:
+def pending_episodes(args: argparse.Namespace, out: Path, desc: str,
+                     skip: frozenset[str] = frozenset()) -> Iterator[tuple[Path, EpisodeSpec]]:
+    """(file, episode) for each index of ``--start`` .. ``--start + --episodes`` whose file is
+    not written yet (nor its index in ``skip``), under a progress bar, until ``--time-limit``.
+    Episode ``i`` has seed ``2 * i`` and the ``i``-th task kind of ``--kinds``, cycled."""
     from tqdm import tqdm
 
+    from policy.dataset import episode_path
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    started = time.monotonic()
+    for i in tqdm(range(args.start, args.start + args.episodes), desc=desc, unit="ep"):
+        if args.time_limit is not None and time.monotonic() - started > args.time_limit:
+            print(f"time limit reached after episode {i - 1}")
+            return
+        path = episode_path(out, i)
+        if not path.exists() and str(i) not in skip:
+            yield path, sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
+
+
+def run(args: argparse.Namespace) -> int:
     from policy.dataset import episode_path, write_demo_camera
     from sim.tabletop_env import TabletopEnv
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed_file = out / "failed.txt"
-    failed = set(failed_file.read_text().split()) if failed_file.exists() else set()
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    failed = frozenset(failed_file.read_text().split()) if failed_file.exists() else frozenset()
+    indices = range(args.start, args.start + args.episodes)
+    skipped = sum(episode_path(out, i).exists() or str(i) in failed for i in indices)
     env = TabletopEnv(image_size=args.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     write_demo_camera(out, calibration_of(env.camera))
-    written = skipped = 0
+    written = 0
     try:
-        started = time.monotonic()
-        for i in tqdm(range(args.start, args.start + args.episodes), desc="collect", unit="ep"):
-            if args.time_limit is not None and time.monotonic() - started > args.time_limit:
-                print(f"time limit reached after episode {i - 1}")
-                break
-            path = episode_path(out, i)
-            if path.exists() or str(i) in failed:
-                skipped += 1
-                continue
-            spec = sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
+        for path, spec in pending_episodes(args, out, "collect", skip=failed):
             cols = record_episode(env, spec, args.chunk, args.post_steps, args.max_steps, args.first_steps)
             if cols is None:
                 with failed_file.open("a") as fh:
-                    fh.write(f"{i}\n")
+                    fh.write(f"{spec.index}\n")
                 continue
             write_episode(path, cols)
             written += 1

@@ -17,7 +17,6 @@ holding the object it lifts on, otherwise it opens and approaches). Rows use the
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +89,10 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
 
 def run(args: argparse.Namespace) -> int:
     import torch
-    from tqdm import tqdm
 
-    from agent.commands.collect import calibration_of, sample_episode, write_episode
+    from agent.commands.collect import calibration_of, pending_episodes, write_episode
     from policy.checkpoint import load_checkpoint
-    from policy.dataset import episode_path, write_demo_camera
+    from policy.dataset import write_demo_camera
     from policy.runtime import VLARuntime
     from sim.tabletop_env import TabletopEnv
 
@@ -103,20 +101,11 @@ def run(args: argparse.Namespace) -> int:
     runtime = VLARuntime(policy)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     write_demo_camera(out, calibration_of(env.camera))
     written = rows = 0
     try:
-        started = time.monotonic()
-        for i in tqdm(range(args.start, args.start + args.episodes), desc="dagger", unit="ep"):
-            if args.time_limit is not None and time.monotonic() - started > args.time_limit:
-                print(f"time limit reached after episode {i - 1}")
-                break
-            path = episode_path(out, i)
-            if path.exists():
-                continue
-            spec = sample_episode(i, 2 * i, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
+        for path, spec in pending_episodes(args, out, "dagger"):
             cols = record_rollout(env, runtime, spec, args.max_steps, args.stride, args.reasoning)
             write_episode(path, cols)
             written, rows = written + 1, rows + len(cols["step"])
