@@ -42,6 +42,7 @@ from policy.config import PolicyConfig
 from policy.cot_format import has_twin, named_side, names_a_side, parse_reasoning
 from policy.geometry import CameraCalibration, reasoning_geometry
 from policy.normalize import NormStats
+from policy.phase_gate import move_phase
 from policy.tokenizer import EncodedExample, encode_example
 
 EPISODE_GLOB = "episode_*.parquet"
@@ -355,7 +356,7 @@ def _even_over_groups(labels: np.ndarray) -> np.ndarray:
 
 def motion_phases(reasonings: list[str]) -> np.ndarray:
     """The motion phase of each row: the first word of its MOVE field ('' when there is none)."""
-    return np.asarray([r.partition("MOVE:")[2].split(",")[0].strip() for r in reasonings])
+    return np.asarray([move_phase(r) for r in reasonings])
 
 
 def phase_balanced_rows(table: DemoTable, rows_per_phase: int, seed: int = 0,

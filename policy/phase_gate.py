@@ -57,6 +57,17 @@ def allowed_phases(place_task: bool, gripper_closed: bool) -> tuple[str, ...]:
     return (_PLACE if place_task else _PICK)["closed" if gripper_closed else "open"]
 
 
+def move_phase(reasoning: str) -> str:
+    """The phase word of a reasoning's MOVE line ('' when there is none)."""
+    return reasoning.partition("MOVE:")[2].split(",")[0].strip()
+
+
+def obeys_phase_table(reasoning: str, state: Any) -> bool:
+    """True when the MOVE phase of ``reasoning`` is one the table allows with the gripper command
+    the proprio ``state`` reports (``state[7]``)."""
+    return move_phase(reasoning) in allowed_phases(has_place(reasoning), bool(float(state[7]) > 0.5))
+
+
 def phase_candidates(tokenizer: Any, text: str, gripper_closed: bool) -> dict[str, list[int]]:
     """Allowed phase word -> its token ids, for the decoder at ``text`` (see ``at_phase_word``)."""
     return {

@@ -12,6 +12,12 @@ chunk what the privileged expert would do from that state (``ScriptedExpert(take
 holding the object it lifts on, otherwise it opens and approaches). Rows use the demo schema
 (``policy/dataset.py``), one parquet file per episode, resumable; seeds are even, as in
 ``collect`` (``--start`` keeps them apart from the demos' episode indices).
+
+With ``--reasoning truth`` a row is written only where the expert's phase obeys the phase table
+the demos and the runtime's gate follow (``policy/phase_gate.py``). That leaves out the missed
+grasps: the hand closed on nothing and the expert reopening it to approach again, "approach"
+with a closed hand. They were a fifth of session 8's truth rows, and a full fine-tune on them
+taught the network to write that pairing (docs/BENCHMARKS.md, session 9).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stride", type=int, default=2, help="write every this many visited steps")
     parser.add_argument("--reasoning", choices=("policy", "truth"), default="policy",
                         help="the chain of thought written into each row: the one the policy's chunk read, "
-                             "or the simulator-truth one collect writes for the expert's phase there")
+                             "or the simulator-truth one collect writes for the expert's phase there "
+                             "(only rows whose phase the gripper allows, policy/phase_gate.py)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
 
@@ -49,6 +56,7 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
     from agent.commands.collect import _png, project_boxes
     from policy.cot_format import format_reasoning
     from policy.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
+    from policy.phase_gate import obeys_phase_table
     from sim.expert import ScriptedExpert
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
@@ -68,14 +76,16 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
                 expert.begin(obs["state"], poses)
                 phase = expert.phase
                 label = expert.next_actions(obs["state"], poses)
-                rows["image"].append(_png(obs["rgb"]))
-                rows["state"].append(np.asarray(obs["state"], dtype=np.float32).tolist())
                 if reasoning == "truth":
                     boxes = project_boxes(spec.scene, {k: p.position for k, p in poses.items()}, env.camera)
-                    rows["reasoning"].append(format_reasoning(truth_reasoning(spec.scene, words, boxes, phase, label)))
+                    text = format_reasoning(truth_reasoning(spec.scene, words, boxes, phase, label))
                 else:
-                    rows["reasoning"].append(chunk.reasoning_text)
-                rows["actions"].append(label.reshape(-1).tolist())
+                    text = chunk.reasoning_text
+                if reasoning == "policy" or obeys_phase_table(text, obs["state"]):
+                    rows["image"].append(_png(obs["rgb"]))
+                    rows["state"].append(np.asarray(obs["state"], dtype=np.float32).tolist())
+                    rows["reasoning"].append(text)
+                    rows["actions"].append(label.reshape(-1).tolist())
             obs, _, terminated, truncated, _ = env.step(action)
             steps += 1
             done = bool(terminated or truncated)
