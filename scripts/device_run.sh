@@ -4,15 +4,20 @@
 #
 #   here:  python scripts/pack_demos.py data/demos --out gpu_data/demos --stride 2
 #          python scripts/pack_demos.py data/scenes,data/scenes2,data/scenes3 --out gpu_data/scenes
+#          python main.py dagger --checkpoint checkpoints/vla --episodes 240 --reasoning truth --out data/dagger_truth
+#          python scripts/pack_demos.py data/dagger_truth --out gpu_data/dagger     # 8,403 rows, 11 MB
 #   GPU:   bash scripts/device_run.sh          (results under $OUT, default runs/device)
+#          carry: gpu_data .whl (~58 MB of the 64 MiB a call carries)
 #
-# Both start from the embedded recipe (sine/cosine priors + Gaussian loc targets, `small`) plus
-# the carry fix found on CPU in session 3 (L1 + a squared term on x, y, half of the sampling
-# spread over motion phases):
-# A = with the action head that reads the reasoning's boxes as numbers and, through the camera
-#     calibration packed with the demos (camera.json), each box's offset from the hand
-#     (--geometry-offsets, policy/geometry.py; session 6's CPU refit of it halved the carry error);
-# B = the same without the geometry input (the head checkpoints/vla had up to session 4).
+# Both start from the embedded recipe (sine/cosine priors + Gaussian loc targets, `small`), the
+# carry fix found on CPU in session 3 (L1 + a squared term on x, y, half of the sampling spread
+# over motion phases) and the action head that reads the reasoning's boxes as numbers and,
+# through the camera calibration packed with the demos (camera.json), each box's offset from the
+# hand (--geometry-offsets, policy/geometry.py; session 6's CPU refit of it halved the carry error):
+# A = also on DAgger rows: states the committed checkpoint drove into, labelled by the take-over
+#     expert with truth reasoning, missed grasps left out (session 9: on CPU, a whole-network
+#     fine-tune on them put into a bowl 24/30 alone but stacked 10/30; too short to tell);
+# B = demos and scenes only.
 # Both train twin episodes only on prompts that name the side, with the side restated in the TASK
 # line (policy/dataset.py, session 7): eval_twin_answer_acc in the logs says whether the network
 # itself now follows "the left one" (session 6's checkpoint: ~0.46, a coin toss; the runtime's
@@ -25,6 +30,7 @@ set -u
 OUT=${OUT:-runs/device}
 TRAIN_S=${TRAIN_S:-360}
 DATA=${DATA:-gpu_data/demos,gpu_data/scenes}
+DAGGER=${DAGGER:-gpu_data/dagger}
 DEVICE=${DEVICE:-cuda}
 PY=${PY:-python3}
 mkdir -p "$OUT"
@@ -42,12 +48,13 @@ export PYTHONUNBUFFERED=1
 timeout "${BENCH_S:-240}" $PY -m benchmarks.bench_policy --skip-cpu --skip-lora --compile \
   --json "$OUT/bench_3b_decode.json" > "$OUT/bench_3b_decode.log" 2>&1
 
-common=(--data "$DATA" --steps 200000 --batch-size 128 --lr 1e-3 --stale-prob 0.3
+common=(--steps 200000 --batch-size 128 --lr 1e-3 --stale-prob 0.3
         --scene-balance 0.5 --eval-every 4000 --save-every 1000000 --workers 4 --target-eval-scenes 32
-        --time-limit "$TRAIN_S" --device "$DEVICE" --preset small --action-loss l1+mse-xy --phase-balance 0.5)
+        --time-limit "$TRAIN_S" --device "$DEVICE" --preset small --action-loss l1+mse-xy --phase-balance 0.5
+        --geometry-offsets)
 rm -rf /tmp/small_A /tmp/small_B  # a training_state.pt left there would be resumed instead
-$PY main.py train "${common[@]}" --out /tmp/small_A --geometry-offsets > "$OUT/train_A.log" 2>&1 &
-$PY main.py train "${common[@]}" --out /tmp/small_B > "$OUT/train_B.log" 2>&1 &
+$PY main.py train "${common[@]}" --data "$DATA,$DAGGER" --out /tmp/small_A > "$OUT/train_A.log" 2>&1 &
+$PY main.py train "${common[@]}" --data "$DATA" --out /tmp/small_B > "$OUT/train_B.log" 2>&1 &
 wait
 for run in small_A small_B; do
   tar -C /tmp -cf "$OUT/$run.tar" --exclude training_state.pt "$run"
