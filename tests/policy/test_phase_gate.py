@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from policy.phase_gate import PHASES, allowed_phases, at_phase_word, has_place, phase_candidates
+from policy.phase_gate import PHASES, allowed_phases, at_phase_word, has_place, move_phase, phase_candidates
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def demo_rows():
 def test_every_demonstrated_phase_is_allowed_with_the_gripper_it_was_shown_with(demo_rows):
     seen = set()
     for kind, reasoning, state in demo_rows:
-        phase = reasoning.partition("MOVE:")[2].split(",")[0].strip()
+        phase = move_phase(reasoning)
         closed = state[7] > 0.5
         assert has_place(reasoning) == (kind != "pick")
         assert phase in allowed_phases(has_place(reasoning), closed), (kind, phase, state[6:])
