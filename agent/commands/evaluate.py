@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -54,10 +54,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
                              "reasoning on CPU after a one-off compile; docs/BENCHMARKS.md)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--steer", choices=("none", "truth"), default="none",
-                        help="truth: write the true projected TARGET/PLACE boxes into every chain of thought "
-                             "before the actions are read (ECoT reasoning intervention; a diagnostic of how far "
-                             "the actions follow the reasoning, the agent steers with its own grounding)")
+    parser.add_argument("--steer", choices=("none", "perception", "truth"), default="none",
+                        help="write TARGET/PLACE boxes into every chain of thought before the actions are read "
+                             "(ECoT reasoning intervention). perception: the boxes the agent's own perception "
+                             "and grounder pick from the first frame and the same words (what the agent does "
+                             "with --policy vla; no sim truth); truth: the true projected boxes (a diagnostic "
+                             "of how far the actions follow the reasoning)")
+    parser.add_argument("--snap-iou", type=float, default=_snap_default(),
+                        help="with --steer perception: replace a steering box by the policy's own listed box "
+                             "of the object when they overlap at least this much (IoU; 0 = never), as the "
+                             "agent's VLA executor does")
+
+
+def _snap_default() -> float:
+    from agent.self_check import SelfCheckSettings
+
+    return SelfCheckSettings.min_iou
 
 
 def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
@@ -72,18 +84,57 @@ def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool,
     return target.name == name(scene.get(spec.task.pick)) and iou >= IOU_CORRECT, iou
 
 
-def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = "none") -> dict[str, Any]:
+def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]]) -> dict[str, Any]:
+    """What the agent's perception and grounder make of the words on the current frame.
+
+    The frame is segmented and described by ``perception.proposals.perceive`` and the words
+    grounded by ``perception.grounding.Grounder`` with the clarifying answers folded in (the
+    agent's ``ground`` node without the SigLIP check). Returns ``pick``/``place`` boxes as
+    fractions of the image when exactly one interpretation is left, else None with the reason
+    (``"ambiguous"``: the agent would ask again; ``"nothing"``: nothing matched), and the scene
+    ids of the chosen objects (for scoring only: the sim's labels are never used to choose).
+    The boxes are ``agent.vla_executor.steering_box``'s, as the agent's VLA executor steers with.
+    """
+    from agent.vla_executor import steering_box
+    from perception.grounding import Answer, DialogueContext, Grounder
+    from perception.proposals import perceive
+
+    obs = env.arm.get_observation()
+    scene = perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels)
+    context = DialogueContext(answers=[Answer(text=answer) for _, answer in dialogue])
+    result = Grounder().ground(instruction, scene, context)
+    chosen = result.prediction_set
+    if len(chosen) != 1:
+        return {"status": "ambiguous" if chosen else "nothing", "pick": None, "place": None,
+                "pick_id": None, "place_id": None}
+    by_index = {o.index: o for o in scene.objects}
+    pick = by_index[chosen[0].pick]
+    place = by_index.get(chosen[0].place) if chosen[0].place is not None else None
+    return {"status": "grounded", "pick": steering_box(pick, obs),
+            "place": steering_box(place, obs) if place is not None else None,
+            "pick_id": pick.sim_id, "place_id": place.sim_id if place is not None else None}
+
+
+def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = "none",
+                snap_iou: Optional[float] = None) -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
     from agent.commands.collect import project_boxes
     from policy.instructions import TaskWords, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime.reset()
+    words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
+    instruction, dialogue = eval_prompt(spec.scene, words)
+    grounding = None
     if steer == "truth":
         start = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()}, env.camera)
         runtime.steer(start.get(spec.task.pick), start.get(spec.task.place) if spec.task.place else None)
-    words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
-    instruction, dialogue = eval_prompt(spec.scene, words)
+    elif steer == "perception":
+        grounding = perceived_steering(env, instruction, dialogue)
+        if grounding["status"] == "grounded":
+            runtime.steer(grounding["pick"], grounding["place"], snap_iou=snap_iou)
+        grounding["right"] = (grounding["pick_id"] == spec.task.pick
+                              and (spec.task.place is None or grounding["place_id"] == spec.task.place))
     steps, success, checks, ious, policy_s = 0, False, [], [], 0.0
     gated_before = runtime.calls["phase_gated"]
     first_text = ""
@@ -112,6 +163,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "dialogue": dialogue, "success": success, "steps": steps, "target_checks": checks,
         "target_ious": ious, "policy_s": policy_s, "first_reasoning": first_text,
         "phase_gated": runtime.calls["phase_gated"] - gated_before,
+        "grounding": grounding,
     }
 
 
@@ -129,7 +181,22 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "target_box_iou": float(np.mean(ious)) if ious else 0.0,
         "reasoning_calls": len(checks),
         "policy_ms_per_action": 1000.0 * sum(r["policy_s"] for r in records) / max(steps, 1),
+        **_grounding_summary(records),
     }
+
+
+def _grounding_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """With ``--steer perception``: how often the agent's grounding chose one object, and the right one."""
+    grounded = [r["grounding"] for r in records if r.get("grounding") is not None]
+    if not grounded:
+        return {}
+    return {"grounding": {
+        "episodes": len(grounded),
+        "grounded": sum(g["status"] == "grounded" for g in grounded),
+        "ambiguous": sum(g["status"] == "ambiguous" for g in grounded),
+        "nothing": sum(g["status"] == "nothing" for g in grounded),
+        "right": sum(bool(g["right"]) for g in grounded),
+    }}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,13 +218,14 @@ def run(args: argparse.Namespace) -> int:
                                                      side_words=None if args.no_side_words else "user",
                                                      phase_gate=not args.no_phase_gate, decode=args.decode))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    snap_iou = (args.snap_iou if args.snap_iou > 0 else None) if args.steer == "perception" else None
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
     try:
         bar = tqdm(range(args.episodes), desc="eval", unit="ep")
         for i in bar:
             spec = sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer))
+            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou))
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()

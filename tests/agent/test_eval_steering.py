@@ -1,0 +1,33 @@
+"""`main.py eval --steer perception`: the policy is steered with what the agent's own perception
+and grounder choose from the first frame (no sim truth), and the report says how often that
+choice was one object and the right one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from main import main
+
+CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "vla"
+
+
+def test_eval_steered_by_perception_reports_the_agents_grounding(tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    code = main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "3", "--steer", "perception",
+                 "--max-steps", "24", "--report", str(out)])
+    report = json.loads(out.read_text())
+
+    assert code == 0
+    assert report["grounding"] == {"episodes": 3, "grounded": 3, "ambiguous": 0, "nothing": 0, "right": 3}
+    for episode in report["per_episode"]:
+        grounding = episode["grounding"]
+        boxes = [grounding["pick"]] + ([grounding["place"]] if episode["task"] != "pick" else [])
+        assert all(b is not None and 0.0 <= b[0] < b[2] <= 1.0 and 0.0 <= b[1] < b[3] <= 1.0 for b in boxes)
+
+
+def test_eval_alone_has_no_grounding_section(tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "1", "--max-steps", "8", "--report", str(out)])
+    report = json.loads(out.read_text())
+    assert "grounding" not in report and report["per_episode"][0]["grounding"] is None
