@@ -231,13 +231,15 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     ctx.say(text)
     ctx.transcript.write("say", text, pick=obj.index, sim_id=obj.sim_id, return_to=list(obj.position))
     dialogue = [*state.get("dialogue", []), DialogueTurn(who="robot", text=text)]
-    try:
-        ctx.executor.reset(target)
-    except TargetUnreachable as exc:
-        ctx.transcript.write("say", f"I couldn't put it back: {exc}.")
-        return {"put_back": None, "dialogue": dialogue}
     start = state.get("steps", 0)
-    run = run_motion(ctx, target, start, dialogue, halts=("stop",))
+    try:  # the executor may find it cannot before anything moves (at reset or its first chunk)
+        ctx.executor.reset(target)
+        run = run_motion(ctx, target, start, dialogue, halts=("stop",))
+    except TargetUnreachable as exc:
+        said = f"I couldn't put it back: {exc}."
+        ctx.say(said)
+        ctx.transcript.write("say", said)
+        return {"put_back": None, "dialogue": [*dialogue, DialogueTurn(who="robot", text=said)]}
     update: dict[str, Any] = {"put_back": None, "steps": start + run.sent_steps, "dialogue": dialogue}
     if run.halt == "stop":
         update["outcome"] = Outcome(status="stopped", success=False, acted_on=obj.sim_id,

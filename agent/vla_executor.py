@@ -7,12 +7,23 @@ raw session dialogue is not added to the prompt (``use_dialogue=True`` folds que
 pairs in, the form the policy also saw in training).
 
 With ``steer`` (default) the executor also hands the runtime the boxes of the grounded target
-(and place) in the policy's camera frame: every chain of thought the policy writes gets its
+(and place) in the policy's camera frame (their measured 3-D boxes projected, the format the
+policy learned: :func:`steering_box`): every chain of thought the policy writes gets its
 TARGET/PLACE box replaced by the agent's grounding before the actions are read (ECoT's
 reasoning intervention), snapped to the policy's own listed box of the same object when the two
 overlap by at least ``snap_iou`` (the agent picks the object, the policy's list says where it is
 in the box format it learned). ``PolicyOutput.target`` stays what the policy itself wrote, so the
 agent's self-check still sees the policy's own opinion.
+
+A put-back (``ActTarget.return_to``: "no, the other one" with the wrong object in the hand) is
+not something the policy was shown; it runs :class:`agent.put_back_motion.PutBackMotion`, which
+reads only the arm's proprio state and the perceived point, and ends at the arm's home pose
+(where the first motion began). An object the robot already set down elsewhere (found by
+perception below the open hand, :func:`set_down_elsewhere`: in a bowl, say) is not fetched:
+the demonstrations never pick from there, and a tried fetch knocked the bowl over. It raises
+``TargetUnreachable`` before anything moves, and the agent says it could not put it back. A
+motion that starts with an empty hand away from home first goes home the same proprio-only way
+(:func:`homing_motion`): the policy's demonstrations all start there.
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from agent.context import TargetUnreachable
+from agent.put_back_motion import PutBackMotion, PutBackSettings
 from agent.self_check import SelfCheckSettings
 from policy.types import PolicyOutput
 
@@ -40,7 +53,7 @@ class VLAExecutor:
 
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
-                 snap_iou: Optional[float] = SelfCheckSettings.min_iou) -> None:
+                 snap_iou: Optional[float] = SelfCheckSettings.min_iou, home_m: float = 0.05) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
@@ -55,6 +68,14 @@ class VLAExecutor:
         self._still = 0
         self._finished = False
         self._instruction: Optional[str] = None
+        self._put_back: Optional[PutBackMotion] = None
+        self._put_back_of: Any = None  # the perceived object a put-back returns
+        self._checked_hand = False
+        #: An empty hand farther than this (m) from home goes home before the policy runs.
+        self.home_m = home_m
+        self._homing: Any = None  # None: not decided yet this motion; False: not needed
+        # Grasp point when the first motion began (the arm's home pose); a put-back ends there.
+        self._home: Optional[np.ndarray] = None
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, **kwargs: Any) -> "VLAExecutor":
@@ -80,6 +101,14 @@ class VLAExecutor:
             self.runtime.settings = replace(self.runtime.settings, side_words=viewpoint)
         self._target = target if self.steerable else None
         self._instruction = getattr(target, "instruction", None)
+        # The undo of a wrong pick is not in the policy's demonstrations: a proprio-only motion.
+        return_to = getattr(target, "return_to", None)
+        self._put_back = PutBackMotion(return_to, home=self._home) if return_to is not None else None
+        self._put_back_of = getattr(target, "pick", None)
+        self._checked_hand = False
+        self._homing = None
+        if self._put_back is not None:
+            self._target = None  # nothing to steer until a fetch (below)
         self._steps = 0
         self._still = 0
         self._finished = False
@@ -92,34 +121,110 @@ class VLAExecutor:
         """Next chunk (execute_steps x 7) from the policy; empty once finished."""
         if self._finished:
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
-        turns = pair_dialogue(dialogue) if self.use_dialogue else []
+        if self._home is None:  # the first motion starts where every demonstration starts
+            self._home = np.asarray(obs["state"][:3], dtype=np.float64).copy()
+            if self._put_back is not None:
+                self._put_back.home = self._home
+        if self._put_back is not None:
+            return self._put_back_chunk(obs, instruction)
+        if self._homing is None:  # first call of a motion: start from home, as the demonstrations do
+            self._homing = homing_motion(np.asarray(obs["state"]), self._home, self.home_m) or False
+        if self._homing is not False and not self._homing.done:
+            return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[home]")
+        output, self._finished = self._policy_chunk(obs, self._instruction or instruction,
+                                                    pair_dialogue(dialogue) if self.use_dialogue else [])
+        return output
+
+    def _policy_chunk(self, obs: dict[str, Any], instruction: str, turns: list[tuple[str, str]]) -> tuple[PolicyOutput, bool]:
+        """One chunk from the policy, and whether the motion is over (out of steps, still, or done)."""
         if self._target is not None:  # first call of a motion: steer with the grounded boxes
             self._steer(self._target, obs)
             self._target = None
-        chunk = self.runtime.predict_chunk(obs, self._instruction or instruction, turns)
+        chunk = self.runtime.predict_chunk(obs, instruction, turns)
         actions = chunk.actions[: self.runtime.execute_steps]
         self._steps += len(actions)
         moved = float(np.linalg.norm(actions[:, :3].sum(axis=0)))
         self._still = self._still + 1 if moved < self.still_m else 0
         phase = chunk.reasoning.move.split(",")[0].strip()
-        if self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done":
-            self._finished = True
+        over = self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done"
         return PolicyOutput(actions=actions, reasoning=chunk.reasoning, raw_text=chunk.reasoning_text,
-                            target=chunk.written_target, confidence=chunk.confidence)
+                            target=chunk.written_target, confidence=chunk.confidence), over
+
+    def _put_back_chunk(self, obs: dict[str, Any], instruction: str) -> PolicyOutput:
+        """The undo, back where it was from the hand (see module docstring)."""
+        assert self._put_back is not None
+        if not self._checked_hand:  # first call: in the hand, or already set down somewhere?
+            self._checked_hand = True
+            elsewhere = set_down_elsewhere(obs, self._put_back_of, self._put_back.return_to)
+            if elsewhere is not None:
+                raise TargetUnreachable(f"I already set the {self._put_back_of.color} {self._put_back_of.shape} "
+                                        "down elsewhere, and I have not learned to pick things up from there")
+        actions = self._put_back.next_actions(np.asarray(obs["state"]))
+        self._finished = self._put_back.done
+        return PolicyOutput(actions=actions, raw_text=f"[put back] {self._instruction or instruction}")
 
     def _steer(self, target: Any, obs: dict[str, Any]) -> None:
-        from agent.self_check import image_size, normalised_box
-
-        size = image_size(obs)
         pick = getattr(target, "pick", None)
-        if size is None or pick is None or getattr(target, "return_to", None) is not None:
+        if pick is None or getattr(target, "return_to", None) is not None:
+            return
+        box = steering_box(pick, obs)
+        if box is None:
             return
         place = getattr(target, "place", None)
-        # Snap to the policy's own listed box of the same object (perception boxes cover the
-        # visible pixels, the policy learned projected 3-D boxes; min_iou is where they still
-        # mean the same object).
-        self.runtime.steer(normalised_box(pick, size), normalised_box(place, size) if place is not None else None,
-                           snap_iou=self.snap_iou)
+        # Snap to the policy's own listed box of the same object (min_iou is where the two
+        # still mean the same object).
+        self.runtime.steer(box, steering_box(place, obs) if place is not None else None, snap_iou=self.snap_iou)
+
+
+def steering_box(obj: Any, obs: dict[str, Any]) -> Optional[tuple[float, float, float, float]]:
+    """The box (fractions of the image) the policy is steered with for a perceived object.
+
+    With the camera model in ``obs``: the object's measured 3-D box projected into the image
+    (``perception.projected_box``), the box format the policy's demonstrations use; else the
+    pixel box of what it shows, which is smaller for round and turned objects. None without an
+    image size.
+    """
+    from agent.self_check import image_size, normalised_box
+    from perception.projected_box import projected_box
+
+    camera = obs.get("camera")
+    if camera is not None:
+        box = projected_box(obj, camera)
+        if box is not None:
+            return box
+    size = image_size(obs)
+    return normalised_box(obj, size) if size is not None else None
+
+
+def homing_motion(state: np.ndarray, home: Optional[np.ndarray], home_m: float) -> Optional[PutBackMotion]:
+    """Open, rise and go home, when the hand is empty and farther than ``home_m`` from ``home``
+    (after a put-back that could not be done, say); None when holding something or already there."""
+    holding = float(state[7]) > 0.5 and float(state[6]) >= PutBackSettings.holding_opening
+    if home is None or holding or float(np.linalg.norm(state[:3] - home)) <= home_m:
+        return None
+    # A put-back to where the hand is, holding nothing, is exactly: open, rise, go home.
+    return PutBackMotion(tuple(float(v) for v in state[:3]), home=home)
+
+
+def set_down_elsewhere(obs: dict[str, Any], obj: Any, return_to: np.ndarray,
+                       *, home_m: float = 0.03, near_hand_m: float = 0.12) -> Optional[Any]:
+    """The perceived object a put-back would have to fetch first: the object of ``obj``'s colour nearest
+    below the open hand (within ``near_hand_m``), when the hand holds nothing and nothing of that
+    colour stands within ``home_m`` of ``return_to``. Colour only: a cube sitting in a bowl is
+    often read as another shape. None otherwise (or without a camera)."""
+    from perception.proposals import perceive
+
+    state = np.asarray(obs["state"])
+    if obj is None or float(state[7]) > 0.5 or "camera" not in obs or "depth" not in obs:
+        return None
+    seen = perceive(obs).objects
+    alike = [o for o in seen if o.color == obj.color]
+    xy = np.asarray(return_to[:2], dtype=np.float64)
+    if not alike or any(float(np.linalg.norm(np.asarray(o.position[:2]) - xy)) <= home_m for o in alike):
+        return None
+    hand = state[:2].astype(np.float64)
+    nearest = min(alike, key=lambda o: float(np.linalg.norm(np.asarray(o.position[:2]) - hand)))
+    return nearest if float(np.linalg.norm(np.asarray(nearest.position[:2]) - hand)) <= near_hand_m else None
 
 
 def pair_dialogue(dialogue: list[str]) -> list[tuple[str, str]]:

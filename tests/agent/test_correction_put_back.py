@@ -74,3 +74,28 @@ def test_person_does_not_correct_a_right_pick(tmp_path: Path) -> None:
     result = run_scenario(scenario, FAST, tmp_path, seed=0)
     assert result.passed and result.success and result.acted_on == "b" and result.asked == 1
     assert " / " not in result.message  # no follow-up turn: the scripted correction went unsaid
+
+
+# The learned policy (checkpoints/vla) was never shown a put-back: its executor runs a
+# proprio-only motion back to the perceived spot (agent/put_back_motion.py).
+VLA = RunConfig(consistency="off", policy="vla")
+
+
+def test_with_the_learned_policy_the_wrong_cube_in_the_hand_goes_back_and_the_other_is_taken(tmp_path: Path) -> None:
+    result = run_scenario(_scenario(24), VLA, tmp_path, seed=0)
+
+    assert result.error is None and result.success and result.passed, result.message
+    assert result.acted_on == "b" and result.moved == ["b"]  # "a" is back within 2 cm
+    moving = [a for a in _put_back_actions(result.transcript) if float(np.linalg.norm(a[:3])) > 1e-4]
+    first_sideways = next(i for i, a in enumerate(moving) if float(np.linalg.norm(a[:2])) > 1e-4)
+    assert first_sideways >= 2 and all(a[2] > 0 for a in moving[:first_sideways])  # straight up first
+
+
+def test_with_the_learned_policy_a_cube_already_in_the_bowl_is_left_there_and_it_says_so(tmp_path: Path) -> None:
+    result = run_scenario(_scenario(10**6, place=True), VLA, tmp_path, seed=0)
+
+    assert result.error is None
+    lines = [json.loads(line) for line in Path(result.transcript).read_text().splitlines()]
+    said = [r["text"] for r in lines if r["kind"] == "say"]
+    assert any(s.startswith("I couldn't put it back: I already set the red cube down elsewhere") for s in said)
+    assert _put_back_actions(result.transcript) == []  # nothing moved for the undo it cannot do

@@ -1,0 +1,120 @@
+"""PutBackMotion: the undo of a wrong pick for an executor that has no simulator truth.
+
+"No, the other one" while the wrong object is in the hand: it goes back where perception saw it
+before the robot took it (``ActTarget.return_to``), lifted straight up first so nothing is
+dragged sideways. The learned policy was never shown this motion (its demonstrations pick and
+place), so :class:`agent.vla_executor.VLAExecutor` runs this small waypoint follower instead.
+It reads only the arm's proprio state (grasp point, finger opening, last gripper command) and
+the perceived point; nothing here looks at the simulator's poses.
+
+- Hand commanded closed with the fingers held apart by something: it holds the object. Lift
+  straight up to ``carry_z``, carry over ``return_to``, lower until the grasp point is at the
+  object's old centre, open, rise ``retreat_m``.
+- Otherwise (never closed, or closed on nothing): open and rise straight up ``retreat_m``.
+- With ``home`` (a grasp-point position), it then goes there: the learned policy's
+  demonstrations all start from the arm's home pose, and its next motion starts best from it.
+
+Each step moves at most ``max_step`` metres (below the safety envelope's 3 cm) and a waypoint
+counts as reached within ``tolerance``; opening the hand waits ``settle`` steps. An object that
+was already set down somewhere else is not handled here (it needs the object found again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from sim.arm import ACTION_DIM
+
+OPEN, CLOSED = 0.0, 1.0
+
+
+@dataclass(frozen=True)
+class PutBackSettings:
+    """Distances in metres."""
+
+    carry_z: float = 0.16  # grasp-point height while carrying: clears bowl rims and stacked cubes
+    retreat_m: float = 0.08  # rise after letting go (or instead of anything, when not holding)
+    release_gap: float = 0.006  # set down this far above where the centre was (no table push)
+    max_step: float = 0.02
+    tolerance: float = 0.006
+    settle: int = 4  # steps to open the fingers
+    # Fingers commanded closed yet at least this open (0 closed .. 1 8 cm): something is between them.
+    holding_opening: float = 0.05
+
+
+class PutBackMotion:
+    """``next_actions(state) -> (chunk, 7)`` deltas; ``done`` once back and clear."""
+
+    def __init__(self, return_to: tuple[float, float, float], chunk_size: int = 4,
+                 settings: PutBackSettings = PutBackSettings(), home: Optional[np.ndarray] = None) -> None:
+        self.return_to = np.asarray(return_to, dtype=np.float64)
+        self.home = None if home is None else np.asarray(home, dtype=np.float64)
+        self.chunk_size = chunk_size
+        self.settings = settings
+        self._plan: Optional[list[tuple[str, Optional[np.ndarray], float]]] = None
+        self._index = 0
+        self._waited = 0
+
+    @property
+    def done(self) -> bool:
+        return self._plan is not None and self._index >= len(self._plan)
+
+    @property
+    def holding(self) -> Optional[bool]:
+        """Whether it started with the object in the hand (None before the first call)."""
+        return None if self._plan is None else self._plan[0][0] == "lift"
+
+    def _make_plan(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
+        """(name, grasp-point goal or None to stay, gripper command) per phase."""
+        plan = self._undo(state)
+        if self.home is not None:
+            plan.append(("home", self.home, OPEN))
+        return plan
+
+    def _undo(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
+        s = self.settings
+        ee = np.asarray(state[:3], dtype=np.float64)
+        holding = float(state[7]) > 0.5 and float(state[6]) >= s.holding_opening
+        if not holding:
+            up = np.array([ee[0], ee[1], max(float(ee[2]), float(self.return_to[2])) + s.retreat_m])
+            return [("open", None, OPEN), ("rise", up, OPEN)]
+        carry = max(s.carry_z, float(ee[2]))
+        x, y, z = self.return_to
+        return [
+            ("lift", np.array([ee[0], ee[1], carry]), CLOSED),
+            ("carry", np.array([x, y, carry]), CLOSED),
+            ("lower", np.array([x, y, z + s.release_gap]), CLOSED),
+            ("open", None, OPEN),
+            ("rise", np.array([x, y, z + s.release_gap + s.retreat_m]), OPEN),
+        ]
+
+    def next_actions(self, state: np.ndarray) -> np.ndarray:
+        """A (chunk_size, 7) float32 chunk from the proprio ``state`` (8,); the caller sends all of it."""
+        if self._plan is None:
+            self._plan = self._make_plan(state)
+        ee = np.asarray(state[:3], dtype=np.float64).copy()
+        chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
+        grip = float(state[7])
+        for i in range(self.chunk_size):
+            if self.done:
+                chunk[i, 6] = grip  # hold still, the hand as it is
+                continue
+            name, goal, grip = self._plan[self._index]
+            chunk[i, 6] = grip
+            if goal is None:  # open in place, wait for the fingers
+                self._waited += 1
+                if self._waited > self.settings.settle:
+                    self._index, self._waited = self._index + 1, 0
+                continue
+            delta = goal - ee
+            dist = float(np.linalg.norm(delta))
+            if dist > self.settings.max_step:
+                delta *= self.settings.max_step / dist
+            chunk[i, :3] = delta
+            ee = ee + delta
+            if float(np.linalg.norm(goal - ee)) <= self.settings.tolerance:
+                self._index += 1
+        return chunk
