@@ -15,6 +15,10 @@ overlap by at least ``snap_iou`` (the agent picks the object, the policy's list 
 in the box format it learned). ``PolicyOutput.target`` stays what the policy itself wrote, so the
 agent's self-check still sees the policy's own opinion.
 
+A placement the demonstrations never showed ("to the left of the cylinder") is composed from the
+learned "put it in a bowl": the policy is told "in" and its PLACE box is steered to a stand-in
+bowl on the table at the spot (``agent/relation_spot.py``).
+
 A put-back (``ActTarget.return_to``: "no, the other one" with the wrong object in the hand) is
 not something the policy was shown; it runs :class:`agent.put_back_motion.PutBackMotion`, which
 reads only the arm's proprio state and the perceived point, and ends at the arm's home pose
@@ -36,6 +40,7 @@ import numpy as np
 
 from agent.context import TargetUnreachable
 from agent.put_back_motion import PutBackMotion, PutBackSettings
+from agent.relation_spot import composed_instruction, spot_of
 from agent.self_check import SelfCheckSettings
 from policy.types import PolicyOutput
 
@@ -70,6 +75,7 @@ class VLAExecutor:
         self._instruction: Optional[str] = None
         self._put_back: Optional[PutBackMotion] = None
         self._put_back_of: Any = None  # the perceived object a put-back returns
+        self._spot: Any = None  # stand-in bowl of a composed placement (agent/relation_spot.py)
         self._checked_hand = False
         #: An empty hand farther than this (m) from home goes home before the policy runs.
         self.home_m = home_m
@@ -104,6 +110,10 @@ class VLAExecutor:
         # The undo of a wrong pick is not in the policy's demonstrations: a proprio-only motion.
         return_to = getattr(target, "return_to", None)
         self._put_back = PutBackMotion(return_to, home=self._home) if return_to is not None else None
+        # A placement the demos never showed ("left of"): the learned "in" skill, aimed at the spot.
+        self._spot = spot_of(target) if self.steerable else None
+        if self._spot is not None:
+            self._instruction = composed_instruction(target)
         self._put_back_of = getattr(target, "pick", None)
         self._checked_hand = False
         self._homing = None
@@ -170,10 +180,11 @@ class VLAExecutor:
         box = steering_box(pick, obs)
         if box is None:
             return
-        place = getattr(target, "place", None)
+        place = self._spot or getattr(target, "place", None)
         # Snap to the policy's own listed box of the same object (min_iou is where the two
-        # still mean the same object).
-        self.runtime.steer(box, steering_box(place, obs) if place is not None else None, snap_iou=self.snap_iou)
+        # still mean the same object); a spot on the table is no listed object.
+        self.runtime.steer(box, steering_box(place, obs) if place is not None else None, snap_iou=self.snap_iou,
+                           snap_place=self._spot is None)
 
 
 def steering_box(obj: Any, obs: dict[str, Any]) -> Optional[tuple[float, float, float, float]]:

@@ -147,6 +147,7 @@ class VLARuntime:
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
         self._snap_iou: Optional[float] = None
+        self._snap_place = True
         self._raw_state: Optional[np.ndarray] = None  # proprio state of the current network call
         self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
         self.calls = {"reason": 0, "reuse": 0, "phase_gated": 0}
@@ -158,15 +159,19 @@ class VLARuntime:
         self._memory = _Memory()
         self._steer = (None, None)
         self._snap_iou = None
+        self._snap_place = True
 
-    def steer(self, target: Optional[Box], place: Optional[Box] = None, *, snap_iou: Optional[float] = None) -> None:
+    def steer(self, target: Optional[Box], place: Optional[Box] = None, *, snap_iou: Optional[float] = None,
+              snap_place: bool = True) -> None:
         """From the next call on, write these normalised (x0, y0, x1, y1) boxes into the TARGET
         (and PLACE) field of every chain of thought before reading actions; None leaves a field
         as the policy wrote it. With ``snap_iou`` each box is first replaced by the policy's own
         VISIBLE OBJECTS box that overlaps it most, when that IoU reaches ``snap_iou``
-        (``box_pointer.snap_to_listed``). Forces fresh reasoning."""
+        (``box_pointer.snap_to_listed``); ``snap_place=False`` writes the PLACE box as given (a
+        spot on the table, not an object the policy listed). Forces fresh reasoning."""
         self._steer = (target, place)
         self._snap_iou = snap_iou
+        self._snap_place = snap_place
         self.invalidate()
 
     def invalidate(self) -> None:
@@ -338,7 +343,9 @@ class VLARuntime:
         target, place = target or held[0], place or held[1]
         r = self._memory.reasoning
         if self._snap_iou is not None:
-            target, place = (snap_to_listed(b, r.visible, self._snap_iou) if b is not None else None for b in (target, place))
+            target = snap_to_listed(target, r.visible, self._snap_iou) if target is not None else None
+            if place is not None and self._snap_place:
+                place = snap_to_listed(place, r.visible, self._snap_iou)
         update: dict[str, Any] = {}
         if target is not None and r.target is not None:
             update["target"] = r.target.model_copy(update={"box": tuple(target)})
