@@ -9,7 +9,9 @@ the perceived point; nothing here looks at the simulator's poses.
 
 - Hand commanded closed with the fingers held apart by something: it holds the object. Lift
   straight up to ``carry_z``, carry over ``return_to``, lower until the grasp point is at the
-  object's old centre, open, rise ``retreat_m``.
+  object's old centre, open, rise ``retreat_m``. With ``grasped_at`` (where the grasp point was
+  when the hand closed on it) the hand goes back to exactly that pose instead, so the object
+  lands where it stood even when it was grasped off its centre (a ball, a cube by its edge).
 - Otherwise (never closed, or closed on nothing): open and rise straight up ``retreat_m``.
 - With ``home`` (a grasp-point position), it then goes there: the learned policy's
   demonstrations all start from the arm's home pose, and its next motion starts best from it.
@@ -49,8 +51,10 @@ class PutBackMotion:
     """``next_actions(state) -> (chunk, 7)`` deltas; ``done`` once back and clear."""
 
     def __init__(self, return_to: tuple[float, float, float], chunk_size: int = 4,
-                 settings: PutBackSettings = PutBackSettings(), home: Optional[np.ndarray] = None) -> None:
+                 settings: PutBackSettings = PutBackSettings(), home: Optional[np.ndarray] = None,
+                 grasped_at: Optional[np.ndarray] = None) -> None:
         self.return_to = np.asarray(return_to, dtype=np.float64)
+        self.grasped_at = None if grasped_at is None else np.asarray(grasped_at, dtype=np.float64)
         self.home = None if home is None else np.asarray(home, dtype=np.float64)
         self.chunk_size = chunk_size
         self.settings = settings
@@ -82,7 +86,7 @@ class PutBackMotion:
             up = np.array([ee[0], ee[1], max(float(ee[2]), float(self.return_to[2])) + s.retreat_m])
             return [("open", None, OPEN), ("rise", up, OPEN)]
         carry = max(s.carry_z, float(ee[2]))
-        x, y, z = self.return_to
+        x, y, z = self.return_to if self.grasped_at is None else self.grasped_at
         return [
             ("lift", np.array([ee[0], ee[1], carry]), CLOSED),
             ("carry", np.array([x, y, carry]), CLOSED),

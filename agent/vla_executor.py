@@ -21,7 +21,8 @@ bowl on the table at the spot (``agent/relation_spot.py``).
 
 A put-back (``ActTarget.return_to``: "no, the other one" with the wrong object in the hand) is
 not something the policy was shown; it runs :class:`agent.put_back_motion.PutBackMotion`, which
-reads only the arm's proprio state and the perceived point, and ends at the arm's home pose
+reads only the arm's proprio state and the perceived point (or the pose the hand closed at, when
+it closed near that point), and ends at the arm's home pose
 (where the first motion began). An object the robot already set down elsewhere (found by
 perception below the open hand, :func:`set_down_elsewhere`: in a bowl, say) is not fetched:
 the demonstrations never pick from there, and a tried fetch knocked the bowl over. It raises
@@ -76,6 +77,7 @@ class VLAExecutor:
         self._put_back: Optional[PutBackMotion] = None
         self._put_back_of: Any = None  # the perceived object a put-back returns
         self._spot: Any = None  # stand-in bowl of a composed placement (agent/relation_spot.py)
+        self._grasped_at: Optional[np.ndarray] = None  # grasp point when the hand closed (last motion)
         self._checked_hand = False
         #: An empty hand farther than this (m) from home goes home before the policy runs.
         self.home_m = home_m
@@ -109,7 +111,11 @@ class VLAExecutor:
         self._instruction = getattr(target, "instruction", None)
         # The undo of a wrong pick is not in the policy's demonstrations: a proprio-only motion.
         return_to = getattr(target, "return_to", None)
-        self._put_back = PutBackMotion(return_to, home=self._home) if return_to is not None else None
+        grasped_at = self._grasped_at if return_to is not None and self._grasped_near(return_to) else None
+        self._put_back = (PutBackMotion(return_to, home=self._home, grasped_at=grasped_at)
+                          if return_to is not None else None)
+        if return_to is None:
+            self._grasped_at = None  # a new motion: its own grasp
         # A placement the demos never showed ("left of"): the learned "in" skill, aimed at the spot.
         self._spot = spot_of(target) if self.steerable else None
         if self._spot is not None:
@@ -152,6 +158,7 @@ class VLAExecutor:
             self._target = None
         chunk = self.runtime.predict_chunk(obs, instruction, turns)
         actions = chunk.actions[: self.runtime.execute_steps]
+        self._note_grasp(np.asarray(obs["state"]), actions)
         self._steps += len(actions)
         moved = float(np.linalg.norm(actions[:, :3].sum(axis=0)))
         self._still = self._still + 1 if moved < self.still_m else 0
@@ -159,6 +166,20 @@ class VLAExecutor:
         over = self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done"
         return PolicyOutput(actions=actions, reasoning=chunk.reasoning, raw_text=chunk.reasoning_text,
                             target=chunk.written_target, confidence=chunk.confidence), over
+
+    def _note_grasp(self, state: np.ndarray, actions: np.ndarray) -> None:
+        """Remember where the grasp point was when the hand first closed this motion: the state
+        plus the deltas sent before the first closing action (what a put-back goes back to)."""
+        if self._grasped_at is not None or float(state[7]) > 0.5:
+            return
+        closing = np.nonzero(actions[:, 6] > 0.5)[0]
+        if len(closing):
+            self._grasped_at = state[:3].astype(np.float64) + actions[: int(closing[0]), :3].sum(axis=0)
+
+    def _grasped_near(self, return_to: Any, within_m: float = 0.04) -> bool:
+        """The remembered grasp was on the object being put back (within ``within_m`` of where it stood)."""
+        return self._grasped_at is not None and float(
+            np.linalg.norm(self._grasped_at[:2] - np.asarray(return_to, dtype=np.float64)[:2])) <= within_m
 
     def _put_back_chunk(self, obs: dict[str, Any], instruction: str) -> PolicyOutput:
         """The undo, back where it was from the hand (see module docstring)."""
