@@ -47,9 +47,10 @@ MATCH_RADIUS_M = 0.06
 class RunConfig:
     """How episodes are run (policy, image size, steps and consistency have CLI flags)."""
 
-    # Executor (motion source) by name from EXECUTORS: "expert" = privileged scripted expert,
-    # "vla" = the learned PaliGemma policy from ``policy_checkpoint`` (sees only camera + proprio).
-    policy: str = "expert"
+    # Executor (motion source) by name from EXECUTORS: "vla" = the learned PaliGemma policy from
+    # ``policy_checkpoint`` (sees only camera + proprio + words, steered with the agent's
+    # grounding), "expert" = the privileged scripted expert (reads sim poses; sim only).
+    policy: str = "vla"
     # Checkpoint folder the "vla" executor loads (the committed embedded default).
     policy_checkpoint: str = str(Path(__file__).resolve().parent.parent / "checkpoints" / "vla")
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", default="0-9", help="suite seeds: a range '0-49', a list '1,3,5' or both")
     parser.add_argument("--report", type=Path, help="write the report JSON here (also saved in the run folder)")
     parser.add_argument("--policy", default=defaults.policy, choices=sorted(EXECUTORS),
-                        help="motion source: expert (privileged scripted, sim-only) or vla (learned policy)")
+                        help="motion source: vla (the learned policy, default) or expert (privileged scripted, sim-only)")
     parser.add_argument("--checkpoint", default=defaults.policy_checkpoint, help="policy checkpoint folder for --policy vla")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")

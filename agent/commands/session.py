@@ -4,8 +4,9 @@ Type an instruction; the robot prints what it sees, its decision with its scores
 (answer it on the next line), its reasoning while it moves, and the outcome. ``quit`` or
 Ctrl-D ends. The person's side is a :class:`Channel` (``ask(text) -> reply``, ``say(text)``),
 chosen by name from ``CHANNELS``: text now, a voice channel (whisper in, TTS out) plugs in the
-same way. The arm is a PyBullet Panda in a TabletopEnv; motions come from the privileged
-scripted expert (sim only).
+same way. The arm is a PyBullet Panda in a TabletopEnv; motions come from the learned VLA
+policy (``--policy vla``, ``--checkpoint``, default ``checkpoints/vla``), steered with the
+agent's grounding, or from the privileged scripted expert (``--policy expert``, sim only).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 from uuid import uuid4
+
+from agent.runner import EXECUTORS, RunConfig
+from agent.shared_models import SharedModels
 
 
 class Channel(Protocol):
@@ -95,6 +99,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tts", default="piper", help="voice: text-to-speech backend (piper | espeak)")
     parser.add_argument("--whisper-model", default="tiny.en", help="voice: whisper name, .pt or CTranslate2 folder")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
+    parser.add_argument("--policy", default=RunConfig.policy, choices=sorted(EXECUTORS),
+                        help="motion source: vla (the learned policy: camera + proprio + words) or expert "
+                             "(privileged scripted, sim only)")
+    parser.add_argument("--checkpoint", type=Path, default=Path(RunConfig.policy_checkpoint),
+                        help="policy checkpoint folder for --policy vla")
     parser.add_argument("--run-dir", type=Path, default=Path("runs") / "sessions",
                         help="where the transcript (JSONL) and checkpoints (SQLite) go")
     parser.add_argument("--session-id", help="resume this session id (default: a new one)")
@@ -170,10 +179,15 @@ def load_calibration(args: argparse.Namespace, channel: Channel) -> Any:
     return ConformalCalibration.load(path)
 
 
+def make_executor(args: argparse.Namespace, env: Any) -> Any:
+    """The executor ``--policy`` names; a bad ``--checkpoint`` fails here with the loader's message."""
+    config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size)
+    return EXECUTORS[args.policy](env, SharedModels(config))
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.context import AgentContext
     from agent.driver import AgentSession, Question
-    from agent.executors import ExpertExecutor
     from agent.transcript import TranscriptEvent, TranscriptWriter
     from perception.grounding import Grounder
     from perception.proposals import perceive
@@ -196,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         arm=env.arm,
         perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
         grounder=Grounder(),
-        executor=ExpertExecutor(env),
+        executor=make_executor(args, env),
         transcript=transcript,
         verify=sim_verifier(env),
         consistency=load_consistency(args, channel),

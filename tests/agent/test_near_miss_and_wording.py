@@ -17,7 +17,8 @@ from perception.types import PerceivedObject, SceneObservation
 from sim.scene import ObjectSpec, SceneSpec
 from tests.agent.test_graph_scenarios import Rig, rig  # noqa: F401 (pytest fixture)
 
-FAST = RunConfig(consistency="off")
+# Dialogue tests: the privileged expert moves (fast, exact); the learned policy has its own tests.
+FAST = RunConfig(consistency="off", policy="expert")
 WHITE_CUBE = SceneSpec(objects=[
     ObjectSpec(id="a", shape="cube", color="white", size="medium", position=(0.55, 0.10)),
     ObjectSpec(id="b", shape="ball", color="blue", size="medium", position=(0.55, -0.12)),

@@ -14,7 +14,7 @@ from agent.scenario import load_scenarios
 from agent.suites import SUITES, make_scenario
 
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
-FAST = RunConfig(consistency="off")  # 96 px: at 64 px small cubes read as cylinders
+FAST = RunConfig(consistency="off")  # the default executor (the learned policy); 96 px: at 64 px small cubes read as cylinders
 
 
 def test_folder_with_a_bad_file_runs_the_rest_and_reports_everything(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_every_suite_runs_without_errors(tmp_path: Path) -> None:
     scenarios = [make_scenario(name, seed) for name in sorted(SUITES) for seed in range(4)]
     report = run_all(scenarios, [], FAST, tmp_path / "run", workers=2)
     assert report.summary.errors == 0, [e.error for e in report.episodes if e.error]
-    assert report.summary.passed >= 0.7 * len(scenarios)
+    assert report.summary.passed >= 0.6 * len(scenarios)  # the learned policy: 75-100 % a suite (BENCHMARKS)
 
 
 @pytest.mark.slow
