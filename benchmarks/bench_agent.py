@@ -79,7 +79,7 @@ def bench_sim_loop(image_size: int, steps: int = 100) -> dict[str, float]:
     return {"step_ms": step_ms, "render_ms": render_ms}
 
 
-def bench_agent(n_episodes: int, image_size: int, run_dir: Path) -> tuple[Timer, int, int, float]:
+def bench_agent(n_episodes: int, image_size: int, run_dir: Path, policy: str = "vla") -> tuple[Timer, int, int, float]:
     """Run ``n_episodes`` suite scenarios with every component timed; (timer, steps, decisions, wall s)."""
     from agent.runner import RunConfig, answer_question, build_episode
     from agent.suites import SUITES, make_scenario
@@ -87,7 +87,7 @@ def bench_agent(n_episodes: int, image_size: int, run_dir: Path) -> tuple[Timer,
 
     timer, steps, decisions, wall = Timer(), 0, 0, 0.0
     names = sorted(SUITES)
-    config = RunConfig(image_size=image_size)
+    config = RunConfig(image_size=image_size, policy=policy)
     for k in range(n_episodes):
         scenario = make_scenario(names[k % len(names)], k // len(names))
         ep = build_episode(scenario, config, run_dir, seed=k)
@@ -110,7 +110,7 @@ def bench_agent(n_episodes: int, image_size: int, run_dir: Path) -> tuple[Timer,
     return timer, steps, decisions, wall
 
 
-def bench_suite(size: int, workers: int, image_size: int, run_dir: Path) -> tuple[float, Any]:
+def bench_suite(size: int, workers: int, image_size: int, run_dir: Path, policy: str = "vla") -> tuple[float, Any]:
     """Wall seconds (and the summary) of a ``size``-scenario run split evenly over all suites."""
     from agent.runner import RunConfig, run_all
     from agent.suites import SUITES, make_scenario
@@ -118,7 +118,7 @@ def bench_suite(size: int, workers: int, image_size: int, run_dir: Path) -> tupl
     names = sorted(SUITES)
     scenarios = [make_scenario(names[i % len(names)], 100 + i // len(names)) for i in range(size)]
     start = time.perf_counter()
-    report = run_all(scenarios, [], RunConfig(image_size=image_size), run_dir, workers=workers)
+    report = run_all(scenarios, [], RunConfig(image_size=image_size, policy=policy), run_dir, workers=workers)
     return time.perf_counter() - start, report.summary
 
 
@@ -128,11 +128,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--suite-size", type=int, default=50, help="scenarios in the wall-time run (0 = skip)")
     parser.add_argument("--workers", type=int, default=2, help="processes for the wall-time run")
     parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--policy", default="vla", choices=("vla", "expert"),
+                        help="executor (the BENCHMARKS figures of session 1 used expert)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         sim = bench_sim_loop(args.image_size)
-        timer, steps, decisions, wall = bench_agent(args.episodes, args.image_size, Path(tmp) / "agent")
+        timer, steps, decisions, wall = bench_agent(args.episodes, args.image_size, Path(tmp) / "agent", args.policy)
         measured = sum(timer.seconds.values())
         graph = max(wall - measured, 0.0)
         print(f"\nagent overhead: {args.episodes} episodes, {steps} control steps, {decisions} looks, "
@@ -151,7 +153,7 @@ def main(argv: Optional[list[str]] = None) -> int:
               f"per control step: {agent_s / max(steps, 1) * 1e3:.2f} ms = "
               f"{agent_s / max(steps, 1) * 1e3 / sim['step_ms']:.2f}x a bare sim step")
         if args.suite_size:
-            secs, summary = bench_suite(args.suite_size, args.workers, args.image_size, Path(tmp) / "suite")
+            secs, summary = bench_suite(args.suite_size, args.workers, args.image_size, Path(tmp) / "suite", args.policy)
             print(f"\nsuite of {args.suite_size} scenarios, {args.workers} worker(s): wall {secs:.1f} s "
                   f"({secs / args.suite_size:.2f} s/scenario); passed {summary.passed}/{summary.episodes}, "
                   f"success_rate {summary.success_rate:.2f}, ask_rate {summary.ask_rate:.2f}")
