@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --steer perception: replace a steering box by the policy's own listed box "
                              "of the object when they overlap at least this much (IoU; 0 = never), as the "
                              "agent's VLA executor does")
+    parser.add_argument("--depth-segmenter", action="store_true",
+                        help="with --steer perception: segment the frame from depth and colour (as on a real "
+                             "arm) instead of the simulator's segmentation mask")
 
 
 def _snap_default() -> float:
@@ -84,7 +87,8 @@ def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool,
     return target.name == name(scene.get(spec.task.pick)) and iou >= IOU_CORRECT, iou
 
 
-def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]]) -> dict[str, Any]:
+def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]],
+                       depth_segmenter: bool = False) -> dict[str, Any]:
     """What the agent's perception and grounder make of the words on the current frame.
 
     The frame is segmented and described by ``perception.proposals.perceive`` and the words
@@ -94,13 +98,17 @@ def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str
     (``"ambiguous"``: the agent would ask again; ``"nothing"``: nothing matched), and the scene
     ids of the chosen objects (for scoring only: the sim's labels are never used to choose).
     The boxes are ``agent.vla_executor.steering_box``'s, as the agent's VLA executor steers with.
+    In sim, perception groups pixels by the simulator's segmentation mask unless
+    ``depth_segmenter`` (the segmenter a real arm uses: depth + colour only).
     """
     from agent.vla_executor import steering_box
     from perception.grounding import Answer, DialogueContext, Grounder
+    from perception.depth_segmentation import DepthSegmenter
     from perception.proposals import perceive
 
     obs = env.arm.get_observation()
-    scene = perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels)
+    segmenter = DepthSegmenter() if depth_segmenter else None
+    scene = perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels, segmenter=segmenter)
     context = DialogueContext(answers=[Answer(text=answer) for _, answer in dialogue])
     result = Grounder().ground(instruction, scene, context)
     chosen = result.prediction_set
@@ -116,7 +124,7 @@ def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str
 
 
 def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = "none",
-                snap_iou: Optional[float] = None) -> dict[str, Any]:
+                snap_iou: Optional[float] = None, depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
     from agent.commands.collect import project_boxes
     from policy.instructions import TaskWords, eval_prompt
@@ -130,12 +138,12 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         start = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()}, env.camera)
         runtime.steer(start.get(spec.task.pick), start.get(spec.task.place) if spec.task.place else None)
     elif steer == "perception":
-        grounding = perceived_steering(env, instruction, dialogue)
+        grounding = perceived_steering(env, instruction, dialogue, depth_segmenter)
         if grounding["status"] == "grounded":
             runtime.steer(grounding["pick"], grounding["place"], snap_iou=snap_iou)
         grounding["right"] = (grounding["pick_id"] == spec.task.pick
                               and (spec.task.place is None or grounding["place_id"] == spec.task.place))
-    steps, success, checks, ious, policy_s = 0, False, [], [], 0.0
+    steps, success, checks, ious, policy_s, reason = 0, False, [], [], 0.0, ""
     gated_before = runtime.calls["phase_gated"]
     first_text = ""
     while steps < max_steps and not success:
@@ -149,7 +157,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
             ious.append(iou)
             first_text = first_text or chunk.reasoning_text
         for action in chunk.actions[: runtime.execute_steps]:
-            obs, _, terminated, truncated, _ = env.step(action)
+            obs, _, terminated, truncated, info = env.step(action)
+            reason = info["success_reason"]
             steps += 1
             if terminated:
                 success = True
@@ -164,6 +173,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "target_ious": ious, "policy_s": policy_s, "first_reasoning": first_text,
         "phase_gated": runtime.calls["phase_gated"] - gated_before,
         "grounding": grounding,
+        "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
+        "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
     }
 
 
@@ -225,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(range(args.episodes), desc="eval", unit="ep")
         for i in bar:
             spec = sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou))
+            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou,
+                                       args.depth_segmenter))
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()
