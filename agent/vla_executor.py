@@ -198,28 +198,30 @@ class VLAExecutor:
         pick = getattr(target, "pick", None)
         if pick is None or getattr(target, "return_to", None) is not None:
             return
-        box = steering_box(pick, obs)
+        camera = getattr(getattr(self.runtime, "config", None), "geometry_camera", None)
+        box = steering_box(pick, obs, camera)
         if box is None:
             return
         place = self._spot or getattr(target, "place", None)
         # Snap to the policy's own listed box of the same object (min_iou is where the two
         # still mean the same object); a spot on the table is no listed object.
-        self.runtime.steer(box, steering_box(place, obs) if place is not None else None, snap_iou=self.snap_iou,
+        self.runtime.steer(box, steering_box(place, obs, camera) if place is not None else None, snap_iou=self.snap_iou,
                            snap_place=self._spot is None)
 
 
-def steering_box(obj: Any, obs: dict[str, Any]) -> Optional[tuple[float, float, float, float]]:
+def steering_box(obj: Any, obs: dict[str, Any], policy_camera: Any = None) -> Optional[tuple[float, float, float, float]]:
     """The box (fractions of the image) the policy is steered with for a perceived object.
 
-    With the camera model in ``obs``: the object's measured 3-D box projected into the image
-    (``perception.projected_box``), the box format the policy's demonstrations use; else the
-    pixel box of what it shows, which is smaller for round and turned objects. None without an
-    image size.
+    The object's measured 3-D box projected into the image (``perception.projected_box``), the
+    box format the policy's demonstrations use: through ``policy_camera`` (the calibration its
+    demos were recorded with, ``PolicyConfig.geometry_camera``: their exact box convention) when
+    given, else the camera model in ``obs``; without either, the pixel box of what it shows,
+    which is smaller for round and turned objects. None without an image size.
     """
     from agent.self_check import image_size, normalised_box
     from perception.projected_box import projected_box
 
-    camera = obs.get("camera")
+    camera = policy_camera if policy_camera is not None else obs.get("camera")
     if camera is not None:
         box = projected_box(obj, camera)
         if box is not None:

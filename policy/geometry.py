@@ -70,6 +70,15 @@ class CameraCalibration:
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) base-frame points -> (N, 2) pixel coordinates (u, v) in this camera: the box
+        convention of demos recorded with it (``agent.commands.collect.project_boxes``)."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        pose = np.asarray(self.base_from_camera)
+        cam = (pts - pose[:3, 3]) @ pose[:3, :3]  # the inverse rotation is the transpose
+        z = np.clip(cam[:, 2], 1e-6, None)
+        return np.stack([self.fx * cam[:, 0] / z + self.cx, self.fy * cam[:, 1] / z + self.cy], axis=1)
+
     def lift(self, boxes: np.ndarray) -> np.ndarray:
         """(N, 4) normalised (x0, y0, x1, y1) boxes -> (N, 3) base-frame points where each box
         centre's viewing ray meets the plane z = ``plane_z``."""

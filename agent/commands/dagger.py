@@ -65,6 +65,7 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
     instruction, dialogue = eval_prompt(spec.scene, words)
     prompts = prompt_variants(spec.scene, words, np.random.default_rng(spec.seed + 1))
     chunk_size = runtime.config.chunk_size
+    box_camera = runtime.config.geometry_camera or env.camera  # the policy's own box convention
     rows: dict[str, list] = {k: [] for k in ("image", "state", "reasoning", "actions")}
     steps, done = 0, False
     while steps < max_steps and not done:
@@ -77,7 +78,7 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
                 phase = expert.phase
                 label = expert.next_actions(obs["state"], poses)
                 if reasoning == "truth":
-                    boxes = project_boxes(spec.scene, {k: p.position for k, p in poses.items()}, env.camera)
+                    boxes = project_boxes(spec.scene, {k: p.position for k, p in poses.items()}, box_camera)
                     text = format_reasoning(truth_reasoning(spec.scene, words, boxes, phase, label))
                 else:
                     text = chunk.reasoning_text
@@ -112,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
-    write_demo_camera(out, calibration_of(env.camera))
+    # Rows in the policy's own box convention (the camera its demos were recorded with), so
+    # they train beside those demos; a policy without one gets the env's camera.
+    write_demo_camera(out, policy.config.geometry_camera or calibration_of(env.camera))
     written = rows = 0
     try:
         for path, spec in pending_episodes(args, out, "dagger"):

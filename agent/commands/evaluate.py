@@ -88,7 +88,7 @@ def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool,
 
 
 def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]],
-                       depth_segmenter: bool = False) -> dict[str, Any]:
+                       depth_segmenter: bool = False, policy_camera: Any = None) -> dict[str, Any]:
     """What the agent's perception and grounder make of the words on the current frame.
 
     The frame is segmented and described by ``perception.proposals.perceive`` and the words
@@ -118,8 +118,8 @@ def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str
     by_index = {o.index: o for o in scene.objects}
     pick = by_index[chosen[0].pick]
     place = by_index.get(chosen[0].place) if chosen[0].place is not None else None
-    return {"status": "grounded", "pick": steering_box(pick, obs),
-            "place": steering_box(place, obs) if place is not None else None,
+    return {"status": "grounded", "pick": steering_box(pick, obs, policy_camera),
+            "place": steering_box(place, obs, policy_camera) if place is not None else None,
             "pick_id": pick.sim_id, "place_id": place.sim_id if place is not None else None}
 
 
@@ -131,14 +131,18 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime.reset()
+    # True boxes in the policy's own box convention: projected with the camera calibration its
+    # demos were recorded with, when it has one (else the env's camera).
+    box_camera = getattr(runtime.config, "geometry_camera", None) or env.camera
     words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
     instruction, dialogue = eval_prompt(spec.scene, words)
     grounding = None
     if steer == "truth":
-        start = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()}, env.camera)
+        start = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()}, box_camera)
         runtime.steer(start.get(spec.task.pick), start.get(spec.task.place) if spec.task.place else None)
     elif steer == "perception":
-        grounding = perceived_steering(env, instruction, dialogue, depth_segmenter)
+        grounding = perceived_steering(env, instruction, dialogue, depth_segmenter,
+                                       getattr(runtime.config, "geometry_camera", None))
         if grounding["status"] == "grounded":
             runtime.steer(grounding["pick"], grounding["place"], snap_iou=snap_iou)
         grounding["right"] = (grounding["pick_id"] == spec.task.pick
@@ -152,7 +156,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         policy_s += time.perf_counter() - t0
         if chunk.reasoned:
             positions = {k: p.position for k, p in env.object_poses().items()}
-            ok, iou = _target_check(chunk, spec, project_boxes(spec.scene, positions, env.camera), spec.scene)
+            ok, iou = _target_check(chunk, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
             checks.append(ok)
             ious.append(iou)
             first_text = first_text or chunk.reasoning_text

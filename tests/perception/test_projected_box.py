@@ -51,3 +51,15 @@ def test_an_object_without_measured_size_has_no_projected_box(arm):
     obs = arm.get_observation()
     obj = perceive(obs, scene.viewpoint).objects[0].model_copy(update={"extent": None})
     assert projected_box(obj, obs["camera"]) is None
+
+
+def test_the_policys_stored_camera_projects_like_the_camera_it_was_recorded_from(arm):
+    """Steering boxes go through the calibration the policy's demos were recorded with
+    (``PolicyConfig.geometry_camera``), so they keep that box convention exactly."""
+    from agent.commands.collect import calibration_of
+
+    scene = sample_scene(np.random.default_rng(3), 3)
+    arm.load_scene(scene)
+    obs = arm.get_observation()
+    for obj in perceive(obs, scene.viewpoint).objects:
+        assert projected_box(obj, calibration_of(obs["camera"])) == pytest.approx(projected_box(obj, obs["camera"]))
