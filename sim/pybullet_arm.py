@@ -213,7 +213,7 @@ class PyBulletArm(Arm):
     # ---------------------------------------------------------------- observation
     @property
     def camera(self) -> CameraModel:
-        return camera_model(self.camera_config, hardware=self.gui)
+        return camera_model(self.camera_config)
 
     def get_state(self) -> np.ndarray:
         """float32 (8,): ee xyz (m), ee rpy (rad, relative to pointing straight down, so a

@@ -44,17 +44,8 @@ class CameraFrame:
     body_mask: np.ndarray
 
 
-def camera_model(cfg: CameraConfig, *, hardware: bool = False) -> CameraModel:
-    """Pinhole model (OpenCV frame) matching :func:`render` for ``cfg``.
-
-    Principal point in pixel-index coordinates. TinyRenderer (the default, headless) puts the
-    optical axis at column W / 2, not at the textbook (W - 1) / 2: a ball's mask centroid sat
-    +0.50 px (std 0.09) right of its centre projected with (W - 1) / 2, and every perceived
-    position 4.5 mm off in y (session 10, docs/BENCHMARKS.md). Rows are off by half a pixel the
-    other way (-0.49 px), but that moves perceived heights, which perception's size and shape
-    prototypes were fitted on, so ``cy`` keeps (H - 1) / 2 until they are refitted. ``hardware``
-    (GUI OpenGL, which samples pixel centres) keeps the textbook point; not measured.
-    """
+def camera_model(cfg: CameraConfig) -> CameraModel:
+    """Pinhole model (OpenCV frame) matching :func:`render` for ``cfg``."""
     eye = np.asarray(cfg.eye, dtype=np.float64)
     forward = np.asarray(cfg.target, dtype=np.float64) - eye
     forward /= np.linalg.norm(forward)
@@ -68,7 +59,7 @@ def camera_model(cfg: CameraConfig, *, hardware: bool = False) -> CameraModel:
     # Square pixels: OpenGL's projection scales x by the aspect ratio, so fx = fy.
     return CameraModel(
         width=cfg.width, height=cfg.height, fx=fy, fy=fy,
-        cx=(cfg.width - 1) / 2.0 if hardware else cfg.width / 2.0, cy=(cfg.height - 1) / 2.0, base_from_camera=pose,
+        cx=(cfg.width - 1) / 2.0, cy=(cfg.height - 1) / 2.0, base_from_camera=pose,
     )
 
 
