@@ -47,6 +47,11 @@ class PutBackSettings:
     holding_opening: float = 0.05
 
 
+def holds_something(state: np.ndarray, settings: PutBackSettings = PutBackSettings()) -> bool:
+    """The hand is commanded closed and its fingers are held apart by something (proprio only)."""
+    return float(state[7]) > 0.5 and float(state[6]) >= settings.holding_opening
+
+
 class PutBackMotion:
     """``next_actions(state) -> (chunk, 7)`` deltas; ``done`` once back and clear."""
 
@@ -81,8 +86,7 @@ class PutBackMotion:
     def _undo(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
         s = self.settings
         ee = np.asarray(state[:3], dtype=np.float64)
-        holding = float(state[7]) > 0.5 and float(state[6]) >= s.holding_opening
-        if not holding:
+        if not holds_something(state, s):
             up = np.array([ee[0], ee[1], max(float(ee[2]), float(self.return_to[2])) + s.retreat_m])
             return [("open", None, OPEN), ("rise", up, OPEN)]
         carry = max(s.carry_z, float(ee[2]))

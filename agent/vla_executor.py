@@ -22,10 +22,10 @@ bowl on the table at the spot (``agent/relation_spot.py``).
 A put-back (``ActTarget.return_to``: "no, the other one" with the wrong object in the hand) is
 not something the policy was shown; it runs :class:`agent.put_back_motion.PutBackMotion`, which
 reads only the arm's proprio state and the perceived point (or the pose the hand closed at, when
-it closed near that point), and ends at the arm's home pose
-(where the first motion began). An object the robot already set down elsewhere (found by
-perception below the open hand, :func:`set_down_elsewhere`: in a bowl, say) is not fetched:
-the demonstrations never pick from there, and a tried fetch knocked the bowl over. It raises
+it closed near that point), and ends at the arm's home pose (where the first motion began). An
+object the robot already set down elsewhere (found by perception below the open hand,
+:func:`set_down_elsewhere`: in a bowl, say) is not fetched: the demonstrations never pick from
+there, and a tried fetch knocked the bowl over. It raises
 ``TargetUnreachable`` before anything moves, and the agent says it could not put it back. A
 motion that starts with an empty hand away from home first goes home the same proprio-only way
 (:func:`homing_motion`): the policy's demonstrations all start there.
@@ -40,7 +40,7 @@ from typing import Any, Optional
 import numpy as np
 
 from agent.context import TargetUnreachable
-from agent.put_back_motion import PutBackMotion, PutBackSettings
+from agent.put_back_motion import PutBackMotion, holds_something
 from agent.relation_spot import composed_instruction, spot_of
 from agent.self_check import SelfCheckSettings
 from policy.types import PolicyOutput
@@ -124,7 +124,7 @@ class VLAExecutor:
         self._checked_hand = False
         self._homing = None
         if self._put_back is not None:
-            self._target = None  # nothing to steer until a fetch (below)
+            self._target = None  # a put-back is not the policy's: nothing to steer
         self._steps = 0
         self._still = 0
         self._finished = False
@@ -233,8 +233,7 @@ def steering_box(obj: Any, obs: dict[str, Any], policy_camera: Any = None) -> Op
 def homing_motion(state: np.ndarray, home: Optional[np.ndarray], home_m: float) -> Optional[PutBackMotion]:
     """Open, rise and go home, when the hand is empty and farther than ``home_m`` from ``home``
     (after a put-back that could not be done, say); None when holding something or already there."""
-    holding = float(state[7]) > 0.5 and float(state[6]) >= PutBackSettings.holding_opening
-    if home is None or holding or float(np.linalg.norm(state[:3] - home)) <= home_m:
+    if home is None or holds_something(state) or float(np.linalg.norm(state[:3] - home)) <= home_m:
         return None
     # A put-back to where the hand is, holding nothing, is exactly: open, rise, go home.
     return PutBackMotion(tuple(float(v) for v in state[:3]), home=home)
