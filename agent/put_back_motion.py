@@ -71,11 +71,6 @@ class PutBackMotion:
     def done(self) -> bool:
         return self._plan is not None and self._index >= len(self._plan)
 
-    @property
-    def holding(self) -> Optional[bool]:
-        """Whether it started with the object in the hand (None before the first call)."""
-        return None if self._plan is None else self._plan[0][0] == "lift"
-
     def _make_plan(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
         """(name, grasp-point goal or None to stay, gripper command) per phase."""
         plan = self._undo(state)
