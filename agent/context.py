@@ -132,6 +132,8 @@ class AgentSettings:
     max_unusable_answers: int = 2
     # Times it may look again when words and image disagree.
     max_reperceptions: int = 1
+    # Times it tries a motion again when its own look afterwards says it missed (agent.nodes_verify).
+    max_retries: int = 1
     # The policy's chain-of-thought TARGET against the grounding before a motion's first chunk.
     self_check: SelfCheckSettings = field(default_factory=SelfCheckSettings)
 

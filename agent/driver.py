@@ -58,6 +58,7 @@ class Finished(BaseModel):
     asked: int
     questions: list[str]
     reperceptions: int
+    retries: int = Field(0, description="motions tried again after the robot's own look said they missed")
     steps: int = Field(description="control steps sent to the arm")
     message: str
     self_check_disagreements: int = Field(0, description="times the policy's CoT TARGET disagreed with the grounding")
@@ -134,6 +135,7 @@ class AgentSession:
             asked=values.get("asked", 0),
             questions=list(values.get("questions", [])),
             reperceptions=values.get("reperceptions", 0),
+            retries=values.get("retries", 0),
             steps=values.get("steps", 0),
             message=outcome.message,
             self_check_disagreements=self_check_disagreements(values.get("self_checks", [])),

@@ -1,6 +1,7 @@
 """The agent's StateGraph: listen -> perceive -> ground -> decide -> (clarify | reperceive | act | refuse).
 
-``clarify -> ground`` folds the answer into the state; ``act -> verify -> report`` closes a motion,
+``clarify -> ground`` folds the answer into the state; ``act -> verify -> report`` closes a motion
+(``verify -> act`` once more when the robot's own look says it missed: ``agent.nodes_verify``),
 ``act -> reperceive`` / ``act -> clarify`` when the policy's chain-of-thought TARGET disagreed
 with the grounding before anything was sent (the CoT self-check, ``agent.self_check``),
 ``act -> put_back -> ground`` returns the wrong object and re-grounds after "no, the other one"
@@ -15,9 +16,10 @@ from typing import Any, Literal, Optional
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import AgentContext
-from agent.nodes_act import act, put_back, report, verify
+from agent.nodes_act import act, put_back, report
 from agent.nodes_decide import clarify, decide, refuse
 from agent.nodes_ground import ground, listen, perceive, reperceive
+from agent.nodes_verify import verify
 from agent.state import AgentState
 
 
@@ -62,6 +64,11 @@ def route_motion(state: AgentState) -> Literal["verify", "put_back", "report", "
     return "verify"
 
 
+def route_verify(state: AgentState) -> Literal["act", "report"]:
+    """A motion its own look says missed goes again (``verify`` aimed it anew); else report."""
+    return "report" if state.get("outcome") is not None else "act"
+
+
 def build_graph(checkpointer: Optional[Any] = None) -> Any:
     """Compile the agent graph; ``checkpointer`` (SqliteSaver / InMemorySaver) enables questions."""
     builder = StateGraph(AgentState, context_schema=AgentContext)
@@ -81,6 +88,6 @@ def build_graph(checkpointer: Optional[Any] = None) -> Any:
     builder.add_conditional_edges("act", route_motion)
     builder.add_conditional_edges("put_back", route_put_back)
     builder.add_edge("refuse", "report")
-    builder.add_edge("verify", "report")
+    builder.add_conditional_edges("verify", route_verify)
     builder.add_edge("report", END)
     return builder.compile(checkpointer=checkpointer)

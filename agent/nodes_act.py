@@ -1,4 +1,4 @@
-"""Graph nodes that move and close the instruction: act, put_back, verify, report.
+"""Graph nodes that move and close the instruction: act, put_back, report (verify: ``agent.nodes_verify``).
 
 Before ``act`` sends a motion's first chunk it checks the policy's chain-of-thought TARGET
 against its own grounding (``agent.self_check``): on a disagreement nothing moves; it looks
@@ -247,25 +247,6 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     return update
 
 
-def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Check the result: the sim's success check when given, else 'the motion finished'."""
-    ctx = runtime.context
-    candidate, scene = state["target"], state["scene"]
-    assert candidate is not None and scene is not None
-    target = act_target(candidate, scene)
-    verified = ctx.verify is not None
-    success = ctx.verify(target) if ctx.verify is not None else bool(state.get("motion_finished"))
-    done = target.instruction
-    if success:
-        message = f"Done ({done}{', checked' if verified else ''})."
-    elif not state.get("motion_finished"):
-        message = f"I ran out of time trying to {done}."
-    else:
-        message = f"I tried to {done}, but it didn't work."
-    return {"outcome": Outcome(status="success" if success else "failed", success=bool(success),
-                               verified=verified, acted_on=target.pick.sim_id, message=message)}
-
-
 def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Say how it ended, log the outcome and remember the target for a later correction."""
     ctx = runtime.context
@@ -275,7 +256,7 @@ def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx.transcript.write(
         "outcome", outcome.message, **outcome.model_dump(),
         asked=state.get("asked", 0), questions=state.get("questions", []),
-        reperceptions=state.get("reperceptions", 0), steps=state.get("steps", 0),
+        reperceptions=state.get("reperceptions", 0), retries=state.get("retries", 0), steps=state.get("steps", 0),
         self_check_disagreements=self_check_disagreements(state.get("self_checks", [])),
     )
     return {

@@ -62,10 +62,11 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "steps": 0,
         "self_checks": [],
         "recheck": None,
+        "retries": 0,
     }
 
 
-def _look(ctx: AgentContext) -> SceneObservation:
+def look(ctx: AgentContext) -> SceneObservation:
     scene = ctx.perceive(ctx.arm.get_observation())
     ctx.transcript.write(
         "perception",
@@ -78,7 +79,7 @@ def _look(ctx: AgentContext) -> SceneObservation:
 
 def perceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Look at the table once."""
-    return {"scene": _look(runtime.context)}
+    return {"scene": look(runtime.context)}
 
 
 def reperceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def reperceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     ctx.say("Let me look again.")
     ctx.transcript.write("say", "Let me look again.")
     return {
-        "scene": _look(ctx),
+        "scene": look(ctx),
         "reperceptions": state.get("reperceptions", 0) + 1,
         "restrict": None,
         "restrict_place": None,

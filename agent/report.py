@@ -8,7 +8,8 @@ Summary definitions (over all episodes, malformed scenarios included):
 - ``unneeded_asks``: episodes that asked more than ``expect.ask`` allows (asked when it
   should have acted);
 - ``missed_asks``: episodes that asked fewer questions than ``expect.ask`` requires;
-- ``asks`` / ``reperceptions``: totals of questions and second looks;
+- ``asks`` / ``reperceptions`` / ``retries``: totals of questions, second looks and motions tried
+  again after the robot's own look said they missed;
 - ``self_check_disagreements``: total first chunks whose chain-of-thought TARGET disagreed with
   the agent's grounding (0 with the privileged expert, whose TARGET is the grounded object);
 - ``acted_on_intended_rate``: among episodes where the robot picked something, the share in
@@ -36,6 +37,7 @@ class EpisodeResult(BaseModel):
     asked: int = 0
     questions: list[str] = Field(default_factory=list)
     reperceptions: int = 0
+    retries: int = Field(0, description="motions tried again after the robot's own look said they missed")
     steps: int = 0
     duration_s: float = 0.0
     error: Optional[str] = None
@@ -76,6 +78,7 @@ class Summary(BaseModel):
     errors: int = 0
     asks: int = Field(0, description="questions asked over all episodes")
     reperceptions: int = Field(0, description="second looks over all episodes")
+    retries: int = Field(0, description="motions tried again after the robot's own look, all episodes")
     self_check_disagreements: int = Field(0, description="policy TARGETs that disagreed with the grounding, all episodes")
     acted_on_intended_rate: Optional[float] = None
     mean_duration_s: Optional[float] = None
@@ -109,6 +112,7 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
         errors=sum(e.error is not None for e in episodes),
         asks=sum(e.asked for e in episodes),
         reperceptions=sum(e.reperceptions for e in episodes),
+        retries=sum(e.retries for e in episodes),
         self_check_disagreements=sum(e.self_check_disagreements for e in episodes),
         acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
         mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
@@ -144,5 +148,6 @@ def format_table(report: Report, width: int = 34) -> str:
         f"reperceptions {s.reperceptions}  errors {s.errors}"
         + (f"  acted_on_intended {s.acted_on_intended_rate:.2f}" if s.acted_on_intended_rate is not None else "")
         + (f"  self_check_disagreements {s.self_check_disagreements}" if s.self_check_disagreements else "")
+        + (f"  retries {s.retries}" if s.retries else "")
     )
     return "\n".join(lines)

@@ -122,6 +122,8 @@ class AgentState(TypedDict, total=False):
     recheck: Optional[Literal["look_again", "ask"]]
     """Set by ``act`` when the policy's TARGET disagreed and nothing was sent: look again
     (``reperceive``) or ask the pending question (``clarify``); None otherwise."""
+    retries: int
+    """Times ``verify`` sent a motion again after its own look said it missed, this instruction."""
     motion_finished: bool
     """The executor finished its motion (not cut short, not out of steps)."""
     halt: Optional[Literal["stop", "other"]]

@@ -5,7 +5,8 @@ Every line is ``{"session": id, "seq": n, "kind": ..., "text": ..., "data": {...
 ``grounding``, ``decision``, ``reasoning`` (the policy's chain of thought), ``action`` (one per
 control step: what was actually sent), ``interjection``, ``consistency`` (a language-vision doubt and what was made of it),
 ``self_check`` (the policy's chain-of-thought TARGET against the grounding before a motion's
-first chunk, and what was done about it) and ``outcome``. The file is opened in
+first chunk, and what was done about it), ``own_check`` (the robot's own look at the result of a
+motion: done or missed, and why) and ``outcome``. The file is opened in
 append mode so a session resumed after a kill continues the same transcript.
 """
 
@@ -30,6 +31,7 @@ EventKind = Literal[
     "interjection",
     "consistency",
     "self_check",
+    "own_check",
     "outcome",
 ]
 

@@ -19,6 +19,16 @@ A placement the demonstrations never showed ("to the left of the cylinder") is c
 learned "put it in a bowl": the policy is told "in" and its PLACE box is steered to a stand-in
 bowl on the table at the spot (``agent/relation_spot.py``).
 
+A motion ends when the policy writes "done", stands still for ``still_chunks`` chunks, runs out of
+``max_steps``, or (proprio) the fingers close on nothing after having held something: it slipped
+out. With the hand open at the end it then rises straight up (``step_back``), so no finger stays
+against what it set down and the agent's look afterwards (``agent/outcome_check.py``) sees it.
+
+A placement whose object stands closer to its destination than any demonstration set two objects
+(:func:`too_close`: what a near miss leaves for the agent's retry) runs in two stages
+(``stage_close``): "pick up the X", then, holding it, the placement. Asked for the placement
+from there, the policy takes the start for the end and writes "release" before lifting anything.
+
 A put-back (``ActTarget.return_to``: "no, the other one" with the wrong object in the hand) is
 not something the policy was shown; it runs :class:`agent.put_back_motion.PutBackMotion`, which
 reads only the arm's proprio state and the perceived point (or the pose the hand closed at, when
@@ -59,7 +69,8 @@ class VLAExecutor:
 
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
-                 snap_iou: Optional[float] = SelfCheckSettings.min_iou, home_m: float = 0.05) -> None:
+                 snap_iou: Optional[float] = SelfCheckSettings.min_iou, home_m: float = 0.05,
+                 step_back: bool = True, stage_close: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
@@ -82,6 +93,14 @@ class VLAExecutor:
         #: An empty hand farther than this (m) from home goes home before the policy runs.
         self.home_m = home_m
         self._homing: Any = None  # None: not decided yet this motion; False: not needed
+        #: After the policy's motion ends with the hand open, rise clear before the agent looks.
+        self.step_back = step_back
+        self._stepping_back: Any = None  # None: the policy's motion is still on; False: no need
+        #: A placement whose object stands closer to its destination than any demonstration set
+        #: them is done in two stages: "pick up the X", then, holding it, the placement.
+        self.stage_close = stage_close
+        self._then: Any = None  # (target, instruction, spot) of the placement stage still to come
+        self._held = False  # the hand held something during this motion (a later empty close: dropped)
         # Grasp point when the first motion began (the arm's home pose); a put-back ends there.
         self._home: Optional[np.ndarray] = None
 
@@ -123,6 +142,14 @@ class VLAExecutor:
         self._put_back_of = getattr(target, "pick", None)
         self._checked_hand = False
         self._homing = None
+        self._stepping_back = None
+        self._held = False
+        self._then = None
+        if self._put_back is None and self.steerable and self.stage_close and too_close(target):
+            self._then = (target, self._instruction, self._spot)
+            self._target = replace(target, place=None, relation=None)
+            self._instruction = f"pick up the {target.pick.color} {target.pick.shape}"
+            self._spot = None
         if self._put_back is not None:
             self._target = None  # a put-back is not the policy's: nothing to steer
         self._steps = 0
@@ -147,15 +174,55 @@ class VLAExecutor:
             self._homing = homing_motion(np.asarray(obs["state"]), self._home, self.home_m) or False
         if self._homing is not False and not self._homing.done:
             return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[home]")
-        output, self._finished = self._policy_chunk(obs, self._instruction or instruction,
-                                                    pair_dialogue(dialogue) if self.use_dialogue else [])
+        if self._stepping_back is not None and self._then is not None:
+            self._next_stage(np.asarray(obs["state"]))
+        if self._stepping_back is not None:
+            return self._step_back_chunk(np.asarray(obs["state"]))
+        output, over = self._policy_chunk(obs, self._instruction or instruction,
+                                          pair_dialogue(dialogue) if self.use_dialogue else [])
+        if over:  # what follows is decided on the next call, from the state after this chunk
+            self._stepping_back = True if self.step_back else False
+            self._finished = not self.step_back and self._then is None
+            if len(output.actions) == 0:  # nothing to send now: go on at once
+                return self.select_action(obs, instruction, dialogue)
         return output
+
+    def _next_stage(self, state: np.ndarray) -> None:
+        """The pick stage of a staged placement is over: holding the object, start the placement
+        (a fresh prompt, steered to where it goes); with an empty hand the motion ends there."""
+        target, instruction, spot = self._then
+        self._then = None
+        if not holds_something(state):
+            return
+        self.runtime.reset()
+        self._target, self._instruction, self._spot = target, instruction, spot
+        self._stepping_back = None
+        self._steps = self._still = 0
+
+    def _step_back_chunk(self, state: np.ndarray) -> PolicyOutput:
+        """The policy's motion is over. With the hand open (it let go) rise straight up, clear of
+        what it set down, so a finger does not stay against it and the camera sees it; holding
+        something (a pick) it ends where it is."""
+        if self._stepping_back is True:
+            self._stepping_back = (PutBackMotion(tuple(float(v) for v in state[:3]))
+                                   if not holds_something(state) else False)
+        if self._stepping_back is False or self._stepping_back.done:
+            self._finished = True
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+        return PolicyOutput(actions=self._stepping_back.next_actions(state), raw_text="[step back]")
 
     def _policy_chunk(self, obs: dict[str, Any], instruction: str, turns: list[tuple[str, str]]) -> tuple[PolicyOutput, bool]:
         """One chunk from the policy, and whether the motion is over (out of steps, still, or done)."""
         if self._target is not None:  # first call of a motion: steer with the grounded boxes
             self._steer(self._target, obs)
             self._target = None
+        state = np.asarray(obs["state"])
+        if holds_something(state):
+            self._held = True
+        elif self._held and float(state[7]) > 0.5 and float(state[6]) < DROPPED_OPENING:
+            # It held something and the fingers have now closed on nothing: it slipped out. The
+            # motion is over; the agent's look after it sees where the object went.
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]"), True
         chunk = self.runtime.predict_chunk(obs, instruction, turns)
         actions = chunk.actions[: self.runtime.execute_steps]
         self._note_grasp(np.asarray(obs["state"]), actions)
@@ -207,6 +274,27 @@ class VLAExecutor:
         # still mean the same object); a spot on the table is no listed object.
         self.runtime.steer(box, steering_box(place, obs, camera) if place is not None else None, snap_iou=self.snap_iou,
                            snap_place=self._spot is None)
+
+
+#: Fingers commanded closed and this close together (0 closed .. 1 open) hold nothing.
+DROPPED_OPENING = 0.02
+#: The demonstrations' scenes keep at least this gap (m) between footprints (sim.scene.sample_scene).
+DEMO_MIN_GAP_M = 0.03
+
+
+def too_close(target: Any) -> bool:
+    """A placement (not a put-back) whose object stands closer to its destination than the
+    demonstrations ever set two objects: footprints (perceived extents) less than
+    ``DEMO_MIN_GAP_M`` apart. After a near miss it does; the policy then mistakes the start for
+    the end (it writes "release" before it has lifted anything)."""
+    pick, place = getattr(target, "pick", None), getattr(target, "place", None)
+    if pick is None or place is None or getattr(target, "return_to", None) is not None:
+        return False
+    if not pick.extent or not place.extent:
+        return False
+    gap = float(np.linalg.norm(np.asarray(pick.position[:2]) - np.asarray(place.position[:2]))) \
+        - 0.5 * (float(pick.extent) + float(place.extent))
+    return gap < DEMO_MIN_GAP_M
 
 
 def steering_box(obj: Any, obs: dict[str, Any], policy_camera: Any = None) -> Optional[tuple[float, float, float, float]]:

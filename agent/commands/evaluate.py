@@ -64,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --steer perception: replace a steering box by the policy's own listed box "
                              "of the object when they overlap at least this much (IoU; 0 = never), as the "
                              "agent's VLA executor does")
+    parser.add_argument("--retries", type=int, default=None,
+                        help="with --steer perception: run the agent's VLA executor (its own end of a motion) and, "
+                             "when a motion ends without success, let the agent's own look decide "
+                             "(agent/outcome_check.py) and try again up to this many times "
+                             "(agent/commands/evaluate_retry.py); 0 = the same loop without retries")
     parser.add_argument("--depth-segmenter", action="store_true",
                         help="with --steer perception: segment the frame from depth and colour (as on a real "
                              "arm) instead of the simulator's segmentation mask")
@@ -75,11 +80,12 @@ def _snap_default() -> float:
     return SelfCheckSettings.min_iou
 
 
-def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
+def target_check(target: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
+    """Whether the TARGET the policy wrote (a ``ReasonedObject``, before any steering edit) names
+    the task's object with box IoU >= ``IOU_CORRECT`` against its true box; and the IoU."""
     from policy.cot_format import box_iou
     from policy.instructions import name
 
-    target = chunk.written_target  # what the policy wrote, before any steering edit
     truth = boxes.get(spec.task.pick)
     if target is None or truth is None:
         return False, 0.0
@@ -87,21 +93,19 @@ def _target_check(chunk: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool,
     return target.name == name(scene.get(spec.task.pick)) and iou >= IOU_CORRECT, iou
 
 
-def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]],
-                       depth_segmenter: bool = False, policy_camera: Any = None) -> dict[str, Any]:
-    """What the agent's perception and grounder make of the words on the current frame.
+def perceived_target(env: Any, instruction: str, dialogue: list[tuple[str, str]],
+                     depth_segmenter: bool = False) -> tuple[str, Any, Any, Any]:
+    """(status, scene, pick, place): what the agent's perception and grounder make of the words
+    on the current frame.
 
     The frame is segmented and described by ``perception.proposals.perceive`` and the words
     grounded by ``perception.grounding.Grounder`` with the clarifying answers folded in (the
-    agent's ``ground`` node without the SigLIP check). Returns ``pick``/``place`` boxes as
-    fractions of the image when exactly one interpretation is left, else None with the reason
-    (``"ambiguous"``: the agent would ask again; ``"nothing"``: nothing matched), and the scene
-    ids of the chosen objects (for scoring only: the sim's labels are never used to choose).
-    The boxes are ``agent.vla_executor.steering_box``'s, as the agent's VLA executor steers with.
-    In sim, perception groups pixels by the simulator's segmentation mask unless
-    ``depth_segmenter`` (the segmenter a real arm uses: depth + colour only).
+    agent's ``ground`` node without the SigLIP check). ``pick``/``place`` are the perceived
+    objects when exactly one interpretation is left (status ``"grounded"``), else None with
+    ``"ambiguous"`` (the agent would ask again) or ``"nothing"`` (nothing matched). In sim,
+    perception groups pixels by the simulator's segmentation mask unless ``depth_segmenter``
+    (the segmenter a real arm uses: depth + colour only); the sim's labels are never used to choose.
     """
-    from agent.vla_executor import steering_box
     from perception.grounding import Answer, DialogueContext, Grounder
     from perception.depth_segmentation import DepthSegmenter
     from perception.proposals import perceive
@@ -110,15 +114,26 @@ def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str
     segmenter = DepthSegmenter() if depth_segmenter else None
     scene = perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels, segmenter=segmenter)
     context = DialogueContext(answers=[Answer(text=answer) for _, answer in dialogue])
-    result = Grounder().ground(instruction, scene, context)
-    chosen = result.prediction_set
+    chosen = Grounder().ground(instruction, scene, context).prediction_set
     if len(chosen) != 1:
-        return {"status": "ambiguous" if chosen else "nothing", "pick": None, "place": None,
-                "pick_id": None, "place_id": None}
+        return ("ambiguous" if chosen else "nothing"), scene, None, None
     by_index = {o.index: o for o in scene.objects}
-    pick = by_index[chosen[0].pick]
     place = by_index.get(chosen[0].place) if chosen[0].place is not None else None
-    return {"status": "grounded", "pick": steering_box(pick, obs, policy_camera),
+    return "grounded", scene, by_index[chosen[0].pick], place
+
+
+def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]],
+                       depth_segmenter: bool = False, policy_camera: Any = None) -> dict[str, Any]:
+    """:func:`perceived_target` as steering boxes (fractions of the image; ``pick``/``place``,
+    None unless grounded) and the scene ids of the chosen objects (for scoring only). The boxes
+    are ``agent.vla_executor.steering_box``'s, as the agent's VLA executor steers with."""
+    from agent.vla_executor import steering_box
+
+    status, _, pick, place = perceived_target(env, instruction, dialogue, depth_segmenter)
+    if status != "grounded":
+        return {"status": status, "pick": None, "place": None, "pick_id": None, "place_id": None}
+    obs = env.arm.get_observation()
+    return {"status": status, "pick": steering_box(pick, obs, policy_camera),
             "place": steering_box(place, obs, policy_camera) if place is not None else None,
             "pick_id": pick.sim_id, "place_id": place.sim_id if place is not None else None}
 
@@ -156,7 +171,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         policy_s += time.perf_counter() - t0
         if chunk.reasoned:
             positions = {k: p.position for k, p in env.object_poses().items()}
-            ok, iou = _target_check(chunk, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
+            ok, iou = target_check(chunk.written_target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
             checks.append(ok)
             ious.append(iou)
             first_text = first_text or chunk.reasoning_text
@@ -183,6 +198,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from agent.commands.evaluate_retry import retry_summary
+
     kinds = sorted({r["task"] for r in records})
     checks = [c for r in records for c in r["target_checks"]]
     ious = [v for r in records for v in r["target_ious"]]
@@ -197,6 +214,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "reasoning_calls": len(checks),
         "policy_ms_per_action": 1000.0 * sum(r["policy_s"] for r in records) / max(steps, 1),
         **_grounding_summary(records),
+        **retry_summary(records),
     }
 
 
@@ -219,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agent.commands.collect import sample_episode
+    from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
     from policy.checkpoint import load_checkpoint
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
@@ -233,6 +252,8 @@ def run(args: argparse.Namespace) -> int:
                                                      side_words=None if args.no_side_words else "user",
                                                      phase_gate=not args.no_phase_gate, decode=args.decode))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if args.retries is not None and args.steer != "perception":
+        raise SystemExit("eval: --retries runs the agent's loop, which steers by its own perception: add --steer perception")
     snap_iou = (args.snap_iou if args.snap_iou > 0 else None) if args.steer == "perception" else None
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
@@ -240,8 +261,12 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(range(args.episodes), desc="eval", unit="ep")
         for i in bar:
             spec = sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou,
-                                       args.depth_segmenter))
+            if args.retries is None:
+                records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou,
+                                           args.depth_segmenter))
+            else:
+                records.append(run_episode_with_retries(env, make_executor(runtime, snap_iou, args.max_steps), spec,
+                                                        args.max_steps, args.retries, args.depth_segmenter))
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()

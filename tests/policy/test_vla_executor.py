@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from agent.context import ActTarget
 from agent.vla_executor import VLAExecutor, pair_dialogue
+from perception.types import PerceivedObject
 from policy.runtime import RuntimeSettings, VLARuntime
 
 from tests.policy.conftest import fake_obs
@@ -17,17 +19,77 @@ class _Target:
     instruction: str
 
 
-def test_executor_serves_chunks_then_finishes_and_returns_nothing(policy):
+def _hand(z: float = 0.1, opening: float = 1.0, command: float = 0.0, seed: int = 0) -> dict:
+    """A fake frame with the arm's proprio state set: grasp point at 0.5, 0, z; fingers as given."""
+    obs = fake_obs(seed=seed)
+    obs["state"] = np.array([0.5, 0.0, z, 0.0, 0.0, 0.0, opening, command], dtype=np.float32)
+    return obs
+
+
+def _spy(runtime: VLARuntime) -> list[str]:
+    """The instructions the executor prompts the policy with, in order."""
+    said: list[str] = []
+    predict = runtime.predict_chunk
+
+    def recorded(obs, instruction, turns):
+        said.append(instruction)
+        return predict(obs, instruction, turns)
+
+    runtime.predict_chunk = recorded  # type: ignore[method-assign]
+    return said
+
+
+def test_executor_serves_chunks_then_rises_clear_and_finishes(policy):
     runtime = VLARuntime(policy, RuntimeSettings(replan_every=2))
     executor = VLAExecutor(runtime, max_steps=2 * policy.config.chunk_size)
     executor.reset(_Target("pick up the red cube"))
-    first = executor.select_action(fake_obs(), "ignored: the target's instruction wins", [])
+    first = executor.select_action(_hand(), "ignored: the target's instruction wins", [])
     assert first.actions.shape == (policy.config.chunk_size, 7) and not executor.done
-    executor.select_action(fake_obs(seed=1), "", [])
-    assert executor.done  # max_steps reached
-    assert executor.select_action(fake_obs(), "", []).actions.shape == (0, 7)
+    executor.select_action(_hand(seed=1), "", [])  # max_steps reached: the policy's motion is over
+    texts, z = [], 0.1
+    for _ in range(40):  # the open hand rises straight up, clear of what it set down, then it is done
+        out = executor.select_action(_hand(z), "", [])
+        if executor.done:
+            break
+        texts.append(out.raw_text)
+        z += float(out.actions[:, 2].sum())
+    assert executor.done and set(texts) == {"[step back]"} and z > 0.15
+    assert executor.select_action(_hand(z), "", []).actions.shape == (0, 7)
     executor.reset(_Target("pick up the red cube"))
     assert not executor.done
+
+
+def _object(index: int, color: str, shape: str, x: float, y: float) -> PerceivedObject:
+    return PerceivedObject(index=index, color=color, shape=shape, size="small", position=(x, y, 0.02),
+                           box=(10, 10, 14, 14), extent=0.04, height=0.04)
+
+
+def test_a_placement_closer_than_any_demonstration_is_picked_up_first_then_placed(policy):
+    runtime = VLARuntime(policy)
+    said = _spy(runtime)
+    executor = VLAExecutor(runtime, max_steps=policy.config.chunk_size)
+    red, blue = _object(1, "red", "cube", 0.50, 0.0), _object(2, "blue", "cube", 0.56, 0.0)  # 2 cm apart
+    target = ActTarget(pick=red, place=blue, relation="on", instruction="put the red cube on the blue cube")
+    executor.reset(target)
+    holding = _hand(z=0.15, opening=0.4, command=1.0)  # the pick stage ends with the cube in the hand
+    for _ in range(6):
+        executor.select_action(holding, "", [])
+    assert said[0] == "pick up the red cube" and said[-1] == "put the red cube on the blue cube"
+    far = replace(target, place=_object(2, "blue", "cube", 0.70, 0.0))
+    said.clear()
+    executor.reset(far)
+    executor.select_action(_hand(z=0.15), "", [])  # an empty hand where the first motion began: no homing
+    assert said == ["put the red cube on the blue cube"]  # as far apart as the demos: one motion
+
+
+def test_a_cube_that_slips_out_ends_the_motion_without_asking_the_policy_again(policy):
+    runtime = VLARuntime(policy)
+    said = _spy(runtime)
+    executor = VLAExecutor(runtime, max_steps=10 * policy.config.chunk_size)
+    executor.reset(_Target("pick up the red cube"))
+    executor.select_action(_hand(z=0.1, opening=0.4, command=1.0), "", [])  # holding it
+    out = executor.select_action(_hand(z=0.1, opening=0.0, command=1.0), "", [])  # closed on nothing
+    assert len(said) == 1 and out.raw_text == "[step back]"
 
 
 def test_dialogue_lines_pair_into_question_and_answer():

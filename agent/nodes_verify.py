@@ -1,0 +1,89 @@
+"""The ``verify`` node: look at the table after a motion, and try once more when it missed.
+
+After a motion that finished (not cut short, not out of steps) the robot looks again and judges
+the result itself (``agent.outcome_check``: perception and proprio only, what a real arm has).
+When that look shows the motion missed ("the red cube is 9 cm from the middle of the green bowl")
+and it has retries left (``AgentSettings.max_retries``), it says so and tries again on the
+objects found again where they now are: the new look becomes the scene, the found objects the
+one candidate, and the graph goes back to ``act`` (self-check and announcement included).
+
+The instruction's outcome is the simulator's success check when the context has one
+(``AgentContext.verify``, privileged: it scores, it never decides a retry), else the robot's
+own look.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from langgraph.runtime import Runtime
+
+from perception.types import Candidate, GroundingResult, SceneObservation
+
+from agent.context import AgentContext
+from agent.nodes_act import act_target
+from agent.nodes_ground import look
+from agent.outcome_check import OutcomeCheck, check_outcome, find_again
+from agent.state import AgentState, DialogueTurn, Outcome
+
+
+def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Judge the motion from a new look; retry it (route back to ``act``) or set the outcome."""
+    ctx = runtime.context
+    candidate, scene = state["target"], state["scene"]
+    assert candidate is not None and scene is not None
+    target = act_target(candidate, scene)
+    own: Optional[OutcomeCheck] = None
+    after: Optional[SceneObservation] = None
+    if state.get("motion_finished"):
+        observation = ctx.arm.get_observation()
+        after = look(ctx)
+        own = check_outcome(target, scene, after, observation["state"])
+        ctx.transcript.write("own_check", own.reason, done=own.done, pick=target.pick.index)
+    retries = state.get("retries", 0)
+    if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
+            and own.pick is not None and (target.place is None or own.place is not None):
+        return _retry(ctx, state, candidate, scene, after, own, retries)
+    verified = ctx.verify is not None
+    if ctx.verify is not None:
+        success = bool(ctx.verify(target))
+    else:
+        success = own.done if own is not None else False
+    done = target.instruction
+    if success:
+        message = f"Done ({done}{', checked' if verified else ', checked by looking'})."
+    elif not state.get("motion_finished"):
+        message = f"I ran out of time trying to {done}."
+    elif own is not None and not own.done:
+        message = f"I tried to {done}, but {own.reason}."
+    else:
+        message = f"I tried to {done}, but it didn't work."
+    return {"outcome": Outcome(status="success" if success else "failed", success=success,
+                               verified=verified, acted_on=target.pick.sim_id, message=message)}
+
+
+def _retry(ctx: AgentContext, state: AgentState, candidate: Candidate, scene: SceneObservation,
+           after: SceneObservation, own: OutcomeCheck, retries: int) -> dict[str, Any]:
+    """Say what the look showed and aim the next motion at the objects where they now are."""
+    assert own.pick is not None
+    again = Candidate(pick=own.pick.index, place=own.place.index if own.place is not None else None,
+                      relation=candidate.relation, score=1.0)
+    text = f"Hmm, {own.reason}. Let me try again."
+    ctx.say(text)
+    ctx.transcript.write("say", text, pick=own.pick.index, sim_id=own.pick.sim_id, retry=retries + 1)
+    # Objects the person ruled out keep being ruled out in the new look's numbering.
+    excluded = []
+    for ruled_out in state.get("excluded", []):
+        previous = next((o for o in scene.objects if o.index == ruled_out.pick), None)
+        found = find_again(previous, scene, after) if previous is not None else None
+        if found is not None:
+            excluded.append(ruled_out.model_copy(update={"pick": found.index, "place": None}))
+    return {
+        "retries": retries + 1,
+        "scene": after,
+        "grounding": GroundingResult(candidates=[again], prediction_set=[again], confidence=1.0),
+        "excluded": excluded,
+        "restrict": None,
+        "restrict_place": None,
+        "dialogue": [*state.get("dialogue", []), DialogueTurn(who="robot", text=text)],
+    }
