@@ -24,7 +24,7 @@ simulator's poses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -55,6 +55,9 @@ class OutcomeCheck:
     reason: str  # "the red cube is 9 cm from the green bowl's centre"
     pick: Optional[PerceivedObject]  # the picked object in the new look (None: not found)
     place: Optional[PerceivedObject]  # the reference in the new look (None: none, or not found)
+    #: Where a placed object is, less where it should be (x, y metres; None: not a placement, or
+    #: either object not found). Aiming a retry off by it was tried and lost episodes.
+    miss: Optional[tuple[float, float]] = None
 
 
 def find_again(obj: PerceivedObject, before: SceneObservation, after: SceneObservation,
@@ -101,12 +104,19 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
         return OutcomeCheck(False, f"I can't see {ref} any more", pick, place)
     relation = getattr(target, "relation", None) or "in"
     own_height = float(pick_before.height or 0.0)
-    if relation == "in":
-        return _check_in(pick, place, own_height, name, ref, settings)
-    if relation == "on":
-        return _check_on(pick, place, own_height, float(place_before.height or 0.0), name, ref, settings)
     spot = target_xy(np.asarray(place.position, dtype=np.float64), relation, getattr(target, "viewpoint", "user"),
                      toward=np.asarray(pick_before.position, dtype=np.float64))
+    miss = (float(pick.position[0] - spot[0]), float(pick.position[1] - spot[1]))
+    if relation == "in":
+        return replace(_check_in(pick, place, own_height, name, ref, settings), miss=miss)
+    if relation == "on":
+        return replace(_check_on(pick, place, own_height, float(place_before.height or 0.0), name, ref, settings),
+                       miss=miss)
+    return replace(_check_beside(pick, spot, own_height, name, ref, place, settings), miss=miss)
+
+
+def _check_beside(pick: PerceivedObject, spot: np.ndarray, own_height: float, name: str, ref: str,
+                  place: PerceivedObject, settings: OutcomeSettings) -> OutcomeCheck:
     off = _dist(pick.position, spot)
     if off > settings.relation_tolerance_m + settings.margin_m:
         return OutcomeCheck(False, f"{name} is {_cm(off)} from where it should be next to {ref}", pick, place)

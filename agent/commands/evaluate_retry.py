@@ -75,7 +75,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         after = perceive(look, viewpoint="user", labels=env.arm.segmentation_labels)
         verdict = check_outcome(target, before, after, look["state"])
         attempts.append({"step": steps, "looks_done": verdict.done, "reason": verdict.reason,
-                         "sim_reason": reason})
+                         "sim_reason": reason, "miss": verdict.miss})
         if verdict.done or len(attempts) > retries or verdict.pick is None or \
                 (target.place is not None and verdict.place is None):
             break

@@ -31,3 +31,24 @@ def test_eval_alone_has_no_grounding_section(tmp_path: Path) -> None:
     main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "1", "--max-steps", "8", "--report", str(out)])
     report = json.loads(out.read_text())
     assert "grounding" not in report and report["per_episode"][0]["grounding"] is None
+
+
+def test_eval_with_retries_runs_the_agents_loop_and_reports_its_own_checks(tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    code = main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "2", "--kinds", "place_in,place_on",
+                 "--steer", "perception", "--retries", "1", "--max-steps", "200", "--report", str(out)])
+    report = json.loads(out.read_text())
+    assert code == 0
+    check = report["own_check"]
+    assert check["motions_checked"] == sum(len(e["attempts"]) for e in report["per_episode"])
+    for episode in report["per_episode"]:
+        assert episode["retried"] <= 1 and all(a["reason"] for a in episode["attempts"])
+        if episode["success"]:  # the simulator's success ends it before any look says "missed" twice
+            assert sum(not a["looks_done"] for a in episode["attempts"]) <= 1
+
+
+def test_eval_retries_need_the_agents_own_perception(tmp_path: Path, capsys) -> None:
+    import pytest
+
+    with pytest.raises(SystemExit, match="add --steer perception"):
+        main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "1", "--retries", "1"])
