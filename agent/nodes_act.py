@@ -143,8 +143,10 @@ def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: 
             ctx.transcript.write("say", text)
             dialogue.append(DialogueTurn(who="robot", text=text))
 
-    if len(first.actions) == 0:
-        return first, {}  # nothing to send, nothing to check
+    if len(first.actions) == 0 or first.reasoning is None:
+        # Nothing to send, or a scripted move before the policy runs (an empty hand going home
+        # first, as a retry's does): nothing the policy wrote to check.
+        return first, {}
     verdict = check_target(first, target.pick, size, settings)
     retries = sum(c.action in ("look_again", "requery") for c in checks)
     asked = any(c.action == "ask" for c in checks)

@@ -32,6 +32,7 @@ import numpy as np
 from perception.types import PerceivedObject, SceneObservation
 from sim.success import target_xy
 
+from agent.dialogue import RELATION_WORDS
 from agent.put_back_motion import holds_something
 
 
@@ -112,14 +113,15 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     if relation == "on":
         return replace(_check_on(pick, place, own_height, float(place_before.height or 0.0), name, ref, settings),
                        miss=miss)
-    return replace(_check_beside(pick, spot, own_height, name, ref, place, settings), miss=miss)
+    where = f"{RELATION_WORDS.get(relation, relation)} {ref}"
+    return replace(_check_beside(pick, spot, own_height, name, where, place, settings), miss=miss)
 
 
-def _check_beside(pick: PerceivedObject, spot: np.ndarray, own_height: float, name: str, ref: str,
+def _check_beside(pick: PerceivedObject, spot: np.ndarray, own_height: float, name: str, where: str,
                   place: PerceivedObject, settings: OutcomeSettings) -> OutcomeCheck:
     off = _dist(pick.position, spot)
     if off > settings.relation_tolerance_m + settings.margin_m:
-        return OutcomeCheck(False, f"{name} is {_cm(off)} from where it should be next to {ref}", pick, place)
+        return OutcomeCheck(False, f"{name} is {_cm(off)} from where it should be, {where}", pick, place)
     if pick.height is not None and pick.height > own_height + settings.rest_m:
         return OutcomeCheck(False, f"{name} is not standing on the table", pick, place)
     return OutcomeCheck(True, f"{name} is {_cm(off)} from the spot", pick, place)
