@@ -42,7 +42,8 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         ctx.transcript.write("own_check", own.reason, done=own.done, pick=target.pick.index)
     retries = state.get("retries", 0)
     if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
-            and own.pick is not None and (target.place is None or own.place is not None):
+            and own.pick is not None and (target.place is None or own.place in after.objects):
+        # (A reference hidden from the new look was judged where it stood: nothing to aim at.)
         return _retry(ctx, state, candidate, scene, after, own, retries)
     verified = ctx.verify is not None
     if ctx.verify is not None:

@@ -55,7 +55,7 @@ class OutcomeCheck:
     done: bool
     reason: str  # "the red cube is 9 cm from the green bowl's centre"
     pick: Optional[PerceivedObject]  # the picked object in the new look (None: not found)
-    place: Optional[PerceivedObject]  # the reference in the new look (None: none, or not found)
+    place: Optional[PerceivedObject]  # the reference in the new look (None: a pick; as before when not seen)
     #: Where a placed object is, less where it should be (x, y metres; None: not a placement, or
     #: either object not found). Aiming a retry off by it was tried and lost episodes.
     miss: Optional[tuple[float, float]] = None
@@ -94,15 +94,15 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     name = f"the {pick_before.color} {pick_before.shape}"
     if place_before is None:
         return _check_pick(pick, pick_before, state, name, settings)
-    place = find_again(place_before, before, after, settings=settings)
+    # Not found: hidden behind what was set in front of it (the camera faces the person, so "in
+    # front of" is between it and the camera); it is taken to stand where it stood.
+    place = find_again(place_before, before, after, settings=settings) or place_before
     ref = f"the {place_before.color} {place_before.shape}"
     if float(state[7]) > 0.5:
         return OutcomeCheck(False, f"{name} is still in my hand" if holds_something(state)
                             else "my hand is still closed", pick, place)
     if pick is None:
         return OutcomeCheck(False, f"I can't see {name} any more", pick, place)
-    if place is None:
-        return OutcomeCheck(False, f"I can't see {ref} any more", pick, place)
     relation = getattr(target, "relation", None) or "in"
     own_height = float(pick_before.height or 0.0)
     spot = target_xy(np.asarray(place.position, dtype=np.float64), relation, getattr(target, "viewpoint", "user"),

@@ -77,7 +77,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         attempts.append({"step": steps, "looks_done": verdict.done, "reason": verdict.reason,
                          "sim_reason": reason, "miss": verdict.miss})
         if verdict.done or len(attempts) > retries or verdict.pick is None or \
-                (target.place is not None and verdict.place is None):
+                (target.place is not None and verdict.place not in after.objects):
             break
         target = ActTarget(pick=verdict.pick, place=verdict.place, relation=relation, instruction=instruction)
         before = after
