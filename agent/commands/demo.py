@@ -16,7 +16,7 @@ from typing import Any
 DEFAULT_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 #: Transcript event kinds shown, and how each line is labelled.
 SHOWN: dict[str, str] = {"utterance": "user", "answer": "user", "interjection": "user", "question": "robot",
-                         "say": "robot", "decision": "  decide", "outcome": "  outcome"}
+                         "say": "robot", "decision": "  decide", "own_check": "  checks", "outcome": "  outcome"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

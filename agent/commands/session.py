@@ -83,7 +83,8 @@ CHANNELS: dict[str, Callable[[argparse.Namespace], Channel]] = {"text": lambda a
                                                                 "voice": voice_channel}
 
 #: Transcript events echoed to the person, with the label they are printed under.
-SHOWN_EVENTS = {"perception": "sees", "decision": "decides", "reasoning": "thinks", "interjection": "heard"}
+SHOWN_EVENTS = {"perception": "sees", "decision": "decides", "reasoning": "thinks", "interjection": "heard",
+                "own_check": "checks"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
