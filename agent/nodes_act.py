@@ -143,7 +143,7 @@ def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: 
             ctx.transcript.write("say", text)
             dialogue.append(DialogueTurn(who="robot", text=text))
 
-    if len(first.actions) == 0 or first.reasoning is None:
+    if len(first.actions) == 0 or first.scripted:
         # Nothing to send, or a scripted move before the policy runs (an empty hand going home
         # first, as a retry's does): nothing the policy wrote to check.
         return first, {}
@@ -152,7 +152,9 @@ def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: 
     asked = any(c.action == "ask" for c in checks)
     answered = asked and state.get("unusable_answers", 0) == 0
     if not verdict.agree and not asked and retries < settings.max_retries:
-        if not (state.get("excluded") or state.get("restrict") or state.get("restrict_place")):
+        # A retry's target is what the robot's own look found again, not the words: a new look
+        # would ground the words again on an object perception may now name differently.
+        if not (state.get("excluded") or state.get("restrict") or state.get("restrict_place") or state.get("retries")):
             record(verdict, "look_again", first, _difference(verdict, first, target, scene, size, settings.min_iou))
             return None, {"self_checks": checks, "recheck": "look_again"}
         record(verdict, "requery", first)

@@ -173,7 +173,7 @@ class VLAExecutor:
         if self._homing is None:  # first call of a motion: start from home, as the demonstrations do
             self._homing = homing_motion(np.asarray(obs["state"]), self._home, self.home_m) or False
         if self._homing is not False and not self._homing.done:
-            return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[home]")
+            return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[home]", scripted=True)
         if self._stepping_back is not None and self._then is not None:
             self._next_stage(np.asarray(obs["state"]))
         if self._stepping_back is not None:
@@ -209,7 +209,7 @@ class VLAExecutor:
         if self._stepping_back is False or self._stepping_back.done:
             self._finished = True
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
-        return PolicyOutput(actions=self._stepping_back.next_actions(state), raw_text="[step back]")
+        return PolicyOutput(actions=self._stepping_back.next_actions(state), raw_text="[step back]", scripted=True)
 
     def _policy_chunk(self, obs: dict[str, Any], instruction: str, turns: list[tuple[str, str]]) -> tuple[PolicyOutput, bool]:
         """One chunk from the policy, and whether the motion is over (out of steps, still, or done)."""
@@ -222,7 +222,7 @@ class VLAExecutor:
         elif self._held and float(state[7]) > 0.5 and float(state[6]) < DROPPED_OPENING:
             # It held something and the fingers have now closed on nothing: it slipped out. The
             # motion is over; the agent's look after it sees where the object went.
-            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]"), True
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]", scripted=True), True
         chunk = self.runtime.predict_chunk(obs, instruction, turns)
         actions = chunk.actions[: self.runtime.execute_steps]
         self._note_grasp(np.asarray(obs["state"]), actions)
@@ -259,7 +259,8 @@ class VLAExecutor:
                                         "down elsewhere, and I have not learned to pick things up from there")
         actions = self._put_back.next_actions(np.asarray(obs["state"]))
         self._finished = self._put_back.done
-        return PolicyOutput(actions=actions, raw_text=f"[put back] {self._instruction or instruction}")
+        return PolicyOutput(actions=actions, raw_text=f"[put back] {self._instruction or instruction}",
+                            scripted=True)
 
     def _steer(self, target: Any, obs: dict[str, Any]) -> None:
         pick = getattr(target, "pick", None)

@@ -37,3 +37,6 @@ class PolicyOutput(BaseModel):
     raw_text: str = ""
     target: Optional[ReasonedObject] = None
     confidence: float = 1.0
+    #: A move the executor scripted itself (going home, rising clear, putting back): no chain of
+    #: thought was written for it, so there is nothing to check against the grounding.
+    scripted: bool = False
