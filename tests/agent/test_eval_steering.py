@@ -36,7 +36,7 @@ def test_eval_alone_has_no_grounding_section(tmp_path: Path) -> None:
 def test_eval_with_retries_runs_the_agents_loop_and_reports_its_own_checks(tmp_path: Path) -> None:
     out = tmp_path / "eval.json"
     code = main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "2", "--kinds", "place_in,place_on",
-                 "--steer", "perception", "--retries", "1", "--max-steps", "200", "--report", str(out)])
+                 "--steer", "perception", "--retries", "1", "--max-steps", "120", "--report", str(out)])
     report = json.loads(out.read_text())
     assert code == 0
     check = report["own_check"]
