@@ -8,7 +8,9 @@ would have been captured), into the voice session's own path: `SpeechChannel.lis
 `AudioSource.next_utterance()` (the streaming `UtteranceDetector` end-pointer, 0.6 s hangover)
 -> `WhisperTranscriber` (packaged tiny.en, domain prompt). The text then goes to
 `AgentSession.start()` on a PyBullet Panda scene wired like agent/runner.py (perception,
-Grounder, conformal calibration and SigLIP consistency from SharedModels, ExpertExecutor). The
+Grounder, conformal calibration and SigLIP consistency from SharedModels, and the executor
+``--policy`` names: the learned VLA policy by default, as the product runs, or the privileged
+scripted expert; with the policy the first motion waits for its first full reasoning). The
 run stops at the first `send_action` with non-zero motion (the rest of the motion is not timed).
 
 Time stamps (wall clock, seconds from the stream's start):
@@ -134,10 +136,11 @@ class Rig:
     env: Any
     scene: Any
     run_dir: Path
+    policy: str = "vla"  # agent.runner.EXECUTORS name
     loads: dict[str, float] = field(default_factory=dict)
 
 
-def build_rig(run_dir: Path) -> Rig:
+def build_rig(run_dir: Path, policy: str = "vla") -> Rig:
     from agent.runner import RunConfig, _quiet_stdout
     from agent.shared_models import SharedModels
     from perception.speech.stt import WhisperTranscriber
@@ -157,7 +160,9 @@ def build_rig(run_dir: Path) -> Rig:
     timed("whisper tiny.en", lambda: transcriber.model)
     synth = VoiceSynthesizer()
     timed("piper voice + first synthesis", lambda: synth.backend("piper").synthesize("hello"))
-    models = SharedModels(RunConfig())
+    models = SharedModels(RunConfig(policy=policy))
+    if policy == "vla":
+        timed("VLA policy checkpoint", models.policy)
     if timed("SigLIP consistency", models.consistency) is None:
         raise SystemExit("no SigLIP checkpoint (checkpoints/siglip): the benchmark needs the real check")
     if timed("conformal calibration", models.calibration) is None:
@@ -169,15 +174,14 @@ def build_rig(run_dir: Path) -> Rig:
             return TabletopEnv(image_size=RunConfig().image_size, max_episode_steps=RunConfig().max_control_steps)
 
     env = timed("PyBullet env", make_env)
-    return Rig(transcriber, synth, models, env, scene, run_dir, loads)
+    return Rig(transcriber, synth, models, env, scene, run_dir, policy, loads)
 
 
 def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int) -> dict[str, Any]:
     """One command from audio to first motion; returns wall stamps relative to stream start."""
     from agent.context import AgentContext
     from agent.driver import AgentSession
-    from agent.executors import ExpertExecutor
-    from agent.runner import target_verifier
+    from agent.runner import EXECUTORS, target_verifier
     from agent.transcript import TranscriptWriter
     from perception.grounding import Grounder
     from perception.proposals import perceive
@@ -197,7 +201,7 @@ def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int) ->
     labels = env.arm.segmentation_labels
     context = AgentContext(
         arm=arm, perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=labels),
-        grounder=Grounder(), executor=ExpertExecutor(env),
+        grounder=Grounder(), executor=EXECUTORS[rig.policy](env, rig.models),
         transcript=TranscriptWriter(sid, rig.run_dir / f"{sid}.jsonl", on_event=on_event),
         verify=target_verifier(env), consistency=rig.models.consistency(), calibration=rig.models.calibration(),
     )
@@ -226,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--lead-s", type=float, default=0.5, help="quiet before speech (VAD calibrates on 0.3 s)")
     parser.add_argument("--tail-s", type=float, default=1.5, help="quiet streamed after speech")
+    parser.add_argument("--policy", choices=("vla", "expert"), default="vla",
+                        help="what moves the arm: the learned policy (default, as the product runs) or the "
+                             "privileged scripted expert")
     args = parser.parse_args(argv)
 
     import torch
@@ -235,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     run_dir = Path(tempfile.mkdtemp(prefix="voice-latency-"))
-    rig = build_rig(run_dir)
+    rig = build_rig(run_dir, args.policy)
     clips = {}
     for i, text in enumerate(COMMANDS):  # synthesis is the person's job: not timed
         speech = rig.synth.backend("piper").synthesize(text).resampled(WHISPER_RATE)
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         rig.env.close()
 
-    print(f"\nVoice latency: end of speech -> first arm motion, {args.runs} runs, torch threads "
+    print(f"\nVoice latency: end of speech -> first arm motion ({args.policy}), {args.runs} runs, torch threads "
           f"{args.threads}, {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("loads (s): " + ", ".join(f"{k} {v:.2f}" for k, v in rig.loads.items()))
     for r in rows:
