@@ -175,15 +175,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
             checks.append(ok)
             ious.append(iou)
             first_text = first_text or chunk.reasoning_text
-        for action in chunk.actions[: runtime.execute_steps]:
-            obs, _, terminated, truncated, info = env.step(action)
-            reason = info["success_reason"]
-            steps += 1
-            if terminated:
-                success = True
-                break
-            if truncated or steps >= max_steps:
-                break
+        obs, steps, success, truncated, reason = send_chunk(env, chunk.actions[: runtime.execute_steps], obs, steps,
+                                                            max_steps, reason)
         if truncated:
             break
     return {
@@ -195,6 +188,21 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
         "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
     }
+
+
+def send_chunk(env: Any, actions: Any, obs: dict[str, Any], steps: int, max_steps: int,
+               reason: str) -> tuple[dict[str, Any], int, bool, bool, str]:
+    """Step ``actions`` until the task succeeds, the env truncates or ``max_steps`` is reached:
+    (last obs, steps so far, success, truncated, the success check's last reason)."""
+    for action in actions:
+        obs, _, terminated, truncated, info = env.step(action)
+        reason = info["success_reason"]
+        steps += 1
+        if terminated:
+            return obs, steps, True, False, reason
+        if truncated or steps >= max_steps:
+            return obs, steps, False, bool(truncated), reason
+    return obs, steps, False, False, reason
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:

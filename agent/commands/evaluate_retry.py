@@ -20,7 +20,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
                              depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode through ``executor`` (a ``VLAExecutor``); its record."""
     from agent.commands.collect import project_boxes
-    from agent.commands.evaluate import perceived_target, target_check
+    from agent.commands.evaluate import perceived_target, send_chunk, target_check
     from agent.context import ActTarget
     from agent.outcome_check import check_outcome
     from perception.proposals import perceive
@@ -57,15 +57,9 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
             checks.append(ok)
             ious.append(iou)
             first_text = first_text or (out.raw_text or "")
-        for action in out.actions:
-            obs, _, terminated, truncated, info = env.step(action)
-            reason = info["success_reason"]
-            steps += 1
-            if terminated:
-                success = True
-                break
-            if truncated or steps >= max_steps:
-                break
+        obs, steps, success, truncated, reason = send_chunk(env, out.actions, obs, steps, max_steps, reason)
+        if truncated:
+            break
         if success or not executor.done:
             continue
         # The motion is over and the task not done: what does the agent's own look say?
