@@ -34,6 +34,10 @@ class ActTarget:
     return_to: Optional[tuple[float, float, float]] = None
     #: Whose left/right the instruction's words use (sim/scene.py ``viewpoint``).
     viewpoint: str = "user"
+    #: The same request in the words the policy's demonstrations use: the place named by colour
+    #: and shape only (they never say which of two bowls in the sentence; the steered PLACE box
+    #: says it). None: ``instruction``.
+    policy_instruction: Optional[str] = None
 
 
 class TargetUnreachable(RuntimeError):

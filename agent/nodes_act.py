@@ -45,11 +45,14 @@ def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
     assert pick is not None, "candidate refers to a perceived object"
     place = by_index(scene, candidate.place) if candidate.place is not None else None
     text = f"pick up {describe(pick, scene.objects, scene.viewpoint)}"
+    policy_text = None
     if place is not None:
         relation = RELATION_WORDS.get(candidate.relation or "in", candidate.relation or "in")
-        text = f"put {describe(pick, scene.objects, scene.viewpoint)} {relation} {describe(place, scene.objects, scene.viewpoint)}"
+        put = f"put {describe(pick, scene.objects, scene.viewpoint)} {relation}"
+        text = f"{put} {describe(place, scene.objects, scene.viewpoint)}"
+        policy_text = f"{put} the {place.color} {place.shape}"
     return ActTarget(pick=pick, place=place, relation=candidate.relation if place is not None else None, instruction=text,
-                     viewpoint=scene.viewpoint)
+                     viewpoint=scene.viewpoint, policy_instruction=policy_text)
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

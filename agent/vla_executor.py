@@ -127,7 +127,9 @@ class VLAExecutor:
             # "on the left" in the instruction is the scene's viewpoint's left (box_pointer.on_named_side).
             self.runtime.settings = replace(self.runtime.settings, side_words=viewpoint)
         self._target = target if self.steerable else None
-        self._instruction = getattr(target, "instruction", None)
+        # Steered, the demonstrations' words (the PLACE box says which bowl); else the full rewrite.
+        self._instruction = (getattr(target, "policy_instruction", None) if self.steerable else None) \
+            or getattr(target, "instruction", None)
         # The undo of a wrong pick is not in the policy's demonstrations: a proprio-only motion.
         return_to = getattr(target, "return_to", None)
         grasped_at = self._grasped_at if return_to is not None and self._grasped_near(return_to) else None
