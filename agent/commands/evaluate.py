@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kinds", default=DEFAULT_KINDS)
     parser.add_argument("--n-objects", type=int, default=4)
     parser.add_argument("--twin-prob", type=float, default=0.25)
-    parser.add_argument("--max-steps", type=int, default=160)
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="control steps per episode (default 160; 300 with --retries: a retry needs its own)")
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
     parser.add_argument("--free-boxes", action="store_true",
@@ -262,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if args.retries is not None and args.steer != "perception":
         raise SystemExit("eval: --retries runs the agent's loop, which steers by its own perception: add --steer perception")
+    if args.max_steps is None:
+        args.max_steps = 160 if args.retries is None else 300
     snap_iou = (args.snap_iou if args.snap_iou > 0 else None) if args.steer == "perception" else None
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
