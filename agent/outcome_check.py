@@ -5,8 +5,9 @@ only its camera and its joints. :func:`check_outcome` compares the perceived sce
 motion with a perceived scene after it, and the arm's proprio state:
 
 * **find the object again** (:func:`find_again`): the picked object is the one of its colour
-  that is not one of its unmoved same-colour twins; colour, not shape, because perception reads
-  a cube sitting in a bowl as a cylinder;
+  that is not another same-colour object still where that one stood; colour, not shape, because
+  perception reads a cube sitting in a bowl as a cylinder (or a bowl). A reference not seen any
+  more (hidden behind what was put in front of it) is taken to stand where it stood;
 * **pick**: the hand holds something (proprio: commanded closed, fingers held apart) at least
   ``lift_m`` above where the object stood, and the object no longer stands there;
 * **in a bowl**: the hand let go, and the object's centre is within the bowl's inner radius
@@ -53,7 +54,7 @@ class OutcomeCheck:
     """The verdict of a look after a motion."""
 
     done: bool
-    reason: str  # "the red cube is 9 cm from the green bowl's centre"
+    reason: str  # "the red cube is 9 cm from the middle of the green bowl"
     pick: Optional[PerceivedObject]  # the picked object in the new look (None: not found)
     place: Optional[PerceivedObject]  # the reference in the new look (None: a pick; as before when not seen)
     #: Where a placed object is, less where it should be (x, y metres; None: not a placement, or
@@ -67,9 +68,9 @@ def find_again(obj: PerceivedObject, before: SceneObservation, after: SceneObser
 
     Candidates share its colour (a cube in a bowl can read as a cylinder, or a bowl); one that
     looks like another same-colour object (a twin, or the black bowl the black cube was put in:
-    same shape, similar extent) standing where that object stood in ``before`` is that object. Of the rest: the one still (or straight
-    above) where ``obj`` stood; else, of its shape if any are, the one nearest ``near_xy`` (where
-    the hand let go), else nearest where ``obj`` stood.
+    same shape, similar extent) standing where that object stood in ``before`` is that object.
+    Of the rest: the one still (or straight above) where ``obj`` stood; else, of its shape if any
+    are, the one nearest ``near_xy`` (where the hand let go), else nearest where ``obj`` stood.
     """
     others = [o for o in before.objects if o.color == obj.color and o.index != obj.index]
     alike = [o for o in after.objects if o.color == obj.color
