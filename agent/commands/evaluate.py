@@ -139,6 +139,11 @@ def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str
             "pick_id": pick.sim_id, "place_id": place.sim_id if place is not None else None}
 
 
+def chose_right(grounding: dict[str, Any], spec: Any) -> bool:
+    """The grounding's chosen scene ids (``pick_id``/``place_id``) are the task's objects (scoring only)."""
+    return grounding["pick_id"] == spec.task.pick and (spec.task.place is None or grounding["place_id"] == spec.task.place)
+
+
 def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = "none",
                 snap_iou: Optional[float] = None, depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
@@ -161,8 +166,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
                                        getattr(runtime.config, "geometry_camera", None))
         if grounding["status"] == "grounded":
             runtime.steer(grounding["pick"], grounding["place"], snap_iou=snap_iou)
-        grounding["right"] = (grounding["pick_id"] == spec.task.pick
-                              and (spec.task.place is None or grounding["place_id"] == spec.task.place))
+        grounding["right"] = chose_right(grounding, spec)
     steps, success, checks, ious, policy_s, reason = 0, False, [], [], 0.0, ""
     gated_before = runtime.calls["phase_gated"]
     first_text = ""

@@ -20,7 +20,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
                              depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode through ``executor`` (a ``VLAExecutor``); its record."""
     from agent.commands.collect import project_boxes
-    from agent.commands.evaluate import perceived_target, send_chunk, target_check
+    from agent.commands.evaluate import chose_right, perceived_target, send_chunk, target_check
     from agent.context import ActTarget
     from agent.outcome_check import check_outcome
     from perception.proposals import perceive
@@ -36,8 +36,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     relation = spec.task.relation if spec.task.place is not None else None
     grounding = {"status": status, "pick_id": getattr(pick, "sim_id", None),
                  "place_id": getattr(place, "sim_id", None)}
-    grounding["right"] = (grounding["pick_id"] == spec.task.pick
-                          and (spec.task.place is None or grounding["place_id"] == spec.task.place))
+    grounding["right"] = chose_right(grounding, spec)
     # Ambiguous or nothing: the agent would ask again; here the policy runs unsteered, as before.
     target = ActTarget(pick=pick, place=place, relation=relation, instruction=instruction) if pick is not None else None
     executor.reset(target if target is not None else ActTarget(pick=None, place=None, relation=None,  # type: ignore[arg-type]
@@ -51,7 +50,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         t0 = time.perf_counter()
         out = executor.select_action(obs, instruction, flat)
         policy_s += time.perf_counter() - t0
-        if runtime.calls["reason"] > reasoned_before and out.reasoning is not None:
+        if runtime.calls["reason"] > reasoned_before:  # the policy wrote a new chain of thought
             positions = {k: p.position for k, p in env.object_poses().items()}
             ok, iou = target_check(out.target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
             checks.append(ok)
