@@ -147,8 +147,9 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
         sync()
         return (time.perf_counter() - start) / n
 
-    def reason_and_act_on(fixed: ReasoningCache) -> None:
-        """The same call decoded on the fixed-size cache (policy/decode_cache.py)."""
+    def reason_and_act_on(fixed: ReasoningCache, tokens: Optional[list[int]] = None) -> None:
+        """The same call decoded on the fixed-size cache (policy/decode_cache.py); the greedy
+        tokens are appended to ``tokens`` when given (a sync per token, so not when timing)."""
         prefilled = DynamicCache()
         h = model.run_backbone(model.embed(prefix, pixels, state), ptypes, None, prefilled)
         cache = fixed.load(prefilled)
@@ -156,6 +157,8 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
         for _ in range(T):
             h = fixed.step(tok)
             tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
+            if tokens is not None:
+                tokens.append(int(tok))
         model.predict_actions_from_cache(cache)
 
     t_reason, t_reuse = timed(reason_and_act, 3), timed(reuse, 10)
@@ -177,6 +180,11 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
             sync()
             decode["compile_s"] = time.perf_counter() - start
             decode["compiled_reason_call_ms"] = 1000 * timed(lambda: reason_and_act_on(compiled), 5)
+            eager_tokens: list[int] = []
+            compiled_tokens: list[int] = []
+            reason_and_act_on(static, eager_tokens)
+            reason_and_act_on(compiled, compiled_tokens)
+            decode["compiled_same_tokens_as_eager"] = eager_tokens == compiled_tokens
         except Exception as exc:  # report, do not lose the eager figures
             decode["compiled_error"] = f"{type(exc).__name__}: {exc}"[:500]
     naive_ms = 1000 * t_reason  # one action per full reasoning call
