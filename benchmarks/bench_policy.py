@@ -260,6 +260,7 @@ def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-22
     """
     from policy.config import make_config
     from policy.dataset import Batch
+    from policy.geometry import geometry_dim
     from policy.lora import LoraSettings, apply_lora, trainable_fraction
     from policy.training import compute_loss
 
@@ -286,7 +287,8 @@ def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-22
         act_mask[:, L - C :] = True
         batch = Batch(input_ids=ids, token_type_ids=types, attention_mask=torch.ones_like(ids), loss_mask=loss_mask,
                       action_mask=act_mask, pixel_values=torch.randn(B, 3, cfg.image_size, cfg.image_size, device=device),
-                      state=torch.randn(B, cfg.state_dim, device=device), actions=torch.randn(B, C, cfg.action_dim, device=device))
+                      state=torch.randn(B, cfg.state_dim, device=device), actions=torch.randn(B, C, cfg.action_dim, device=device),
+                      geometry=torch.zeros(B, geometry_dim(cfg), device=device))
 
         def step() -> None:
             with torch.autocast(device, dtype=dtype):
