@@ -325,6 +325,10 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
                 record.update(twin_answer_accuracy(policy, eval_table, settings.target_eval_scenes, device))
                 record.update(motion_agreement(policy, eval_table, settings.motion_eval_rows, device))
                 model.train()
+            # An evaluation that ran past the time limit ends the run here: the next step would
+            # only evaluate the same weights again (on a lent GPU that cost a minute of 200 s).
+            out_of_time = settings.time_limit is not None and time.time() - started >= settings.time_limit
+            last = last or out_of_time
         if step % settings.save_every == 0 or last:
             _save(out, model, policy, optim, step, settings, record)
             log = out / LOG_FILE

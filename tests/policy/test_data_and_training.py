@@ -135,3 +135,25 @@ def test_too_few_rows_for_one_batch_is_refused_instead_of_spinning(tmp_path):
     write_demos(data, episodes=1, steps=3)
     with pytest.raises(ValueError, match="cannot fill one batch of 64"):
         train(TrainSettings(data=str(data), out=str(out), steps=2, batch_size=64, threads=1, overrides=SMALL))
+
+
+def test_an_evaluation_that_runs_past_the_time_limit_ends_the_run_with_one_evaluation(tmp_path, monkeypatch):
+    import time
+
+    import policy.training as training
+
+    data, out = tmp_path / "demos", tmp_path / "ckpt"
+    write_demos(data)
+    real = training.evaluate_loss
+
+    def slow_eval(*args, **kwargs):
+        time.sleep(1.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate_loss", slow_eval)
+    records = []
+    train(TrainSettings(data=str(data), out=str(out), steps=50, batch_size=4, warmup=1, eval_every=2,
+                        save_every=100, threads=1, time_limit=1.0, overrides=SMALL), records.append)
+    evaluated = [r["step"] for r in records if "eval_text_loss" in r]
+    assert evaluated == [records[-1]["step"]]  # stopped at the evaluation, not one step later
+    assert load_checkpoint(out).meta["step"] == records[-1]["step"]
