@@ -34,3 +34,30 @@ def test_bf16_training_on_cuda_learns_and_the_checkpoint_serves_on_cpu_and_cuda(
         policy = load_checkpoint(out, device=device)
         chunk = VLARuntime(policy, device=device).predict_chunk(fake_obs(32), "put the red cube in the green bowl")
         assert chunk.actions.shape == (policy.config.chunk_size, 7) and np.isfinite(chunk.actions).all()
+
+
+def test_embedded_checkpoint_writes_the_same_reasoning_with_the_compiled_decode_on_cuda():
+    """The runtime's decode modes on the card: same chain of thought, and how long a call takes."""
+    import time
+    from pathlib import Path
+
+    from policy.runtime import RuntimeSettings
+
+    policy = load_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "vla", device="cuda")
+    size = policy.config.image_size
+    frames = [fake_obs(size, seed) for seed in range(4)]
+    texts: dict[str, list[str]] = {}
+    for mode in ("dynamic", "compiled"):
+        runtime = VLARuntime(policy, RuntimeSettings(decode=mode), device="cuda")
+        runtime.predict_chunk(frames[0], "put the red cube in the green bowl")  # compiles, for 'compiled'
+        texts[mode], spent = [], []
+        for obs in frames:
+            runtime.reset()
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            chunk = runtime.predict_chunk(obs, "put the red cube in the green bowl")
+            torch.cuda.synchronize()
+            spent.append(time.perf_counter() - start)
+            texts[mode].append(chunk.reasoning_text)
+        print(f"{mode}: reasoning call {1000 * float(np.median(spent)):.1f} ms median on {torch.cuda.get_device_name()}")
+    assert texts["compiled"] == texts["dynamic"]
