@@ -36,12 +36,13 @@ def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, devi
     """
     from policy.cot_format import box_iou, parse_prompt, parse_reasoning
     from policy.dataset import decode_png
-    from policy.runtime import VLARuntime
+    from policy.runtime import RuntimeSettings, VLARuntime
 
     if scenes <= 0 or len(table) == 0:
         return {}
     firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1][:scenes]
-    runtime = VLARuntime(policy, device=device)
+    # dynamic: the weights change between training evaluations; a compiled step would be rebuilt
+    runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic"), device=device)
     names, ious, correct = [], [], []
     for i in firsts:
         truth = parse_reasoning(table.reasoning[i]).target
@@ -80,7 +81,7 @@ def twin_answer_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, de
     if scenes <= 0 or len(table) == 0:
         return {}
     firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
-    runtime = VLARuntime(policy, RuntimeSettings(side_words=None), device=device)
+    runtime = VLARuntime(policy, RuntimeSettings(side_words=None, decode="dynamic"), device=device)
     asks, both = [], []
     for i in firsts:
         if len(both) >= scenes:

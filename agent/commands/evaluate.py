@@ -50,10 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-phase-gate", action="store_true",
                         help="let the network's MOVE phase word stand even where the demonstrations never show "
                              "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
-    parser.add_argument("--decode", choices=("dynamic", "static", "compiled"), default="dynamic",
+    parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
-                             "reasoning on CPU after a one-off compile; docs/BENCHMARKS.md)")
+                             "reasoning on CPU after a one-off compile, 3.5x on an H100; docs/BENCHMARKS.md); "
+                             "auto = compiled on CUDA, dynamic on CPU")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "perception", "truth"), default="none",
                         help="write TARGET/PLACE boxes into every chain of thought before the actions are read "

@@ -36,6 +36,14 @@ def test_an_unknown_decode_mode_is_refused(policy):
         VLARuntime(policy, RuntimeSettings(decode="fast"))
 
 
+def test_auto_decode_compiles_on_cuda_and_grows_the_cache_on_cpu(policy):
+    from policy.decode_cache import resolve_decode
+
+    assert VLARuntime(policy).decode == "dynamic"  # the default on this CPU
+    assert resolve_decode("auto", "cuda") == resolve_decode("auto", "cuda:1") == "compiled"
+    assert resolve_decode("static", "cuda") == "static"  # an explicit mode is kept
+
+
 def test_a_static_cache_whose_layers_cannot_crop_is_cropped_by_its_write_position(policy):
     """transformers 5.17's static layers cannot crop; ``crop`` moves their write position back,
     which is what 5.24's own crop does, and the next forward reads the same."""
