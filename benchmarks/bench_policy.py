@@ -147,19 +147,26 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
         sync()
         return (time.perf_counter() - start) / n
 
-    def reason_and_act_on(fixed: ReasoningCache, tokens: Optional[list[int]] = None) -> None:
-        """The same call decoded on the fixed-size cache (policy/decode_cache.py); the greedy
-        tokens are appended to ``tokens`` when given (a sync per token, so not when timing)."""
+    def reason_and_act_on(fixed: ReasoningCache, step: Optional[Any] = None, tokens: Optional[list[int]] = None) -> None:
+        """The same call decoded on the fixed-size cache (policy/decode_cache.py), one token at a
+        time by ``step`` (default: the cache's own, eager or compiled); the greedy tokens are
+        appended to ``tokens`` when given (a sync per token, so not when timing)."""
+        step = step or fixed.step
         prefilled = DynamicCache()
         h = model.run_backbone(model.embed(prefix, pixels, state), ptypes, None, prefilled)
         cache = fixed.load(prefilled)
         tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
         for _ in range(T):
-            h = fixed.step(tok)
+            h = step(tok)
             tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
             if tokens is not None:
                 tokens.append(int(tok))
         model.predict_actions_from_cache(cache)
+
+    def tokens_of(fixed: ReasoningCache, step: Optional[Any] = None) -> list[int]:
+        written: list[int] = []
+        reason_and_act_on(fixed, step, written)
+        return written
 
     t_reason, t_reuse = timed(reason_and_act, 3), timed(reuse, 10)
     print(json.dumps({"partial": "eager", "reason_call_ms": 1000 * t_reason, "reuse_call_ms": 1000 * t_reuse}), flush=True)
@@ -168,7 +175,15 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
     decode: dict[str, Any] = {"static_reason_call_ms": 1000 * timed(lambda: reason_and_act_on(static), 3)}
     print(json.dumps({"partial": "static", **decode}), flush=True)
     if device == "cuda":
-        decode.update(cuda_graph_decode(model, static, prefix, ptypes, pixels, state, T, timed))
+        try:
+            reason_and_act_on(static)  # the graph is captured on a loaded cache
+            start = time.perf_counter()
+            graphed = captured_step(model, static)
+            decode["graph_capture_s"] = time.perf_counter() - start
+            decode["graph_reason_call_ms"] = 1000 * timed(lambda: reason_and_act_on(static, graphed), 5)
+            decode["graph_same_tokens_as_eager"] = tokens_of(static, graphed) == tokens_of(static)
+        except Exception as exc:  # report, keep the other figures
+            decode["graph_error"] = f"{type(exc).__name__}: {exc}"[:500]
         print(json.dumps({"partial": "cuda_graph", **decode}), flush=True)
     if args.compile:
         # The single-token step compiled on the fixed cache (on CUDA: mode="reduce-overhead",
@@ -180,11 +195,7 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
             sync()
             decode["compile_s"] = time.perf_counter() - start
             decode["compiled_reason_call_ms"] = 1000 * timed(lambda: reason_and_act_on(compiled), 5)
-            eager_tokens: list[int] = []
-            compiled_tokens: list[int] = []
-            reason_and_act_on(static, eager_tokens)
-            reason_and_act_on(compiled, compiled_tokens)
-            decode["compiled_same_tokens_as_eager"] = eager_tokens == compiled_tokens
+            decode["compiled_same_tokens_as_eager"] = tokens_of(compiled) == tokens_of(static)
         except Exception as exc:  # report, do not lose the eager figures
             decode["compiled_error"] = f"{type(exc).__name__}: {exc}"[:500]
     naive_ms = 1000 * t_reason  # one action per full reasoning call
@@ -197,57 +208,31 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
             "decode": decode}
 
 
-def cuda_graph_decode(model: Any, fixed: Any, prefix: torch.Tensor, ptypes: torch.Tensor, pixels: torch.Tensor,
-                      state: torch.Tensor, tokens: int, timed: Any) -> dict[str, Any]:
-    """The single-token step on the fixed-size cache captured once as a CUDA graph by hand
-    (``torch.cuda.CUDAGraph``, no inductor), replayed per token: what ``mode="reduce-overhead"``
-    does, without its compile time. Exploratory (the runtime's modes are dynamic/static/compiled);
-    an error is reported, not raised, so the other figures survive."""
-    from transformers import DynamicCache
+def captured_step(model: Any, fixed: Any) -> Any:
+    """The single-token step of ``fixed`` (a loaded ``ReasoningCache``) captured once as a CUDA
+    graph by hand (``torch.cuda.CUDAGraph``, no inductor), for replay per token: what
+    ``mode="reduce-overhead"`` does, without its compile time. Bench only (the runtime's modes
+    are dynamic/static/compiled). The graph reads the cache's tensors in place, so it serves
+    every later call that reloads the same cache."""
+    first = torch.zeros(1, 1, dtype=torch.long, device=model.action_queries.weight.device)
+    static_in = model.embed(first, None, None).clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up outside the capture (allocator, lazy kernels)
+        for _ in range(3):
+            fixed._eager_step(static_in)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static_out = fixed._eager_step(static_in)
+    torch.cuda.synchronize()
 
-    try:
-        prefilled = DynamicCache()
-        h = model.run_backbone(model.embed(prefix, pixels, state), ptypes, None, prefilled)
-        fixed.load(prefilled)
-        tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
-        static_in = model.embed(tok, None, None).clone()
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up outside the capture (allocator, lazy kernels)
-            for _ in range(3):
-                fixed._eager_step(static_in)
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        start = time.perf_counter()
-        with torch.cuda.graph(graph):
-            static_out = fixed._eager_step(static_in)
-        torch.cuda.synchronize()
-        capture_s = time.perf_counter() - start
+    def step(token: torch.Tensor) -> torch.Tensor:
+        static_in.copy_(model.embed(token, None, None))
+        graph.replay()
+        return static_out
 
-        def reason_and_act(graphed: bool = True) -> list[int]:
-            prefilled = DynamicCache()
-            h = model.run_backbone(model.embed(prefix, pixels, state), ptypes, None, prefilled)
-            cache = fixed.load(prefilled)
-            tok = model.backbone.lm_head(h[:, -1]).argmax(-1, keepdim=True)
-            out = []
-            for _ in range(tokens):
-                if graphed:
-                    static_in.copy_(model.embed(tok, None, None))
-                    graph.replay()
-                    hidden = static_out
-                else:
-                    hidden = fixed._eager_step(model.embed(tok, None, None))
-                tok = model.backbone.lm_head(hidden[:, -1]).argmax(-1, keepdim=True)
-                out.append(int(tok))
-            model.predict_actions_from_cache(cache)
-            return out
-
-        # Greedy tokens of the replayed graph against the same cache stepped eagerly.
-        same = reason_and_act(graphed=True) == reason_and_act(graphed=False)
-        return {"graph_capture_s": capture_s, "graph_reason_call_ms": 1000 * timed(reason_and_act, 5),
-                "graph_same_tokens_as_eager": same}
-    except Exception as exc:  # report, keep the other figures
-        return {"graph_error": f"{type(exc).__name__}: {exc}"[:500]}
+    return step
 
 
 def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224", device: str = "cuda",
