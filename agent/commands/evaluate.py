@@ -169,6 +169,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
             runtime.steer(grounding["pick"], grounding["place"], snap_iou=snap_iou)
         grounding["right"] = chose_right(grounding, spec)
     steps, success, checks, ious, policy_s, reason = 0, False, [], [], 0.0, ""
+    calls: list[dict[str, Any]] = []
+    start_z = env.object_poses()[spec.task.pick].position[2]
     gated_before = runtime.calls["phase_gated"]
     first_text = ""
     while steps < max_steps and not success:
@@ -180,6 +182,9 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
             ok, iou = target_check(chunk.written_target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
             checks.append(ok)
             ious.append(iou)
+            # Where the episode stood at this call (sim truth, scoring only): which calls miss.
+            calls.append({"step": steps, "gripper_closed": bool(float(obs["state"][7]) > 0.5),
+                          "target_raised_m": round(float(positions[spec.task.pick][2] - start_z), 3)})
             first_text = first_text or chunk.reasoning_text
         obs, steps, success, truncated, reason = send_chunk(env, chunk.actions[: runtime.execute_steps], obs, steps,
                                                             max_steps, reason)
@@ -188,7 +193,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
     return {
         "episode": spec.index, "seed": spec.seed, "task": spec.task.kind, "instruction": instruction,
         "dialogue": dialogue, "success": success, "steps": steps, "target_checks": checks,
-        "target_ious": ious, "policy_s": policy_s, "first_reasoning": first_text,
+        "target_ious": ious, "target_calls": calls, "policy_s": policy_s, "first_reasoning": first_text,
         "phase_gated": runtime.calls["phase_gated"] - gated_before,
         "grounding": grounding,
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
