@@ -178,13 +178,10 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         chunk = runtime.predict_chunk(obs, instruction, dialogue)
         policy_s += time.perf_counter() - t0
         if chunk.reasoned:
-            positions = {k: p.position for k, p in env.object_poses().items()}
-            ok, iou = target_check(chunk.written_target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
+            ok, iou, call = score_call(env, spec, chunk.written_target, obs, steps, box_camera, start_z)
             checks.append(ok)
             ious.append(iou)
-            # Where the episode stood at this call (sim truth, scoring only): which calls miss.
-            calls.append({"step": steps, "gripper_closed": bool(float(obs["state"][7]) > 0.5),
-                          "target_raised_m": round(float(positions[spec.task.pick][2] - start_z), 3)})
+            calls.append(call)
             first_text = first_text or chunk.reasoning_text
         obs, steps, success, truncated, reason = send_chunk(env, chunk.actions[: runtime.execute_steps], obs, steps,
                                                             max_steps, reason)
@@ -199,6 +196,19 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
         "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
     }
+
+
+def score_call(env: Any, spec: Any, target: Any, obs: dict[str, Any], steps: int, box_camera: Any,
+               start_z: float) -> tuple[bool, float, dict[str, Any]]:
+    """One reasoning call's TARGET against the truth (:func:`target_check`), and where the episode
+    stood at that call: its step, the gripper, how far the target has been raised since the start
+    (sim truth, scoring only; it says which calls miss)."""
+    from agent.commands.collect import project_boxes
+
+    positions = {k: p.position for k, p in env.object_poses().items()}
+    ok, iou = target_check(target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
+    return ok, iou, {"step": steps, "gripper_closed": bool(float(obs["state"][7]) > 0.5),
+                     "target_raised_m": round(float(positions[spec.task.pick][2] - start_z), 3)}
 
 
 def send_chunk(env: Any, actions: Any, obs: dict[str, Any], steps: int, max_steps: int,

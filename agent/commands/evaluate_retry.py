@@ -19,8 +19,7 @@ from typing import Any, Optional
 def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int, retries: int,
                              depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode through ``executor`` (a ``VLAExecutor``); its record."""
-    from agent.commands.collect import project_boxes
-    from agent.commands.evaluate import chose_right, perceived_target, send_chunk, target_check
+    from agent.commands.evaluate import chose_right, perceived_target, score_call, send_chunk
     from agent.context import ActTarget
     from agent.outcome_check import check_outcome
     from perception.proposals import perceive
@@ -42,6 +41,8 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     executor.reset(target if target is not None else ActTarget(pick=None, place=None, relation=None,  # type: ignore[arg-type]
                                                                instruction=instruction))
     steps, success, checks, ious, policy_s, reason = 0, False, [], [], 0.0, ""
+    calls: list[dict[str, Any]] = []
+    start_z = env.object_poses()[spec.task.pick].position[2]
     attempts: list[dict[str, Any]] = []
     gated_before = runtime.calls["phase_gated"]
     first_text = ""
@@ -51,10 +52,10 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         out = executor.select_action(obs, instruction, flat)
         policy_s += time.perf_counter() - t0
         if runtime.calls["reason"] > reasoned_before:  # the policy wrote a new chain of thought
-            positions = {k: p.position for k, p in env.object_poses().items()}
-            ok, iou = target_check(out.target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
+            ok, iou, call = score_call(env, spec, out.target, obs, steps, box_camera, start_z)
             checks.append(ok)
             ious.append(iou)
+            calls.append(call)
             first_text = first_text or (out.raw_text or "")
         obs, steps, success, truncated, reason = send_chunk(env, out.actions, obs, steps, max_steps, reason)
         if truncated:
@@ -80,7 +81,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     return {
         "episode": spec.index, "seed": spec.seed, "task": spec.task.kind, "instruction": instruction,
         "dialogue": dialogue, "success": success, "steps": steps, "target_checks": checks,
-        "target_ious": ious, "policy_s": policy_s, "first_reasoning": first_text,
+        "target_ious": ious, "target_calls": calls, "policy_s": policy_s, "first_reasoning": first_text,
         "phase_gated": runtime.calls["phase_gated"] - gated_before, "grounding": grounding,
         "end_reason": reason, "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
         "attempts": attempts, "retried": sum(not a["looks_done"] for a in attempts[:retries]),

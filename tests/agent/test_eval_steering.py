@@ -31,6 +31,11 @@ def test_eval_alone_has_no_grounding_section(tmp_path: Path) -> None:
     main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "1", "--max-steps", "8", "--report", str(out)])
     report = json.loads(out.read_text())
     assert "grounding" not in report and report["per_episode"][0]["grounding"] is None
+    episode = report["per_episode"][0]
+    # Each scored reasoning call says where the episode stood: the first is at step 0, hand open,
+    # target on the table.
+    assert len(episode["target_calls"]) == len(episode["target_checks"]) >= 1
+    assert episode["target_calls"][0] == {"step": 0, "gripper_closed": False, "target_raised_m": 0.0}
 
 
 def test_eval_with_retries_runs_the_agents_loop_and_reports_its_own_checks(tmp_path: Path) -> None:
@@ -42,6 +47,7 @@ def test_eval_with_retries_runs_the_agents_loop_and_reports_its_own_checks(tmp_p
     check = report["own_check"]
     assert check["motions_checked"] == sum(len(e["attempts"]) for e in report["per_episode"])
     for episode in report["per_episode"]:
+        assert len(episode["target_calls"]) == len(episode["target_checks"])
         assert episode["retried"] <= 1 and all(a["reason"] for a in episode["attempts"])
         if episode["success"]:  # the simulator's success ends it before any look says "missed" twice
             assert sum(not a["looks_done"] for a in episode["attempts"]) <= 1
