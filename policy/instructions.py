@@ -171,10 +171,33 @@ def truth_reasoning(
     )
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One clarifying question, the person's answer, and which slot of the task it settles."""
+
+    question: str
+    answer: str
+    slot: str = "pick"  # "pick" | "place"
+
+
+def eval_exchanges(scene: SceneSpec, task: TaskWords) -> list[Exchange]:
+    """The clarifying exchanges an evaluation episode gives with its sentence: for the picked
+    object and then for the place, whichever has a same-name twin (same colour and shape; a
+    small and a medium black bowl are twins to the words). Without it the sentence fits both
+    and the episode would score a guess; the agent asks, and the demonstrations' clarified place
+    variants use these same words (:func:`prompt_variants`)."""
+    out = []
+    for slot, obj_id in (("pick", task.pick), ("place", task.place)):
+        if obj_id is None:
+            continue
+        obj = scene.get(obj_id)
+        twins = [o for o in scene.objects if o.id != obj.id and name(o) == name(obj)]
+        if twins:
+            out.append(Exchange("the left or the right one?", f"the {_side(scene, obj, twins[0])} one", slot))
+    return out
+
+
 def eval_prompt(scene: SceneSpec, task: TaskWords) -> tuple[str, list[tuple[str, str]]]:
     """(instruction, dialogue) an evaluation episode gives the policy: the canonical sentence,
-    plus the clarifying exchange when the picked object has a same-colour, same-shape twin."""
-    pick = scene.get(task.pick)
-    twins = [o for o in scene.objects if o.id != pick.id and name(o) == name(pick)]
-    dialogue = [("the left or the right one?", f"the {_side(scene, pick, twins[0])} one")] if twins else []
-    return task_sentence(scene, task), dialogue
+    plus the clarifying exchanges of :func:`eval_exchanges`."""
+    return task_sentence(scene, task), [(e.question, e.answer) for e in eval_exchanges(scene, task)]

@@ -96,7 +96,7 @@ def target_check(target: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool,
 
 
 def perceived_target(env: Any, instruction: str, dialogue: list[tuple[str, str]],
-                     depth_segmenter: bool = False) -> tuple[str, Any, Any, Any]:
+                     depth_segmenter: bool = False, slots: Optional[list[str]] = None) -> tuple[str, Any, Any, Any]:
     """(status, scene, pick, place): what the agent's perception and grounder make of the words
     on the current frame.
 
@@ -104,7 +104,8 @@ def perceived_target(env: Any, instruction: str, dialogue: list[tuple[str, str]]
     grounded by ``perception.grounding.Grounder`` with the clarifying answers folded in (the
     agent's ``ground`` node without the SigLIP check). ``pick``/``place`` are the perceived
     objects when exactly one interpretation is left (status ``"grounded"``), else None with
-    ``"ambiguous"`` (the agent would ask again) or ``"nothing"`` (nothing matched). In sim,
+    ``"ambiguous"`` (the agent would ask again) or ``"nothing"`` (nothing matched). ``slots``
+    says which slot each answer of ``dialogue`` settles (``"pick"`` where not given). In sim,
     perception groups pixels by the simulator's segmentation mask unless ``depth_segmenter``
     (the segmenter a real arm uses: depth + colour only); the sim's labels are never used to choose.
     """
@@ -115,7 +116,10 @@ def perceived_target(env: Any, instruction: str, dialogue: list[tuple[str, str]]
     obs = env.arm.get_observation()
     segmenter = DepthSegmenter() if depth_segmenter else None
     scene = perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels, segmenter=segmenter)
-    context = DialogueContext(answers=[Answer(text=answer) for _, answer in dialogue])
+    slots = slots if slots is not None else ["pick"] * len(dialogue)
+    if len(slots) != len(dialogue):
+        raise ValueError(f"{len(dialogue)} answers but {len(slots)} slots")
+    context = DialogueContext(answers=[Answer(text=answer, slot=slot) for (_, answer), slot in zip(dialogue, slots)])
     chosen = Grounder().ground(instruction, scene, context).prediction_set
     if len(chosen) != 1:
         return ("ambiguous" if chosen else "nothing"), scene, None, None
@@ -125,13 +129,14 @@ def perceived_target(env: Any, instruction: str, dialogue: list[tuple[str, str]]
 
 
 def perceived_steering(env: Any, instruction: str, dialogue: list[tuple[str, str]],
-                       depth_segmenter: bool = False, policy_camera: Any = None) -> dict[str, Any]:
+                       depth_segmenter: bool = False, policy_camera: Any = None,
+                       slots: Optional[list[str]] = None) -> dict[str, Any]:
     """:func:`perceived_target` as steering boxes (fractions of the image; ``pick``/``place``,
     None unless grounded) and the scene ids of the chosen objects (for scoring only). The boxes
     are ``agent.vla_executor.steering_box``'s, as the agent's VLA executor steers with."""
     from agent.vla_executor import steering_box
 
-    status, _, pick, place = perceived_target(env, instruction, dialogue, depth_segmenter)
+    status, _, pick, place = perceived_target(env, instruction, dialogue, depth_segmenter, slots)
     if status != "grounded":
         return {"status": status, "pick": None, "place": None, "pick_id": None, "place_id": None}
     obs = env.arm.get_observation()
@@ -149,7 +154,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
                 snap_iou: Optional[float] = None, depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
     from agent.commands.collect import project_boxes
-    from policy.instructions import TaskWords, eval_prompt
+    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime.reset()
@@ -164,7 +169,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         runtime.steer(start.get(spec.task.pick), start.get(spec.task.place) if spec.task.place else None)
     elif steer == "perception":
         grounding = perceived_steering(env, instruction, dialogue, depth_segmenter,
-                                       getattr(runtime.config, "geometry_camera", None))
+                                       getattr(runtime.config, "geometry_camera", None),
+                                       [e.slot for e in eval_exchanges(spec.scene, words)])
         if grounding["status"] == "grounded":
             runtime.steer(grounding["pick"], grounding["place"], snap_iou=snap_iou)
         grounding["right"] = chose_right(grounding, spec)

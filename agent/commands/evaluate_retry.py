@@ -23,7 +23,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     from agent.context import ActTarget
     from agent.outcome_check import check_outcome
     from perception.proposals import perceive
-    from policy.instructions import TaskWords, eval_prompt
+    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime = executor.runtime
@@ -31,7 +31,8 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
     instruction, dialogue = eval_prompt(spec.scene, words)
     flat = [line for pair in dialogue for line in pair]
-    status, before, pick, place = perceived_target(env, instruction, dialogue, depth_segmenter)
+    status, before, pick, place = perceived_target(env, instruction, dialogue, depth_segmenter,
+                                                   [e.slot for e in eval_exchanges(spec.scene, words)])
     relation = spec.task.relation if spec.task.place is not None else None
     grounding = {"status": status, "pick_id": getattr(pick, "sim_id", None),
                  "place_id": getattr(place, "sim_id", None)}

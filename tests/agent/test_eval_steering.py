@@ -58,3 +58,27 @@ def test_eval_retries_need_the_agents_own_perception(tmp_path: Path, capsys) -> 
 
     with pytest.raises(SystemExit, match="add --steer perception"):
         main(["eval", "--checkpoint", str(CHECKPOINT), "--episodes", "1", "--retries", "1"])
+
+
+def test_the_evals_clarified_place_grounds_to_the_bowl_the_task_names() -> None:
+    """Held-out seed 93 (episode 46) puts a white cylinder in one of two black bowls. With the
+    eval's clarifying answer read for the place, the agent's perception and grounder choose the
+    task's bowl; read as an answer about the pick it is still two bowls."""
+    from agent.commands.collect import sample_episode
+    from agent.commands.evaluate import perceived_target
+    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
+    from sim.tabletop_env import TabletopEnv
+
+    spec = sample_episode(46, 93, "place_in", 4, 0.25)
+    words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
+    instruction, dialogue = eval_prompt(spec.scene, words)
+    slots = [e.slot for e in eval_exchanges(spec.scene, words)]
+    assert slots == ["place"]
+    env = TabletopEnv(image_size=96, n_objects=4)
+    try:
+        env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
+        status, _, pick, place = perceived_target(env, instruction, dialogue, slots=slots)
+        assert status == "grounded" and (pick.sim_id, place.sim_id) == (spec.task.pick, spec.task.place)
+        assert perceived_target(env, instruction, dialogue)[0] == "ambiguous"
+    finally:
+        env.close()

@@ -56,3 +56,24 @@ def test_the_truth_task_of_a_twin_episode_restates_which_twin():
     assert r.task == "put the red cube on the right in the green bowl"
     r = truth_reasoning(_scene(), TaskWords(pick="c"), boxes, "approach", np.zeros((4, 7)))
     assert r.task == "pick up the green bowl"
+
+
+def test_eval_clarifies_a_place_with_a_same_name_twin():
+    """Two black bowls of different sizes: "in the black bowl" fits both, so the eval's episode
+    says which, as the agent would ask (a sentence that fits both would score a guess)."""
+    from policy.instructions import eval_exchanges
+
+    scene = SceneSpec(viewpoint="user", objects=[
+        ObjectSpec(id="cyl", shape="cylinder", color="white", position=(0.66, -0.03)),
+        ObjectSpec(id="big", shape="bowl", color="black", size="medium", position=(0.51, -0.03)),
+        ObjectSpec(id="small", shape="bowl", color="black", size="small", position=(0.44, 0.13)),
+    ])
+    instruction, dialogue = eval_prompt(scene, TaskWords(pick="cyl", place="big"))
+    assert instruction == "put the white cylinder in the black bowl"
+    # "big" is at -y, the robot's right: the person across the table calls it the left one.
+    assert dialogue == [("the left or the right one?", "the left one")]
+    assert [e.slot for e in eval_exchanges(scene, TaskWords(pick="cyl", place="big"))] == ["place"]
+    # Twins in both slots: the pick's exchange first, then the place's.
+    both = eval_exchanges(_scene(), TaskWords(pick="a", place="b"))
+    assert [e.slot for e in both] == ["pick", "place"]
+    assert eval_prompt(_scene(), TaskWords(pick="c"))[1] == []
