@@ -14,6 +14,18 @@ allowed for the reported gripper, the allowed phase it scores highest is written
 (``box_pointer.choose_box`` over the allowed words, so it works for any tokenizer). The words
 after the phase (direction, gripper) stay the network's.
 
+Where the hand closed matters too. In those demonstrations a put-down lowers and releases only
+once it has carried the object away: every "lower" and "release" row stands at least 9.4 cm
+(horizontally) from where the hand closed, while "close" and "lift" rows stand right there. The
+network sometimes writes "release" straight after a good grasp next to a large bowl, and then
+closes and opens on the spot until the episode ends (held-out seed 87). So with the fingers held
+apart by something (proprio opening >= ``HOLDING_OPENING``) and the hand still within
+``NEAR_GRASP_M`` of where it closed, "lower" and "release" are not allowed either
+(``near_grasp``). An empty hand that closed on nothing is left to the network: the demos never
+show it, and its "release" there is how it tries again. (Holding the open hand to "done" once it
+had carried the object away and let go, the demonstrations' only phase there, was tried and
+dropped: two put-downs lost alone, one gained and one lost in the agent's loop.)
+
 Only the phase word is gated. Holding the action chunk's gripper to the phase as well (no open
 in a lift/carry/close chunk, no close in an approach chunk, as in the demonstrations) was tried
 and dropped: it saved three dropped objects and lost four put-downs whose head opened or closed
@@ -35,6 +47,14 @@ _PICK = {
     "open": ("approach", "descend", "close"),
     "closed": ("close", "lift", "done"),
 }
+#: Phases a put-down never shows while the hand holds the object where it closed on it.
+_AWAY_FROM_GRASP = ("lower", "release")
+#: Horizontal distance (m) from where the hand closed inside which ``_AWAY_FROM_GRASP`` is not
+#: allowed: the demonstrations' nearest such row is 9.4 cm away (docs/BENCHMARKS.md).
+NEAR_GRASP_M = 0.04
+#: Finger opening (proprio ``state[6]``, 0 shut .. 1 open) at or above which closed fingers hold
+#: something: the demonstrations' held objects keep them at >= 0.48; an empty hand shuts to ~0.
+HOLDING_OPENING = 0.2
 #: Every phase word the reasoning format uses.
 PHASES = tuple(dict.fromkeys(_PLACE["open"] + _PLACE["closed"] + _PICK["open"] + _PICK["closed"]))
 
@@ -52,9 +72,34 @@ def has_place(text: str) -> bool:
     return bool(_PLACE_IN_TARGET.search(text))
 
 
-def allowed_phases(place_task: bool, gripper_closed: bool) -> tuple[str, ...]:
-    """Phase words the demonstrations show with this gripper command for this kind of task."""
-    return (_PLACE if place_task else _PICK)["closed" if gripper_closed else "open"]
+def allowed_phases(place_task: bool, gripper_closed: bool, near_grasp: bool = False) -> tuple[str, ...]:
+    """Phase words the demonstrations show with this gripper command for this kind of task;
+    ``near_grasp``: the closed hand holds something within ``NEAR_GRASP_M`` of where it closed."""
+    allowed = (_PLACE if place_task else _PICK)["closed" if gripper_closed else "open"]
+    if near_grasp and gripper_closed:
+        allowed = tuple(p for p in allowed if p not in _AWAY_FROM_GRASP)
+    return allowed
+
+
+class GraspPoint:
+    """Where the hand closed on something, from proprio alone: ``update(state)`` at every network
+    call, ``near(state)`` says whether a closed hand still holds it within ``NEAR_GRASP_M`` of
+    there. Forgotten when the hand opens or the fingers shut on nothing."""
+
+    def __init__(self) -> None:
+        self.xy: Any = None
+
+    def update(self, state: Any) -> None:
+        holding = float(state[7]) > 0.5 and float(state[6]) >= HOLDING_OPENING
+        if not holding:
+            self.xy = None
+        elif self.xy is None:
+            self.xy = (float(state[0]), float(state[1]))
+
+    def near(self, state: Any) -> bool:
+        if self.xy is None:
+            return False
+        return ((float(state[0]) - self.xy[0]) ** 2 + (float(state[1]) - self.xy[1]) ** 2) ** 0.5 < NEAR_GRASP_M
 
 
 def move_phase(reasoning: str) -> str:
@@ -62,16 +107,16 @@ def move_phase(reasoning: str) -> str:
     return reasoning.partition("MOVE:")[2].split(",")[0].strip()
 
 
-def obeys_phase_table(reasoning: str, state: Any) -> bool:
+def obeys_phase_table(reasoning: str, state: Any, near_grasp: bool = False) -> bool:
     """True when the MOVE phase of ``reasoning`` is one the table allows with the gripper command
     the proprio ``state`` reports (``state[7]``)."""
-    return move_phase(reasoning) in allowed_phases(has_place(reasoning), bool(float(state[7]) > 0.5))
+    return move_phase(reasoning) in allowed_phases(has_place(reasoning), bool(float(state[7]) > 0.5), near_grasp)
 
 
-def phase_candidates(tokenizer: Any, text: str, gripper_closed: bool) -> dict[str, list[int]]:
+def phase_candidates(tokenizer: Any, text: str, gripper_closed: bool, near_grasp: bool = False) -> dict[str, list[int]]:
     """Allowed phase word -> its token ids, for the decoder at ``text`` (see ``at_phase_word``)."""
     return {
         phase: tokenizer(phase, add_special_tokens=False).input_ids
-        for phase in allowed_phases(has_place(text), gripper_closed)
+        for phase in allowed_phases(has_place(text), gripper_closed, near_grasp)
     }
 

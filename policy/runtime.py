@@ -42,7 +42,7 @@ from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reas
 from policy.dataset import image_to_tensor
 from policy.decode_cache import ReasoningCache, resolve_decode
 from policy.geometry import reasoning_geometry
-from policy.phase_gate import at_phase_word, phase_candidates
+from policy.phase_gate import GraspPoint, at_phase_word, phase_candidates
 from policy.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
@@ -84,7 +84,8 @@ class RuntimeSettings:
     side_words: Optional[str] = "user"
     # Write only a MOVE phase the demonstrations show with the gripper command the arm reports
     # (policy/phase_gate.py: no "done" while a put-down task holds the object closed, no
-    # "carry" with the hand open); False lets the network's phase word stand.
+    # "carry" with the hand open, no "lower"/"release" while the hand still holds it where it
+    # closed on it); False lets the network's phase word stand.
     phase_gate: bool = True
     # KV cache the chain of thought is decoded on (policy/decode_cache.py): 'dynamic' grows one
     # per call; 'static' is one fixed-size cache reused by every call; 'compiled' also compiles
@@ -126,6 +127,8 @@ class _Memory:
     pointed: dict[str, Box] = field(default_factory=dict)
     # With RuntimeSettings.hold_boxes: the first reasoning call's TARGET / PLACE boxes.
     held: Optional[tuple[Optional[Box], Optional[Box]]] = None
+    # Where the hand closed on what it holds (proprio; policy/phase_gate.py).
+    grasp: GraspPoint = field(default_factory=GraspPoint)
 
 
 class VLARuntime:
@@ -209,6 +212,7 @@ class VLARuntime:
         prompt = format_prompt(instruction, dialogue)
         pixels = image_to_tensor(np.asarray(obs["rgb"]), cfg.image_size)[None].to(self.device)
         self._raw_state = np.asarray(obs["state"], dtype=np.float32)
+        mem.grasp.update(self._raw_state)
         state = torch.from_numpy(self.policy.stats.normalize_state(self._raw_state))[None].to(self.device)
         must_reason = (
             mem.stale
@@ -323,7 +327,8 @@ class VLARuntime:
         if not at_phase_word(decode_text(tokenizer, generated[-3:])):
             return []
         text = decode_text(tokenizer, generated)
-        return list(phase_candidates(tokenizer, text, bool(self._raw_state[7] > 0.5)).values())
+        return list(phase_candidates(tokenizer, text, bool(self._raw_state[7] > 0.5),
+                                     self._memory.grasp.near(self._raw_state)).values())
 
     def _decode_cache(self, prefilled: Any) -> tuple[Any, Any]:
         """(KV cache holding the prefilled prefix, single-token step) for the rest of one

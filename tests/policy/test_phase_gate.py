@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from policy.phase_gate import PHASES, allowed_phases, at_phase_word, has_place, move_phase, phase_candidates
+from policy.phase_gate import (NEAR_GRASP_M, PHASES, GraspPoint, allowed_phases, at_phase_word, has_place, move_phase,
+                               phase_candidates)
 
 
 @pytest.fixture(scope="module")
 def demo_rows():
-    """(task kind, reasoning, state) of every row of one expert episode per task kind."""
+    """(episode, task kind, reasoning, state) of every row of one expert episode per task kind."""
     from agent.commands.collect import record_episode, sample_episode
     from sim.tabletop_env import TabletopEnv
 
@@ -20,7 +21,7 @@ def demo_rows():
         for i, kind in enumerate(("pick", "place_in", "place_on")):
             cols = record_episode(env, sample_episode(i, 2 * i, kind, 3, 0.0), chunk=8, post_steps=3, max_steps=160)
             assert cols is not None, f"the expert failed its {kind} demo"
-            rows += list(zip(cols["task"], cols["reasoning"], cols["state"]))
+            rows += [(i, *row) for row in zip(cols["task"], cols["reasoning"], cols["state"])]
     finally:
         env.close()
     return rows
@@ -28,11 +29,14 @@ def demo_rows():
 
 def test_every_demonstrated_phase_is_allowed_with_the_gripper_it_was_shown_with(demo_rows):
     seen = set()
-    for kind, reasoning, state in demo_rows:
+    grasps: dict[int, GraspPoint] = {}
+    for episode, kind, reasoning, state in demo_rows:
         phase = move_phase(reasoning)
         closed = state[7] > 0.5
+        grasp = grasps.setdefault(episode, GraspPoint())  # as the runtime keeps it, updated at every call
+        grasp.update(state)
         assert has_place(reasoning) == (kind != "pick")
-        assert phase in allowed_phases(has_place(reasoning), closed), (kind, phase, state[6:])
+        assert phase in allowed_phases(has_place(reasoning), closed, grasp.near(state)), (kind, phase, state[6:])
         seen.add((kind != "pick", phase, closed))
     # The episodes went through every phase of both tables, both gripper states included.
     assert {p for _, p, _ in seen} == set(PHASES)
@@ -44,6 +48,36 @@ def test_a_put_down_is_never_done_while_the_hand_is_closed_and_never_carries_ope
     assert not {"lift", "carry", "lower"} & set(allowed_phases(place_task=True, gripper_closed=False))
     # A pick is done holding the object up.
     assert "done" in allowed_phases(place_task=False, gripper_closed=True)
+
+
+def _state(xyz, opening, closed):
+    state = np.zeros(8)
+    state[:3], state[6], state[7] = xyz, opening, float(closed)
+    return state
+
+
+def test_a_put_down_does_not_release_where_the_hand_closed_on_the_object():
+    grasp = GraspPoint()
+    grasped = _state((0.43, 0.0, 0.02), 0.49, True)  # closed on a cylinder
+    grasp.update(grasped)
+    assert grasp.near(grasped)
+    assert not {"lower", "release"} & set(allowed_phases(True, True, grasp.near(grasped)))
+    assert {"close", "lift", "carry"} <= set(allowed_phases(True, True, grasp.near(grasped)))
+    carried = _state((0.43 + NEAR_GRASP_M + 0.01, 0.0, 0.12), 0.49, True)
+    grasp.update(carried)
+    assert not grasp.near(carried) and "release" in allowed_phases(True, True, grasp.near(carried))
+    # A pick's table has no put-down phases to drop.
+    assert allowed_phases(False, True, True) == allowed_phases(False, True)
+
+
+def test_a_missed_grasp_leaves_the_network_free_to_let_go_and_try_again():
+    grasp = GraspPoint()
+    empty = _state((0.43, 0.0, 0.02), 0.01, True)  # fingers shut on nothing
+    grasp.update(empty)
+    assert not grasp.near(empty) and "release" in allowed_phases(True, True, grasp.near(empty))
+    grasp.update(_state((0.43, 0.0, 0.02), 0.49, True))
+    grasp.update(_state((0.43, 0.0, 0.05), 1.0, False))  # opened: the grasp point is forgotten
+    assert grasp.xy is None
 
 
 def test_the_decoder_knows_when_the_phase_word_is_next(tokenizer):
@@ -99,3 +133,32 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
     assert ("done", True) in ungated[1] and not ungated[0]["success"]
     assert all(phase in allowed_phases(True, closed) for phase, closed in gated[1])
     assert gated[0]["success"] and gated[0]["phase_gated"] >= 1
+
+
+@pytest.mark.slow
+def test_the_agents_loop_no_longer_lets_go_next_to_the_bowl_it_has_not_reached():
+    """Held-out seed 87 ("put the pink cylinder in the cyan bowl", a large bowl beside a small
+    cylinder): after a good grasp the network wrote "release" and closed and opened on the spot
+    for 244 steps. Kept to "close"/"lift"/"carry" there, the cylinder lands in the bowl."""
+    from pathlib import Path
+
+    import torch
+
+    from agent.commands.collect import sample_episode
+    from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
+    from policy.checkpoint import load_checkpoint
+    from policy.runtime import RuntimeSettings, VLARuntime
+    from sim.tabletop_env import TabletopEnv
+
+    policy = load_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "vla")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as `main.py eval` runs it
+    env = TabletopEnv(image_size=policy.config.image_size, n_objects=4, max_episode_steps=300)
+    try:
+        runtime = VLARuntime(policy, RuntimeSettings())
+        record = run_episode_with_retries(env, make_executor(runtime, 0.3, 300),
+                                          sample_episode(43, 87, "place_in", 4, 0.25), 300, 1)
+    finally:
+        env.close()
+        torch.set_num_threads(threads)
+    assert record["success"] and record["retried"] == 0, record["end_reason"]
