@@ -137,6 +137,26 @@ SHAPE_BUILDERS: dict[str, Callable[[Any, ObjectSpec], tuple[int, int]]] = {
 }
 
 
+def lowest_z(spec: ObjectSpec, position: Any, orientation: Any) -> float:
+    """z (metres) of the body's lowest point at this pose (quaternion x, y, z, w): a cube tilted
+    45 degrees against a bowl's wall reaches its floor with a corner while its centre stands
+    a full half-diagonal up. A bowl's frame origin is its underside."""
+    z = float(position[2])
+    if spec.shape == "bowl":
+        return z
+    s = SIZE_METRES[spec.size]
+    if spec.shape == "ball":
+        return z - s / 2.0
+    x, y, qz, w = (float(v) for v in orientation)
+    # The last row of the rotation matrix: how far each body axis points up.
+    up = (2.0 * (x * qz - w * y), 2.0 * (y * qz + w * x), 1.0 - 2.0 * (x * x + y * y))
+    if spec.shape == "cube":
+        return z - s / 2.0 * sum(abs(c) for c in up)
+    # Cylinder, axis along body z: its end disc's rim is lowest.
+    axis_up = min(1.0, abs(up[2]))
+    return z - (s / 2.0 * axis_up + s / 2.0 * math.sqrt(max(0.0, 1.0 - axis_up * axis_up)))
+
+
 def spawn_height(spec: ObjectSpec) -> float:
     """z (metres) of the body frame when the object rests on the table."""
     return 0.0 if spec.shape == "bowl" else SIZE_METRES[spec.size] / 2.0

@@ -71,12 +71,22 @@ def target_xy(reference_xy: np.ndarray, relation: str, viewpoint: Viewpoint = "u
 
 @dataclass
 class WorldState:
-    """What the checks read from physics: per object id, position (3,) m, speed m/s, contact."""
+    """What the checks read from physics: per object id, position (3,) m, speed m/s, contact,
+    and the z of its lowest point at its current orientation (``sim.objects.lowest_z``; where
+    missing, the centre less half the height, as for an upright object)."""
 
     positions: dict[str, np.ndarray]
     initial_positions: dict[str, np.ndarray]
     speeds: dict[str, float] = field(default_factory=dict)
     touching_robot: dict[str, bool] = field(default_factory=dict)
+    bottoms: dict[str, float] = field(default_factory=dict)
+
+
+def _bottom(scene: SceneSpec, world: WorldState, object_id: str) -> float:
+    """z of the object's lowest point (see :class:`WorldState`)."""
+    if object_id in world.bottoms:
+        return float(world.bottoms[object_id])
+    return float(world.positions[object_id][2] - object_geometry(scene.get(object_id)).height / 2.0)
 
 
 @dataclass(frozen=True)
@@ -114,12 +124,12 @@ def _check_in(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessRep
     bowl = scene.get(str(task.place))
     if bowl.shape != "bowl":
         return SuccessReport(False, f"{bowl.id} is a {bowl.shape}, not a container")
-    g, og = object_geometry(bowl), object_geometry(scene.get(task.pick))
+    g = object_geometry(bowl)
     p, b = world.positions[task.pick], world.positions[bowl.id]
     dist = float(np.linalg.norm(p[:2] - b[:2]))
     if dist > g.inner_radius:
         return SuccessReport(False, f"{dist:.3f} m from bowl centre > inner radius {g.inner_radius:.3f}")
-    bottom = p[2] - og.height / 2.0
+    bottom = _bottom(scene, world, task.pick)
     if bottom > b[2] + g.floor + REST_HEIGHT:
         return SuccessReport(False, f"not resting on the bowl floor (bottom at {bottom:.3f} m)")
     return SuccessReport(True, f"in the bowl, {dist:.3f} m from its centre")
@@ -127,19 +137,19 @@ def _check_in(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessRep
 
 def _check_on(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessReport:
     ref = scene.get(str(task.place))
-    rg, og = object_geometry(ref), object_geometry(scene.get(task.pick))
+    rg = object_geometry(ref)
     p, r = world.positions[task.pick], world.positions[ref.id]
     dist = float(np.linalg.norm(p[:2] - r[:2]))
     if dist > rg.radius:
         return SuccessReport(False, f"{dist:.3f} m off the reference's centre")
-    gap = float((p[2] - og.height / 2.0) - (r[2] + rg.height / 2.0))
+    gap = _bottom(scene, world, task.pick) - float(r[2] + rg.height / 2.0)
     if abs(gap) > REST_HEIGHT:
         return SuccessReport(False, f"not resting on top (gap {gap:.3f} m)")
     return SuccessReport(True, "on top of the reference")
 
 
 def _on_table(task: TaskSpec, scene: SceneSpec, world: WorldState) -> str | None:
-    bottom = world.positions[task.pick][2] - object_geometry(scene.get(task.pick)).height / 2.0
+    bottom = _bottom(scene, world, task.pick)
     return None if bottom <= REST_HEIGHT else f"not resting on the table (bottom at {bottom:.3f} m)"
 
 

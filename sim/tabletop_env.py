@@ -10,6 +10,7 @@ from gymnasium import spaces
 
 from sim.arm import ACTION_DIM, STATE_DIM
 from sim.camera import CameraModel
+from sim.objects import lowest_z
 from sim.pybullet_arm import ObjectPose, PyBulletArm
 from sim.pybullet_camera import CameraConfig
 from sim.safety import SafetyEnvelope
@@ -165,7 +166,9 @@ class TabletopEnv(gym.Env):
         poses = self.arm.object_poses()
         speeds = {k: float(np.linalg.norm(c.getBaseVelocity(b)[0])) for k, b in self.arm.bodies.body_of.items()}
         touching = {k: self.arm.robot_contacts(k) > 0 for k in poses}
-        return WorldState({k: p.position for k, p in poses.items()}, self._initial, speeds, touching)
+        bottoms = {k: lowest_z(self.scene.get(k), p.position, p.orientation) for k, p in poses.items()} \
+            if self.scene is not None else {}
+        return WorldState({k: p.position for k, p in poses.items()}, self._initial, speeds, touching, bottoms)
 
     def _check(self) -> SuccessReport:
         assert self.scene is not None
