@@ -64,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "of how far the actions follow the reasoning)")
     parser.add_argument("--snap-iou", type=float, default=_snap_default(),
                         help="with --steer perception: replace a steering box by the policy's own listed box "
-                             "of the object when they overlap at least this much (IoU; 0 = never), as the "
-                             "agent's VLA executor does")
+                             "of the object when they overlap at least this much (IoU; 0 = never, the agent's "
+                             "VLA executor's default since session 13; sessions 10-12 snapped at 0.3)")
     parser.add_argument("--retries", type=int, default=None,
                         help="with --steer perception: run the agent's VLA executor (its own end of a motion) and, "
                              "when a motion ends without success, let the agent's own look decide "
@@ -77,9 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _snap_default() -> float:
-    from agent.self_check import SelfCheckSettings
+    """The agent's VLA executor's snapping IoU, 0 for none (its default: boxes written as measured)."""
+    from agent.vla_executor import DEFAULT_SNAP_IOU
 
-    return SelfCheckSettings.min_iou
+    return 0.0 if DEFAULT_SNAP_IOU is None else float(DEFAULT_SNAP_IOU)
 
 
 def target_check(target: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
