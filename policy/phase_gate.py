@@ -107,10 +107,10 @@ def move_phase(reasoning: str) -> str:
     return reasoning.partition("MOVE:")[2].split(",")[0].strip()
 
 
-def obeys_phase_table(reasoning: str, state: Any, near_grasp: bool = False) -> bool:
+def obeys_phase_table(reasoning: str, state: Any) -> bool:
     """True when the MOVE phase of ``reasoning`` is one the table allows with the gripper command
     the proprio ``state`` reports (``state[7]``)."""
-    return move_phase(reasoning) in allowed_phases(has_place(reasoning), bool(float(state[7]) > 0.5), near_grasp)
+    return move_phase(reasoning) in allowed_phases(has_place(reasoning), bool(float(state[7]) > 0.5))
 
 
 def phase_candidates(tokenizer: Any, text: str, gripper_closed: bool, near_grasp: bool = False) -> dict[str, list[int]]:
