@@ -14,7 +14,8 @@ A pointed TARGET/PLACE keeps the object it got at the previous reasoning call of
 instruction when that object is still listed where it was (``RuntimeSettings.track_iou``), and
 the gripper is sent fully open or closed (``binary_gripper``), as the expert sends it. With
 ``hold_boxes`` the first call's TARGET/PLACE boxes are kept for the whole instruction (the
-runtime steers itself with them).
+runtime steers itself with them); ``hold_place`` keeps only the PLACE box, for the relations it
+names (by default a bowl's: "in").
 
 ``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
 loop; the benchmark compares the two.
@@ -77,6 +78,12 @@ class RuntimeSettings:
     # hand (78 % against 42 % of all calls, docs/BENCHMARKS.md); a bowl does not move, and the
     # TARGET of the moment it was named is what a steered run feeds during the carry too.
     hold_boxes: bool = False
+    # Keep the PLACE box of an instruction's first reasoning call for these relations: a bowl
+    # does not move while the object is carried to it, and later calls see it past the hand and
+    # the object. Alone, on two blocks of 90 held-out seeds, it put 4 more objects into bowls and
+    # lost none; held for stacks too it lost 3 stacks (docs/BENCHMARKS.md, session 13). A steered
+    # PLACE (the agent's grounding) takes precedence. () lets every call point the PLACE afresh.
+    hold_place: tuple[str, ...] = ("in",)
     # Whose left/right the person's side words mean ('user': across the table, 'robot'): when a
     # prompt names a side and the slot's listed candidates are twins, that side decides at the
     # instruction's first reasoning call (box_pointer.on_named_side; needs the checkpoint's
@@ -308,9 +315,11 @@ class VLARuntime:
         mem.reasoning_text = decode_text(self.policy.tokenizer, generated)
         mem.reasoning = parse_reasoning(mem.reasoning_text)
         mem.written_target = mem.reasoning.target
-        if self.settings.hold_boxes:  # each slot keeps the first box written for it
+        hold_place = mem.reasoning.relation in self.settings.hold_place
+        if self.settings.hold_boxes or hold_place:  # a held slot keeps its first box
             r, (t, p) = mem.reasoning, mem.held or (None, None)
-            mem.held = (t or (r.target.box if r.target else None), p or (r.place.box if r.place else None))
+            t = (t or (r.target.box if r.target else None)) if self.settings.hold_boxes else None
+            mem.held = (t, p or (r.place.box if r.place else None))
         mem.confidence = target_confidence(self.policy.tokenizer, generated, probs)
         mem.chunks_since_reasoning = 0
         mem.stale = False

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
+    parser.add_argument("--start", type=int, default=0,
+                        help="first episode index (seed 2 * index + 1): a later block of held-out seeds, "
+                             "e.g. to check a runtime choice on seeds it was not chosen on")
     parser.add_argument("--report", default=None, help="write the JSON report here")
     parser.add_argument("--kinds", default=DEFAULT_KINDS)
     parser.add_argument("--n-objects", type=int, default=4)
@@ -44,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold-boxes", action="store_true",
                         help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
                              "(RuntimeSettings.hold_boxes)")
+    parser.add_argument("--hold-place", default=",".join(_hold_place_default()),
+                        help="relations (comma-separated: in,on; '' for none) whose PLACE box the first "
+                             "reasoning call keeps for the whole episode (RuntimeSettings.hold_place)")
     parser.add_argument("--no-side-words", action="store_true",
                         help="let the network's own score choose between twins instead of the person's "
                              "left/right (RuntimeSettings.side_words)")
@@ -74,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-segmenter", action="store_true",
                         help="with --steer perception: segment the frame from depth and colour (as on a real "
                              "arm) instead of the simulator's segmentation mask")
+
+
+def _hold_place_default() -> tuple[str, ...]:
+    """The relations whose PLACE box the runtime holds by default (RuntimeSettings.hold_place)."""
+    from policy.runtime import RuntimeSettings
+
+    return RuntimeSettings.hold_place
 
 
 def _snap_default() -> float:
@@ -284,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
                                                      point_boxes=not args.free_boxes,
                                                      binary_gripper=not args.raw_gripper,
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
-                                                     hold_boxes=args.hold_boxes,
+                                                     hold_boxes=args.hold_boxes, hold_place=tuple(r.strip() for r in args.hold_place.split(",") if r.strip()),
                                                      side_words=None if args.no_side_words else "user",
                                                      phase_gate=not args.no_phase_gate, decode=args.decode))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
@@ -296,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
     try:
-        bar = tqdm(range(args.episodes), desc="eval", unit="ep")
+        bar = tqdm(range(args.start, args.start + args.episodes), desc="eval", unit="ep")
         for i in bar:
             spec = sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
             if args.retries is None:

@@ -82,3 +82,12 @@ def test_the_evals_clarified_place_grounds_to_the_bowl_the_task_names() -> None:
         assert perceived_target(env, instruction, dialogue)[0] == "ambiguous"
     finally:
         env.close()
+
+
+def test_eval_can_start_at_a_later_block_of_held_out_seeds(tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    main(["eval", "--checkpoint", str(CHECKPOINT), "--start", "46", "--episodes", "1", "--max-steps", "8",
+          "--report", str(out)])
+    episode = json.loads(out.read_text())["per_episode"][0]
+    assert (episode["episode"], episode["seed"], episode["task"]) == (46, 93, "place_in")
+    assert episode["dialogue"] == [["the left or the right one?", "the left one"]]  # its two black bowls
