@@ -76,17 +76,7 @@ def test_the_gripper_is_sent_fully_open_or_closed_unless_asked_for_the_raw_value
 def test_held_boxes_keep_the_first_calls_target_and_place_for_the_whole_instruction(policy, monkeypatch):
     """With ``hold_boxes`` every later chain of thought acts on the objects the first one named,
     while ``written_target`` still shows what the policy wrote; new words start afresh."""
-    import policy.runtime as runtime_module
-    from tests.policy.conftest import sample_reasoning
-
-    calls = iter(range(100))
-
-    def drifting(_text):  # each reasoning call names a box a little further right
-        r, k = sample_reasoning(), next(calls)
-        shift = lambda obj: obj.model_copy(update={"box": (obj.box[0] + 0.05 * k, obj.box[1], obj.box[2] + 0.05 * k, obj.box[3])})
-        return r.model_copy(update={"target": shift(r.target), "place": shift(r.place)})
-
-    monkeypatch.setattr(runtime_module, "parse_reasoning", drifting)
+    _drifting_reasoning(monkeypatch)
     held = VLARuntime(policy, RuntimeSettings(replan_every=1, hold_boxes=True))
     first, later = held.predict_chunk(fake_obs(), PROMPT), held.predict_chunk(fake_obs(seed=1), PROMPT)
     assert later.reasoned and later.reasoning.target.box == first.reasoning.target.box
@@ -103,18 +93,23 @@ def test_hold_place_keeps_the_first_place_box_and_lets_the_target_follow(policy,
     """A bowl does not move while the object is carried to it: with ``hold_place`` every later
     reasoning call of the instruction reads the first call's PLACE box, while its TARGET box is
     the one that call wrote."""
-    from policy import runtime as runtime_module
+    _drifting_reasoning(monkeypatch)
+    held = VLARuntime(policy, RuntimeSettings(replan_every=1, hold_place=("in",)))
+    first, later = held.predict_chunk(fake_obs(), PROMPT), held.predict_chunk(fake_obs(seed=1), PROMPT)
+    assert later.reasoned and later.reasoning.place.box == first.reasoning.place.box
+    assert later.reasoning.target.box == later.written_target.box != first.reasoning.target.box
+
+
+def _drifting_reasoning(monkeypatch) -> None:
+    """Each reasoning call of the runtime names its TARGET and PLACE boxes a little further right."""
+    import policy.runtime as runtime_module
     from tests.policy.conftest import sample_reasoning
 
     calls = iter(range(100))
 
-    def drifting(_text):  # each reasoning call names both boxes a little further right
+    def drifting(_text):
         r, k = sample_reasoning(), next(calls)
         shift = lambda obj: obj.model_copy(update={"box": (obj.box[0] + 0.05 * k, obj.box[1], obj.box[2] + 0.05 * k, obj.box[3])})
         return r.model_copy(update={"target": shift(r.target), "place": shift(r.place)})
 
     monkeypatch.setattr(runtime_module, "parse_reasoning", drifting)
-    held = VLARuntime(policy, RuntimeSettings(replan_every=1, hold_place=("in",)))
-    first, later = held.predict_chunk(fake_obs(), PROMPT), held.predict_chunk(fake_obs(seed=1), PROMPT)
-    assert later.reasoned and later.reasoning.place.box == first.reasoning.place.box
-    assert later.reasoning.target.box == later.written_target.box != first.reasoning.target.box
