@@ -102,16 +102,23 @@ def _pointable(text: str) -> list[tuple[str, str]]:
 
 def on_named_side(tokenizer: Any, candidates: list[list[int]], side: Optional[str], camera: Any,
                   viewpoint: str = "user") -> list[list[int]]:
-    """The twin on the person's ``side`` ('left' / 'right'), as a one-candidate list.
+    """The twin on the person's ``side`` ('left' / 'right' / 'front' / 'back'), as a
+    one-candidate list.
 
     Each candidate box centre is lifted onto the table through ``camera`` (a
     ``policy.geometry.CameraCalibration``) and the twins are ordered by the robot's y (its left is
-    +y). ``viewpoint`` says whose left the words mean: ``user`` (the person across the table,
-    whose left is the robot's right) or ``robot``. All candidates come back unchanged when no
+    +y) or, for front/back, by its x (front is nearer the speaker). ``viewpoint`` says whose
+    words they are: ``user`` (the person across the table: their left is the robot's right, their
+    front the far side from the robot) or ``robot``. All candidates come back unchanged when no
     side was said, there is no calibration, or there is only one candidate."""
     if side is None or camera is None or len(candidates) < 2:
         return candidates
-    y = camera.lift([candidate_box(tokenizer, ids) for ids in candidates])[:, 1]
+    points = camera.lift([candidate_box(tokenizer, ids) for ids in candidates])
+    if side in ("front", "back"):
+        x = points[:, 0]
+        robots_near = (side == "front") == (viewpoint == "robot")
+        return [candidates[int(x.argmin() if robots_near else x.argmax())]]
+    y = points[:, 1]
     robots_left = (side == "left") == (viewpoint == "robot")
     return [candidates[int(y.argmax() if robots_left else y.argmin())]]
 

@@ -155,24 +155,33 @@ def format_prompt(instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> st
 
 
 #: The words of a prompt that say which of two same-named objects is meant: the agent's rewrite
-#: ('the red cube on the left') or the person's answer ('A: the left one').
-_SIDE_RE = re.compile(r"\b(on the|A: the) (left|right)\b(?! of)")  # not 'on the left of the bowl'
+#: ('the red cube on the left', 'the red cube at the back') or the person's answer ('A: the
+#: left one', 'A: the front one'). Left/right is across the table, front/back along it.
+_SIDE_RE = re.compile(r"\b(on the|at the|A: the) (left|right|front|back)\b(?! of)")  # not 'on the left of the bowl'
+#: Each side word's opposite.
+OPPOSITE_SIDE = {"left": "right", "right": "left", "front": "back", "back": "front"}
 
 
 def named_side(prompt: str) -> Optional[str]:
-    """'left' or 'right' when ``prompt`` says which twin it means, else None."""
+    """'left', 'right', 'front' or 'back' when ``prompt`` says which twin it means, else None."""
     match = _SIDE_RE.search(prompt)
     return match.group(2) if match else None
 
 
 def names_a_side(prompt: str) -> bool:
-    """Whether ``prompt`` says which twin (left or right) it means."""
+    """Whether ``prompt`` says which twin (left/right, front/back) it means."""
     return named_side(prompt) is not None
 
 
+def side_phrase(side: str) -> str:
+    """How a sentence names the twin's side: 'on the left', 'at the front'."""
+    return f"{'at' if side in ('front', 'back') else 'on'} the {side}"
+
+
 def swap_side(prompt: str) -> str:
-    """The same prompt meaning the other twin: 'A: the left one' <-> 'A: the right one'."""
-    return _SIDE_RE.sub(lambda m: f"{m.group(1)} {'right' if m.group(2) == 'left' else 'left'}", prompt)
+    """The same prompt meaning the other twin: 'A: the left one' <-> 'A: the right one',
+    'at the front' <-> 'at the back'."""
+    return _SIDE_RE.sub(lambda m: f"{m.group(1)} {OPPOSITE_SIDE[m.group(2)]}", prompt)
 
 
 def has_twin(reasoning: Reasoning) -> bool:

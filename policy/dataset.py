@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from policy.config import PolicyConfig
-from policy.cot_format import has_twin, named_side, names_a_side, parse_reasoning
+from policy.cot_format import has_twin, named_side, names_a_side, parse_reasoning, side_phrase
 from policy.geometry import CameraCalibration, reasoning_geometry
 from policy.normalize import NormStats
 from policy.phase_gate import move_phase
@@ -324,8 +324,8 @@ def pinned_prompts(prompts: list[str], reasoning: str) -> list[str]:
 
 
 def side_of_target(prompts: list[str], reasoning: str) -> Optional[str]:
-    """'left' or 'right' when the episode's TARGET has a visible same-named twin and its prompts
-    say which one it is; else None."""
+    """The side word ('left', 'right', 'front', 'back') when the episode's TARGET has a visible
+    same-named twin and its prompts say which one it is; else None."""
     truth = parse_reasoning(reasoning)
     if truth.target is None or [o.name for o in truth.visible].count(truth.target.name) < 2:
         return None
@@ -344,7 +344,7 @@ def restate_side(reasoning: str, side: Optional[str]) -> str:
     target = parse_reasoning(reasoning).target
     if not sep or target is None or names_a_side(line) or f"the {target.name}" not in line:
         return reasoning
-    line = line.replace(f"the {target.name}", f"the {target.name} on the {side}", 1)
+    line = line.replace(f"the {target.name}", f"the {target.name} {side_phrase(side)}", 1)
     return head + sep + line + newline + tail
 
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from policy.cot_format import describe_move, format_prompt
+from policy.cot_format import describe_move, format_prompt, side_phrase
 from policy.types import ReasonedObject, Reasoning
 from sim.scene import ObjectSpec, SceneSpec
 
@@ -50,15 +50,27 @@ def name(obj: ObjectSpec) -> str:
 
 
 def _side(scene: SceneSpec, obj: ObjectSpec, other: ObjectSpec) -> str:
-    """'left' or 'right' of ``obj`` relative to ``other``, in the words' viewpoint."""
-    robot_left = obj.position[1] > other.position[1]
-    return ("left" if robot_left else "right") if scene.viewpoint == "robot" else ("right" if robot_left else "left")
+    """Where ``obj`` is next to ``other``, in the words' viewpoint, along the axis that sets them
+    further apart: 'left'/'right' across the table (the robot's y), else 'front'/'back' along it
+    (front: nearer the speaker; the person across the table is at +x, the robot at -x). Twins
+    one behind the other (seed 55 of ``main.py eval``: 19 cm apart in x, 0.3 mm in y) are not
+    told apart by left or right."""
+    dx, dy = (float(a - b) for a, b in zip(obj.position[:2], other.position[:2]))
+    if abs(dy) >= abs(dx):
+        robot_left = dy > 0
+        return ("left" if robot_left else "right") if scene.viewpoint == "robot" else ("right" if robot_left else "left")
+    nearer_robot = dx < 0
+    return "front" if nearer_robot == (scene.viewpoint == "robot") else "back"
+
+
+def _side_question(side: str) -> str:
+    return "the left or the right one?" if side in ("left", "right") else "the front or the back one?"
 
 
 def _twin_side(scene: SceneSpec, obj: ObjectSpec) -> str:
-    """' on the left' / ' on the right' when ``obj`` has a same-named twin, else ''."""
+    """' on the left' / ' at the back' when ``obj`` has a same-named twin, else ''."""
     twins = [o for o in scene.objects if o.id != obj.id and name(o) == name(obj)]
-    return f" on the {_side(scene, obj, twins[0])}" if twins else ""
+    return f" {side_phrase(_side(scene, obj, twins[0]))}" if twins else ""
 
 
 def task_sentence(scene: SceneSpec, task: TaskWords, pick_words: Optional[str] = None, place_words: Optional[str] = None) -> str:
@@ -90,7 +102,7 @@ def _clarified(scene: SceneSpec, obj: ObjectSpec, rng: np.random.Generator) -> O
     twins = [o for o in same_shape if o.color == obj.color]
     if twins:
         side = _side(scene, obj, twins[0])
-        return name(obj), ("the left or the right one?", f"the {side} one")
+        return name(obj), (_side_question(side), f"the {side} one")
     if same_shape:
         other = same_shape[0]
         colours = [obj.color, other.color]
@@ -193,7 +205,8 @@ def eval_exchanges(scene: SceneSpec, task: TaskWords) -> list[Exchange]:
         obj = scene.get(obj_id)
         twins = [o for o in scene.objects if o.id != obj.id and name(o) == name(obj)]
         if twins:
-            out.append(Exchange("the left or the right one?", f"the {_side(scene, obj, twins[0])} one", slot))
+            side = _side(scene, obj, twins[0])
+            out.append(Exchange(_side_question(side), f"the {side} one", slot))
     return out
 
 

@@ -77,3 +77,25 @@ def test_eval_clarifies_a_place_with_a_same_name_twin():
     both = eval_exchanges(_scene(), TaskWords(pick="a", place="b"))
     assert [e.slot for e in both] == ["pick", "place"]
     assert eval_prompt(_scene(), TaskWords(pick="c"))[1] == []
+
+
+def test_twins_one_behind_the_other_are_told_apart_front_and_back():
+    """Seed 55 of ``main.py eval``: two brown balls 19 cm apart along the table and 0.3 mm across
+    it. "The left one" said nothing; the question names the axis that separates them."""
+    from policy.cot_format import named_side
+
+    scene = SceneSpec(viewpoint="user", objects=[
+        ObjectSpec(id="near", shape="ball", color="brown", position=(0.469, 0.0388)),  # nearer the robot
+        ObjectSpec(id="far", shape="ball", color="brown", position=(0.662, 0.0391)),
+        ObjectSpec(id="bowl", shape="bowl", color="gray", position=(0.44, -0.12)),
+    ])
+    # The person stands across the table: the ball nearer the robot is the one at their back.
+    assert eval_prompt(scene, TaskWords(pick="near")) == ("pick up the brown ball", [("the front or the back one?", "the back one")])
+    assert eval_prompt(scene, TaskWords(pick="far"))[1] == [("the front or the back one?", "the front one")]
+    robot = scene.model_copy(update={"viewpoint": "robot"})
+    assert eval_prompt(robot, TaskWords(pick="near"))[1] == [("the front or the back one?", "the front one")]
+    variants = prompt_variants(scene, TaskWords(pick="near", place="bowl"), np.random.default_rng(0))
+    assert all(named_side(v) == "back" for v in variants), variants
+    boxes = {"near": (0.5, 0.6, 0.55, 0.65), "far": (0.5, 0.3, 0.55, 0.35), "bowl": (0.2, 0.5, 0.4, 0.7)}
+    r = truth_reasoning(scene, TaskWords(pick="near", place="bowl"), boxes, "approach", np.zeros((4, 7)))
+    assert r.task == "put the brown ball at the back in the gray bowl"

@@ -45,6 +45,12 @@ def test_side_words_are_found_and_swapped():
     assert swap_side(ASKED).endswith("A: the right one") and "or the right one?" in swap_side(ASKED)
     assert swap_side(REWRITE) == "pick up the red cube on the right"
     assert not names_a_side(format_prompt("put the red cube to the left of the green bowl"))
+    depth = format_prompt("pick up the red cube", [("the front or the back one?", "the front one")])
+    assert swap_side(depth).endswith("A: the back one")
+    assert swap_side(format_prompt("pick up the red cube at the back")) == "pick up the red cube at the front"
+    assert not names_a_side(format_prompt("put the red cube in front of the green bowl"))
+    assert not names_a_side(format_prompt("put the red cube at the back of the green bowl"))
+    assert restate_side(format_reasoning(_twin_reasoning()), "back").startswith("TASK: pick up the red cube at the back\n")
 
 
 def test_twin_episodes_train_only_on_prompts_that_name_the_side():
@@ -89,16 +95,17 @@ def test_the_twin_probe_tells_a_policy_that_follows_the_answer_from_one_that_ign
     assert result == {"eval_twin_answer_acc": asks, "eval_twin_both_right": both, "eval_twin_scenes": 1}
 
 
-def _twin_candidates(tokenizer):
-    """Two red cubes on the table, at the robot's y = +0.15 and -0.15, boxed through the sim camera."""
+def _twin_candidates(tokenizer, points=((0.45, 0.15), (0.45, -0.15))):
+    """Two red cubes on the table at the robot's (x, y) ``points`` (default: y = +0.15 and
+    -0.15), boxed through the sim camera."""
     from agent.commands.collect import calibration_of
     from policy.cot_format import loc_tokens
     from sim.pybullet_camera import CameraConfig, camera_model
 
     cam = camera_model(CameraConfig())
     boxes = []
-    for y in (0.15, -0.15):
-        u, v = cam.project(np.array([[0.45, y, 0.025]]))[0] / (cam.width, cam.height)
+    for x, y in points:
+        u, v = cam.project(np.array([[x, y, 0.025]]))[0] / (cam.width, cam.height)
         boxes.append((u - 0.03, v - 0.03, u + 0.03, v + 0.03))
     ids = [tokenizer(loc_tokens(b), add_special_tokens=False)["input_ids"] for b in boxes]
     return calibration_of(cam), ids
@@ -121,3 +128,15 @@ def test_the_persons_side_picks_the_twin_on_their_side_of_the_table(tokenizer):
     assert listed_twins(text[: text.index("TARGET: red cube") + len("TARGET: red cube")])
     single = format_reasoning(_twin_reasoning().model_copy(update={"visible": _twin_reasoning().visible[:1]}))
     assert not listed_twins(single[: single.index("TARGET: red cube") + len("TARGET: red cube")])
+
+
+def test_front_and_back_pick_the_twin_along_the_table(tokenizer):
+    """Twins one behind the other: the person's front is the far side from the robot."""
+    from policy.box_pointer import on_named_side
+
+    camera, (near_robot, far_from_robot) = _twin_candidates(tokenizer, ((0.47, 0.04), (0.66, 0.04)))
+    both = [near_robot, far_from_robot]
+    assert on_named_side(tokenizer, both, "front", camera) == [far_from_robot]
+    assert on_named_side(tokenizer, both, "back", camera) == [near_robot]
+    assert on_named_side(tokenizer, both, "front", camera, viewpoint="robot") == [near_robot]
+    assert on_named_side(tokenizer, both, "back", camera, viewpoint="robot") == [far_from_robot]
