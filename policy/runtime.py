@@ -89,6 +89,11 @@ class RuntimeSettings:
     # instruction's first reasoning call (box_pointer.on_named_side; needs the checkpoint's
     # camera calibration). None leaves the choice to the network's score.
     side_words: Optional[str] = "user"
+    # Feed the network the clarifying turns that hold a word its vocabulary lacks, as <unk>.
+    # False leaves such a turn out of what the network reads (the side rule above still reads
+    # it): the embedded checkpoint learnt twins from "the left or the right one?" only, and
+    # "the front or the back one?" (twins one behind the other) derailed its reasoning.
+    read_unknown_turns: bool = False
     # Write only a MOVE phase the demonstrations show with the gripper command the arm reports
     # (policy/phase_gate.py: no "done" while a put-down task holds the object closed, no
     # "carry" with the hand open, no "lower"/"release" while the hand still holds it where it
@@ -244,9 +249,20 @@ class VLARuntime:
         return ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, must_reason,
                            mem.written_target)
 
+    def _readable(self, prompt: str) -> str:
+        """``prompt`` as the network reads it: without the clarifying turns that hold a word the
+        checkpoint's vocabulary lacks, unless ``settings.read_unknown_turns``."""
+        if self.settings.read_unknown_turns:
+            return prompt
+        tokenizer = self.policy.tokenizer
+        instruction, *turns = prompt.split(" | ")
+        known = [t for t in turns if tokenizer.unk_token_id not in tokenizer(t, add_special_tokens=False)["input_ids"]]
+        return prompt if len(known) == len(turns) else " | ".join([instruction, *known])
+
     def _prefix(self, prompt: str, suffix_ids: Optional[list[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
-        enc = encode_example(self.policy.tokenizer, cfg.num_image_tokens, prompt, None, state_token=cfg.state_token)
+        enc = encode_example(self.policy.tokenizer, cfg.num_image_tokens, self._readable(prompt), None,
+                             state_token=cfg.state_token)
         ids = enc.input_ids + (suffix_ids or [])
         types = enc.token_type_ids + [1] * len(suffix_ids or [])
         return (

@@ -113,3 +113,20 @@ def _drifting_reasoning(monkeypatch) -> None:
         return r.model_copy(update={"target": shift(r.target), "place": shift(r.place)})
 
     monkeypatch.setattr(runtime_module, "parse_reasoning", drifting)
+
+
+def test_a_turn_with_words_the_checkpoint_never_saw_is_not_fed_to_the_network(policy):
+    """The side rule reads "the front one"; the network, which never saw "front", reads the
+    instruction alone instead of an <unk> (that derailed the embedded checkpoint's reasoning)."""
+    turn = [("the front or the back one?", "the front one")]
+    assert "front" not in policy.tokenizer.get_vocab()
+    settings = RuntimeSettings(side_words=None)
+    plain = VLARuntime(policy, settings).predict_chunk(fake_obs(), PROMPT)
+    unread = VLARuntime(policy, settings).predict_chunk(fake_obs(), PROMPT, turn)
+    fed = VLARuntime(policy, RuntimeSettings(side_words=None, read_unknown_turns=True)).predict_chunk(fake_obs(), PROMPT, turn)
+    assert unread.reasoning_text == plain.reasoning_text
+    np.testing.assert_array_equal(unread.actions, plain.actions)
+    assert not np.array_equal(fed.actions, plain.actions)
+    known = [("which cube?", "the red one")]  # words it knows still reach it
+    asked = VLARuntime(policy, settings).predict_chunk(fake_obs(), PROMPT, known)
+    assert not np.array_equal(asked.actions, plain.actions)
