@@ -14,6 +14,7 @@ own look.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 from langgraph.runtime import Runtime
@@ -23,7 +24,8 @@ from perception.types import Candidate, GroundingResult, SceneObservation
 from agent.context import AgentContext
 from agent.nodes_act import act_target
 from agent.nodes_ground import look
-from agent.outcome_check import OutcomeCheck, check_outcome, find_again
+from agent.outcome_check import OutcomeCheck, check_outcome, find_again, with_hidden_reference
+from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome
 
 
@@ -35,15 +37,23 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     target = act_target(candidate, scene)
     own: Optional[OutcomeCheck] = None
     after: Optional[SceneObservation] = None
+    holding = False
     if state.get("motion_finished"):
         observation = ctx.arm.get_observation()
+        holding = holds_something(observation["state"])
         after = look(ctx)
         own = check_outcome(target, scene, after, observation["state"])
         ctx.transcript.write("own_check", own.reason, done=own.done, pick=target.pick.index)
     retries = state.get("retries", 0)
     if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
+            and own.pick is not None and target.place is not None and own.place not in after.objects and holding:
+        # Still holding it above a reference it hides from the camera: the reference has not
+        # moved, so the retry aims where it stood (as the look judged it).
+        after = with_hidden_reference(after, own.place)
+        own = replace(own, place=after.objects[-1])
+    if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
             and own.pick is not None and (target.place is None or own.place in after.objects):
-        # (A reference hidden from the new look was judged where it stood: nothing to aim at.)
+        # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
         return _retry(ctx, state, candidate, scene, after, own, retries)
     verified = ctx.verify is not None
     if ctx.verify is not None:

@@ -118,6 +118,15 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     return replace(_check_beside(pick, spot, own_height, name, where, place, settings), miss=miss)
 
 
+def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -> SceneObservation:
+    """The new look plus ``reference`` (perceived before, hidden from this look), numbered after
+    the rest: what a retry aims at when the hand still holds the object above the reference and
+    hides it from the camera (the reference has not moved; :func:`check_outcome` judged it where
+    it stood)."""
+    index = max((o.index for o in after.objects), default=0) + 1
+    return after.model_copy(update={"objects": [*after.objects, reference.model_copy(update={"index": index})]})
+
+
 def _check_beside(pick: PerceivedObject, spot: np.ndarray, own_height: float, name: str, where: str,
                   place: PerceivedObject, settings: OutcomeSettings) -> OutcomeCheck:
     off = _dist(pick.position, spot)

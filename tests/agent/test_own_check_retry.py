@@ -19,6 +19,7 @@ from agent.context import ActTarget, AgentContext, AgentSettings
 from agent.driver import AgentSession, Finished
 from agent.executors import ExpertExecutor
 from agent.outcome_check import check_outcome
+from agent.put_back_motion import holds_something
 from agent.transcript import TranscriptWriter, read_transcript
 from perception.grounding import Grounder
 from perception.proposals import perceive
@@ -173,3 +174,62 @@ def test_a_cube_in_a_bowl_of_its_own_colour_is_told_from_the_bowl(env: TabletopE
     _put(env, "k", (0.45, 0.0, 0.03))
     inside = check_outcome(target, before, _look(env), OPEN_HAND)
     assert inside.done and inside.pick is not None and inside.pick.sim_id == "k", inside.reason
+
+
+class StopsHoldingAboveThePlace:
+    """Fault injection: the first placement ends with the object still in the hand, right above
+    the reference (as the VLA policy's motions sometimes do)."""
+
+    privileged = True
+
+    def __init__(self, inner: ExpertExecutor) -> None:
+        self.inner, self.fumble, self.stopped = inner, True, False
+        self.target: Optional[ActTarget] = None
+
+    def reset(self, target: ActTarget) -> None:
+        self.target, self.stopped = target, False
+        self.inner.reset(target)
+
+    def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> Any:
+        place = self.target.place if self.target is not None else None
+        if self.fumble and place is not None and holds_something(obs["state"]) and \
+                float(np.linalg.norm(obs["state"][:2] - np.asarray(place.position[:2]))) < 0.01:
+            self.fumble, self.stopped = False, True
+        return self.inner.select_action(obs, instruction, dialogue)
+
+    @property
+    def done(self) -> bool:
+        return self.stopped or self.inner.done
+
+
+def test_a_motion_that_ends_holding_the_object_over_a_hidden_reference_is_tried_again(tmp_path: Path) -> None:
+    """The held cube hides the small cylinder below it from the camera (injected: the look drops
+    it while the hand holds something). The reference has not moved, so the robot says the cube
+    is still in its hand and tries again where the cylinder stood, instead of giving up."""
+    scene = SceneSpec(objects=[ObjectSpec(id="big", shape="cube", color="yellow", size="large", position=(0.50, 0.12)),
+                               ObjectSpec(id="ref", shape="cylinder", color="blue", size="small", position=(0.62, -0.05))])
+    env = TabletopEnv(image_size=IMAGE_SIZE)
+    env.reset(seed=0, options={"scene": scene, "task": TaskSpec(pick="big", place="ref")})
+
+    def occluded_look(obs: dict[str, Any]) -> SceneObservation:
+        seen = perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels)
+        if holds_something(obs["state"]):
+            seen = seen.model_copy(update={"objects": [o for o in seen.objects if o.color != "blue"]})
+        return seen
+
+    said: list[str] = []
+    path = tmp_path / "s.jsonl"
+    context = AgentContext(
+        arm=env.arm, perceive=occluded_look, grounder=Grounder(), executor=StopsHoldingAboveThePlace(ExpertExecutor(env)),
+        transcript=TranscriptWriter("s", path), settings=AgentSettings(max_control_steps=200, max_retries=1),
+        verify=sim_verifier(env), say=said.append)
+    session = AgentSession(context, "s", tmp_path / "state.sqlite")
+    try:
+        done = session.start("put the yellow cube on the blue cylinder")
+    finally:
+        session.close()
+        env.close()
+    assert isinstance(done, Finished) and done.success and done.retries == 1
+    assert "still in my hand. Let me try again." in said[1]
+    checks = [e for e in read_transcript(path) if e.kind == "own_check"]
+    assert checks[0].data["done"] is False and "still in my hand" in checks[0].text
