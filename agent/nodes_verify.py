@@ -24,7 +24,7 @@ from perception.types import Candidate, GroundingResult, SceneObservation
 from agent.context import AgentContext
 from agent.nodes_act import act_target
 from agent.nodes_ground import look
-from agent.outcome_check import OutcomeCheck, check_outcome, find_again, with_hidden_reference
+from agent.outcome_check import OutcomeCheck, as_before, check_outcome, find_again, with_hidden_reference
 from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome
 
@@ -54,7 +54,11 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
             and own.pick is not None and (target.place is None or own.place in after.objects):
         # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
-        return _retry(ctx, state, candidate, scene, after, own, retries)
+        after, pick = as_before(after, own.pick, target.pick)
+        place = own.place
+        if place is not None and target.place is not None:
+            after, place = as_before(after, place, target.place)
+        return _retry(ctx, state, candidate, scene, after, replace(own, pick=pick, place=place), retries)
     verified = ctx.verify is not None
     if ctx.verify is not None:
         success = bool(ctx.verify(target))

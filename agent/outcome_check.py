@@ -127,6 +127,16 @@ def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -
     return after.model_copy(update={"objects": [*after.objects, reference.model_copy(update={"index": index})]})
 
 
+def as_before(after: SceneObservation, found: PerceivedObject, before: PerceivedObject) -> tuple[SceneObservation, PerceivedObject]:
+    """The new look with ``found`` (:func:`find_again`'s answer for ``before``) described as the
+    first look saw it: its colour, shape, size and measured extent and height, where it is now.
+    A retry then names and sizes what it picked as it did the first time: perception reads a
+    cylinder held up in the hand as a ball, and its height there as its top above the table."""
+    same = found.model_copy(update={"color": before.color, "shape": before.shape, "size": before.size,
+                                    "extent": before.extent, "height": before.height})
+    return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
+
+
 def _check_beside(pick: PerceivedObject, spot: np.ndarray, own_height: float, name: str, where: str,
                   place: PerceivedObject, settings: OutcomeSettings) -> OutcomeCheck:
     off = _dist(pick.position, spot)

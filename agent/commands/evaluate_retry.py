@@ -23,7 +23,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     from agent.context import ActTarget
     from dataclasses import replace
 
-    from agent.outcome_check import check_outcome, with_hidden_reference
+    from agent.outcome_check import as_before, check_outcome, with_hidden_reference
     from agent.put_back_motion import holds_something
     from perception.proposals import perceive
     from policy.instructions import TaskWords, eval_exchanges, eval_prompt
@@ -81,7 +81,11 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         if verdict.done or len(attempts) > retries or verdict.pick is None or \
                 (target.place is not None and verdict.place not in after.objects):
             break
-        target = ActTarget(pick=verdict.pick, place=verdict.place, relation=relation, instruction=instruction)
+        after, pick = as_before(after, verdict.pick, target.pick)
+        place = verdict.place
+        if place is not None and target.place is not None:
+            after, place = as_before(after, place, target.place)
+        target = ActTarget(pick=pick, place=place, relation=relation, instruction=instruction)
         before = after
         executor.reset(target)
     if not success:  # the agent has stopped: the table is judged once it settles (as agent/runner.py does)

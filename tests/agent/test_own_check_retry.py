@@ -231,5 +231,7 @@ def test_a_motion_that_ends_holding_the_object_over_a_hidden_reference_is_tried_
         env.close()
     assert isinstance(done, Finished) and done.success and done.retries == 1
     assert "still in my hand. Let me try again." in said[1]
+    # Held up, the cube reads as a ball; the retry still names it as the first look saw it.
+    assert said[2] == "I'll put the yellow cube on the blue cylinder."
     checks = [e for e in read_transcript(path) if e.kind == "own_check"]
     assert checks[0].data["done"] is False and "still in my hand" in checks[0].text
