@@ -127,13 +127,18 @@ def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -
     return after.model_copy(update={"objects": [*after.objects, reference.model_copy(update={"index": index})]})
 
 
-def as_before(after: SceneObservation, found: PerceivedObject, before: PerceivedObject) -> tuple[SceneObservation, PerceivedObject]:
-    """The new look with ``found`` (:func:`find_again`'s answer for ``before``) described as the
-    first look saw it: its colour, shape, size and measured extent and height, where it is now.
-    A retry then names and sizes what it picked as it did the first time: perception reads a
-    cylinder held up in the hand as a ball, and its height there as its top above the table."""
-    same = found.model_copy(update={"color": before.color, "shape": before.shape, "size": before.size,
-                                    "extent": before.extent, "height": before.height})
+def as_before(after: SceneObservation, found: PerceivedObject, before: PerceivedObject,
+              held: bool = False) -> tuple[SceneObservation, PerceivedObject]:
+    """The new look with ``found`` (:func:`find_again`'s answer for ``before``) named as the
+    first look named it (colour, shape, size words), where it is now: perception reads a cylinder
+    held up in the hand as a ball, and a retry would say so. With ``held`` (the hand holds it) its
+    measured extent and height are the first look's too: in the air they measure hand and object,
+    and the height is its top above the table. Otherwise they stay as measured now: an object
+    that fell over is now lower and wider, and the retry's box is drawn from them."""
+    update: dict[str, Any] = {"color": before.color, "shape": before.shape, "size": before.size}
+    if held:
+        update.update(extent=before.extent, height=before.height)
+    same = found.model_copy(update=update)
     return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
 
 

@@ -81,7 +81,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         if verdict.done or len(attempts) > retries or verdict.pick is None or \
                 (target.place is not None and verdict.place not in after.objects):
             break
-        after, pick = as_before(after, verdict.pick, target.pick)
+        after, pick = as_before(after, verdict.pick, target.pick, held=holds_something(look["state"]))
         place = verdict.place
         if place is not None and target.place is not None:
             after, place = as_before(after, place, target.place)
