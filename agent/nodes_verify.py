@@ -5,10 +5,10 @@ the result itself (``agent.outcome_check``: perception and proprio only, what a 
 When that look shows the motion missed ("the red cube is 9 cm from the middle of the green bowl")
 and it has retries left (``AgentSettings.max_retries``), it says so and tries again on the
 objects found again where they now are: the new look becomes the scene, the found objects the
-one candidate, and the graph goes back to ``act`` (self-check and announcement included). The
-objects found again keep the first look's words and size (``outcome_check.as_before``: a cylinder
-held up reads as a ball); a reference hidden by the object still held above it is aimed at where
-it stood (``outcome_check.with_hidden_reference``).
+one candidate, and the graph goes back to ``act`` (self-check and announcement included). An
+object still in the hand keeps the first look's words and size (``outcome_check.as_held_before``:
+a cylinder held up reads as a ball), and a reference it hides is aimed at where it stood
+(``outcome_check.with_hidden_reference``).
 
 The instruction's outcome is the simulator's success check when the context has one
 (``AgentContext.verify``, privileged: it scores, it never decides a retry), else the robot's
@@ -27,7 +27,7 @@ from perception.types import Candidate, GroundingResult, SceneObservation
 from agent.context import AgentContext
 from agent.nodes_act import act_target
 from agent.nodes_ground import look
-from agent.outcome_check import OutcomeCheck, as_before, check_outcome, find_again, with_hidden_reference
+from agent.outcome_check import OutcomeCheck, as_held_before, check_outcome, find_again, with_hidden_reference
 from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome
 
@@ -57,11 +57,10 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
             and own.pick is not None and (target.place is None or own.place in after.objects):
         # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
-        after, pick = as_before(after, own.pick, target.pick, held=holding)
-        place = own.place
-        if place is not None and target.place is not None:
-            after, place = as_before(after, place, target.place)
-        return _retry(ctx, state, candidate, scene, after, replace(own, pick=pick, place=place), retries)
+        if holding:
+            after, pick = as_held_before(after, own.pick, target.pick)
+            own = replace(own, pick=pick)
+        return _retry(ctx, state, candidate, scene, after, own, retries)
     verified = ctx.verify is not None
     if ctx.verify is not None:
         success = bool(ctx.verify(target))

@@ -127,18 +127,16 @@ def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -
     return after.model_copy(update={"objects": [*after.objects, reference.model_copy(update={"index": index})]})
 
 
-def as_before(after: SceneObservation, found: PerceivedObject, before: PerceivedObject,
-              held: bool = False) -> tuple[SceneObservation, PerceivedObject]:
-    """The new look with ``found`` (:func:`find_again`'s answer for ``before``) named as the
-    first look named it (colour, shape, size words), where it is now: perception reads a cylinder
-    held up in the hand as a ball, and a retry would say so. With ``held`` (the hand holds it) its
-    measured extent and height are the first look's too: in the air they measure hand and object,
-    and the height is its top above the table. Otherwise they stay as measured now: an object
-    that fell over is now lower and wider, and the retry's box is drawn from them."""
-    update: dict[str, Any] = {"color": before.color, "shape": before.shape, "size": before.size}
-    if held:
-        update.update(extent=before.extent, height=before.height)
-    same = found.model_copy(update=update)
+def as_held_before(after: SceneObservation, found: PerceivedObject, before: PerceivedObject) -> tuple[SceneObservation, PerceivedObject]:
+    """The new look with ``found`` (:func:`find_again`'s answer for ``before``), an object the
+    hand still holds, described as the first look saw it: colour, shape and size words, extent
+    and height, where it is now. Held up, perception measures hand and object in the air (a
+    cylinder reads as a ball, its height as its top above the table), so a retry would name it
+    wrongly and judge its own result with that height. Objects on the table keep what the new
+    look measured: their boxes steer the retry, and one that fell over is lower and wider now
+    (carrying the first look's description for those cost three stack retries on eval's seeds)."""
+    same = found.model_copy(update={"color": before.color, "shape": before.shape, "size": before.size,
+                                    "extent": before.extent, "height": before.height})
     return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
 
 

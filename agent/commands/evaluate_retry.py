@@ -23,7 +23,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     from agent.context import ActTarget
     from dataclasses import replace
 
-    from agent.outcome_check import as_before, check_outcome, with_hidden_reference
+    from agent.outcome_check import as_held_before, check_outcome, with_hidden_reference
     from agent.put_back_motion import holds_something
     from perception.proposals import perceive
     from policy.instructions import TaskWords, eval_exchanges, eval_prompt
@@ -81,11 +81,10 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         if verdict.done or len(attempts) > retries or verdict.pick is None or \
                 (target.place is not None and verdict.place not in after.objects):
             break
-        after, pick = as_before(after, verdict.pick, target.pick, held=holds_something(look["state"]))
-        place = verdict.place
-        if place is not None and target.place is not None:
-            after, place = as_before(after, place, target.place)
-        target = ActTarget(pick=pick, place=place, relation=relation, instruction=instruction)
+        pick = verdict.pick
+        if holds_something(look["state"]):
+            after, pick = as_held_before(after, pick, target.pick)
+        target = ActTarget(pick=pick, place=verdict.place, relation=relation, instruction=instruction)
         before = after
         executor.reset(target)
     if not success:  # the agent has stopped: the table is judged once it settles (as agent/runner.py does)
