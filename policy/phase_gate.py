@@ -88,16 +88,12 @@ class GraspPoint:
 
     def __init__(self) -> None:
         self.xy: Any = None
-        # A motion that starts holding (the agent's retry after it ended with the object still in
-        # the hand) never saw where the hand closed: the rule stays off until the hand opens.
-        self._saw_open = False
 
     def update(self, state: Any) -> None:
-        closed = float(state[7]) > 0.5
-        self._saw_open = self._saw_open or not closed
-        if not (closed and float(state[6]) >= HOLDING_OPENING):
+        holding = float(state[7]) > 0.5 and float(state[6]) >= HOLDING_OPENING
+        if not holding:
             self.xy = None
-        elif self.xy is None and self._saw_open:
+        elif self.xy is None:
             self.xy = (float(state[0]), float(state[1]))
 
     def near(self, state: Any) -> bool:
