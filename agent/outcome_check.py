@@ -133,8 +133,7 @@ def as_held_before(after: SceneObservation, found: PerceivedObject, before: Perc
     and height, where it is now. Held up, perception measures hand and object in the air (a
     cylinder reads as a ball, its height as its top above the table), so a retry would name it
     wrongly and judge its own result with that height. Objects on the table keep what the new
-    look measured: their boxes steer the retry, and one that fell over is lower and wider now
-    (carrying the first look's description for those cost three stack retries on eval's seeds)."""
+    look measured: their boxes steer the retry, and one that fell over is lower and wider now."""
     same = found.model_copy(update={"color": before.color, "shape": before.shape, "size": before.size,
                                     "extent": before.extent, "height": before.height})
     return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
