@@ -6,9 +6,8 @@ When that look shows the motion missed ("the red cube is 9 cm from the middle of
 and it has retries left (``AgentSettings.max_retries``), it says so and tries again on the
 objects found again where they now are: the new look becomes the scene, the found objects the
 one candidate, and the graph goes back to ``act`` (self-check and announcement included). An
-object still in the hand keeps the first look's words and size (``outcome_check.as_held_before``:
-a cylinder held up reads as a ball), and a reference it hides is aimed at where it stood
-(``outcome_check.with_hidden_reference``).
+object still in the hand keeps the first look's words and size (a cylinder held up reads as a
+ball), and a reference it hides is aimed at where it stood (``outcome_check.aim_again``).
 
 The instruction's outcome is the simulator's success check when the context has one
 (``AgentContext.verify``, privileged: it scores, it never decides a retry), else the robot's
@@ -17,7 +16,6 @@ own look.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Optional
 
 from langgraph.runtime import Runtime
@@ -27,7 +25,7 @@ from perception.types import Candidate, GroundingResult, SceneObservation
 from agent.context import AgentContext
 from agent.nodes_act import act_target
 from agent.nodes_ground import look
-from agent.outcome_check import OutcomeCheck, as_held_before, check_outcome, find_again, with_hidden_reference
+from agent.outcome_check import OutcomeCheck, aim_again, check_outcome, find_again
 from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome
 
@@ -48,18 +46,11 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         own = check_outcome(target, scene, after, observation["state"])
         ctx.transcript.write("own_check", own.reason, done=own.done, pick=target.pick.index)
     retries = state.get("retries", 0)
-    if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
-            and own.pick is not None and target.place is not None and own.place not in after.objects and holding:
-        # Still holding it above a reference it hides from the camera: the reference has not
-        # moved, so the retry aims where it stood (as the look judged it).
-        after = with_hidden_reference(after, own.place)
-        own = replace(own, place=after.objects[-1])
+    if own is not None and after is not None:
+        after, own = aim_again(target, after, own, holding)  # still holding: as the first look saw it
     if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
             and own.pick is not None and (target.place is None or own.place in after.objects):
         # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
-        if holding:
-            after, pick = as_held_before(after, own.pick, target.pick)
-            own = replace(own, pick=pick)
         return _retry(ctx, state, candidate, scene, after, own, retries)
     verified = ctx.verify is not None
     if ctx.verify is not None:

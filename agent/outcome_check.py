@@ -118,6 +118,23 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     return replace(_check_beside(pick, spot, own_height, name, where, place, settings), miss=miss)
 
 
+def aim_again(target: Any, after: SceneObservation, verdict: OutcomeCheck,
+              holding: bool) -> tuple[SceneObservation, OutcomeCheck]:
+    """The look and verdict a retry of ``target`` aims with, when the hand still holds the object
+    (``holding``, proprio): a reference it hides is put back where it stood
+    (:func:`with_hidden_reference`), and the held object is described as the first look saw it
+    (:func:`as_held_before`). Unchanged when the hand is empty."""
+    if not holding:
+        return after, verdict
+    if target.place is not None and verdict.place is not None and verdict.place not in after.objects:
+        after = with_hidden_reference(after, verdict.place)
+        verdict = replace(verdict, place=after.objects[-1])
+    if verdict.pick is not None:
+        after, pick = as_held_before(after, verdict.pick, target.pick)
+        verdict = replace(verdict, pick=pick)
+    return after, verdict
+
+
 def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -> SceneObservation:
     """The new look plus ``reference`` (perceived before, hidden from this look), numbered after
     the rest: what a retry aims at when the hand still holds the object above the reference and

@@ -21,9 +21,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     """One closed-loop episode through ``executor`` (a ``VLAExecutor``); its record."""
     from agent.commands.evaluate import chose_right, perceived_target, score_call, send_chunk
     from agent.context import ActTarget
-    from dataclasses import replace
-
-    from agent.outcome_check import as_held_before, check_outcome, with_hidden_reference
+    from agent.outcome_check import aim_again, check_outcome
     from agent.put_back_motion import holds_something
     from perception.proposals import perceive
     from policy.instructions import TaskWords, eval_exchanges, eval_prompt
@@ -74,17 +72,11 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
         verdict = check_outcome(target, before, after, look["state"])
         attempts.append({"step": steps, "looks_done": verdict.done, "reason": verdict.reason,
                          "sim_reason": reason, "miss": verdict.miss})
-        if target.place is not None and verdict.place is not None and verdict.place not in after.objects \
-                and holds_something(look["state"]):  # held above the reference it hides (agent/nodes_verify.py)
-            after = with_hidden_reference(after, verdict.place)
-            verdict = replace(verdict, place=after.objects[-1])
+        after, verdict = aim_again(target, after, verdict, holds_something(look["state"]))  # as agent/nodes_verify.py
         if verdict.done or len(attempts) > retries or verdict.pick is None or \
                 (target.place is not None and verdict.place not in after.objects):
             break
-        pick = verdict.pick
-        if holds_something(look["state"]):
-            after, pick = as_held_before(after, pick, target.pick)
-        target = ActTarget(pick=pick, place=verdict.place, relation=relation, instruction=instruction)
+        target = ActTarget(pick=verdict.pick, place=verdict.place, relation=relation, instruction=instruction)
         before = after
         executor.reset(target)
     if not success:  # the agent has stopped: the table is judged once it settles (as agent/runner.py does)
