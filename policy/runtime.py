@@ -160,6 +160,7 @@ class VLARuntime:
         self.decode = resolve_decode(settings.decode, device)
         self._reasoning_cache: Optional[ReasoningCache] = None
         self._queue: list[np.ndarray] = []
+        self._readable_of: tuple[Optional[str], str] = (None, "")  # (prompt, what the network reads of it)
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
         self._snap_iou: Optional[float] = None
@@ -254,10 +255,12 @@ class VLARuntime:
         checkpoint's vocabulary lacks, unless ``settings.read_unknown_turns``."""
         if self.settings.read_unknown_turns:
             return prompt
-        tokenizer = self.policy.tokenizer
-        instruction, *turns = prompt.split(" | ")
-        known = [t for t in turns if tokenizer.unk_token_id not in tokenizer(t, add_special_tokens=False)["input_ids"]]
-        return prompt if len(known) == len(turns) else " | ".join([instruction, *known])
+        if self._readable_of[0] != prompt:  # once per prompt, not at every chunk
+            tokenizer = self.policy.tokenizer
+            instruction, *turns = prompt.split(" | ")
+            known = [t for t in turns if tokenizer.unk_token_id not in tokenizer(t, add_special_tokens=False)["input_ids"]]
+            self._readable_of = (prompt, prompt if len(known) == len(turns) else " | ".join([instruction, *known]))
+        return self._readable_of[1]
 
     def _prefix(self, prompt: str, suffix_ids: Optional[list[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
