@@ -77,6 +77,9 @@ class TrainSettings:
     loc_sigma: float = 0.0
     # Stop (and save) after this many seconds of training even if ``steps`` is not reached.
     time_limit: Optional[float] = None
+    # Stop (and save) at this step while the learning-rate schedule still runs to ``steps``: a run
+    # ended part-way down its cosine, as a stage of the embedded checkpoint was (stopped by hand).
+    stop_at: Optional[int] = None
     # Held-out scenes whose first frame is reasoned about at each eval (TARGET name + box IoU).
     target_eval_scenes: int = 32
     # "l1" (OpenVLA-OFT) or "l1+mse-xy": L1 plus a squared term on the sideways dimensions, which
@@ -304,7 +307,8 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
     loc_first = first_loc_id(policy.tokenizer) if settings.loc_sigma > 0 else None
     started = time.time()
     log = (out / LOG_FILE) if out.exists() else None
-    while step < settings.steps:
+    end = min(settings.steps, settings.stop_at or settings.steps)
+    while step < end:
         for group in optim.param_groups:
             group["lr"] = _lr_at(step, settings, time.time() - started)
         with _autocast(device):
@@ -317,7 +321,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         step += 1
         record = {"step": step, "text_loss": lp.text, "action_l1": lp.action, "elapsed_s": time.time() - started}
         out_of_time = settings.time_limit is not None and record["elapsed_s"] >= settings.time_limit
-        last = step == settings.steps or out_of_time
+        last = step == end or out_of_time
         if step % settings.eval_every == 0 or last:
             if len(eval_ds):
                 record.update(evaluate_loss(model, eval_ds, policy.config, device=device))

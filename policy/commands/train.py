@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loc-sigma", type=float, default=16.0,
                         help="Gaussian soft target over <loc> bins, std in bins (0 = plain cross-entropy)")
     parser.add_argument("--time-limit", type=float, default=None, help="stop and save after this many seconds")
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="stop and save at this step while the learning-rate schedule runs to --steps "
+                             "(a run ended part-way down its cosine)")
     parser.add_argument("--target-eval-scenes", type=int, default=32,
                         help="held-out first frames reasoned about at each eval (TARGET accuracy)")
     parser.add_argument("--motion-eval-rows", type=int, default=32,
@@ -89,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, save_every=args.save_every, seed=args.seed,
         threads=args.threads, lora=args.lora, lora_rank=args.lora_rank, lora_vision=args.lora_vision,
         init_from=args.init_from, overrides=overrides, device=args.device, workers=args.workers,
-        loc_sigma=args.loc_sigma, time_limit=args.time_limit, target_eval_scenes=args.target_eval_scenes,
-        motion_eval_rows=args.motion_eval_rows, action_loss=args.action_loss,
+        loc_sigma=args.loc_sigma, time_limit=args.time_limit, stop_at=args.stop_at,
+        target_eval_scenes=args.target_eval_scenes, motion_eval_rows=args.motion_eval_rows,
+        action_loss=args.action_loss,
     )
-    bar = tqdm(total=settings.steps, desc="train", unit="step")
+    bar = tqdm(total=min(settings.steps, settings.stop_at or settings.steps), desc="train", unit="step")
 
     def progress(record: dict) -> None:
         bar.n = record["step"]

@@ -157,3 +157,23 @@ def test_an_evaluation_that_runs_past_the_time_limit_ends_the_run_with_one_evalu
     evaluated = [r["step"] for r in records if "eval_text_loss" in r]
     assert evaluated == [records[-1]["step"]]  # stopped at the evaluation, not one step later
     assert load_checkpoint(out).meta["step"] == records[-1]["step"]
+
+
+def test_a_run_stopped_part_way_saves_there_at_the_learning_rate_of_the_longer_schedule(tmp_path):
+    # How a stage of the embedded checkpoint ended (scripts/reproduce_vla.sh): stopped at step 750
+    # of a longer cosine, so its last steps ran at a higher rate than a 750-step run's would.
+    data = tmp_path / "demos"
+    write_demos(data)
+    common = dict(data=str(data), batch_size=4, lr=3e-3, warmup=1, eval_every=100, save_every=100,
+                  threads=1, overrides=SMALL)
+    stopped, whole = [], []
+    train(TrainSettings(out=str(tmp_path / "stopped"), steps=12, stop_at=4, **common), stopped.append)
+    train(TrainSettings(out=str(tmp_path / "whole"), steps=4, **common), whole.append)
+    assert [r["step"] for r in stopped] == [1, 2, 3, 4]
+    assert "eval_text_loss" in stopped[-1]  # the stop is evaluated and saved like a run's end
+    assert load_checkpoint(tmp_path / "stopped").meta["step"] == 4
+
+    def last_lr(run: str) -> float:
+        return torch.load(tmp_path / run / STATE_FILE, weights_only=False)["optim"]["param_groups"][0]["lr"]
+
+    assert last_lr("stopped") > 2 * last_lr("whole")
