@@ -1,5 +1,5 @@
 # The two commands of the README's quick start.
-.PHONY: setup demo test test-all bench
+.PHONY: setup demo test test-all bench checkpoint
 PY := .venv/bin/python
 
 setup:
@@ -16,3 +16,6 @@ test-all: setup
 
 bench: setup
 	$(PY) -m benchmarks.run_all
+
+checkpoint: setup
+	bash scripts/reproduce_vla.sh
