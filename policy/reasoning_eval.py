@@ -25,42 +25,89 @@ def unambiguous_prompt(prompts: list[str], truth: Reasoning) -> str:
     return ((clarified if has_twin(truth) else plain) or prompts)[0]
 
 
-def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
-    """Open-loop check on held-out rows: reason about the FIRST frame of up to ``scenes``
-    episodes and compare the written TARGET with the sim-truth one (name; box IoU).
+#: Why a written TARGET missed, in the order :func:`target_miss` tests them.
+MISS_KINDS = ("name", "not_listed", "loose_box", "other_object", "pointed_elsewhere")
+
+
+def target_miss(written: Reasoning, truth: Reasoning, min_iou: float = 0.5) -> str | None:
+    """None when the written TARGET names the true target with box IoU >= ``min_iou``; else why not:
+
+    - ``name``: no TARGET, or one under other words than the truth's;
+    - ``not_listed``: nothing listed under the target's name overlaps it (IoU < 0.2): the
+      network saw it as something else;
+    - ``loose_box``: the best box listed under its name overlaps it, but by less than ``min_iou``;
+    - ``other_object``: it was listed well, but the TARGET points at another object of that name;
+    - ``pointed_elsewhere``: it was listed well, and the TARGET box covers no object.
+    """
+    from policy.cot_format import box_iou
+
+    got, target = written.target, truth.target
+    if got is None or target is None or got.name != target.name:
+        return "name"
+    if box_iou(got.box, target.box) >= min_iou:
+        return None
+    listed = max((box_iou(o.box, target.box) for o in written.visible if o.name == target.name), default=0.0)
+    if listed < 0.2:
+        return "not_listed"
+    if listed < min_iou:
+        return "loose_box"
+    others = [o for o in truth.visible if not (o.name == target.name and o.box == target.box)]
+    if any(box_iou(got.box, o.box) >= min_iou for o in others):
+        return "other_object"
+    return "pointed_elsewhere"
+
+
+def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> list[dict]:
+    """The TARGET the policy writes on the FIRST frame of up to ``scenes`` episodes (0 = all),
+    against the sim-truth one: per scene ``episode``, ``twin`` (the target or place has a
+    same-named twin), ``name_ok``, ``iou`` and ``miss`` (:func:`target_miss`; None = correct).
 
     Twin scenes are asked with their clarifying exchange (:func:`unambiguous_prompt`), through
     the runtime's defaults (its side rule included, ``RuntimeSettings.side_words``).
-    Returns ``eval_target_name_acc``, ``eval_target_iou`` (mean) and ``eval_target_correct``
-    (name right and IoU >= 0.5, the bar of ``main.py eval``).
     """
-    from policy.cot_format import box_iou, parse_prompt, parse_reasoning
+    from policy.cot_format import box_iou, has_twin, parse_prompt, parse_reasoning
     from policy.dataset import decode_png
     from policy.runtime import RuntimeSettings, VLARuntime
 
-    if scenes <= 0 or len(table) == 0:
-        return {}
-    firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1][:scenes]
+    if len(table) == 0:
+        return []
+    firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
+    firsts = firsts[:scenes] if scenes > 0 else firsts
     # dynamic: the weights change between training evaluations; a compiled step would be rebuilt
     runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic"), device=device)
-    names, ious, correct = [], [], []
+    records = []
     for i in firsts:
-        truth = parse_reasoning(table.reasoning[i]).target
-        if truth is None:
+        truth = parse_reasoning(table.reasoning[i])
+        if truth.target is None:
             continue
         runtime.reset()
-        prompt = unambiguous_prompt(table.prompts[i], parse_reasoning(table.reasoning[i]))
+        prompt = unambiguous_prompt(table.prompts[i], truth)
         chunk = runtime.predict_chunk({"rgb": decode_png(table.images[i]), "state": table.state[i]}, *parse_prompt(prompt))
         got = chunk.reasoning.target
-        name_ok = got is not None and got.name == truth.name
-        iou = box_iou(got.box, truth.box) if got is not None else 0.0
-        names.append(name_ok)
-        ious.append(iou)
-        correct.append(name_ok and iou >= 0.5)
-    if not names:
+        records.append({
+            "episode": int(table.episode[i]),
+            "twin": has_twin(truth),
+            "name_ok": got is not None and got.name == truth.target.name,
+            "iou": box_iou(got.box, truth.target.box) if got is not None else 0.0,
+            "miss": target_miss(chunk.reasoning, truth),
+        })
+    return records
+
+
+def reasoning_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
+    """Open-loop check on held-out rows (:func:`first_frame_targets` of up to ``scenes`` episodes).
+
+    Returns ``eval_target_name_acc``, ``eval_target_iou`` (mean) and ``eval_target_correct``
+    (name right and IoU >= 0.5, the bar of ``main.py eval``).
+    """
+    if scenes <= 0:
         return {}
-    return {"eval_target_name_acc": float(np.mean(names)), "eval_target_iou": float(np.mean(ious)),
-            "eval_target_correct": float(np.mean(correct))}
+    records = first_frame_targets(policy, table, scenes, device)
+    if not records:
+        return {}
+    return {"eval_target_name_acc": float(np.mean([r["name_ok"] for r in records])),
+            "eval_target_iou": float(np.mean([r["iou"] for r in records])),
+            "eval_target_correct": float(np.mean([r["miss"] is None for r in records]))}
 
 
 def twin_answer_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> dict:
