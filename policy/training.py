@@ -88,6 +88,11 @@ class TrainSettings:
     # Held-out rows per motion phase whose chunks are compared with the expert's (policy/motion_eval.py).
     motion_eval_rows: int = 32
 
+    @property
+    def last_step(self) -> int:
+        """The step the run ends at: ``steps``, or ``stop_at`` when that comes first."""
+        return min(self.steps, self.stop_at or self.steps)
+
 
 @dataclass
 class LossParts:
@@ -307,8 +312,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
     loc_first = first_loc_id(policy.tokenizer) if settings.loc_sigma > 0 else None
     started = time.time()
     log = (out / LOG_FILE) if out.exists() else None
-    end = min(settings.steps, settings.stop_at or settings.steps)
-    while step < end:
+    while step < settings.last_step:
         for group in optim.param_groups:
             group["lr"] = _lr_at(step, settings, time.time() - started)
         with _autocast(device):
@@ -321,7 +325,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
         step += 1
         record = {"step": step, "text_loss": lp.text, "action_l1": lp.action, "elapsed_s": time.time() - started}
         out_of_time = settings.time_limit is not None and record["elapsed_s"] >= settings.time_limit
-        last = step == end or out_of_time
+        last = step == settings.last_step or out_of_time
         if step % settings.eval_every == 0 or last:
             if len(eval_ds):
                 record.update(evaluate_loss(model, eval_ds, policy.config, device=device))

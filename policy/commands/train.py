@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         target_eval_scenes=args.target_eval_scenes, motion_eval_rows=args.motion_eval_rows,
         action_loss=args.action_loss,
     )
-    bar = tqdm(total=min(settings.steps, settings.stop_at or settings.steps), desc="train", unit="step")
+    bar = tqdm(total=settings.last_step, desc="train", unit="step")
 
     def progress(record: dict) -> None:
         bar.n = record["step"]
