@@ -76,8 +76,11 @@ collect_all() {  # the expert's episodes and the single-frame scenes, one core e
 }
 collect_all
 
-stage pack "$DATA" bash -c "'$PY' scripts/pack_demos.py '$DATA/demos' --out '$DATA/packed_demos' --stride 2 &&
-  '$PY' scripts/pack_demos.py '$DATA/scenes1,$DATA/scenes2' --out '$DATA/packed_scenes'"
+pack_all() {  # what the base network trains on: demos at every 2nd step, and the scenes
+  "$PY" scripts/pack_demos.py "$DATA/demos" --out "$DATA/packed_demos" --stride 2
+  "$PY" scripts/pack_demos.py "$DATA/scenes1,$DATA/scenes2" --out "$DATA/packed_scenes"
+}
+stage pack "$DATA" pack_all
 
 # 1 (session 2, an H100): the `small` network from its priors, reasoning and actions together.
 stage 1_base "$OUT" "$PY" main.py train --preset small --data "$DATA/packed_demos,$DATA/packed_scenes" \
