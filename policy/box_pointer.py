@@ -34,7 +34,7 @@ from typing import Any, Optional
 import torch
 
 from policy.cot_format import box_iou, listed_objects, open_box_slot, parse_loc_tokens
-from policy.decode_cache import crop
+from policy.decode_cache import crop, feed
 from policy.types import ReasonedObject
 
 Box = tuple[float, float, float, float]
@@ -139,7 +139,7 @@ def choose_box(model: Any, cache: Any, logits: torch.Tensor, candidates: list[li
     scores: list[float] = []
     token_logps: list[list[float]] = []
     for ids in candidates:
-        hidden = _feed(model, cache, ids)
+        hidden = feed(model, cache, ids)
         crop(cache, len(ids))
         rest = torch.log_softmax(model.backbone.lm_head(hidden[0, :-1]).float(), dim=-1)
         logps = [float(first[ids[0]])] + [float(rest[k, ids[k + 1]]) for k in range(len(ids) - 1)]
@@ -147,7 +147,7 @@ def choose_box(model: Any, cache: Any, logits: torch.Tensor, candidates: list[li
         scores.append(sum(logps))
     posterior = torch.softmax(torch.tensor(scores), dim=0)
     best = int(torch.argmax(posterior))
-    hidden = _feed(model, cache, candidates[best])
+    hidden = feed(model, cache, candidates[best])
     return BoxChoice(
         token_ids=list(candidates[best]),
         token_probs=[math.exp(lp) for lp in token_logps[best]],
@@ -166,9 +166,3 @@ def snap_to_listed(box: Box, listed: list[ReasonedObject], min_iou: float) -> Bo
         return best.box
     return box
 
-
-def _feed(model: Any, cache: Any, ids: list[int]) -> torch.Tensor:
-    device = model.action_queries.weight.device
-    tokens = torch.tensor([ids], device=device)
-    types = torch.ones_like(tokens)
-    return model.run_backbone(model.embed(tokens, None, None), types, None, cache)

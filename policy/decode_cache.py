@@ -63,6 +63,14 @@ def crop(cache: Any, tokens: int) -> None:
         layer.cumulative_length.sub_(tokens)
 
 
+def feed(model: Any, cache: Any, ids: list[int]) -> torch.Tensor:
+    """Run suffix tokens ``ids`` (causal) through the language model on ``cache``, which grows by
+    ``len(ids)``; returns their hidden states (1, len(ids), H)."""
+    device = model.action_queries.weight.device
+    tokens = torch.tensor([ids], device=device)
+    return model.run_backbone(model.embed(tokens, None, None), torch.ones_like(tokens), None, cache)
+
+
 class ReasoningCache:
     """A fixed-size KV cache reused by every reasoning call, and its single-token step."""
 
