@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("agent.commands.collect", "record scripted-expert demonstrations for policy training"),
     "dagger": ("agent.commands.dagger", "rows from the states a policy drives the arm into, labelled by the expert"),
     "train": ("policy.commands.train", "train the PaliGemma VLA policy (full or --lora)"),
+    "train-namer": ("policy.commands.train_namer", "train the object namer (second look at listed objects)"),
     "eval": ("agent.commands.evaluate", "closed-loop evaluation of a policy checkpoint in sim"),
     "calibrate": ("agent.commands.calibrate", "conformal calibration of grounding confidence"),
     "train-siglip": ("perception.commands.train_siglip", "train the small SigLIP embedder on sim renders"),

@@ -6,6 +6,8 @@ Layout of a checkpoint folder::
     config.json          {"policy": PolicyConfig fields, "tokenizer_fingerprint": ..., "meta": {...}}
     tokenizer.json ...   the tokenizer (transformers save_pretrained files)
     stats.json           action/state normalisation statistics (policy.normalize)
+    namer.safetensors    optional: the object namer (policy/object_namer.py) and its
+    namer.json           config, written by ``main.py train-namer``
 
 :func:`load_checkpoint` checks that the parts agree and raises :class:`CheckpointError` with a
 message that names the part at fault (missing file, corrupt weights, another tokenizer, stats of
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -25,6 +27,7 @@ from transformers import PreTrainedTokenizerBase
 from policy.config import PolicyConfig
 from policy.modeling import VLAModel, build_model
 from policy.normalize import CheckpointError, NormStats
+from policy.object_namer import ObjectNamer, load_namer
 from policy.tokenizer import tokenizer_fingerprint
 
 WEIGHTS_FILE = "model.safetensors"
@@ -41,6 +44,8 @@ class LoadedPolicy:
     stats: NormStats
     config: PolicyConfig
     meta: dict[str, Any] = field(default_factory=dict)
+    # The second look at listed objects; None when the folder has none.
+    namer: Optional[ObjectNamer] = None
 
 
 def special_token_ids(tokenizer: PreTrainedTokenizerBase, state_token: str) -> dict[str, int]:
@@ -140,4 +145,6 @@ def load_checkpoint(folder: str | Path, *, device: str = "cpu", dtype: torch.dty
     if missing or unexpected:
         raise CheckpointError(f"{weights} does not match the config: missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.to(device=device, dtype=dtype).eval()
-    return LoadedPolicy(model=model, tokenizer=tokenizer, stats=stats, config=config, meta=payload.get("meta", {}))
+    namer = load_namer(folder, config.image_size, device=device)
+    return LoadedPolicy(model=model, tokenizer=tokenizer, stats=stats, config=config, meta=payload.get("meta", {}),
+                        namer=namer)

@@ -142,6 +142,32 @@ def listed_objects(text: str) -> list[tuple[str, str]]:
     return [(name.strip().strip(",;").strip(), re.sub(r"\s+", "", locs)) for name, locs in _OBJ_RE.findall(listed)]
 
 
+def rename_listed(text: str, names: Sequence[str], boxes: Optional[Sequence[Sequence[float]]] = None) -> str:
+    """``text`` with the i-th object of its VISIBLE OBJECTS field renamed ``names[i]`` and, with
+    ``boxes``, its box written as ``boxes[i]`` (everything else as written); one entry per listed
+    object."""
+    marks = [m for m in _FIELD_RE.finditer(text) if m.group(1) == "VISIBLE OBJECTS"]
+    if not marks:
+        raise ValueError("no VISIBLE OBJECTS field to rename")
+    start = marks[0].end()
+    nxt = _FIELD_RE.search(text, start)
+    end = nxt.start() if nxt else len(text)
+    field = text[start:end]
+    count = len(_OBJ_RE.findall(field))
+    if len(names) != count or (boxes is not None and len(boxes) != count):
+        given = len(names) if boxes is None else len(boxes)
+        raise ValueError(f"{len(names)} names and {given} boxes for {count} listed objects")
+    queue = iter(zip(names, boxes if boxes is not None else [None] * count))
+
+    def edit(match: re.Match) -> str:
+        name, box = next(queue)
+        locs = match.group(2) if box is None else loc_tokens(box) + match.group(2)[len(match.group(2).rstrip()):]
+        return f"{name} {locs}"
+
+    renamed = _OBJ_RE.sub(edit, field)
+    return text[:start] + renamed + text[end:]
+
+
 def format_prompt(instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> str:
     """Instruction plus clarifying turns -> the prompt text of the prefix."""
     parts = [instruction.strip().lower()]
