@@ -119,10 +119,17 @@ class VLAExecutor:
     @classmethod
     def from_policy(cls, policy: Any, *, replan_every: int = 4, execute_steps: Optional[int] = None,
                     **kwargs: Any) -> "VLAExecutor":
-        """An executor with its own runtime (queue, reasoning cache) over an already loaded policy."""
+        """An executor with its own runtime (queue, reasoning cache) over an already loaded policy.
+
+        Steered (the default), the policy's TARGET/PLACE boxes are the agent's own grounding, so
+        the object namer's renaming (``RuntimeSettings.rename_listed``) has nothing to choose and
+        only edits the words the actions read: in the agent's loop on 90 held-out seeds it cost
+        4 stacks of 30 (docs/BENCHMARKS.md, session 16). It runs only when not steered."""
         from policy.runtime import RuntimeSettings, VLARuntime
 
-        runtime = VLARuntime(policy, RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps))
+        rename = "off" if kwargs.get("steer", True) else "every"
+        runtime = VLARuntime(policy, RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps,
+                                                     rename_listed=rename))
         return cls(runtime, **kwargs)
 
     def reset(self, target: Any) -> None:

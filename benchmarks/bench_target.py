@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default="checkpoints/vla")
     parser.add_argument("--scenes", type=int, default=0, help="first-frame scenes to score (0 = all)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rename", choices=("every", "off"), default="every",
+                        help="the object namer renames and re-boxes the listing (RuntimeSettings.rename_listed; on a "
+                             "first frame 'every' and 'first' are the same), or 'off': the network alone")
     parser.add_argument("--json", default=None, help="write the per-scene records here")
     args = parser.parse_args(argv)
 
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"bench_target: cannot read scenes from {args.data}: {exc}") from exc
     policy = load_checkpoint(args.checkpoint)
     started = time.perf_counter()
-    records = first_frame_targets(policy, table, args.scenes)
+    records = first_frame_targets(policy, table, args.scenes, rename=args.rename)
     seconds = time.perf_counter() - started
     if not records:
         raise SystemExit(f"bench_target: no scene with a TARGET in {args.data}")
@@ -57,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
     twins = [r for r in records if r["twin"]]
     singles = [r for r in records if not r["twin"]]
-    print(f"{args.checkpoint} on {args.data}: {len(records)} scenes, {1000 * seconds / len(records):.0f} ms a scene")
+    namer = "its object namer renaming the listing" if args.rename != "off" and policy.namer else "the network alone"
+    print(f"{args.checkpoint} ({namer}) on {args.data}: {len(records)} scenes, "
+          f"{1000 * seconds / len(records):.0f} ms a scene")
     print("| scenes | TARGET correct (name right, IoU >= 0.5) [Wilson 95 %] |")
     print("|---|---|")
     print(f"| all | {_rate(right(records), len(records))} |")
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     misses = Counter(r["miss"] for r in records if r["miss"] is not None)
     print("misses: " + ", ".join(f"{kind} {misses.get(kind, 0)}" for kind in MISS_KINDS))
     if args.json:
-        Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "data": args.data,
+        Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "data": args.data, "rename": args.rename,
                                                "records": records}, indent=1))
     return 0
 

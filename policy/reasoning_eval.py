@@ -16,13 +16,18 @@ from policy.types import Reasoning
 
 def unambiguous_prompt(prompts: list[str], truth: Reasoning) -> str:
     """A prompt of the episode that pins its objects down: a plain instruction, or, when the
-    target or place shares its name with another visible object, one with the clarifying
-    exchange (the words alone cannot say which twin; ``main.py eval`` adds the exchange too)."""
-    from policy.cot_format import has_twin
+    target or place shares its name with another visible object, one whose clarifying exchange
+    says which twin ("the left or the right one? the right one"; ``main.py eval`` says it too).
+    An exchange about another slot ("which bowl, the yellow one or the cyan one?") leaves the
+    twins apart only by chance, so it is taken only when no exchange names a side."""
+    from policy.cot_format import has_twin, names_a_side
 
     clarified = [p for p in prompts if "|" in p]
     plain = [p for p in prompts if "|" not in p]
-    return ((clarified if has_twin(truth) else plain) or prompts)[0]
+    if not has_twin(truth):
+        return (plain or prompts)[0]
+    sided = [p for p in clarified if names_a_side(p.split("|", 1)[1])]
+    return (sided or clarified or prompts)[0]
 
 
 #: Why a written TARGET missed, in the order :func:`target_miss` tests them.
@@ -57,13 +62,15 @@ def target_miss(written: Reasoning, truth: Reasoning, min_iou: float = 0.5) -> s
     return "pointed_elsewhere"
 
 
-def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu") -> list[dict]:
+def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, device: str = "cpu",
+                        rename: str = "every") -> list[dict]:
     """The TARGET the policy writes on the FIRST frame of up to ``scenes`` episodes (0 = all),
     against the sim-truth one: per scene ``episode``, ``twin`` (the target or place has a
     same-named twin), ``name_ok``, ``iou`` and ``miss`` (:func:`target_miss`; None = correct).
 
     Twin scenes are asked with their clarifying exchange (:func:`unambiguous_prompt`), through
-    the runtime's defaults (its side rule included, ``RuntimeSettings.side_words``).
+    the runtime's defaults (its side rule included, ``RuntimeSettings.side_words``); ``rename``
+    is ``RuntimeSettings.rename_listed`` (the object namer's second look, 'off' for the network alone).
     """
     from policy.cot_format import box_iou, has_twin, parse_prompt, parse_reasoning
     from policy.dataset import decode_png
@@ -74,7 +81,7 @@ def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, dev
     firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
     firsts = firsts[:scenes] if scenes > 0 else firsts
     # dynamic: the weights change between training evaluations; a compiled step would be rebuilt
-    runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic"), device=device)
+    runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic", rename_listed=rename), device=device)
     records = []
     for i in firsts:
         truth = parse_reasoning(table.reasoning[i])

@@ -39,9 +39,10 @@ import torch
 from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
                                 pointed_slot, snap_to_listed)
 from policy.checkpoint import LoadedPolicy
-from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, named_side, parse_reasoning
+from policy.cot_format import (LOC_BINS, DialogueTurn, box_iou, format_prompt, format_reasoning, listed_objects,
+                               named_side, parse_reasoning, rename_listed)
 from policy.dataset import image_to_tensor
-from policy.decode_cache import ReasoningCache, resolve_decode
+from policy.decode_cache import ReasoningCache, crop, feed, resolve_decode
 from policy.geometry import reasoning_geometry
 from policy.phase_gate import GraspPoint, at_phase_word, phase_candidates
 from policy.tokenizer import decode_text, encode_example
@@ -99,6 +100,19 @@ class RuntimeSettings:
     # "carry" with the hand open, no "lower"/"release" while the hand still holds it where it
     # closed on it); False lets the network's phase word stand.
     phase_gate: bool = True
+    # Rename the listed VISIBLE OBJECTS, and refine their boxes, with the checkpoint's object namer
+    # (a CNN on a zoomed crop of each listed box, policy/object_namer.py) before the decoder writes
+    # TARGET, so the TARGET and PLACE boxes are pointed among correctly named objects: 'every' at
+    # every reasoning call, 'first' at an instruction's first call only, 'off' never. Alone on 90
+    # held-out seeds (docs/BENCHMARKS.md, session 16): 'every' 30/25/17 (pick / in / on), 'first'
+    # 30/27/10 (the first call's refined boxes, then the network's own: stacks missed), 'off'
+    # 28/25/16. A name the namer gives with less than ``rename_min_prob`` keeps the network's.
+    # No effect when the checkpoint has no namer.
+    rename_listed: str = "every"
+    rename_min_prob: float = 0.5
+    # With it, each listed box is replaced by the namer's refined box when the two overlap by
+    # at least this IoU; None keeps the network's boxes.
+    refine_min_iou: Optional[float] = 0.3
     # KV cache the chain of thought is decoded on (policy/decode_cache.py): 'dynamic' grows one
     # per call; 'static' is one fixed-size cache reused by every call; 'compiled' also compiles
     # its single-token step (torch.compile; CUDA graphs on a GPU). All three write the same
@@ -106,6 +120,8 @@ class RuntimeSettings:
     # an H100), dynamic on CPU (where compiling costs ~15 s at start for 1.5x).
     decode: str = "auto"
 
+
+RENAME_MODES = ("first", "every", "off")
 
 NAIVE = RuntimeSettings(replan_every=1, execute_steps=1, replan_on_gripper_change=False)
 
@@ -166,8 +182,12 @@ class VLARuntime:
         self._snap_iou: Optional[float] = None
         self._snap_place = True
         self._raw_state: Optional[np.ndarray] = None  # proprio state of the current network call
+        self._target_id = policy.tokenizer.convert_tokens_to_ids("TARGET")
+        if settings.rename_listed not in RENAME_MODES:
+            raise ValueError(f"rename_listed must be one of {RENAME_MODES}, got {settings.rename_listed!r}")
+        self.namer = policy.namer.to(device) if policy.namer is not None and settings.rename_listed != "off" else None
         self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
-        self.calls = {"reason": 0, "reuse": 0, "phase_gated": 0}
+        self.calls = {"reason": 0, "reuse": 0, "phase_gated": 0, "renamed": 0}
 
     # -- LeRobot-style interface -----------------------------------------------------------
     def reset(self) -> None:
@@ -289,9 +309,25 @@ class VLARuntime:
         generated: list[int] = []
         probs: list[float] = []
         side = named_side(prompt) if self.settings.side_words is not None else None
+        second_look = self.namer is not None and (self.settings.rename_listed == "every" or not mem.pointed)
         while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
+            if second_look and token == self._target_id:  # the listing is complete: rename it once
+                second_look = False
+                renamed = self._renamed_listing(generated, pixels[0])
+                if renamed is not None:
+                    ids_new, prob_new = renamed
+                    same = next((k for k, (a, b) in enumerate(zip(generated, ids_new)) if a != b), len(generated))
+                    keep = min(same, len(ids_new) - 1)  # feed at least one token: its logits come next
+                    crop(cache, len(generated) - keep)
+                    hidden = feed(model, cache, ids_new[keep:])
+                    probs = probs[:keep] + [probs[k] if k < len(probs) and ids_new[k] == generated[k] else prob_new
+                                            for k in range(keep, len(ids_new))]
+                    generated = ids_new
+                    logits = model.backbone.lm_head(hidden[:, -1])
+                    self.calls["renamed"] += 1
+                    continue
             if self.settings.point_boxes and token in self._loc_ids:
                 tokenizer = self.policy.tokenizer
                 text = decode_text(tokenizer, generated)
@@ -345,6 +381,31 @@ class VLARuntime:
         if self._apply_steer():
             return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
         return model.predict_actions_from_cache(cache, self._geometry())
+
+    def _renamed_listing(self, generated: list[int], pixels: torch.Tensor) -> Optional[tuple[list[int], float]]:
+        """(token ids of ``generated`` with its listed objects renamed, and their boxes refined, by
+        the namer; the lowest probability of a changed name, 1 when only boxes changed), or None
+        when nothing changes. A refined box that strays from the listed one (IoU below
+        ``RuntimeSettings.refine_min_iou``) is not taken: it found another object in the crop."""
+        tokenizer = self.policy.tokenizer
+        text = decode_text(tokenizer, generated)
+        listed = parse_reasoning(text).visible
+        if not listed or len(listed) != len(listed_objects(text)):
+            return None
+        looks = self.namer.look(pixels, [o.box for o in listed])
+        names = [look.name if look.probability >= self.settings.rename_min_prob else o.name
+                 for o, look in zip(listed, looks)]
+        boxes = [look.box if self.settings.refine_min_iou is not None
+                 and box_iou(look.box, o.box) >= self.settings.refine_min_iou else o.box
+                 for o, look in zip(listed, looks)]
+        edited = rename_listed(text, names, boxes)
+        if edited == text:
+            return None
+        ids = tokenizer(edited, add_special_tokens=False)["input_ids"]
+        if tokenizer.unk_token_id is not None and tokenizer.unk_token_id in ids:
+            return None  # a name the policy's vocabulary lacks: keep what it wrote
+        changed = [look.probability for o, look, name in zip(listed, looks, names) if name != o.name]
+        return ids, min(changed, default=1.0)
 
     def _allowed_phases(self, generated: list[int]) -> list[list[int]]:
         """Token ids of the MOVE phase words the reported gripper allows when ``generated`` stops

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the chain of thought written into each row: the one the policy's chunk read, "
                              "or the simulator-truth one collect writes for the expert's phase there "
                              "(only rows whose phase the gripper allows, policy/phase_gate.py)")
+    parser.add_argument("--rename", choices=("every", "first", "off"), default="every",
+                        help="whether the driving policy's object namer renames what its network lists "
+                             "(RuntimeSettings.rename_listed); 'off' drives with the network's own words")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
 
@@ -104,12 +107,12 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.collect import calibration_of, pending_episodes, write_episode
     from policy.checkpoint import load_checkpoint
     from policy.dataset import write_demo_camera
-    from policy.runtime import VLARuntime
+    from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)
-    runtime = VLARuntime(policy)
+    runtime = VLARuntime(policy, RuntimeSettings(rename_listed=args.rename))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)

@@ -56,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-phase-gate", action="store_true",
                         help="let the network's MOVE phase word stand even where the demonstrations never show "
                              "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
+    parser.add_argument("--rename", choices=("every", "first", "off"), default=None,
+                        help="rename (and re-box) what the network lists with its object namer at every reasoning "
+                             "call, at an instruction's first call only, or never (RuntimeSettings.rename_listed; "
+                             "policy/object_namer.py). Default: every unsteered, off when steered (the steering "
+                             "boxes choose the objects; the agent's executor runs it so)")
+    parser.add_argument("--refine-min-iou", type=float, default=0.3,
+                        help="take the namer's refined box for a listed object when it overlaps the listed one by "
+                             "at least this IoU; 0 keeps the network's boxes (RuntimeSettings.refine_min_iou)")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
@@ -192,6 +200,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
     calls: list[dict[str, Any]] = []
     start_z = env.object_poses()[spec.task.pick].position[2]
     gated_before = runtime.calls["phase_gated"]
+    renamed_before = runtime.calls["renamed"]
     first_text = ""
     while steps < max_steps and not success:
         t0 = time.perf_counter()
@@ -212,6 +221,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "dialogue": dialogue, "success": success, "steps": steps, "target_checks": checks,
         "target_ious": ious, "target_calls": calls, "policy_s": policy_s, "first_reasoning": first_text,
         "phase_gated": runtime.calls["phase_gated"] - gated_before,
+        "renamed": runtime.calls["renamed"] - renamed_before,
         "grounding": grounding,
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
         "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
@@ -297,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(args.threads)
+    if args.rename is None:
+        args.rename = "every" if args.steer == "none" else "off"
     policy = load_checkpoint(args.checkpoint)
     runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
                                                      point_boxes=not args.free_boxes,
@@ -304,7 +316,10 @@ def run(args: argparse.Namespace) -> int:
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
                                                      hold_boxes=args.hold_boxes, hold_place=tuple(r.strip() for r in args.hold_place.split(",") if r.strip()),
                                                      side_words=None if args.no_side_words else "user",
-                                                     phase_gate=not args.no_phase_gate, decode=args.decode))
+                                                     phase_gate=not args.no_phase_gate,
+                                                     rename_listed=args.rename,
+                                                     refine_min_iou=args.refine_min_iou or None,
+                                                     decode=args.decode))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if args.retries is not None and args.steer != "perception":
         raise SystemExit("eval: --retries runs the agent's loop, which steers by its own perception: add --steer perception")

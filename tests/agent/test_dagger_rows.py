@@ -39,8 +39,9 @@ def test_truth_reasoning_rows_name_the_experts_phase_for_the_gripper_the_arm_rep
     # Episode 500042: the policy closes the hand beside the cube at step 18, and the take-over
     # expert reopens it to approach again, a phase the demos never show with a closed hand (the
     # same 9 of 12 rows at 1 or 2 threads and with ATen's AVX2 or plain kernels; a retrained
-    # checkpoint needs another such episode).
-    args = ("--start", "500042", "--max-steps", "24")
+    # checkpoint needs another such episode). The network drives alone (`--rename off`): with its
+    # object namer the policy drives this episode differently and the hand is never reopened.
+    args = ("--start", "500042", "--max-steps", "24", "--rename", "off")
     assert run(tmp_path / "policy", *args) == 0
     assert len(load_demos(tmp_path / "policy")) == 12  # the policy's own words: every visited row
     assert run(tmp_path / "truth", *args, "--reasoning", "truth") == 0

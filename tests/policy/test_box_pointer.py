@@ -110,3 +110,15 @@ def test_a_steering_box_snaps_to_the_policys_own_box_of_that_object():
     assert snap_to_listed(inner_c, listed, min_iou=0.3) == BOX_C
     assert snap_to_listed(BOX_B, listed, min_iou=0.3) == BOX_B  # nothing listed there: kept as given
     assert snap_to_listed(inner_c, [], min_iou=0.3) == inner_c
+
+
+def test_a_twin_is_scored_with_the_exchange_that_says_which_side_not_one_about_the_bowl():
+    """Held-out scene 500104: two green balls, and the first clarified prompt asked about the bowl;
+    the TARGET was scored against words that did not say which ball."""
+    from policy.reasoning_eval import unambiguous_prompt
+
+    r = sample_reasoning()
+    twin = r.model_copy(update={"visible": [*r.visible, ReasonedObject(name="red cube", box=BOX_C)]})
+    prompts = ["put the red cube in the bowl | Q: which bowl, the green one or the cyan one? A: the green one",
+               "move the red cube into the green bowl | Q: the left or the right one? A: the right one"]
+    assert unambiguous_prompt(prompts, twin) == prompts[1]
