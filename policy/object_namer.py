@@ -154,6 +154,29 @@ def from_crop_frame(boxes: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
     return boxes * side[:, None] + torch.stack([left, top, left, top], -1)
 
 
+def relabel(text: str, namer: ObjectNamer, pixels: torch.Tensor, min_prob: float,
+            refine_min_iou: Optional[float]) -> Optional[tuple[str, float]]:
+    """The partial reasoning ``text`` with each object of its VISIBLE OBJECTS renamed by
+    ``namer`` (when it is at least ``min_prob`` sure) and its box replaced by the refined one
+    (when that overlaps the listed box by at least ``refine_min_iou``; None keeps every box: a box
+    that strays found another object in the crop), and the lowest probability of a changed name
+    (1 when only boxes changed); None when nothing changes or the listing does not parse."""
+    from policy.cot_format import box_iou, listed_objects, parse_reasoning, rename_listed
+
+    listed = parse_reasoning(text).visible
+    if not listed or len(listed) != len(listed_objects(text)):
+        return None
+    looks = namer.look(pixels, [o.box for o in listed])
+    names = [look.name if look.probability >= min_prob else o.name for o, look in zip(listed, looks)]
+    boxes = [look.box if refine_min_iou is not None and box_iou(look.box, o.box) >= refine_min_iou else o.box
+             for o, look in zip(listed, looks)]
+    edited = rename_listed(text, names, boxes)
+    if edited == text:
+        return None
+    changed = [look.probability for o, look, name in zip(listed, looks, names) if name != o.name]
+    return edited, min(changed, default=1.0)
+
+
 def split_name(name: str) -> tuple[str, str]:
     """'light blue cube' -> ('light blue', 'cube'): the last word is the shape."""
     colour, _, shape = name.rpartition(" ")

@@ -39,11 +39,11 @@ import torch
 from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
                                 pointed_slot, snap_to_listed)
 from policy.checkpoint import LoadedPolicy
-from policy.cot_format import (LOC_BINS, DialogueTurn, box_iou, format_prompt, format_reasoning, listed_objects,
-                               named_side, parse_reasoning, rename_listed)
+from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, named_side, parse_reasoning
 from policy.dataset import image_to_tensor
 from policy.decode_cache import ReasoningCache, crop, feed, resolve_decode
 from policy.geometry import reasoning_geometry
+from policy.object_namer import relabel
 from policy.phase_gate import GraspPoint, at_phase_word, phase_candidates
 from policy.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
@@ -383,29 +383,17 @@ class VLARuntime:
         return model.predict_actions_from_cache(cache, self._geometry())
 
     def _renamed_listing(self, generated: list[int], pixels: torch.Tensor) -> Optional[tuple[list[int], float]]:
-        """(token ids of ``generated`` with its listed objects renamed, and their boxes refined, by
-        the namer; the lowest probability of a changed name, 1 when only boxes changed), or None
-        when nothing changes. A refined box that strays from the listed one (IoU below
-        ``RuntimeSettings.refine_min_iou``) is not taken: it found another object in the crop."""
+        """(token ids of ``generated`` with its listing rewritten by the namer, the lowest
+        probability of a changed name), or None when nothing changes (``object_namer.relabel``)."""
         tokenizer = self.policy.tokenizer
-        text = decode_text(tokenizer, generated)
-        listed = parse_reasoning(text).visible
-        if not listed or len(listed) != len(listed_objects(text)):
+        edited = relabel(decode_text(tokenizer, generated), self.namer, pixels, self.settings.rename_min_prob,
+                         self.settings.refine_min_iou)
+        if edited is None:
             return None
-        looks = self.namer.look(pixels, [o.box for o in listed])
-        names = [look.name if look.probability >= self.settings.rename_min_prob else o.name
-                 for o, look in zip(listed, looks)]
-        boxes = [look.box if self.settings.refine_min_iou is not None
-                 and box_iou(look.box, o.box) >= self.settings.refine_min_iou else o.box
-                 for o, look in zip(listed, looks)]
-        edited = rename_listed(text, names, boxes)
-        if edited == text:
-            return None
-        ids = tokenizer(edited, add_special_tokens=False)["input_ids"]
+        ids = tokenizer(edited[0], add_special_tokens=False)["input_ids"]
         if tokenizer.unk_token_id is not None and tokenizer.unk_token_id in ids:
             return None  # a name the policy's vocabulary lacks: keep what it wrote
-        changed = [look.probability for o, look, name in zip(listed, looks, names) if name != o.name]
-        return ids, min(changed, default=1.0)
+        return ids, edited[1]
 
     def _allowed_phases(self, generated: list[int]) -> list[list[int]]:
         """Token ids of the MOVE phase words the reported gripper allows when ``generated`` stops
