@@ -19,6 +19,7 @@
 #   1 base network, 2 cores                          ~20 h     (18-20 s a step of 128, measured in
 #                                                               session 15; 270 s on an H100: DEVICE=cuda)
 #   2-6 head refits and fine-tunes, 2 cores          ~85 min
+#   7 object namer, 2 cores                          ~8 min
 # A finished stage is skipped when the script runs again (DATA/.done-*, OUT/.done-*); a stage
 # killed part-way restarts (collection and the step-bounded trainings resume where they stopped).
 #
@@ -40,10 +41,10 @@ if [ "$DEVICE" = cuda ]; then WORKERS=${WORKERS:-4}; else WORKERS=${WORKERS:-0};
 
 if [ "${SMOKE:-0}" = "1" ]; then
   DEMOS=3 SCENES_1=4 SCENES_2=4 BASE_STEPS=2 BASE_BATCH=4 HEAD_ROWS=8 FT3_STEPS=4 FT3_STOP=2 FT5_STEPS=2
-  FT_BATCH=4 EVAL_EVERY=2 EVAL_SCENES=2
+  FT_BATCH=4 EVAL_EVERY=2 EVAL_SCENES=2 NAMER_STEPS=2
 else
   DEMOS=900 SCENES_1=965 SCENES_2=9471 BASE_STEPS=3888 BASE_BATCH=128 HEAD_ROWS=1000 FT3_STEPS=1096 FT3_STOP=750
-  FT5_STEPS=1024 FT_BATCH=32 EVAL_EVERY=250 EVAL_SCENES=32
+  FT5_STEPS=1024 FT_BATCH=32 EVAL_EVERY=250 EVAL_SCENES=32 NAMER_STEPS=2000
 fi
 mkdir -p "$DATA" "$OUT"
 
@@ -108,5 +109,9 @@ stage 5_finetune "$OUT" "$PY" main.py train --init-from "$OUT/4_geometry_head" -
 stage 6_offsets_head "$OUT" "$PY" main.py train --head-only --geometry-offsets --init-from "$OUT/5_finetune" \
   --data "$DATA/demos" --out "$OUT/vla" --head-rows-per-phase "$HEAD_ROWS" --stale-prob 0.3 \
   --stale-from-start 0.5 --threads "$THREADS"
+# 7 (session 16, CPU, ~8 min): the object namer, a second look at each listed box that renames
+# what the network lists before it writes TARGET (policy/object_namer.py).
+stage 7_namer "$OUT" "$PY" main.py train-namer --data "$DATA/scenes1,$DATA/scenes2,$DATA/demos" \
+  --checkpoint "$OUT/vla" --steps "$NAMER_STEPS" --threads "$THREADS"
 
 echo "checkpoint: $OUT/vla   (score it: $PY main.py eval --checkpoint $OUT/vla --episodes 90)"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ["scenes", "pack", "1_base", "2_head", "3_finetune", "4_geometry_head", "5_finetune", "6_offsets_head"]
+STAGES = ["scenes", "pack", "1_base", "2_head", "3_finetune", "4_geometry_head", "5_finetune", "6_offsets_head",
+          "7_namer"]
 
 
 def reproduce(tmp_path: Path) -> subprocess.CompletedProcess:
@@ -33,6 +34,7 @@ def test_the_recipe_runs_every_stage_to_a_loadable_checkpoint_and_resumes(tmp_pa
     policy = load_checkpoint(tmp_path / "out" / "vla")
     # The last stage's head reads the boxes and their offsets from the hand, through the demos' camera.
     assert policy.config.head_geometry and policy.config.geometry_camera is not None
+    assert policy.namer is not None  # the second look at listed objects travels with it
     again = reproduce(tmp_path)
     assert again.returncode == 0
     assert again.stdout.count("done before, skipped") == len(STAGES)
