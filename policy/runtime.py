@@ -185,7 +185,8 @@ class VLARuntime:
         self._target_id = policy.tokenizer.convert_tokens_to_ids("TARGET")
         if settings.rename_listed not in RENAME_MODES:
             raise ValueError(f"rename_listed must be one of {RENAME_MODES}, got {settings.rename_listed!r}")
-        self.namer = policy.namer.to(device) if policy.namer is not None and settings.rename_listed != "off" else None
+        if policy.namer is not None:
+            policy.namer.to(device)
         self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
         self.calls = {"reason": 0, "reuse": 0, "phase_gated": 0, "renamed": 0}
 
@@ -309,7 +310,8 @@ class VLARuntime:
         generated: list[int] = []
         probs: list[float] = []
         side = named_side(prompt) if self.settings.side_words is not None else None
-        second_look = self.namer is not None and (self.settings.rename_listed == "every" or not mem.pointed)
+        mode = self.settings.rename_listed  # read per call: a caller may replace the settings
+        second_look = self.policy.namer is not None and (mode == "every" or (mode == "first" and not mem.pointed))
         while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
@@ -386,7 +388,7 @@ class VLARuntime:
         """(token ids of ``generated`` with its listing rewritten by the namer, the lowest
         probability of a changed name), or None when nothing changes (``object_namer.relabel``)."""
         tokenizer = self.policy.tokenizer
-        edited = relabel(decode_text(tokenizer, generated), self.namer, pixels, self.settings.rename_min_prob,
+        edited = relabel(decode_text(tokenizer, generated), self.policy.namer, pixels, self.settings.rename_min_prob,
                          self.settings.refine_min_iou)
         if edited is None:
             return None

@@ -29,6 +29,7 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
+    from policy.runtime import RENAME_MODES
 
     parser.add_argument("--checkpoint", required=True, help="the policy that drives the arm")
     parser.add_argument("--episodes", type=int, default=100)
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the chain of thought written into each row: the one the policy's chunk read, "
                              "or the simulator-truth one collect writes for the expert's phase there "
                              "(only rows whose phase the gripper allows, policy/phase_gate.py)")
-    parser.add_argument("--rename", choices=("every", "first", "off"), default="every",
+    parser.add_argument("--rename", choices=RENAME_MODES, default="every",
                         help="whether the driving policy's object namer renames what its network lists "
                              "(RuntimeSettings.rename_listed); 'off' drives with the network's own words")
     parser.add_argument("--threads", type=int, default=1)

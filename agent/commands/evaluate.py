@@ -22,6 +22,7 @@ IOU_CORRECT = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
+    from policy.runtime import RENAME_MODES
 
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
@@ -56,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-phase-gate", action="store_true",
                         help="let the network's MOVE phase word stand even where the demonstrations never show "
                              "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
-    parser.add_argument("--rename", choices=("every", "first", "off"), default=None,
+    parser.add_argument("--rename", choices=RENAME_MODES, default=None,
                         help="rename (and re-box) what the network lists with its object namer at every reasoning "
                              "call, at an instruction's first call only, or never (RuntimeSettings.rename_listed; "
                              "policy/object_namer.py). Default: every unsteered, off when steered (the steering "
