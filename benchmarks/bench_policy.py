@@ -66,7 +66,7 @@ def time_runtime(policy: Any, settings: Any, observations: list[dict], instructi
 
 def cpu_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from policy.checkpoint import load_checkpoint
-    from policy.runtime import NAIVE, RuntimeSettings
+    from policy.runtime_settings import NAIVE, RuntimeSettings
 
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)

@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 import torch
 
-from policy.cot_format import box_iou, listed_objects, open_box_slot, parse_loc_tokens
+from policy.cot_format import box_iou, listed_objects, loc_tokens, open_box_slot, parse_loc_tokens
 from policy.decode_cache import crop, feed
 from policy.types import ReasonedObject
 
@@ -75,14 +75,18 @@ def candidate_box(tokenizer: Any, ids: list[int]) -> Box:
     return parse_loc_tokens("".join(tokenizer.convert_ids_to_tokens(ids)))
 
 
-def keep_tracked(tokenizer: Any, candidates: list[list[int]], previous: Optional[Box], min_iou: float
-                 ) -> list[list[int]]:
+def keep_tracked(tokenizer: Any, candidates: list[list[int]], previous: Optional[Box], min_iou: float,
+                 hold_lost: bool = False) -> list[list[int]]:
     """The candidates whose box overlaps ``previous`` (this slot's box at the previous reasoning
-    call of the same instruction) by IoU >= ``min_iou``; all of them when none does or there is
-    no previous box."""
+    call of the same instruction) by IoU >= ``min_iou``. When none does: all of them, or with
+    ``hold_lost`` the ``previous`` box itself as the one candidate (an object that does not move,
+    not listed at this call because the hand or what it carries hides it). All of them when
+    there is no previous box."""
     if previous is None:
         return candidates
     kept = [ids for ids in candidates if box_iou(candidate_box(tokenizer, ids), previous) >= min_iou]
+    if not kept and hold_lost:
+        return [tokenizer(loc_tokens(previous), add_special_tokens=False)["input_ids"]]
     return kept or candidates
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
-    from policy.runtime import RENAME_MODES
+    from policy.runtime_settings import RENAME_MODES
 
     parser.add_argument("--checkpoint", required=True, help="the policy that drives the arm")
     parser.add_argument("--episodes", type=int, default=100)

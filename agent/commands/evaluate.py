@@ -22,7 +22,7 @@ IOU_CORRECT = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
-    from policy.runtime import RENAME_MODES
+    from policy.runtime_settings import RENAME_MODES
 
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold-boxes", action="store_true",
                         help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
                              "(RuntimeSettings.hold_boxes)")
+    parser.add_argument("--hold-lost", default="PLACE",
+                        help="slots (comma-separated: TARGET,PLACE; '' for none) that keep their last box when "
+                             "the object they track is not listed at a reasoning call (RuntimeSettings.hold_lost)")
     parser.add_argument("--hold-place", default=",".join(_hold_place_default()),
                         help="relations (comma-separated: in,on; '' for none) whose PLACE box the first "
                              "reasoning call keeps for the whole episode (RuntimeSettings.hold_place)")
@@ -65,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine-min-iou", type=float, default=0.3,
                         help="take the namer's refined box for a listed object when it overlaps the listed one by "
                              "at least this IoU; 0 keeps the network's boxes (RuntimeSettings.refine_min_iou)")
+    parser.add_argument("--retreat-m", type=float, default=0.08,
+                        help="after a put-down's hand opens, lift it straight up this far (m) before the network acts "
+                             "again, as the expert's retreat does (RuntimeSettings.retreat_m; "
+                             "policy/release_retreat.py); 0 leaves the hand where the network holds it")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
@@ -202,6 +209,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
     start_z = env.object_poses()[spec.task.pick].position[2]
     gated_before = runtime.calls["phase_gated"]
     renamed_before = runtime.calls["renamed"]
+    retreats_before = runtime.calls["retreat"]
     first_text = ""
     while steps < max_steps and not success:
         t0 = time.perf_counter()
@@ -223,6 +231,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "target_ious": ious, "target_calls": calls, "policy_s": policy_s, "first_reasoning": first_text,
         "phase_gated": runtime.calls["phase_gated"] - gated_before,
         "renamed": runtime.calls["renamed"] - renamed_before,
+        "retreat_chunks": runtime.calls["retreat"] - retreats_before,
         "grounding": grounding,
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
         "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
@@ -315,11 +324,13 @@ def run(args: argparse.Namespace) -> int:
                                                      point_boxes=not args.free_boxes,
                                                      binary_gripper=not args.raw_gripper,
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
-                                                     hold_boxes=args.hold_boxes, hold_place=tuple(r.strip() for r in args.hold_place.split(",") if r.strip()),
+                                                     hold_boxes=args.hold_boxes,
+                                                     hold_lost=tuple(r.strip() for r in args.hold_lost.split(",") if r.strip()), hold_place=tuple(r.strip() for r in args.hold_place.split(",") if r.strip()),
                                                      side_words=None if args.no_side_words else "user",
                                                      phase_gate=not args.no_phase_gate,
                                                      rename_listed=args.rename,
                                                      refine_min_iou=args.refine_min_iou or None,
+                                                     retreat_m=args.retreat_m or None,
                                                      decode=args.decode))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if args.retries is not None and args.steer != "perception":

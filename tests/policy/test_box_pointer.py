@@ -57,6 +57,11 @@ def test_a_later_call_keeps_the_object_a_slot_got_before_unless_it_moved_away(to
     assert keep_tracked(tokenizer, both, nudged_c, 0.5) == [both[1]]
     assert keep_tracked(tokenizer, both, None, 0.5) == both  # first call: every candidate
     assert keep_tracked(tokenizer, both, (0.0, 0.9, 0.1, 1.0), 0.5) == both  # lifted away: every candidate
+    # A slot that holds its object when it is not listed (a PLACE under the hand) keeps its box.
+    hidden = (0.30, 0.60, 0.40, 0.70)
+    held = keep_tracked(tokenizer, both, hidden, 0.5, hold_lost=True)
+    assert len(held) == 1 and np.allclose(candidate_box(tokenizer, held[0]), hidden, atol=1e-3)
+    assert keep_tracked(tokenizer, both, nudged_c, 0.5, hold_lost=True) == [both[1]]  # listed: as before
 
 
 @torch.no_grad()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from policy.runtime import NAIVE, RuntimeSettings, VLARuntime, target_confidence
+from policy.runtime import RuntimeSettings, VLARuntime, target_confidence
+from policy.runtime_settings import NAIVE
 
 from tests.policy.conftest import fake_obs
 
