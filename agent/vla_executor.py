@@ -124,12 +124,15 @@ class VLAExecutor:
         Steered (the default), the policy's TARGET/PLACE boxes are the agent's own grounding, so
         the object namer's renaming (``RuntimeSettings.rename_listed``) has nothing to choose and
         only edits the words the actions read: in the agent's loop on 90 held-out seeds it cost
-        4 stacks of 30 (docs/BENCHMARKS.md, session 16). It runs only when not steered."""
+        4 stacks of 30 (docs/BENCHMARKS.md, session 16). Holding a hidden PLACE's box
+        (``hold_lost``) likewise only edits words the steering then overwrites: 2 stacks of 30
+        (session 17). Both run only when not steered."""
         from policy.runtime import RuntimeSettings, VLARuntime
 
-        rename = "off" if kwargs.get("steer", True) else "every"
+        steered = kwargs.get("steer", True)
         runtime = VLARuntime(policy, RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps,
-                                                     rename_listed=rename))
+                                                     rename_listed="off" if steered else "every",
+                                                     hold_lost=() if steered else RuntimeSettings.hold_lost))
         return cls(runtime, **kwargs)
 
     def reset(self, target: Any) -> None:

@@ -48,9 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold-boxes", action="store_true",
                         help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
                              "(RuntimeSettings.hold_boxes)")
-    parser.add_argument("--hold-lost", default="PLACE",
+    parser.add_argument("--hold-lost", default=None,
                         help="slots (comma-separated: TARGET,PLACE; '' for none) that keep their last box when "
-                             "the object they track is not listed at a reasoning call (RuntimeSettings.hold_lost)")
+                             "the object they track is not listed at a reasoning call (RuntimeSettings.hold_lost). "
+                             "Default: PLACE unsteered, none when steered (the steering boxes overwrite it; the "
+                             "agent's executor runs it so)")
     parser.add_argument("--hold-place", default=",".join(_hold_place_default()),
                         help="relations (comma-separated: in,on; '' for none) whose PLACE box the first "
                              "reasoning call keeps for the whole episode (RuntimeSettings.hold_place)")
@@ -306,6 +308,11 @@ def _grounding_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     }}
 
 
+def _names(listed: str) -> tuple[str, ...]:
+    """A comma-separated flag value as a tuple ('' -> ())."""
+    return tuple(r.strip() for r in listed.split(",") if r.strip())
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
@@ -319,13 +326,16 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     if args.rename is None:
         args.rename = "every" if args.steer == "none" else "off"
+    if args.hold_lost is None:
+        args.hold_lost = "PLACE" if args.steer == "none" else ""
     policy = load_checkpoint(args.checkpoint)
     runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
                                                      point_boxes=not args.free_boxes,
                                                      binary_gripper=not args.raw_gripper,
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
                                                      hold_boxes=args.hold_boxes,
-                                                     hold_lost=tuple(r.strip() for r in args.hold_lost.split(",") if r.strip()), hold_place=tuple(r.strip() for r in args.hold_place.split(",") if r.strip()),
+                                                     hold_lost=_names(args.hold_lost),
+                                                     hold_place=_names(args.hold_place),
                                                      side_words=None if args.no_side_words else "user",
                                                      phase_gate=not args.no_phase_gate,
                                                      rename_listed=args.rename,
