@@ -8,49 +8,34 @@ the cube, and the arm lifts it.
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import torch
-
-CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "vla"
-
-
-def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylinder() -> None:
+def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylinder(policy_in_sim) -> None:
     from agent.commands.collect import project_boxes, sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.checkpoint import load_checkpoint
     from policy.cot_format import box_iou
     from policy.instructions import TaskWords, eval_prompt
     from policy.runtime import RuntimeSettings, VLARuntime
-    from sim.tabletop_env import TabletopEnv
 
-    policy = load_checkpoint(CHECKPOINT)
+    policy, env = policy_in_sim
     assert policy.namer is not None
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as `main.py eval` runs it: the episode is bit-for-bit the same
-    env = TabletopEnv(image_size=policy.config.image_size, n_objects=4, max_episode_steps=160)
     spec = sample_episode(39, 79, "pick", 4, 0.25)
-    try:
-        obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
-        instruction, dialogue = eval_prompt(spec.scene, TaskWords(pick=spec.task.pick))
-        assert instruction == "pick up the black cube"
-        boxes = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()},
-                              policy.config.geometry_camera)
-        cylinder = next(o.id for o in spec.scene.objects if (o.color, o.shape) == ("black", "cylinder"))
-        first = {}
-        for mode in ("off", "first"):
-            runtime = VLARuntime(policy, RuntimeSettings(rename_listed=mode))
-            first[mode] = runtime.predict_chunk(obs, instruction, dialogue).reasoning
-        # The network alone: two "black cube"s listed, the TARGET on the cylinder.
-        assert [o.name for o in first["off"].visible].count("black cube") == 2
-        assert box_iou(first["off"].target.box, boxes[cylinder]) >= 0.5
-        # Renamed: the cylinder is listed as one, and the TARGET is the cube.
-        assert [o.name for o in first["first"].visible].count("black cube") == 1
-        assert any(o.name == "black cylinder" and box_iou(o.box, boxes[cylinder]) >= 0.5 for o in first["first"].visible)
-        assert box_iou(first["first"].target.box, boxes[spec.task.pick]) >= 0.5
+    obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
+    instruction, dialogue = eval_prompt(spec.scene, TaskWords(pick=spec.task.pick))
+    assert instruction == "pick up the black cube"
+    boxes = project_boxes(spec.scene, {k: p.position for k, p in env.object_poses().items()},
+                          policy.config.geometry_camera)
+    cylinder = next(o.id for o in spec.scene.objects if (o.color, o.shape) == ("black", "cylinder"))
+    first = {}
+    for mode in ("off", "first"):
+        runtime = VLARuntime(policy, RuntimeSettings(rename_listed=mode))
+        first[mode] = runtime.predict_chunk(obs, instruction, dialogue).reasoning
+    # The network alone: two "black cube"s listed, the TARGET on the cylinder.
+    assert [o.name for o in first["off"].visible].count("black cube") == 2
+    assert box_iou(first["off"].target.box, boxes[cylinder]) >= 0.5
+    # Renamed: the cylinder is listed as one, and the TARGET is the cube.
+    assert [o.name for o in first["first"].visible].count("black cube") == 1
+    assert any(o.name == "black cylinder" and box_iou(o.box, boxes[cylinder]) >= 0.5 for o in first["first"].visible)
+    assert box_iou(first["first"].target.box, boxes[spec.task.pick]) >= 0.5
 
-        result = run_episode(env, VLARuntime(policy, RuntimeSettings()), spec, 160)
-    finally:
-        env.close()
-        torch.set_num_threads(threads)
+    result = run_episode(env, VLARuntime(policy, RuntimeSettings()), spec, 160)
     assert result["success"] and result["renamed"] >= 1

@@ -8,38 +8,23 @@ holds the hand there ("done , hold"); the task is never done. With the runtime's
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import torch
-
-CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "vla"
-
-
-def test_the_policy_lifts_its_open_hand_off_the_ball_it_put_on_the_cube() -> None:
+def test_the_policy_lifts_its_open_hand_off_the_ball_it_put_on_the_cube(policy_in_sim) -> None:
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.checkpoint import load_checkpoint
     from policy.instructions import TaskWords, eval_prompt
     from policy.runtime import RuntimeSettings, VLARuntime
-    from sim.tabletop_env import TabletopEnv
 
-    policy = load_checkpoint(CHECKPOINT)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as `main.py eval` runs it: the episode is bit-for-bit the same
-    env = TabletopEnv(image_size=policy.config.image_size, n_objects=4, max_episode_steps=160)
+    policy, env = policy_in_sim
     spec = sample_episode(32, 65, "place_on", 4, 0.25)
-    try:
-        env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
-        words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
-        assert eval_prompt(spec.scene, words)[0] == "put the cyan ball on the red cube"
-        # Without the retreat: the ball is put on the cube, the hand opens and stays on it.
-        held = run_episode(env, VLARuntime(policy, RuntimeSettings(retreat_m=None)), spec, 88)
-        assert not held["success"] and held["end_reason"] == "object still in the gripper"
-        assert not held["end_gripper_closed"] and held["retreat_chunks"] == 0
-        # With it (the default): the open hand rises, and the ball rests on the cube.
-        result = run_episode(env, VLARuntime(policy, RuntimeSettings()), spec, 160)
-    finally:
-        env.close()
-        torch.set_num_threads(threads)
+    env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
+    words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
+    assert eval_prompt(spec.scene, words)[0] == "put the cyan ball on the red cube"
+    # Without the retreat: the ball is put on the cube, the hand opens and stays on it.
+    held = run_episode(env, VLARuntime(policy, RuntimeSettings(retreat_m=None)), spec, 88)
+    assert not held["success"] and held["end_reason"] == "object still in the gripper"
+    assert not held["end_gripper_closed"] and held["retreat_chunks"] == 0
+    # With it (the default): the open hand rises, and the ball rests on the cube.
+    result = run_episode(env, VLARuntime(policy, RuntimeSettings()), spec, 160)
     assert result["success"] and result["end_reason"] == "on top of the reference"
     assert result["retreat_chunks"] >= 1 and result["steps"] < 88
