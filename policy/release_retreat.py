@@ -27,8 +27,6 @@ import numpy as np
 
 from policy.phase_gate import HOLDING_OPENING
 
-ACTION_DIM = 7
-
 
 class ReleaseRetreat:
     """Per-episode state: ``update(state, place_task)`` at every network call; while it returns
@@ -53,12 +51,12 @@ class ReleaseRetreat:
             self._goal_z = None  # reached, or the hand closed again: the network has it
         return self._goal_z is not None
 
-    def chunk(self, size: int, state: Any) -> np.ndarray:
-        """(size, 7) straight-up moves of ``step_m`` (the last ones shorter, then still) that end
+    def chunk(self, size: int, action_dim: int, state: Any) -> np.ndarray:
+        """(size, action_dim) straight-up moves of ``step_m`` (the last ones shorter, then still) that end
         at the goal height, orientation kept, the hand open."""
         assert self._goal_z is not None, "chunk() outside a retreat"
         left = max(self._goal_z - float(state[2]), 0.0)
         rise = np.clip(left - self.step_m * np.arange(size), 0.0, self.step_m)
-        actions = np.zeros((size, ACTION_DIM), dtype=np.float32)
+        actions = np.zeros((size, action_dim), dtype=np.float32)
         actions[:, 2] = rise
         return actions

@@ -215,7 +215,7 @@ class VLARuntime:
         mem.stale = True
         mem.last_gripper = 0.0
         self.calls["retreat"] += 1
-        actions = self._retreat.chunk(self.config.chunk_size, self._raw_state)
+        actions = self._retreat.chunk(self.config.chunk_size, self.config.action_dim, self._raw_state)
         return ChunkResult(actions, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, False,
                            mem.written_target)
 

@@ -18,11 +18,11 @@ def test_a_put_down_release_lifts_the_open_hand_to_the_retreat_height_then_hands
     assert not retreat.update(proprio(0.15, 0.6, True), place_task=True)  # carrying
     assert not retreat.update(proprio(0.07, 0.6, True), place_task=True)  # lowered, still closed
     assert retreat.update(proprio(0.07, 1.0, False), place_task=True)  # opened: rise
-    chunk = retreat.chunk(8, proprio(0.07, 1.0, False))
+    chunk = retreat.chunk(8, 7, proprio(0.07, 1.0, False))
     assert chunk.shape == (8, 7)
     assert np.allclose(chunk[:, 2], 0.01) and not chunk[:, [0, 1, 3, 4, 5, 6]].any()  # up only, hand open
     assert retreat.update(proprio(0.12, 1.0, False), place_task=True)  # half way: keep rising
-    rest = retreat.chunk(8, proprio(0.12, 1.0, False))
+    rest = retreat.chunk(8, 7, proprio(0.12, 1.0, False))
     assert np.isclose(rest[:, 2].sum(), 0.03) and rest[-1, 2] == 0.0  # stops at the goal, not past it
     assert not retreat.update(proprio(0.15, 1.0, False), place_task=True)  # there: the network again
 
