@@ -8,7 +8,7 @@ compares each proposal with the scene object its segmentation label names.
 from __future__ import annotations
 
 import argparse
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from pydantic import BaseModel
@@ -33,9 +33,12 @@ class AccuracyReport(BaseModel):
 
 
 def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: tuple[int, int] = (3, 6),
-            arm: Optional[object] = None, depth_segmentation: bool = False) -> AccuracyReport:
+            arm: Optional[object] = None, depth_segmentation: bool = False,
+            scene_source: Optional[Callable[[np.random.Generator], Any]] = None) -> AccuracyReport:
     """Render ``scenes`` sampled scenes and score perceive() against the scene specs.
 
+    ``scene_source``: draws one SceneSpec from the generator (default: ``sim.scene.sample_scene``
+    with ``n_objects`` objects), e.g. KnowNo's three-blocks-and-three-bowls tables.
     ``depth_segmentation``: make masks from depth (no sim labels) instead of the sim's mask; a
     proposal counts as an object when more than half of it is that object's pixels."""
     from perception.depth_segmentation import DepthSegmenter
@@ -54,7 +57,8 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
     total = seen = extra = 0
     try:
         for _ in range(scenes):
-            scene = sample_scene(rng, int(rng.integers(n_objects[0], n_objects[1] + 1)))
+            scene = (scene_source(rng) if scene_source is not None
+                     else sample_scene(rng, int(rng.integers(n_objects[0], n_objects[1] + 1))))
             arm.load_scene(scene)
             obs = arm.get_observation()
             segmenter = DepthSegmenter() if depth_segmentation else None

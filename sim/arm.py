@@ -54,7 +54,10 @@ class Arm(ABC):
     def is_connected(self) -> bool: ...
 
     @abstractmethod
-    def get_observation(self) -> dict[str, Any]: ...
+    def get_observation(self, detail: bool = False) -> dict[str, Any]:
+        """Camera images and proprio state. ``detail``: the frame perception looks at, from the
+        same camera at a higher resolution when the backend has one (a real camera's full frame;
+        the policy's frame is downscaled); the same frame otherwise."""
 
     @abstractmethod
     def send_action(self, action: np.ndarray) -> np.ndarray:

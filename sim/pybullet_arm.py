@@ -12,7 +12,7 @@ Roll and pitch deltas are not applied (the gripper stays vertical) and are retur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -21,6 +21,7 @@ from sim.arm import STATE_DIM, Arm, register_arm
 from sim.camera import CameraModel
 from sim.objects import SceneBodies, create_scene_objects
 from sim.pybullet_camera import CameraConfig, camera_model, render
+from sim.pybullet_camera import render as render_frame
 from sim.safety import SafetyEnvelope
 from sim.scene import SceneSpec
 
@@ -66,10 +67,15 @@ class PyBulletArm(Arm):
         physics_hz: int = 240,
         control_hz: int = 10,
         safety: Optional[SafetyEnvelope] = None,
+        detail_size: Optional[int] = None,
     ) -> None:
         if physics_hz % control_hz:
             raise ValueError(f"physics_hz ({physics_hz}) must be a multiple of control_hz ({control_hz})")
         self.camera_config = camera or CameraConfig()
+        # Square size (pixels) of the detailed frame perception looks at (same pose and field of
+        # view); None: perception sees the policy's frame. Shapes of 4 cm objects read 95.8% right
+        # at 96 px and 100% at 160 px (docs/RESULTS.md, perception).
+        self.detail_size = detail_size
         self.gui = gui
         self.render = render
         self.physics_hz = physics_hz
@@ -229,11 +235,15 @@ class PyBulletArm(Arm):
         opening = float(np.clip(fingers / (2 * FINGER_TRAVEL), 0.0, 1.0))
         return np.asarray([*pos, *rpy, opening, self._grip], dtype=np.float32)
 
-    def get_observation(self, render: Optional[bool] = None) -> dict[str, Any]:
-        """Observation dict per ``sim/arm.py``; with rendering off only "state" and "camera"."""
-        obs: dict[str, Any] = {"state": self.get_state(), "camera": self.camera}
+    def get_observation(self, render: Optional[bool] = None, detail: bool = False) -> dict[str, Any]:
+        """Observation dict per ``sim/arm.py``; with rendering off only "state" and "camera".
+        ``detail``: rendered at ``detail_size`` (when set), "camera" then describing that frame."""
+        config = self.camera_config
+        if detail and self.detail_size and self.detail_size != config.width:
+            config = replace(config, width=self.detail_size, height=self.detail_size)
+        obs: dict[str, Any] = {"state": self.get_state(), "camera": camera_model(config)}
         if self.render if render is None else render:
-            frame = render_camera(self)
+            frame = render_frame(self.client, config, hardware=self.gui)
             obs["rgb"], obs["depth"] = frame.rgb, frame.depth
             obs["segmentation"] = self.segment(frame.body_mask)
         return obs

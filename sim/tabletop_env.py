@@ -81,6 +81,7 @@ class TabletopEnv(gym.Env):
         render_mode: Optional[str] = None,
         control_hz: int = 10,
         safety: Optional[SafetyEnvelope] = None,
+        detail_size: Optional[int] = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
@@ -90,7 +91,7 @@ class TabletopEnv(gym.Env):
         self.n_objects = n_objects
         self.task_kind = task_kind
         cam = camera or CameraConfig(width=image_size, height=image_size)
-        self.arm = PyBulletArm(cam, gui=gui, render=images, control_hz=control_hz, safety=safety)
+        self.arm = PyBulletArm(cam, gui=gui, render=images, control_hz=control_hz, safety=safety, detail_size=detail_size)
         self.arm.connect()
         self.action_space = spaces.Box(-1.0, 1.0, (ACTION_DIM,), np.float32)
         # State bounds: ee xyz within reach (m), rpy in [-pi, pi], gripper values in 0..1.

@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
     channel = CHANNELS["voice" if args.voice else args.channel](args)
     scene = load_scene(args)
-    env = TabletopEnv(image_size=args.image_size, gui=args.gui)
+    env = TabletopEnv(image_size=args.image_size, gui=args.gui, detail_size=RunConfig().perception_size)
     env.reset(seed=args.seed, options={"scene": scene})
     session_id = args.session_id or f"session-{uuid4().hex[:8]}"
 
