@@ -55,7 +55,7 @@ STOP_WORDS = ("stop", "halt", "freeze", "wait", "hold on", "don't")
 YES_WORDS = {"yes", "yeah", "yep", "yup", "sure", "correct", "exactly", "affirmative", "ok", "okay", "right"}
 NO_WORDS = {"no", "nope", "nah", "wrong", "not"}
 
-ReadingKind = Literal["choose", "narrow", "cancel", "other", "unusable"]
+ReadingKind = Literal["choose", "narrow", "cancel", "other", "elsewhere", "unusable"]
 
 
 class AnswerReading(BaseModel):
@@ -66,6 +66,8 @@ class AnswerReading(BaseModel):
     kind: ReadingKind
     picks: list[int] = Field(default_factory=list, description="PerceivedObject.index values still meant")
     why: str = ""
+    named: Optional[str] = Field(None, description="for 'elsewhere': the object the answer names instead, "
+                                 "in plain words ('the yellow cube')")
 
 
 def _words(text: str) -> list[str]:
@@ -258,10 +260,24 @@ def interpret_answer(text: str, options: Sequence[PerceivedObject], viewpoint: V
         return AnswerReading(kind="other", picks=[o.index for o in options[1:]], why="the person ruled out the proposed object")
     if not used and yes_said:
         return AnswerReading(kind="choose", picks=[options[0].index], why="the person said yes")
+    named = named_object(words)
+    if used and not remaining and named is not None:
+        return AnswerReading(kind="elsewhere", named=named, why="the person named something outside the options")
     if not used or not remaining:
         return AnswerReading(kind="unusable", why="nothing in the answer picks out one of the options")
     kind: ReadingKind = "choose" if len(remaining) == 1 else ("narrow" if len(remaining) < len(options) else "unusable")
     return AnswerReading(kind=kind, picks=[o.index for o in remaining], why=f"matched {len(remaining)} option(s)")
+
+
+def named_object(words: list[str]) -> Optional[str]:
+    """The object an answer names by its own words ("none of those, I meant the big yellow
+    block" -> "the big yellow cube"), or None when it names no colour or shape."""
+    color = next((COLOR_WORDS[w] for w in words if w in COLOR_WORDS), None)
+    shape = next((SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS), None)
+    if color is None and shape is None:
+        return None
+    size = next((w for w in words if w in SIZE_WORDS), None)  # as said: "big" stays relative
+    return "the " + " ".join(w for w in (size, color, shape or "one") if w)
 
 
 def _filter(words: list[str], pool: list[PerceivedObject], ordered: list[PerceivedObject],

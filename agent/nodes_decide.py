@@ -10,6 +10,7 @@ and has no side effects before it, because on resume it re-runs from its top.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Optional, Sequence
 
 from langgraph.runtime import Runtime
@@ -127,13 +128,16 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     if calibrated and not pset and g.candidates and not looked and not answered and not state.get("excluded"):
         # Something scored, but below the calibrated threshold: a second look before giving up.
         return Decision(kind="reperceive", reason="nothing reaches the calibrated threshold", **signals), None
+    place_words = g.parse.get("place")
+    if not pset and near is None and place_words and missing_slot(g) == "place":
+        return Decision(kind="refuse", reason="no place in view matches the request",
+                        say=cannot_see_message(place_words), status="refused", **signals), None
     if not pset and near is None:
         what = g.parse.get("pick") or " ".join(g.unmatched) or state["instruction"]
         if any(_belief(o, said_color, said_shape) >= 0.5 for o in _objects(scene, state.get("excluded", []))):
             what = f"another {what.removeprefix('the ').removeprefix('a ')}"
         return Decision(kind="refuse", reason="nothing in view matches the request", say=cannot_see_message(what),
                         status="refused", **signals), None
-    place_words = g.parse.get("place")
     if pset and place_words and all(c.place is None for c in pset):
         return Decision(kind="refuse", reason="no place in view matches the request",
                         say=cannot_see_message(place_words), status="refused", **signals), None
@@ -180,6 +184,18 @@ def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], pick
     return PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt), "confidence is low"
 
 
+def missing_slot(g: GroundingResult) -> Optional[str]:
+    """The slot of the request nothing in view fits: 'pick' when no object to move is found,
+    'place' when it is but no place is (its phrase matches nothing, or its calibrated set is
+    empty), None when both slots have members."""
+    sets, matches = g.slot_sets, g.slot_matches
+    if sets.get("pick") == [] or matches.get("pick") == []:
+        return "pick"
+    if sets.get("place") == [] or matches.get("place") == []:
+        return "place"
+    return None
+
+
 def _belief(obj: PerceivedObject, color: Optional[str], shape: Optional[str]) -> float:
     """Perception's probability that ``obj`` has the said colour and shape (1 for unsaid ones)."""
     c = 1.0 if color is None or obj.color == color else obj.color_scores.get(color, 0.0)
@@ -221,9 +237,28 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         update["excluded"] = [*state.get("excluded", []), *(Candidate(pick=i, score=0.0) for i in ruled_out)]
     elif reading.kind == "other" and reading.picks:
         update[key] = reading.picks
+    elif reading.kind == "elsewhere" and reading.named is not None:
+        # Something outside the offered set: ground the request again over the whole table with
+        # the answer's words in the asked-about slot. What was offered is ruled out (for a pick),
+        # so a misread object ("yellow cylinder" for the yellow cube) comes up as a near miss.
+        update["instruction"] = reworded(state["instruction"], g.parse.get(question.about), reading.named)
+        update["restrict"], update["restrict_place"] = None, None
+        if question.about == "pick":
+            update["excluded"] = [*state.get("excluded", []), *(Candidate(pick=i, score=0.0) for i in question.options)]
+        ctx.transcript.write("say", f"re-grounding with the answer's words: {update['instruction']!r}")
     else:
         update["unusable_answers"] = state.get("unusable_answers", 0) + 1
     return update
+
+
+def reworded(instruction: str, slot_words: Optional[str], named: str) -> str:
+    """``instruction`` with one slot's phrase (as the parser read it) replaced by ``named``; when
+    the phrase is not found word for word, the request is said anew with the named object."""
+    if slot_words:
+        pattern = r"\b" + r"\s+".join(re.escape(w) for w in slot_words.split()) + r"\b"
+        if re.search(pattern, instruction, flags=re.I):
+            return re.sub(pattern, named, instruction, count=1, flags=re.I)
+    return f"pick up {named}"
 
 
 def refuse(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

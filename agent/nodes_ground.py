@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
-from perception.types import Candidate, GroundingResult, SceneObservation
+from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.context import AgentContext
 from agent.dialogue import is_other, said_attributes
@@ -67,7 +67,14 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
 
 def look(ctx: AgentContext) -> SceneObservation:
-    scene = ctx.perceive(ctx.arm.get_observation())
+    """Perceive the arm's detailed frame (``Arm.get_observation(detail=True)``), with the pixel
+    boxes given in the policy's frame, where questions draw them and the self-check compares them."""
+    obs = ctx.arm.get_observation(detail=True)
+    scene = ctx.perceive(obs)
+    if "rgb" in obs:
+        policy_h, policy_w = ctx.arm.observation_features["rgb"][0][:2]
+        detail_h, detail_w = obs["rgb"].shape[:2]
+        scene = scene.boxes_scaled((detail_w, detail_h), (policy_w, policy_h))
     ctx.transcript.write(
         "perception",
         "; ".join(f"{o.index}. {o.describe()}" for o in scene.objects) or "nothing",
@@ -113,7 +120,7 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if restrict and not any(c.pick in restrict for c in raw.candidates):
         instruction = _renamed(instruction, raw.parse.get("pick"), scene, restrict[0])
         raw = _ground(ctx, instruction, scene)
-    elif excluded and not state.get("near_miss_asked") and not any(c.pick not in excluded for c in raw.candidates):
+    elif excluded and raw.candidates and not state.get("near_miss_asked") and not any(c.pick not in excluded for c in raw.candidates):
         # "The other one": another of the same kind, whatever words singled out the first.
         instruction = _renamed(instruction, raw.parse.get("pick"), scene, excluded[-1])
         raw = _ground(ctx, instruction, scene)
@@ -178,6 +185,7 @@ def _check_consistency(ctx: AgentContext, result: GroundingResult,
     verdict = ctx.consistency.check_objects(words, rgb, target, scene.objects)
     updated = result.model_copy(update={"consistency": float(verdict.score)})
     if verdict.consistent:
+        _say_relabel(ctx, target, color, shape)
         return updated, None
     seen_color = getattr(verdict, "seen_color", None)
     if shape is not None and color is not None and seen_color == color and target.shape_scores.get(shape, 0.0) >= SURE_SHAPE:
@@ -187,6 +195,22 @@ def _check_consistency(ctx: AgentContext, result: GroundingResult,
                              f"{target.shape_scores.get(shape, 0.0):.2f}): {verdict.explain()}", score=float(verdict.score))
         return updated, None
     return updated, verdict.explain()
+
+
+def _say_relabel(ctx: AgentContext, target: PerceivedObject, color: Optional[str], shape: Optional[str]) -> None:
+    """The words named ``target`` by a colour or shape perception did not label it with, and the
+    language-vision check agrees with the words: say so before acting on it ("I took that
+    yellow one for a cylinder, but it looks like the yellow cube you mean."), so the person
+    knows why the robot goes for what it called something else."""
+    if shape is not None and shape != target.shape and (color is None or color == target.color):
+        text = (f"I took that {target.color} one for a {target.shape}, but it looks like the "
+                f"{target.color} {shape} you mean.")
+    elif color is not None and color != target.color and (shape is None or shape == target.shape):
+        text = f"I took that {target.shape} for {target.color}, but it looks like the {color} {target.shape} you mean."
+    else:
+        return
+    ctx.say(text)
+    ctx.transcript.write("say", text, relabel={"index": target.index, "color": color, "shape": shape})
 
 
 def constrain(

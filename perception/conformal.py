@@ -10,6 +10,16 @@ correction). At run time the prediction set holds every candidate with
 interpretation is in the set with probability >= 1 - epsilon. One member: act. Several: ask
 which one. None: nothing fits, ask an open question.
 
+Per slot. A request has two slots, the object to pick and the place to put it, and a joint
+(pick, place) score spreads over every combination: "put the red cube in the bowl" with three
+bowls gives three pairs near 1/3 each, none of which may clear a joint threshold, and the
+refusal then names the wrong slot. So each slot gets its own set (``slot_qhat``): a slot's score
+of an object is its marginal, the summed score of every candidate that puts that object in the
+slot; each slot is calibrated on its own marginals at ``epsilon / 2`` (by the union bound the
+pair is covered with probability >= 1 - epsilon). The prediction set is then every candidate
+whose pick is in the pick set and whose place is in the place set, and ``slot_sets`` says which
+slot is empty or has several members: ask "which bowl?", or say that no bowl fits.
+
 The calibration is stored as JSON next to the models (``checkpoints/conformal.json``).
 """
 
@@ -17,12 +27,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional, Sequence, TypeVar
+from typing import Literal, Optional, Sequence, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from perception.types import GroundingResult
+from perception.types import Candidate, GroundingResult
 
 #: Where ``python main.py calibrate`` writes the calibration by default.
 DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "checkpoints" / "conformal.json"
@@ -31,6 +41,20 @@ T = TypeVar("T")
 
 #: Candidates within this factor of the best score are near-ties the calibrated cut must not split.
 TIE_RATIO = 0.8
+
+Slot = Literal["pick", "place"]
+SLOTS: tuple[Slot, ...] = ("pick", "place")
+
+
+def slot_scores(candidates: Sequence[Candidate], slot: Slot) -> dict[int, float]:
+    """PerceivedObject.index -> summed score of the candidates that put it in ``slot``, in the
+    candidates' order (candidates without a place count for no place)."""
+    out: dict[int, float] = {}
+    for c in candidates:
+        index = getattr(c, slot)
+        if index is not None:
+            out[index] = out.get(index, 0.0) + float(c.score)
+    return out
 
 
 def calibrate(scores_of_true: Sequence[float], epsilon: float) -> float:
@@ -86,6 +110,10 @@ class ConformalCalibration(BaseModel):
     score_source: str = Field("", description="which grounder produced the scores it is valid for")
     seeds: str = Field("", description="scene seeds used, e.g. '100000-100499'")
     held_out: Optional[SetStatistics] = Field(None, description="coverage/help rate on fresh seeds")
+    slot_qhat: dict[str, float] = Field(
+        default_factory=dict, description="per-slot quantiles ('pick', 'place') of marginal scores, each at "
+        "epsilon / 2; empty: the joint qhat alone (calibrations written before slots existed)")
+    slot_held_out: dict[str, SetStatistics] = Field(default_factory=dict, description="per-slot statistics on fresh seeds")
 
     @property
     def threshold(self) -> float:
@@ -102,15 +130,46 @@ class ConformalCalibration(BaseModel):
         values = [float(getattr(c, "score")) for c in candidates] if scores is None else list(scores)
         return [candidates[i] for i in set_members(values, self.threshold)]
 
+    @classmethod
+    def fit_slots(cls, joint: Sequence[CalibrationExample], slots: dict[str, Sequence[CalibrationExample]],
+                  epsilon: float, **meta: object) -> "ConformalCalibration":
+        """The joint fit plus one quantile per slot at ``epsilon / 2`` (see module docstring)."""
+        result = cls.fit(joint, epsilon, **meta)
+        result.slot_qhat = {slot: calibrate([e.score_of_true for e in examples], epsilon / 2.0)
+                            for slot, examples in slots.items() if examples}
+        return result
+
     def apply(self, result: GroundingResult) -> GroundingResult:
-        """``result`` with its prediction set replaced by the calibrated one (same candidates).
+        """``result`` with its prediction set replaced by the calibrated one (same candidates):
+        per slot when ``slot_qhat`` is set (:meth:`apply_slots`), else on joint scores.
 
         When the best clears the threshold, candidates within ``TIE_RATIO`` of it are kept too
         (see :func:`set_members`): a threshold alone can fall between near-equal scores (three identical cubes score ~0.33 each, right at a
         calibrated cut of 0.33) and would then silently pick one of look-alikes. Adding members
         only raises coverage, so the 1 - epsilon guarantee still holds.
         """
+        if self.slot_qhat:
+            return self.apply_slots(result)
         return result.model_copy(update={"prediction_set": self.prediction_set(result.candidates)})
+
+    def slot_threshold(self, slot: Slot) -> float:
+        """Minimum marginal score an object needs to enter ``slot``'s set."""
+        return 1.0 - self.slot_qhat.get(slot, self.qhat)
+
+    def apply_slots(self, result: GroundingResult) -> GroundingResult:
+        """Per-slot sets from marginal scores; the prediction set is their product over the
+        candidates (a pick-only request has no place slot)."""
+        sets: dict[str, list[int]] = {}
+        for slot in SLOTS:
+            marginals = slot_scores(result.candidates, slot)
+            if marginals:
+                ids = list(marginals)
+                sets[slot] = [ids[i] for i in set_members(list(marginals.values()), self.slot_threshold(slot))]
+        keep_pick = set(sets.get("pick", []))
+        keep_place = set(sets.get("place", []))
+        pset = [c for c in result.candidates
+                if c.pick in keep_pick and (c.place is None or c.place in keep_place)]
+        return result.model_copy(update={"prediction_set": pset, "slot_sets": sets})
 
     def evaluate(self, examples: Sequence[CalibrationExample]) -> SetStatistics:
         """Coverage, help rate and success of this threshold on ``examples``."""
@@ -131,16 +190,22 @@ class ConformalCalibration(BaseModel):
 
 
 def set_members(scores: Sequence[float], threshold: float, tie_ratio: float = TIE_RATIO) -> list[int]:
-    """Indices kept in the set: score >= threshold, plus, when the best score itself clears the
-    threshold, every candidate within ``tie_ratio`` of it (an empty set stays empty).
+    """Indices kept in the set: score >= threshold, plus the best's near-ties (every candidate
+    within ``tie_ratio`` of the best) when the best together with its near-ties clears the
+    threshold (an empty set stays empty).
 
-    ``qhat`` is calibrated on raw scores, and the ties only add members, so coverage stays
-    >= 1 - epsilon. Tried and dropped: calibrating on tie-adjusted scores (ties given the best's
-    score, or the group's summed score). Both moved the cut off the exact even-split value of
-    look-alikes (1 / (k + null weight)), where raw calibration puts it, and fresh three-way
-    look-alikes then fell below it: 181/200 ambiguous scenes instead of 198/200."""
+    Look-alikes split the score evenly: three identical bowls get about 0.32 each, just under a
+    calibrated cut of 0.33, and a threshold alone would then keep none of them (nothing fits)
+    or, with noise, one of them (a silent guess). Judged as a group they clear it, and all are
+    kept: the robot asks which. ``qhat`` is calibrated on raw scores and the ties only add
+    members, so coverage stays >= 1 - epsilon. Tried and dropped: calibrating on tie-adjusted
+    scores (ties given the best's score, or the group's summed score). Both moved the cut off
+    the exact even-split value of look-alikes (1 / (k + null weight)), where raw calibration
+    puts it, and fresh three-way look-alikes then fell below it: 181/200 ambiguous scenes
+    instead of 198/200."""
     best = max(scores, default=0.0)
-    tie_cut = tie_ratio * best if best >= threshold else float("inf")
+    group = sum(s for s in scores if s >= tie_ratio * best)
+    tie_cut = tie_ratio * best if best > 0.0 and group >= threshold else float("inf")
     return [i for i, s in enumerate(scores) if s >= threshold or s >= tie_cut]
 
 

@@ -88,10 +88,13 @@ class Grounder:
         objs, frame, cfg = scene.objects, view_frame(scene.viewpoint), self.config
         pick = match_scores(parsed.pick, objs, frame, cfg.match) * self._pick_prior(parsed.pick, objs)
         raw: list[Candidate] = []
+        # Which objects each phrase matches on its own: says which slot nothing fits.
+        matches = {"pick": [o.index for i, o in enumerate(objs) if pick[i] >= cfg.min_match]}
         if parsed.place is None:
             raw = [Candidate(pick=o.index, score=float(pick[i])) for i, o in enumerate(objs) if pick[i] >= cfg.min_match]
         else:
             place = match_scores(parsed.place, objs, frame, cfg.match) * self._place_prior(parsed, objs)
+            matches["place"] = [o.index for j, o in enumerate(objs) if place[j] >= cfg.min_match]
             for i, a in enumerate(objs):
                 for j, b in enumerate(objs):
                     if i != j and pick[i] >= cfg.min_match and place[j] >= cfg.min_match:
@@ -99,7 +102,7 @@ class Grounder:
                                              score=float(pick[i] * place[j])))
         if context is not None:
             raw = self._apply_context(raw, scene, context)
-        return self._result(raw, parsed, scene)
+        return self._result(raw, parsed, scene).model_copy(update={"slot_matches": matches})
 
     def filter(self, candidates: Sequence[Candidate], scene: SceneObservation, expression_text: str,
                slot: Slot = "pick") -> list[Candidate]:

@@ -39,6 +39,21 @@ class SceneObservation(BaseModel):
     source: str = Field("sim-segmentation", description="how proposals were made; 'sim-segmentation' is privileged")
 
 
+    def boxes_scaled(self, from_size: tuple[int, int], to_size: tuple[int, int]) -> "SceneObservation":
+        """The same objects with pixel boxes moved from a (w, h) frame to another of the same
+        camera (perception looks at a detailed frame; boxes are drawn on, and compared with,
+        the policy's frame)."""
+        if from_size == to_size:
+            return self
+        sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+
+        def scale(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+            x0, y0, x1, y1 = box
+            return (int(x0 * sx), int(y0 * sy), max(int(x0 * sx) + 1, round(x1 * sx)), max(int(y0 * sy) + 1, round(y1 * sy)))
+
+        return self.model_copy(update={"objects": [o.model_copy(update={"box": scale(o.box)}) for o in self.objects]})
+
+
 class Candidate(BaseModel):
     """One interpretation of the instruction: an object to pick (and where to put it)."""
 
@@ -61,6 +76,11 @@ class GroundingResult(BaseModel):
     consistency: Optional[float] = Field(None, description="language-vision similarity of the best pick")
     unmatched: list[str] = Field(default_factory=list, description="words in the request that matched nothing")
     parse: dict[str, Optional[str]] = Field(default_factory=dict, description="parsed pick/place expressions")
+    slot_matches: dict[str, list[int]] = Field(
+        default_factory=dict, description="objects each phrase matches on its own ('pick', 'place' -> indices)")
+    slot_sets: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="per-slot conformal sets ('pick', 'place' -> PerceivedObject.index kept), when calibrated per slot")
 
     @property
     def best(self) -> Optional[Candidate]:

@@ -16,15 +16,25 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from perception.conformal import DEFAULT_CALIBRATION, CalibrationExample, ConformalCalibration, SetStatistics, set_statistics
+from perception.conformal import (
+    DEFAULT_CALIBRATION,
+    SLOTS,
+    CalibrationExample,
+    ConformalCalibration,
+    SetStatistics,
+    set_members,
+    set_statistics,
+    slot_scores,
+)
 
 #: Suites whose intent is a real interpretation of the words (infeasible/correction are not).
-DEFAULT_SUITES = ("unambiguous", "ambiguous", "relations")
+DEFAULT_SUITES = ("unambiguous", "ambiguous", "relations", "knowno")
 CALIBRATION_SEED_BASE = 100_000
 EVALUATION_SEED_BASE = 200_000
 #: Metres within which a perceived centroid counts as the true object when no sim label is given.
@@ -56,15 +66,27 @@ def true_object(objects: Sequence[Any], object_id: str, position: Sequence[float
     return int(objects[best].index) if dists[best] <= MATCH_RADIUS else None
 
 
-def collect_examples(seeds: Iterable[int], suites: Sequence[str]) -> list[CalibrationExample]:
+@dataclass(frozen=True)
+class SceneExamples:
+    """One grounded calibration scene: the joint (pick, place) example and one per slot (the
+    slot's marginal scores and the true object's position among them; None: no such slot)."""
+
+    joint: CalibrationExample
+    slots: dict[str, Optional[CalibrationExample]]
+
+
+def collect_examples(seeds: Iterable[int], suites: Sequence[str]) -> list[SceneExamples]:
     """Ground one procedural scenario per seed; record candidate scores and the true one."""
     from agent.suites import make_scenario
     from perception.grounding import Grounder
     from perception.proposals import perceive
     from sim.pybullet_arm import PyBulletArm
 
+    from agent.runner import RunConfig
+
     grounder = Grounder()
-    arm = PyBulletArm()
+    # The agent's own look: the detailed frame (RunConfig.perception_size), as agent.nodes_ground.look.
+    arm = PyBulletArm(detail_size=RunConfig().perception_size)
     arm.connect()
     examples = []
     try:
@@ -72,7 +94,7 @@ def collect_examples(seeds: Iterable[int], suites: Sequence[str]) -> list[Calibr
             scenario = make_scenario(suites[k % len(suites)], seed)
             arm.load_scene(scenario.scene)
             # Labels attach sim ids to proposals: used here to score the truth, never to ground.
-            seen = perceive(arm.get_observation(), viewpoint=scenario.scene.viewpoint,
+            seen = perceive(arm.get_observation(detail=True), viewpoint=scenario.scene.viewpoint,
                             labels=arm.segmentation_labels)
             result = grounder.ground(scenario.instruction, seen)
             examples.append(_example(scenario, seen.objects, result.candidates, seed))
@@ -81,21 +103,66 @@ def collect_examples(seeds: Iterable[int], suites: Sequence[str]) -> list[Calibr
     return examples
 
 
-def _example(scenario: Any, objects: Sequence[Any], candidates: Sequence[Any], seed: int) -> CalibrationExample:
+def _example(scenario: Any, objects: Sequence[Any], candidates: Sequence[Any], seed: int) -> SceneExamples:
     intent = scenario.user.intent
     scene = scenario.scene
     pick = true_object(objects, intent.pick, scene.get(intent.pick).position)
     place = None if intent.place is None else true_object(objects, intent.place, scene.get(intent.place).position)
     truth = next((i for i, c in enumerate(candidates) if c.pick == pick and c.place == place
                   and pick is not None and (intent.place is None or place is not None)), None)
-    return CalibrationExample(scores=[float(c.score) for c in candidates], true_index=truth, seed=seed,
-                              instruction=scenario.instruction)
+    joint = CalibrationExample(scores=[float(c.score) for c in candidates], true_index=truth, seed=seed,
+                               instruction=scenario.instruction)
+    slots: dict[str, Optional[CalibrationExample]] = {}
+    for slot, true in (("pick", pick), ("place", place)):
+        if slot == "place" and intent.place is None:
+            slots[slot] = None
+            continue
+        marginals = slot_scores(candidates, slot)  # type: ignore[arg-type]
+        ids = list(marginals)
+        slots[slot] = CalibrationExample(scores=list(marginals.values()), seed=seed, instruction=scenario.instruction,
+                                         true_index=ids.index(true) if true in ids else None)
+    return SceneExamples(joint=joint, slots=slots)
 
 
-def sweep(calibration: Sequence[CalibrationExample], fresh: Sequence[CalibrationExample],
+def slot_examples(scenes: Sequence[SceneExamples], slot: str) -> list[CalibrationExample]:
+    return [ex for s in scenes if (ex := s.slots.get(slot)) is not None]
+
+
+def slot_statistics(scenes: Sequence[SceneExamples], calibration: ConformalCalibration) -> SetStatistics:
+    """The run-time per-slot sets on ``scenes``: covered when every slot's set holds the truth;
+    help when some slot's set is not a single object (the agent then asks)."""
+    covered = helped = alone = 0
+    sizes = []
+    for scene in scenes:
+        hit, single, size = True, True, 1
+        for slot in SLOTS:
+            ex = scene.slots.get(slot)
+            if ex is None:
+                continue
+            members = set_members(ex.scores, calibration.slot_threshold(slot))  # type: ignore[arg-type]
+            hit = hit and ex.true_index is not None and ex.true_index in members
+            single = single and len(members) == 1
+            size *= len(members)
+        covered += hit
+        helped += not single
+        alone += hit and single
+        sizes.append(size)
+    n = len(scenes)
+    return SetStatistics(epsilon=calibration.epsilon, qhat=calibration.qhat, scenes=n, coverage=covered / n,
+                         help_rate=helped / n, success_rate=covered / n, autonomous_success_rate=alone / n,
+                         mean_set_size=float(np.mean(sizes)))
+
+
+def fit(scenes: Sequence[SceneExamples], epsilon: float, **meta: object) -> ConformalCalibration:
+    """Joint and per-slot calibration on ``scenes``."""
+    return ConformalCalibration.fit_slots([s.joint for s in scenes], {slot: slot_examples(scenes, slot) for slot in SLOTS},
+                                          epsilon, **meta)
+
+
+def sweep(calibration: Sequence[SceneExamples], fresh: Sequence[SceneExamples],
           epsilons: Sequence[float] = SWEEP) -> list[SetStatistics]:
-    """For each epsilon: calibrate on ``calibration``, measure on ``fresh``."""
-    return [ConformalCalibration.fit(calibration, eps).evaluate(fresh) for eps in epsilons]
+    """For each epsilon: calibrate per slot on ``calibration``, measure on ``fresh``."""
+    return [slot_statistics(fresh, fit(calibration, eps)) for eps in epsilons]
 
 
 def plot_sweep(stats: Sequence[SetStatistics], path: Path, title: str) -> Path:
@@ -149,19 +216,23 @@ def run(args: argparse.Namespace) -> int:
     calibration = collect_examples(cal_seeds, suites)
     fresh = collect_examples(eval_seeds, suites)
     elapsed = time.perf_counter() - t0
-    result = ConformalCalibration.fit(calibration, args.epsilon, score_source="perception.grounding.Grounder",
-                                      seeds=_span(cal_seeds))
-    result.held_out = set_statistics(fresh, result.qhat, args.epsilon)
+    result = fit(calibration, args.epsilon, score_source="perception.grounding.Grounder", seeds=_span(cal_seeds))
+    result.held_out = slot_statistics(fresh, result)
+    result.slot_held_out = {slot: set_statistics(slot_examples(fresh, slot), result.slot_qhat[slot], args.epsilon / 2)
+                            for slot in result.slot_qhat}
+    joint = set_statistics([s.joint for s in fresh], result.qhat, args.epsilon)
     path = result.save(args.out)
     stats = sweep(calibration, fresh)
     figure = plot_sweep(stats, args.figure, f"KnowNo conformal sets: {len(calibration)} calibration / "
                         f"{len(fresh)} fresh scenes\nsuites: {', '.join(suites)}")
     h = result.held_out
     print(f"grounded {len(calibration) + len(fresh)} scenes in {elapsed:.0f} s")
-    print(f"epsilon {args.epsilon}: qhat {result.qhat:.4f} (threshold {result.threshold:.4f}) -> {path}")
-    print(f"fresh seeds {_span(eval_seeds)}: coverage {h.coverage:.3f} (target >= {1 - args.epsilon:.3f}), "
+    print(f"epsilon {args.epsilon}: per-slot thresholds "
+          + ", ".join(f"{slot} {result.slot_threshold(slot):.4f}" for slot in result.slot_qhat) + f" -> {path}")
+    print(f"fresh seeds {_span(eval_seeds)}, per-slot sets: coverage {h.coverage:.3f} (target >= {1 - args.epsilon:.3f}), "
           f"help rate {h.help_rate:.3f}, mean set size {h.mean_set_size:.2f}, "
-          f"not proposed {sum(e.true_index is None for e in fresh)}")
+          f"not proposed {sum(s.joint.true_index is None for s in fresh)}")
+    print(f"  (joint sets alone, threshold {result.threshold:.4f}: coverage {joint.coverage:.3f}, help rate {joint.help_rate:.3f})")
     print("epsilon  coverage  help   success  alone")
     for s in stats:
         print(f"{s.epsilon:7.2f}  {s.coverage:8.3f}  {s.help_rate:5.3f}  {s.success_rate:7.3f}  {s.autonomous_success_rate:5.3f}")

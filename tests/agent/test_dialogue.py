@@ -87,9 +87,20 @@ def test_cancel_words(answer: str) -> None:
     assert interpret_answer(answer, [L, R], "user").kind == "cancel"
 
 
-@pytest.mark.parametrize("answer", ["hmm", "the green one", "the other one", "the one in the middle"])
+@pytest.mark.parametrize("answer", ["hmm", "the other one", "the one in the middle"])
 def test_answers_that_pick_nothing_out_are_unusable(answer: str) -> None:
     assert interpret_answer(answer, [L, R], "user", fallback=[L, R]).kind == "unusable"
+
+
+@pytest.mark.parametrize("answer, named", [
+    ("the green one", "the green one"),
+    ("none of those, I meant the yellow cube", "the yellow cube"),
+    ("neither, the big blue block", "the big blue cube"),
+])
+def test_answers_naming_something_outside_the_options(answer: str, named: str) -> None:
+    # Both options are red cubes: the answer names another object, to be looked for on the whole table.
+    reading = interpret_answer(answer, [L, R], "user", fallback=[L, R])
+    assert reading.kind == "elsewhere" and reading.named == named
 
 
 def test_none_of_those_rules_out_every_option() -> None:

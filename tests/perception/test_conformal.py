@@ -78,6 +78,39 @@ def test_three_look_alikes_at_the_cut_are_all_in_the_set():
 
 def test_a_best_below_the_cut_leaves_the_set_empty():
     calibration = ConformalCalibration(epsilon=0.05, qhat=0.5, n_calibration=500)
-    grounded = GroundingResult(candidates=[Candidate(pick=1, score=0.3), Candidate(pick=2, score=0.29)],
+    grounded = GroundingResult(candidates=[Candidate(pick=1, score=0.3), Candidate(pick=2, score=0.1)],
                                prediction_set=[], confidence=0.0)
     assert calibration.apply(grounded).prediction_set == []
+
+
+def test_near_ties_that_clear_the_cut_together_are_all_kept():
+    # Two look-alikes at 0.30 and 0.29 under a cut of 0.5: one of them is meant (0.59 together),
+    # so both go in the set and the robot asks, rather than saying nothing fits.
+    calibration = ConformalCalibration(epsilon=0.05, qhat=0.5, n_calibration=500)
+    grounded = GroundingResult(candidates=[Candidate(pick=1, score=0.3), Candidate(pick=2, score=0.29)],
+                               prediction_set=[], confidence=0.0)
+    assert [c.pick for c in calibration.apply(grounded).prediction_set] == [1, 2]
+
+
+def test_per_slot_sets_ask_which_bowl_when_only_the_bowl_is_open():
+    # "put the red cube in the bowl" with three bowls: the pair scores split three ways, but the
+    # cube's own (marginal) score is near 1 and each bowl's near 1/3.
+    calibration = ConformalCalibration(epsilon=0.05, qhat=0.5, n_calibration=500,
+                                       slot_qhat={"pick": 0.6, "place": 0.67})
+    grounded = GroundingResult(
+        candidates=[Candidate(pick=4, place=b, relation="in", score=0.31) for b in (1, 2, 3)]
+        + [Candidate(pick=1, place=2, relation="in", score=0.01)],
+        prediction_set=[], confidence=0.0)
+    result = calibration.apply(grounded)
+    assert result.slot_sets == {"pick": [4], "place": [1, 2, 3]}
+    assert sorted(c.place for c in result.prediction_set) == [1, 2, 3]
+
+
+def test_per_slot_sets_say_which_slot_nothing_fits():
+    calibration = ConformalCalibration(epsilon=0.05, qhat=0.5, n_calibration=500,
+                                       slot_qhat={"pick": 0.6, "place": 0.6})
+    grounded = GroundingResult(
+        candidates=[Candidate(pick=4, place=b, relation="in", score=s) for b, s in ((1, 0.3), (2, 0.1), (3, 0.1))],
+        prediction_set=[], confidence=0.0)
+    result = calibration.apply(grounded)
+    assert result.slot_sets == {"pick": [4], "place": []} and result.prediction_set == []
