@@ -53,6 +53,7 @@ class EpisodeResult(BaseModel):
     session_id: Optional[str] = None
     transcript: Optional[str] = None
     source: Optional[str] = None
+    family: Optional[str] = Field(None, description="the scenario's task family, if it has one")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -66,6 +67,16 @@ class EpisodeResult(BaseModel):
     def missed_ask(self) -> bool:
         """It asked fewer questions than ``expect.ask`` requires (it should have asked)."""
         return self.expect is not None and self.error is None and self.asked < self.expect.ask_range().min
+
+
+class FamilySummary(BaseModel):
+    """One task family's share of a run: success and help (ask) rates, unneeded asks."""
+
+    episodes: int
+    success_rate: float
+    ask_rate: float
+    unneeded_asks: int
+    missed_asks: int
 
 
 class Summary(BaseModel):
@@ -82,6 +93,9 @@ class Summary(BaseModel):
     self_check_disagreements: int = Field(0, description="policy TARGETs that disagreed with the grounding, all episodes")
     acted_on_intended_rate: Optional[float] = None
     mean_duration_s: Optional[float] = None
+    families: dict[str, FamilySummary] = Field(default_factory=dict, description="per task family, when "
+                                                 "episodes carry one (e.g. the knowno suite)")
+
 
 
 class Report(BaseModel):
@@ -97,6 +111,17 @@ class Report(BaseModel):
 def error_result(error: ScenarioError) -> EpisodeResult:
     """The report row of a scenario that could not even be loaded."""
     return EpisodeResult(name=error.label, passed=False, success=False, error=str(error), source=error.path)
+
+
+def _families(episodes: list[EpisodeResult]) -> dict[str, FamilySummary]:
+    out: dict[str, FamilySummary] = {}
+    for family in sorted({e.family for e in episodes if e.family}):
+        rows = [e for e in episodes if e.family == family]
+        out[family] = FamilySummary(
+            episodes=len(rows), success_rate=round(sum(e.success for e in rows) / len(rows), 4),
+            ask_rate=round(sum(e.asked > 0 for e in rows) / len(rows), 4),
+            unneeded_asks=sum(e.unneeded_ask for e in rows), missed_asks=sum(e.missed_ask for e in rows))
+    return out
 
 
 def summarize(episodes: list[EpisodeResult]) -> Summary:
@@ -116,6 +141,7 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
         self_check_disagreements=sum(e.self_check_disagreements for e in episodes),
         acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
         mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
+        families=_families(episodes),
     )
 
 
@@ -150,4 +176,7 @@ def format_table(report: Report, width: int = 34) -> str:
         + (f"  self_check_disagreements {s.self_check_disagreements}" if s.self_check_disagreements else "")
         + (f"  retries {s.retries}" if s.retries else "")
     )
+    for family, f in s.families.items():
+        lines.append(f"  {family:<14} {f.episodes:>4} episodes  success {f.success_rate:.2f}  help (ask) rate "
+                     f"{f.ask_rate:.2f}  unneeded asks {f.unneeded_asks}  missed asks {f.missed_asks}")
     return "\n".join(lines)

@@ -126,6 +126,8 @@ class Scenario(BaseModel):
     faults: list[Fault] = Field(default_factory=list)
     expect: Expect
     source: Optional[str] = None
+    family: Optional[str] = Field(None, description="task family within a suite (e.g. knowno's bowl_colour), "
+                                  "for per-family report lines")
 
 
 def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:

@@ -290,3 +290,7 @@ def _infeasible(rng: np.random.Generator) -> dict[str, Any]:
         text = f"{rng.choice(PICK_VERBS)} the {rng.choice(ABSENT_THINGS)}"
     return {"scene": table.scene(), "instruction": text, "user": _user(None),
             "expect": {"success": False, "ask": {"min": 0, "max": 1}}}
+
+
+# Suites in modules of their own register themselves on import (after the helpers above exist).
+from agent import suite_knowno  # noqa: E402,F401
