@@ -34,7 +34,7 @@ COLOR_WORDS: dict[str, str] = {
 #: shape word (singular and plural) -> canonical shape.
 SHAPE_WORDS: dict[str, str] = {
     "cube": "cube", "block": "cube", "box": "cube", "brick": "cube", "square": "cube", "dice": "cube",
-    "die": "cube",
+    "die": "cube", "cuboid": "cube",
     "ball": "ball", "sphere": "ball", "marble": "ball", "orb": "ball", "globe": "ball",
     "cylinder": "cylinder", "can": "cylinder", "tube": "cylinder", "tin": "cylinder",
     "pillar": "cylinder", "post": "cylinder", "puck": "cylinder", "disc": "cylinder", "disk": "cylinder",
@@ -42,7 +42,7 @@ SHAPE_WORDS: dict[str, str] = {
     "plate": "bowl",
 }
 SHAPE_WORDS.update({
-    "cubes": "cube", "blocks": "cube", "boxes": "cube", "bricks": "cube", "squares": "cube",
+    "cubes": "cube", "cuboids": "cube", "blocks": "cube", "boxes": "cube", "bricks": "cube", "squares": "cube",
     "balls": "ball", "spheres": "ball", "marbles": "ball", "orbs": "ball",
     "cylinders": "cylinder", "cans": "cylinder", "tubes": "cylinder", "tins": "cylinder",
     "bowls": "bowl", "dishes": "bowl", "basins": "bowl", "containers": "bowl",
@@ -113,11 +113,12 @@ NUMBER_WORDS: dict[str, int] = {
 #: verbs that only pick (no placement) and verbs that pick-and-place.
 PICK_VERBS: tuple[str, ...] = (
     "pick up", "pick", "grab", "take", "lift", "get", "grasp", "fetch", "hold", "raise", "collect",
-    "pickup", "select", "choose", "use",
+    "pickup", "select", "choose", "use", "give", "hand over", "pass",
 )
 PLACE_VERBS: tuple[str, ...] = (
     "put", "place", "move", "set", "drop", "stack", "lay", "bring", "position", "transfer", "push",
-    "slide", "carry", "shift", "relocate", "insert", "load", "stick",
+    "slide", "carry", "shift", "relocate", "insert", "load", "stick", "toss", "pop", "throw", "plop",
+    "dump", "deposit", "stash", "leave", "rest", "park", "tuck", "plonk",
 )
 
 #: generic nouns that name "an object" without saying its shape.
@@ -136,6 +137,8 @@ STOP_WORDS: frozenset[str] = frozenset({
     "well", "yes", "yeah", "sure", "some", "any", "really", "very", "bit", "little bit", "more",
     "most", "again", "away", "should", "will", "be", "do", "that's", "it's", "one's", "i'd",
     "hand", "also", "table", "over", "edge", "no", "nope", "oh", "sorry", "actually", "instead",
+    "mind", "goes", "go", "belongs", "should", "must", "gently", "carefully", "quickly", "slowly",
+    "thing's", "it'd", "we", "okay,", "hey", "hi", "hello", "there's", "could", "try", "able",
 })
 
 

@@ -121,8 +121,10 @@ def _spatial_coordinate(word: str, xy: np.ndarray, frame: ViewFrame, peers: np.n
     if word == "middle":
         centre = float(np.median(right[peers])) if peers.any() else 0.0
         return -np.abs(right - centre)
+    # The robot stands at -x of its base frame whoever speaks ("the one closest to you").
     table = {"left": -right, "leftmost": -right, "right": right, "rightmost": right,
-             "front": front, "nearest": front, "back": -front, "farthest": -front}
+             "front": front, "nearest": front, "back": -front, "farthest": -front,
+             "nearest_robot": -xy[:, 0], "farthest_robot": xy[:, 0]}
     return table.get(word, np.zeros(len(xy)))
 
 

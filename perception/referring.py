@@ -37,7 +37,8 @@ class ReferringExpression(BaseModel):
     shape: Optional[str] = None
     size: Optional[str] = Field(None, description="absolute size class: small | medium | large")
     superlative: Optional[str] = Field(None, description="'small' for smallest, 'large' for biggest")
-    spatial: list[str] = Field(default_factory=list, description="left|right|leftmost|rightmost|front|back|middle|nearest|farthest")
+    spatial: list[str] = Field(default_factory=list, description="left|right|leftmost|rightmost|front|back|middle|"
+                               "nearest|farthest (to the viewer), nearest_robot|farthest_robot (to the robot)")
     ordinal: Optional[int] = Field(None, description="1-based rank ('second' -> 2); -1 = last")
     number: Optional[int] = Field(None, description="a label the person read ('number 2', '#2', '2')")
     anchor_relation: Optional[str] = Field(None, description="nearest|farthest|next_to|left_of|right_of|in_front_of|behind|in|on")
@@ -160,8 +161,14 @@ class ReferringParser:
     def _head(self, tokens: list[Token], text: str) -> ReferringExpression:
         fields: dict = {"text": text, "spatial": [], "unmatched": []}
         prev: Optional[Token] = None
-        for tok in tokens:
-            if tok.kind == "color" and fields.get("color") is None:
+        for k, tok in enumerate(tokens):
+            party = _party(tokens[k + 1:k + 3]) if tok.kind in ("anchor", "spatial") else None
+            if party is not None and tok.value in ("nearest", "farthest"):
+                # "the block closest to me" / "the one farthest from you": nearness to a person.
+                word = f"{tok.value}_robot" if party == "robot" else str(tok.value)
+                if word not in fields["spatial"]:
+                    fields["spatial"].append(word)
+            elif tok.kind == "color" and fields.get("color") is None:
                 fields["color"] = tok.value
             elif tok.kind == "shape" and fields.get("shape") is None:
                 fields["shape"] = tok.value
@@ -185,6 +192,19 @@ class ReferringParser:
                 fields["unmatched"].append(tok.text)
             prev = tok
         return ReferringExpression(**fields)
+
+
+#: Words for the two people at the table: the speaker ("me") and the robot ("you").
+_SPEAKER_WORDS = frozenset({"me", "us", "myself"})
+_ROBOT_WORDS = frozenset({"you", "yourself", "robot"})
+
+
+def _party(tokens: list[Token]) -> Optional[str]:
+    """'speaker' or 'robot' when the words right after an anchor name a person, not an object."""
+    words = [t.text for t in tokens if t.text not in ("the", "to", "from")]
+    if not words:
+        return None
+    return "speaker" if words[0] in _SPEAKER_WORDS else ("robot" if words[0] in _ROBOT_WORDS else None)
 
 
 def _names_object(tokens: list[Token]) -> bool:
