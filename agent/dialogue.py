@@ -122,12 +122,19 @@ def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, att
                    relation: Optional[str] = None) -> str:
     """'Do you mean the red cube on the left or the one on the right?' (rephrased on attempt 2).
 
-    With ``relation`` the options are places: 'Should I put it in the green bowl on the left or
-    the one on the right?'. The question comes first so a listener hears what kind it is.
+    With ``relation`` the options are places: 'Which bowl should I put it in: the yellow, the blue
+    or the green one?' when colour tells them apart, else 'Should I put it in the green bowl on
+    the left or the one on the right?'. The question comes first so a listener hears what kind it is.
     """
     phrases = choice_phrases(options, viewpoint)
     listed = ", ".join(phrases[:-1]) + " or " + phrases[-1]
     if attempt <= 1:
+        shapes, colors = {o.shape for o in options}, [o.color for o in options]
+        if relation is not None and len(shapes) == 1 and len(set(colors)) == len(colors):
+            # "Which bowl should I put it in: the yellow, the blue or the green one?"
+            named = [f"the {c}" for c in colors[:-1]]
+            return (f"Which {options[0].shape} should I put it {RELATION_WORDS.get(relation, relation)}: "
+                    f"{', '.join(named)} or the {colors[-1]} one?")
         if relation is not None:
             return f"Should I put it {RELATION_WORDS.get(relation, relation)} {listed}?"
         return f"Do you mean {listed}?"

@@ -52,13 +52,23 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     relaxed = getattr(ctx.grounder, "relaxed", None)
     if not g.prediction_set and relaxed is not None and state.get("restrict") is None:
         # Ground again without the words nothing has: its ranking keeps size/position words.
-        preferred = _unique([c.pick for c in relaxed(state["instruction"], scene).prediction_set])
+        # Picks the relaxed grounding ranked apart; look-alikes it scores alike (the size and
+        # position words did not separate them) stay unranked, so colour nearness decides.
+        ranked = relaxed(state["instruction"], scene).prediction_set
+        preferred = _unique([c.pick for c in ranked if sum(abs(c.score - o.score) < 0.01 for o in ranked) == 1])
     decision, question = _choose(state, g, scene, ctx.settings, checked=ctx.consistency is not None,
                                  preferred=preferred, calibrated=ctx.calibration is not None)
     scores = f"confidence {decision.confidence:.2f}, {decision.set_size} plausible" + (
         f", consistency {decision.consistency:.2f}" if decision.consistency is not None else "")
     ctx.transcript.write("decision", f"{decision.kind}: {decision.reason} ({scores})", **decision.model_dump())
     update: dict[str, Any] = {"decision": decision}
+    unknown = unknown_words(g)
+    if decision.kind in ("act", "clarify") and unknown and not state.get("asked"):
+        # Say which words were not used, once per instruction (before its first question or act).
+        text = f"I don't know the word{'s' if len(unknown) > 1 else ''} {' or '.join(repr(w) for w in unknown)}, so I'll go by the rest."
+        ctx.say(text)
+        ctx.transcript.write("say", text, unknown_words=unknown)
+        update["dialogue"] = [*state.get("dialogue", []), DialogueTurn(who="robot", text=text)]
     if question is not None:
         options = [by_index(scene, i) for i in question.options]
         image = show_question(ctx, [o for o in options if o is not None], question.text, state.get("asked", 0) + 1)
@@ -69,7 +79,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             question=question,
             asked=state.get("asked", 0) + 1,
             questions=[*state.get("questions", []), question.text],
-            dialogue=[*state.get("dialogue", []), DialogueTurn(who="robot", text=question.text, kind="question")],
+            dialogue=[*update.get("dialogue", state.get("dialogue", [])),
+                      DialogueTurn(who="robot", text=question.text, kind="question")],
         )
     if question is not None and decision.reason == NEAR_MISS_REASON:
         update["near_miss_asked"] = True
@@ -184,6 +195,15 @@ def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], pick
     return PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt), "confidence is low"
 
 
+def unknown_words(g: GroundingResult) -> list[str]:
+    """Words of the request the parser could not use (not in its lexicon): 'shiny' in "the shiny
+    red block". Colours and shapes that are merely absent from the table are not unknown."""
+    from perception.lexicon import default_lexicon
+
+    lexicon = default_lexicon()
+    return [w for w in g.unmatched if all(t.kind == "unknown" for t in lexicon.tokenize(w))]
+
+
 def missing_slot(g: GroundingResult) -> Optional[str]:
     """The slot of the request nothing in view fits: 'pick' when no object to move is found,
     'place' when it is but no place is (its phrase matches nothing, or its calibrated set is
@@ -237,7 +257,7 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         update["excluded"] = [*state.get("excluded", []), *(Candidate(pick=i, score=0.0) for i in ruled_out)]
     elif reading.kind == "other" and reading.picks:
         update[key] = reading.picks
-    elif reading.kind == "elsewhere" and reading.named is not None:
+    elif reading.kind == "elsewhere" and reading.named is not None and _on_table(ctx, scene, reading.named, question):
         # Something outside the offered set: ground the request again over the whole table with
         # the answer's words in the asked-about slot. What was offered is ruled out (for a pick),
         # so a misread object ("yellow cylinder" for the yellow cube) comes up as a near miss.
@@ -249,6 +269,17 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     else:
         update["unusable_answers"] = state.get("unusable_answers", 0) + 1
     return update
+
+
+def _on_table(ctx: AgentContext, scene: SceneObservation, named: str, question: PendingQuestion) -> bool:
+    """Whether what an answer names is anywhere on the table, as its words or a near miss
+    (otherwise the answer is unusable and the question is put again, not the request refused)."""
+    parsed = ctx.grounder.parse(f"pick up {named}")
+    if ctx.grounder.ground(parsed, scene).candidates:
+        return True
+    color, shape = said_attributes(named)
+    offered = question.options if question.about == "pick" else []
+    return bool(near_misses(scene.objects, color, shape, offered))
 
 
 def reworded(instruction: str, slot_words: Optional[str], named: str) -> str:
