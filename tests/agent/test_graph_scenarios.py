@@ -15,6 +15,7 @@ from agent.commands.session import sim_verifier
 from agent.context import AgentContext, AgentSettings
 from agent.driver import AgentSession, Finished, Question
 from agent.executors import ExpertExecutor
+from agent.runner import RunConfig
 from agent.transcript import TranscriptWriter, read_transcript
 from perception.grounding import Grounder
 from perception.proposals import perceive
@@ -30,7 +31,7 @@ SCENE = SceneSpec(objects=[
     ObjectSpec(id="c", shape="bowl", color="green", position=(0.45, 0.0)),
     ObjectSpec(id="d", shape="ball", color="blue", size="medium", position=(0.63, 0.0)),
 ])
-IMAGE_SIZE = 96  # smallest camera at which perception tells cubes from cylinders reliably
+IMAGE_SIZE = 96  # the policy's frame; perception looks at RunConfig.perception_size
 
 
 @dataclass
@@ -63,7 +64,8 @@ class Rig:
 def make_rig(tmp_path: Path, *, interjections: Optional[Script] = None, session_id: str = "s1",
              look: Optional[Callable[[SceneObservation, int], SceneObservation]] = None,
              scene: SceneSpec = SCENE) -> Rig:
-    env = TabletopEnv(image_size=IMAGE_SIZE)
+    # Perception looks at the detailed frame, as the runner's agent does (RunConfig.perception_size).
+    env = TabletopEnv(image_size=IMAGE_SIZE, detail_size=RunConfig().perception_size)
     env.reset(seed=0, options={"scene": scene, "task": TaskSpec(pick="a", place="c")})
     looks = [0]
 
