@@ -70,8 +70,15 @@ def print_transcript(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.report import format_table
-    from agent.runner import RunConfig, default_run_dir, run_all
+    from agent.run_folder import RunDirInUse, claim_run_dir
+    from agent.runner import RunConfig, run_all
     from agent.scenario import load_scenarios
+
+    try:
+        run_dir = claim_run_dir(args.run_dir)
+    except RunDirInUse as exc:
+        print(exc)
+        return 2
 
     if args.paths:
         loaded = load_scenarios(args.paths)
@@ -91,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
               f"reperceptions={result.reperceptions} steps={result.steps} {result.error or result.message}")
 
     report = run_all(loaded.scenarios, loaded.errors, RunConfig(image_size=args.image_size),
-                     args.run_dir or default_run_dir(), on_result=show)
+                     run_dir, on_result=show)
     print()
     print(format_table(report))
     return 0 if report.summary.passed == report.summary.episodes else 1
