@@ -113,14 +113,18 @@ class PyBulletArm(Arm):
     def connect(self) -> None:
         if self._client is not None:
             return
+        from sim.quiet_stdout import quiet_c_stdout
+
         try:
-            import pybullet
-            import pybullet_data
-            from pybullet_utils.bullet_client import BulletClient
+            with quiet_c_stdout():  # the C library prints a build-time banner on import
+                import pybullet
+                import pybullet_data
+                from pybullet_utils.bullet_client import BulletClient
         except ImportError as err:  # the sim layer's one heavy dependency
             raise ImportError("the PyBullet arm needs pybullet: pip install pybullet==3.2.7") from err
 
-        self._client = BulletClient(connection_mode=pybullet.GUI if self.gui else pybullet.DIRECT)
+        with quiet_c_stdout():  # ... and "argv[0]=" on every connect
+            self._client = BulletClient(connection_mode=pybullet.GUI if self.gui else pybullet.DIRECT)
         self._client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self._build_world()
 
