@@ -189,6 +189,21 @@ class PyBulletArm(Arm):
             c.stepSimulation()
         return self._bodies
 
+    def set_object_poses(self, poses: dict[str, ObjectPose], settle_steps: int = 24) -> None:
+        """Teleport the scene's objects to ``poses`` (object id -> pose; others stay), then let them
+        settle: a session resumed after a kill stands on the table it left (an object that was
+        in the hand drops where the hand was)."""
+        c = self.client
+        for oid, pose in poses.items():
+            body = self._bodies.body_of.get(oid)
+            if body is None:
+                raise KeyError(f"no object {oid!r} in the loaded scene")
+            c.resetBasePositionAndOrientation(body, [float(v) for v in pose.position],
+                                              [float(v) for v in pose.orientation])
+            c.resetBaseVelocity(body, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+        for _ in range(settle_steps):
+            c.stepSimulation()
+
     @property
     def bodies(self) -> SceneBodies:
         """Body id <-> object id of the loaded scene."""
