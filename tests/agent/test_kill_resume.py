@@ -4,6 +4,7 @@ intact, no control step twice, and a cut motion is told (issue 28, defects 1 and
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -34,15 +35,23 @@ def _kill_and_resume(tmp_path: Path, kill: list[str], say: list[str]) -> tuple[o
 
 
 def test_a_session_killed_mid_motion_resumes_on_its_table_and_says_the_motion_was_cut(tmp_path: Path) -> None:
-    _, before, resumed, after = _kill_and_resume(tmp_path, ["--kill-step", "25"], ["pick up the red cube"])
+    _, before, resumed, after = _kill_and_resume(tmp_path, ["--kill-step", "45"], ["put the red cube in the green bowl"])
     assert check_resume(before, after) == []
     record = json.loads((tmp_path / "runs" / "s1" / "session.json").read_text())
     assert [o["id"] for o in record["scene"]["objects"]] == ["a", "b", "c"] and record["settings"]["policy"] == "expert"
     assert "On the table: small red cube, small red cube, medium green bowl." in " ".join(resumed.shown)
     told = [line for line in resumed.shown if "cut" in line]
-    assert told and "pick up the red cube" in told[0] and "after 24 control steps" in told[0]
+    assert told and "put the red cube in the green bowl" in told[0] and "after 44 control steps" in told[0]
     assert "Now I see a red cube" in told[0]
     assert after.dialogue[-1].startswith("robot: I was shut down in the middle of a motion")
+    # the cube the motion carried stands where the motion left it, not where the scene began
+    start = {o["id"]: o["position"] for o in record["scene"]["objects"]}
+    moved = [k for k, p in record["poses"].items() if math.dist(p["position"][:2], start[k]) > 0.02]
+    assert moved == ["a"]  # "the one on the right" as the person sees it: +y
+    seen = next(e for e in after.events if "recovered_from" in e["data"])["data"]["objects"]
+    cube = min(seen, key=lambda o: math.dist(o["position"][:2], record["poses"]["a"]["position"][:2]))
+    assert math.dist(cube["position"][:2], record["poses"]["a"]["position"][:2]) < 0.03
+    assert math.dist(cube["position"][:2], start["a"]) > 0.02
 
 
 @pytest.mark.slow
