@@ -7,8 +7,8 @@ them depends on whether the arm was moving:
 - a look, a grounding, a decision (nothing moved), or a node whose results were saved: run
   them (``carry_on``); they start from their top, as after a question's answer (saved results
   are applied instead), and the instruction goes on;
-- a motion (``act``, ``put_back``): never run it again - the arm had already sent part of it,
-  and the table changed. The run is closed as ``stopped``, the robot tells the person that the
+- a motion (``act``, ``put_back``) that had sent a control step: never run it again - the arm
+  had moved part of the way, and the table changed (one that had sent nothing is run). The run is closed as ``stopped``, the robot tells the person that the
   motion was cut, after how many control steps, and what it sees now, and waits for the next
   instruction. The steps the cut motion sent (read from the transcript) are added to the
   instruction's count, so no step goes missing from the record and none is sent twice.
@@ -41,15 +41,15 @@ def recover(session: AgentSession) -> Recovery:
     if not session.incomplete():
         return Recovery("none")
     nodes = session.unfinished()
-    if not MOTION_NODES & set(nodes):
-        return Recovery("carried_on", turn=session.carry_on())
     ctx = session.context
     values = session.values()
     sent = _steps_of_cut_motion(ctx.transcript)
+    if not MOTION_NODES & set(nodes) or sent <= values.get("steps", 0):  # the cut node sent nothing
+        return Recovery("carried_on", turn=session.carry_on())
     seen = ctx.perceive(ctx.arm.get_observation())
     what = _listing([f"a {o.color} {o.shape}" for o in seen.objects]) or "nothing on the table"
     doing = values.get("instruction") or "the last instruction"
-    moved = f" after {sent} control step{'s' if sent != 1 else ''}" if sent else " before it sent anything"
+    moved = f" after {sent} control step{'s' if sent != 1 else ''}"
     text = (f"I was shut down in the middle of a motion for \"{doing}\"; it was cut{moved} and did not finish. "
             f"Now I see {what}. Tell me what to do next.")
     ctx.say(text)
