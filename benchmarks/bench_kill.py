@@ -65,8 +65,9 @@ def kill_session(option: str, value: str, say: list[str], folder: Path) -> Sessi
     resumed = run_child(["--run-dir", str(runs), "--session-id", "s1"])
     after = snapshot(runs / "s1", "s1")
     shown = " ".join(resumed.shown)
-    how = ("cut motion told" if "was cut" in shown else "question again" if "robot asks:" in shown
-           else "carried on" if len(after.events) > len(before.events) else "nothing left")
+    asked = ", asked its question" if "robot asks:" in shown else ""
+    how = ("cut motion told" if "was cut" in shown else f"run carried on{asked}" if before.unfinished
+           else f"question still pending{asked}" if asked else "nothing left to do")
     label = f"{'node' if option == '--kill-node' else 'step'} {value}"
     return SessionRow(label, killed.code == -signal.SIGKILL, resumed.code, how, check_resume(before, after),
                       time.perf_counter() - start)
