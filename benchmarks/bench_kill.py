@@ -67,7 +67,7 @@ def kill_session(option: str, value: str, say: list[str], folder: Path) -> Sessi
     shown = " ".join(resumed.shown)
     asked = ", asked its question" if "robot asks:" in shown else ""
     how = ("cut motion told" if "was cut" in shown else f"run carried on{asked}" if before.unfinished
-           else f"question still pending{asked}" if asked else "nothing left to do")
+           else "question still pending, asked again" if asked else "nothing left to do")
     label = f"{'node' if option == '--kill-node' else 'step'} {value}"
     return SessionRow(label, killed.code == -signal.SIGKILL, resumed.code, how, check_resume(before, after),
                       time.perf_counter() - start)

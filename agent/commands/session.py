@@ -277,18 +277,22 @@ def run(args: argparse.Namespace) -> int:
 
     save_table()
     transcript = TranscriptWriter(session_id, folder / TRANSCRIPT_FILE, on_event=show)
-    context = AgentContext(
-        arm=env.arm,
-        perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
-        grounder=Grounder(),
-        executor=make_executor(args, env),
-        transcript=transcript,
-        verify=sim_verifier(env),
-        consistency=load_consistency(args, channel),
-        calibration=load_calibration(args, channel),
-        interjections=getattr(channel, "interjections", None) or NoInterjections(),
-        say=lambda text: channel.say(f"robot: {text}"),
-    )
+    try:  # a bad checkpoint fails here: the physics client is closed before the one-line error
+        context = AgentContext(
+            arm=env.arm,
+            perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
+            grounder=Grounder(),
+            executor=make_executor(args, env),
+            transcript=transcript,
+            verify=sim_verifier(env),
+            consistency=load_consistency(args, channel),
+            calibration=load_calibration(args, channel),
+            interjections=getattr(channel, "interjections", None) or NoInterjections(),
+            say=lambda text: channel.say(f"robot: {text}"),
+        )
+    except BaseException:
+        env.close()
+        raise
     channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")
     try:
         with AgentSession(context, session_id, folder / CHECKPOINT_FILE) as session:
