@@ -9,7 +9,8 @@ whose step the motion never reached are said afterwards as a new utterance ("no,
 after a wrong guess). ``passed`` = the outcome matched ``expect`` (see :func:`judge`).
 
 ``run_all`` runs many; an exception in one episode is recorded as its ``error`` and the rest
-still run (so is a worker process killed mid-episode: ``agent.worker_pool``). Under ``run_dir`` (default ``runs/<timestamp>/``): ``report.json``,
+still run (so is a worker process killed mid-episode: ``agent.worker_pool``). Under
+``run_dir`` (default ``runs/<timestamp>-<id>/``, one per run: ``agent.run_folder``): ``report.json``,
 ``transcripts/<session>.jsonl``, ``checkpoints/<session>.sqlite`` (resumable with
 ``AgentSession(context, session, path)``) and, for spoken people, ``audio/<session>/*.wav``.
 """

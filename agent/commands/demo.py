@@ -21,7 +21,8 @@ SHOWN: dict[str, str] = {"utterance": "user", "answer": "user", "interjection": 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, help=f"scenario files/folders (default {DEFAULT_SCENARIOS})")
-    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>-<id>, "
+                        "new per run); a folder another run already used is refused")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
     parser.add_argument("--voice", action="store_true",
                         help="also run scenarios/voice (the person speaks: piper TTS -> whisper; slower)")
