@@ -109,7 +109,7 @@ def load_record(folder: Path) -> SessionRecord:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(whole file)"
-        raise SessionError(f"{path}: {where}: {first['msg']}") from None
+        raise SessionError(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def new_record(session_id: str, scene: SceneSpec, settings: SessionSettings) -> SessionRecord:
