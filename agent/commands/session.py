@@ -321,5 +321,6 @@ def run(args: argparse.Namespace) -> int:
         if hasattr(channel, "close"):
             channel.close()
     channel.say(f"transcript: {transcript.path}")
-    channel.say(f"resume with: python main.py session --session-id {session_id}")
+    where = "" if folder.parent.resolve() == DEFAULT_RUN_DIR.resolve() else f" --run-dir {folder.parent}"
+    channel.say(f"resume with: python main.py session --session-id {session_id}{where}")
     return 0
