@@ -2,6 +2,10 @@
 
 Commands are imported only when used, so `python main.py transcribe` never loads pybullet and
 `python main.py train` never loads langgraph.
+
+An error a command did not handle itself is printed as ONE line (``error: ...``, naming the file
+and field where the message does) and the exit code is 1; ``--debug`` anywhere on the command
+line shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0],
+                                     epilog="--debug (any position): show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -40,7 +47,25 @@ def main(argv: list[str] | None = None) -> int:
     cmd_parser = argparse.ArgumentParser(prog=f"main.py {name}", description=COMMANDS[name][1])
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(argv[1:])
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for the person; the traceback with --debug
+        if debug:
+            raise
+        print(f"error: {one_line(exc)} (--debug shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception as one line: its message, after its type unless it is a plain
+    ValueError/OSError/RuntimeError subclass whose message already says what went wrong."""
+    text = " ".join(str(exc).split())
+    if text and isinstance(exc, (ValueError, OSError, RuntimeError)):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 if __name__ == "__main__":

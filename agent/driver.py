@@ -8,7 +8,8 @@
 
 A process killed while a question is pending can be rebuilt from the same checkpoint path and
 session id with a fresh context: ``pending()`` returns the question again and ``resume(answer)``
-continues with the whole dialogue.
+continues with the whole dialogue. One killed between nodes has ``unfinished()`` nodes left:
+``carry_on()`` runs them, ``close_unfinished(update)`` ends that run (``agent.recovery`` chooses).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from agent.context import AgentContext
 from agent.graph import build_graph
 from agent.self_check import self_check_disagreements
 from agent.state import DialogueTurn, Outcome, OutcomeStatus, PendingQuestion, make_serializer
+
+
+#: Each node's checkpoint is on disk before the next node starts ("async", langgraph's default,
+#: lets a kill -9 lose the last ones: a motion could then run again on resume).
+DURABILITY: Literal["sync"] = "sync"
 
 
 class Question(BaseModel):
@@ -84,14 +90,14 @@ class AgentSession:
     def start(self, instruction: str) -> Turn:
         """Give a new instruction (a pending question, if any, is dropped)."""
         self.graph.invoke({"instruction": instruction, "session_id": self.session_id}, self._config,
-                          context=self.context)
+                          context=self.context, durability=DURABILITY)
         return self._turn()
 
     def resume(self, answer: str) -> Turn:
         """Answer the pending question."""
         if self.pending() is None:
             raise RuntimeError(f"session {self.session_id!r} has no pending question to answer")
-        self.graph.invoke(Command(resume=answer), self._config, context=self.context)
+        self.graph.invoke(Command(resume=answer), self._config, context=self.context, durability=DURABILITY)
         return self._turn()
 
     def pending(self) -> Optional[Question]:
@@ -101,6 +107,28 @@ class AgentSession:
             return None
         values = snapshot.values
         return _question(values["question"], values)
+
+    def incomplete(self) -> bool:
+        """A run was killed mid-way: nodes are left (and no question is pending)."""
+        snapshot = self.graph.get_state(self._config)
+        return not snapshot.interrupts and bool(snapshot.tasks)
+
+    def unfinished(self) -> tuple[str, ...]:
+        """The nodes a killed run would start again from their top: those whose results were
+        not saved (a node whose results were saved is not run again, its results are applied)."""
+        snapshot = self.graph.get_state(self._config)
+        return () if snapshot.interrupts else tuple(t.name for t in snapshot.tasks if t.result is None)
+
+    def carry_on(self) -> Turn:
+        """Run the unfinished nodes (``agent.recovery`` does this only where nothing moves)."""
+        self.graph.invoke(None, self._config, context=self.context, durability=DURABILITY)
+        return self._turn()
+
+    def close_unfinished(self, update: dict[str, Any]) -> Finished:
+        """End the unfinished run with ``update`` (it must set ``outcome``) as if ``report`` had
+        written it, so nothing of it runs again and the next ``start`` begins afresh."""
+        self.graph.update_state(self._config, update, as_node="report")
+        return self._turn()  # type: ignore[return-value]
 
     def dialogue(self) -> list[DialogueTurn]:
         """Everything said in this session so far, in order."""

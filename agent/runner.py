@@ -9,7 +9,8 @@ whose step the motion never reached are said afterwards as a new utterance ("no,
 after a wrong guess). ``passed`` = the outcome matched ``expect`` (see :func:`judge`).
 
 ``run_all`` runs many; an exception in one episode is recorded as its ``error`` and the rest
-still run. Under ``run_dir`` (default ``runs/<timestamp>/``): ``report.json``,
+still run (so is a worker process killed mid-episode: ``agent.worker_pool``). Under
+``run_dir`` (default ``runs/<timestamp>-<id>/``, one per run: ``agent.run_folder``): ``report.json``,
 ``transcripts/<session>.jsonl``, ``checkpoints/<session>.sqlite`` (resumable with
 ``AgentSession(context, session, path)``) and, for spoken people, ``audio/<session>/*.wav``.
 """
@@ -17,21 +18,18 @@ still run. Under ``run_dir`` (default ``runs/<timestamp>/``): ``report.json``,
 from __future__ import annotations
 
 import functools
-import os
 import re
-import sys
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 from uuid import uuid4
 
 import numpy as np
 
 from agent.report import EpisodeResult, Report, build_report, error_result
+from agent.run_folder import new_run_dir, safe_name
 from agent.scenario import Fault, Scenario, ScenarioError
 from agent.shared_models import SharedModels
 from agent.simulated_user import HeardPerson, SimulatedUser
@@ -204,20 +202,6 @@ class Episode:
     session_id: str
 
 
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence the C-level stdout (file descriptor 1) for the duration."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
                   models: Optional[SharedModels] = None) -> Episode:
     """A fresh env with the scene, the person, and an AgentSession wired to them."""
@@ -230,9 +214,8 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
 
     if config.policy not in EXECUTORS:
         raise KeyError(f"unknown --policy {config.policy!r}; known: {sorted(EXECUTORS)}")
-    with _quiet_stdout():  # pybullet's C code prints "argv[0]=" on every connect
-        env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps,
-                          detail_size=config.perception_size)
+    env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps,
+                      detail_size=config.perception_size)
     try:
         # No task for an absent object: the env then samples one, which nobody checks.
         env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
@@ -244,7 +227,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     perception = FaultyPerception(
         lambda obs, faults: perceive(obs, viewpoint=scenario.scene.viewpoint, faults=faults, labels=labels),
         list(scenario.faults))
-    session_id = f"{scenario.name}-{uuid4().hex[:8]}"
+    session_id = f"{safe_name(scenario.name)}-{uuid4().hex[:8]}"  # a path component: names can say "../"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
     models = models or SharedModels(config)
     person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id,
@@ -369,7 +352,8 @@ def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool,
 
 
 def default_run_dir(root: str | Path = "runs") -> Path:
-    return Path(root) / datetime.now().strftime("%Y%m%d-%H%M%S")
+    """A new folder ``root/<timestamp>-<6 hex>`` that no other run shares (created here)."""
+    return new_run_dir(root)
 
 
 def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunConfig,
@@ -378,7 +362,8 @@ def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunC
             on_result: Optional[Callable[[Scenario, EpisodeResult], None]] = None) -> Report:
     """Run every scenario (seeded by position) and write ``run_dir/report.json``; malformed
     scenarios are reported with their error. ``workers`` > 1 runs episodes in that many
-    processes (each episode owns its physics client); ``on_line`` then sees nothing."""
+    processes (each episode owns its physics client; a worker that dies is reported as its
+    episode's error and replaced); ``on_line`` then sees nothing."""
     run_dir = run_dir or default_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     bar = None
@@ -395,15 +380,16 @@ def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunC
         if on_result is not None:
             on_result(scenarios[i], result)
 
-    if workers > 1 and len(scenarios) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    def lost(i: int, why: str) -> None:
+        s = scenarios[i]
+        done(i, EpisodeResult(name=s.name, passed=False, success=False, error=why, expect=s.expect, source=s.source))
 
-        # spawn: children start clean (no inherited physics clients or torch thread pools).
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_in_worker, s, config, run_dir, i): i for i, s in enumerate(scenarios)}
-            for future in as_completed(futures):
-                done(futures[future], future.result())
+    if workers > 1 and len(scenarios) > 1:
+        from agent.worker_pool import run_in_workers
+
+        # Spawned children start clean (no inherited physics clients or torch thread pools); a
+        # worker that dies costs only the episode it was running (reported with the error).
+        run_in_workers(_run_in_worker, scenarios, (config, run_dir), workers, done, lost)
     else:
         models = SharedModels(config)  # loaded once for the whole run
         for i, scenario in enumerate(scenarios):

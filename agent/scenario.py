@@ -208,10 +208,15 @@ def _loc_to_field(loc: tuple[Any, ...]) -> str:
     return ".".join("as" if part == "as_" else str(part) for part in loc)
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    """Keep a value quoted in a one-line error short (a fuzzed name can be kilobytes)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_scenario(data: Any, path: str, index: Optional[int] = None) -> Union[Scenario, ScenarioError]:
     """Validate one scenario mapping; the error, if any, names ``path``, the scenario and field."""
     name = data.get("name") if isinstance(data, dict) else None
-    name = str(name) if name is not None else None
+    name = _clip(str(name)) if name is not None else None
     if not isinstance(data, dict):
         return ScenarioError(path, index, None, None, f"expected a mapping, got {type(data).__name__}")
     try:
@@ -221,7 +226,7 @@ def parse_scenario(data: Any, path: str, index: Optional[int] = None) -> Union[S
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "literal_error" and "input" in first:
-            msg = f"{first['input']!r}: {msg}"
+            msg = f"{_clip(repr(first['input']))}: {msg}"
         return ScenarioError(path, index, name, _loc_to_field(first["loc"]) or None, msg + more)
     problems = semantic_problems(scenario)
     if problems:
@@ -238,9 +243,14 @@ def load_file(path: Union[str, Path]) -> LoadResult:
     path_str = str(path)
     result = LoadResult()
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        result.errors.append(ScenarioError(path_str, None, None, None, f"cannot read YAML: {exc}".replace("\n", " ")))
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        result.errors.append(ScenarioError(path_str, None, None, None,
+                                           f"not a UTF-8 text file (byte {exc.start}: {exc.reason}); is it binary?"))
+        return result
+    except (OSError, yaml.YAMLError, RecursionError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        result.errors.append(ScenarioError(path_str, None, None, None, f"cannot read YAML: {reason}"))
         return result
     items: list[tuple[Optional[int], Any]]
     if isinstance(data, list):

@@ -61,11 +61,16 @@ class TranscriptWriter:
         self._seq = self._count_existing()
 
     def _count_existing(self) -> int:
-        # A resumed session keeps numbering where the killed process stopped.
+        # A resumed session keeps numbering where the killed process stopped. A kill in the
+        # middle of a write leaves a torn last line: it is cut off, so every line stays JSON.
         if self.path is None or not self.path.exists():
             return 0
-        with self.path.open() as handle:
-            return sum(1 for _ in handle)
+        data = self.path.read_bytes()
+        whole = data.rfind(b"\n") + 1
+        if whole < len(data):
+            with self.path.open("r+b") as handle:
+                handle.truncate(whole)
+        return data[:whole].count(b"\n")
 
     def write(self, kind: EventKind, text: str = "", /, **data: Any) -> TranscriptEvent:
         event = TranscriptEvent(session=self.session_id, seq=self._seq, kind=kind, text=text, data=_plain(data))

@@ -71,9 +71,15 @@ class SiglipEmbedder:
             if not config_file.is_file():
                 raise CheckpointError(f"{source}: no config.json; not a transformers checkpoint folder")
             try:
-                model_type = json.loads(config_file.read_text()).get("model_type")
+                payload = json.loads(config_file.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as exc:
+                raise CheckpointError(f"{config_file}: not a UTF-8 text file (byte {exc.start}: {exc.reason}); "
+                                      "is it corrupt?") from None
             except json.JSONDecodeError as exc:
-                raise CheckpointError(f"{source}/config.json is not valid JSON: {exc}") from exc
+                raise CheckpointError(f"{config_file} is not valid JSON: {exc}") from None
+            if not isinstance(payload, dict):
+                raise CheckpointError(f"{config_file}: expected a JSON object, got {type(payload).__name__}")
+            model_type = payload.get("model_type")
             if model_type != "siglip":
                 raise CheckpointError(f"{source} holds a {model_type!r} model, expected 'siglip' (SiglipModel)")
         try:

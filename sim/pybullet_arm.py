@@ -119,14 +119,18 @@ class PyBulletArm(Arm):
     def connect(self) -> None:
         if self._client is not None:
             return
+        from sim.quiet_stdout import quiet_c_stdout
+
         try:
-            import pybullet
-            import pybullet_data
-            from pybullet_utils.bullet_client import BulletClient
+            with quiet_c_stdout():  # the C library prints a build-time banner on import
+                import pybullet
+                import pybullet_data
+                from pybullet_utils.bullet_client import BulletClient
         except ImportError as err:  # the sim layer's one heavy dependency
             raise ImportError("the PyBullet arm needs pybullet: pip install pybullet==3.2.7") from err
 
-        self._client = BulletClient(connection_mode=pybullet.GUI if self.gui else pybullet.DIRECT)
+        with quiet_c_stdout():  # ... and "argv[0]=" on every connect
+            self._client = BulletClient(connection_mode=pybullet.GUI if self.gui else pybullet.DIRECT)
         self._client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self._build_world()
 
@@ -190,6 +194,21 @@ class PyBulletArm(Arm):
         for _ in range(settle_steps):
             c.stepSimulation()
         return self._bodies
+
+    def set_object_poses(self, poses: dict[str, ObjectPose], settle_steps: int = 24) -> None:
+        """Teleport the scene's objects to ``poses`` (object id -> pose; others stay), then let them
+        settle: a session resumed after a kill stands on the table it left (an object that was
+        in the hand drops where the hand was)."""
+        c = self.client
+        for oid, pose in poses.items():
+            body = self._bodies.body_of.get(oid)
+            if body is None:
+                raise KeyError(f"no object {oid!r} in the loaded scene")
+            c.resetBasePositionAndOrientation(body, [float(v) for v in pose.position],
+                                              [float(v) for v in pose.orientation])
+            c.resetBaseVelocity(body, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+        for _ in range(settle_steps):
+            c.stepSimulation()
 
     @property
     def bodies(self) -> SceneBodies:

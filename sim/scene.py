@@ -42,6 +42,9 @@ SIZES: tuple[str, ...] = ("small", "medium", "large")
 #: Bowls are scaled separately (their outer diameter is ~3x this) in sim/objects.py.
 SIZE_METRES: dict[str, float] = {"small": 0.04, "medium": 0.05, "large": 0.06}
 
+#: Most objects one scene may hold (the segmentation labels and the simulator's scene budget).
+MAX_SCENE_OBJECTS = 16
+
 #: Table region objects may be placed in (robot base frame, metres).
 TABLE_X = (0.35, 0.70)
 TABLE_Y = (-0.25, 0.25)
@@ -85,7 +88,7 @@ class SceneSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     viewpoint: Viewpoint = "user"
-    objects: list[ObjectSpec] = Field(min_length=1)
+    objects: list[ObjectSpec] = Field(min_length=1, max_length=MAX_SCENE_OBJECTS)
 
     @field_validator("objects")
     @classmethod
@@ -96,11 +99,29 @@ class SceneSpec(BaseModel):
             raise ValueError(f"duplicate object ids: {dupes}")
         return objects
 
+    @field_validator("objects")
+    @classmethod
+    def _apart(cls, objects: list[ObjectSpec]) -> list[ObjectSpec]:
+        """Two solid bodies cannot stand in one place: footprints (see :func:`footprint_radius`)
+        may touch but not overlap, else the simulator would push them apart or stack them."""
+        for i, a in enumerate(objects):
+            for b in objects[i + 1:]:
+                dist = float(np.hypot(a.position[0] - b.position[0], a.position[1] - b.position[1]))
+                need = footprint_radius(a) + footprint_radius(b) - OVERLAP_TOLERANCE_M
+                if dist < need:
+                    raise ValueError(f"objects {a.id!r} and {b.id!r} overlap: their centres are {dist * 100:.1f} cm "
+                                     f"apart, their footprints need {need * 100:.1f} cm")
+        return objects
+
     def get(self, object_id: str) -> ObjectSpec:
         for obj in self.objects:
             if obj.id == object_id:
                 return obj
         raise KeyError(f"no object {object_id!r} in scene (have {[o.id for o in self.objects]})")
+
+
+#: Metres two footprints may overlap before a scene is rejected (the radii are round figures).
+OVERLAP_TOLERANCE_M = 0.002
 
 
 def footprint_radius(obj: ObjectSpec) -> float:

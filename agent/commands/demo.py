@@ -21,7 +21,8 @@ SHOWN: dict[str, str] = {"utterance": "user", "answer": "user", "interjection": 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, help=f"scenario files/folders (default {DEFAULT_SCENARIOS})")
-    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>-<id>, "
+                        "new per run); a folder another run already used is refused")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
     parser.add_argument("--voice", action="store_true",
                         help="also run scenarios/voice (the person speaks: piper TTS -> whisper; slower)")
@@ -70,8 +71,15 @@ def print_transcript(path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.report import format_table
-    from agent.runner import RunConfig, default_run_dir, run_all
+    from agent.run_folder import RunDirInUse, claim_run_dir
+    from agent.runner import RunConfig, run_all
     from agent.scenario import load_scenarios
+
+    try:
+        run_dir = claim_run_dir(args.run_dir)
+    except RunDirInUse as exc:
+        print(exc)
+        return 2
 
     if args.paths:
         loaded = load_scenarios(args.paths)
@@ -91,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
               f"reperceptions={result.reperceptions} steps={result.steps} {result.error or result.message}")
 
     report = run_all(loaded.scenarios, loaded.errors, RunConfig(image_size=args.image_size),
-                     args.run_dir or default_run_dir(), on_result=show)
+                     run_dir, on_result=show)
     print()
     print(format_table(report))
     return 0 if report.summary.passed == report.summary.episodes else 1

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=defaults.policy_checkpoint, help="policy checkpoint folder for --policy vla")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
-    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>)")
+    parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>-<id>, new per run); "
+                        "a folder another run already used is refused")
     parser.add_argument("--consistency", default=defaults.consistency,
                         help="SigLIP check: 'auto' (trained checkpoint if present), 'off', or a checkpoint folder")
     parser.add_argument("--calibration", default=defaults.calibration,
@@ -36,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.report import format_table
-    from agent.runner import RunConfig, default_run_dir, run_all
+    from agent.run_folder import RunDirInUse, claim_run_dir
+    from agent.runner import RunConfig, run_all
     from agent.scenario import LoadResult, load_scenarios
     from agent.suites import make_suite, parse_seeds
 
@@ -55,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"scenario error: {error}")
     config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size, max_control_steps=args.max_steps,
                        consistency=args.consistency, calibration=args.calibration)
-    run_dir = args.run_dir or default_run_dir()
+    try:
+        run_dir = claim_run_dir(args.run_dir)
+    except RunDirInUse as exc:
+        print(exc)
+        return 2
     report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress,
                      workers=args.workers)
     print(format_table(report))

@@ -7,6 +7,12 @@ chosen by name from ``CHANNELS``: text now, a voice channel (whisper in, TTS out
 same way. The arm is a PyBullet Panda in a TabletopEnv; motions come from the learned VLA
 policy (``--policy vla``, ``--checkpoint``, default ``checkpoints/vla``), steered with the
 agent's grounding, or from the privileged scripted expert (``--policy expert``, sim only).
+
+Each session has its own folder, ``runs/sessions/<id>/`` (``agent.session_store``): the scene,
+the objects' current poses (saved after each turn and every second of a motion), the policy and
+settings, the transcript and the SQLite checkpoint. ``--session-id ID`` alone resumes it on the
+same table with the same policy; a run the kill cut is carried on, or, when it was a motion,
+the robot says the motion was cut and what it sees now (``agent.recovery``).
 """
 
 from __future__ import annotations
@@ -16,8 +22,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 from uuid import uuid4
 
+import numpy as np
+
 from agent.runner import EXECUTORS, RunConfig
 from agent.shared_models import SharedModels
+
+#: Where sessions go without --run-dir: one folder per session (agent.session_store).
+DEFAULT_RUN_DIR = Path("runs") / "sessions"
 
 
 class Channel(Protocol):
@@ -105,9 +116,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(privileged scripted, sim only)")
     parser.add_argument("--checkpoint", type=Path, default=Path(RunConfig.policy_checkpoint),
                         help="policy checkpoint folder for --policy vla")
-    parser.add_argument("--run-dir", type=Path, default=Path("runs") / "sessions",
-                        help="where the transcript (JSONL) and checkpoints (SQLite) go")
-    parser.add_argument("--session-id", help="resume this session id (default: a new one)")
+    parser.add_argument("--run-dir", type=Path, help="sessions folder (default runs/sessions): each session "
+                        "gets <run-dir>/<id>/ with session.json (scene, poses, settings), transcript, SQLite")
+    parser.add_argument("--session-id", help="resume this session by id alone (found under --run-dir or runs/; "
+                        "its table, policy and settings come back); an id never saved starts new")
     parser.add_argument("--siglip", type=Path, help="SigLIP checkpoint folder for the language-vision check "
                         "(default: checkpoints/siglip; skipped with a note when absent)")
     parser.add_argument("--no-consistency", action="store_true", help="skip the SigLIP language-vision check")
@@ -117,19 +129,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_scene(args: argparse.Namespace) -> Any:
-    """The scene from --scene (plain scene or scenario YAML) or sampled from --seed."""
+    """The scene from --scene (plain scene or scenario YAML) or sampled from --seed; every bad
+    file or count is one :class:`agent.scene_file.SceneFileError` line."""
     import numpy as np
 
-    from sim.scene import SceneSpec, sample_scene
+    from agent.scene_file import SceneFileError, check_object_count, load_scene_file
+    from sim.scene import sample_scene
 
-    if args.scene is None:
-        return sample_scene(np.random.default_rng(args.seed), n_objects=args.objects)
-    import yaml
-
-    data = yaml.safe_load(args.scene.read_text())
-    if isinstance(data, list):
-        data = data[0]
-    return SceneSpec.model_validate(data.get("scene", data) if isinstance(data, dict) else data)
+    if args.scene is not None:
+        return load_scene_file(args.scene)
+    n = check_object_count(args.objects)
+    try:
+        return sample_scene(np.random.default_rng(args.seed), n_objects=n)
+    except RuntimeError:
+        raise SceneFileError(f"--objects {n}: that many objects do not fit on the table apart "
+                             f"(seed {args.seed}); try fewer") from None
 
 
 def sim_verifier(env: Any) -> Callable[[Any], bool]:
@@ -180,6 +194,48 @@ def load_calibration(args: argparse.Namespace, channel: Channel) -> Any:
     return ConformalCalibration.load(path)
 
 
+def session_settings(args: argparse.Namespace) -> Any:
+    """The choices a new session saves with its scene (a resume uses them again)."""
+    from agent.session_store import SessionSettings
+
+    return SessionSettings(policy=args.policy, checkpoint=str(args.checkpoint), image_size=args.image_size,
+                           seed=args.seed, siglip=str(args.siglip) if args.siglip else None,
+                           consistency=not args.no_consistency,
+                           calibration=str(args.calibration) if args.calibration else None,
+                           use_calibration=not args.no_calibration)
+
+
+def apply_settings(args: argparse.Namespace, settings: Any) -> None:
+    """Put a saved session's choices back on ``args`` (resume: the same policy and checks)."""
+    args.policy, args.checkpoint, args.image_size, args.seed = (settings.policy, Path(settings.checkpoint),
+                                                                settings.image_size, settings.seed)
+    args.siglip = Path(settings.siglip) if settings.siglip else None
+    args.no_consistency = not settings.consistency
+    args.calibration = Path(settings.calibration) if settings.calibration else None
+    args.no_calibration = not settings.use_calibration
+
+
+def open_record(args: argparse.Namespace, channel: Channel) -> tuple[Any, Path, bool]:
+    """(session record, its folder, resumed?) for ``--session-id`` (found by id alone, under
+    --run-dir or runs/) or a new session on ``load_scene(args)``."""
+    from agent.session_store import (check_session_id, find_session, load_record, new_record,
+                                     session_dir)
+
+    if args.session_id:
+        folder = find_session(check_session_id(args.session_id), args.run_dir)
+        if folder is not None:
+            record = load_record(folder)
+            apply_settings(args, record.settings)
+            ignored = " (--scene ignored)" if args.scene is not None else ""
+            channel.say(f"(resuming {record.session_id} from {folder}: its table, policy '{record.settings.policy}' "
+                        f"and settings as saved{ignored})")
+            return record, folder, True
+        channel.say(f"(no saved session {args.session_id!r} under {args.run_dir or 'runs/'}; starting it new)")
+    session_id = args.session_id or f"session-{uuid4().hex[:8]}"
+    record = new_record(session_id, load_scene(args), session_settings(args))
+    return record, session_dir(args.run_dir or DEFAULT_RUN_DIR, session_id), False
+
+
 def make_executor(args: argparse.Namespace, env: Any) -> Any:
     """The executor ``--policy`` names; a bad ``--checkpoint`` fails here with the loader's message."""
     config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size)
@@ -187,42 +243,62 @@ def make_executor(args: argparse.Namespace, env: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.context import AgentContext
+    from agent.context import AgentContext, NoInterjections
     from agent.driver import AgentSession, Question
+    from agent.recovery import recover
+    from agent.session_store import (CHECKPOINT_FILE, POSE_SAVE_EVERY, TRANSCRIPT_FILE, poses_now,
+                                     save_record)
     from agent.transcript import TranscriptEvent, TranscriptWriter
     from perception.grounding import Grounder
     from perception.proposals import perceive
+    from sim.pybullet_arm import ObjectPose
     from sim.tabletop_env import TabletopEnv
 
-    from agent.context import NoInterjections
-
     channel = CHANNELS["voice" if args.voice else args.channel](args)
-    scene = load_scene(args)
+    record, folder, resumed = open_record(args, channel)
+    scene = record.scene
     env = TabletopEnv(image_size=args.image_size, gui=args.gui, detail_size=RunConfig().perception_size)
     env.reset(seed=args.seed, options={"scene": scene})
-    session_id = args.session_id or f"session-{uuid4().hex[:8]}"
+    if record.poses:  # where the last session left the objects
+        env.arm.set_object_poses({k: ObjectPose(np.asarray(p.position), np.asarray(p.orientation))
+                                  for k, p in record.poses.items()})
+    session_id = record.session_id
+
+    def save_table() -> None:
+        record.poses = poses_now(env)
+        save_record(folder, record)
 
     def show(event: TranscriptEvent) -> None:
         if event.kind in SHOWN_EVENTS:
             channel.say(f"  [robot {SHOWN_EVENTS[event.kind]}] {event.text}")
+        step = event.data.get("step")
+        if event.kind == "outcome" or (event.kind == "action" and isinstance(step, int) and step % POSE_SAVE_EVERY == 0):
+            save_table()  # a kill mid-motion resumes on the table as it stood a moment before
 
-    transcript = TranscriptWriter(session_id, args.run_dir / f"{session_id}.jsonl", on_event=show)
-    context = AgentContext(
-        arm=env.arm,
-        perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
-        grounder=Grounder(),
-        executor=make_executor(args, env),
-        transcript=transcript,
-        verify=sim_verifier(env),
-        consistency=load_consistency(args, channel),
-        calibration=load_calibration(args, channel),
-        interjections=getattr(channel, "interjections", None) or NoInterjections(),
-        say=lambda text: channel.say(f"robot: {text}"),
-    )
+    save_table()
+    transcript = TranscriptWriter(session_id, folder / TRANSCRIPT_FILE, on_event=show)
+    try:  # a bad checkpoint fails here: the physics client is closed before the one-line error
+        context = AgentContext(
+            arm=env.arm,
+            perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
+            grounder=Grounder(),
+            executor=make_executor(args, env),
+            transcript=transcript,
+            verify=sim_verifier(env),
+            consistency=load_consistency(args, channel),
+            calibration=load_calibration(args, channel),
+            interjections=getattr(channel, "interjections", None) or NoInterjections(),
+            say=lambda text: channel.say(f"robot: {text}"),
+        )
+    except BaseException:
+        env.close()
+        raise
     channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")
     try:
-        with AgentSession(context, session_id, args.run_dir / "sessions.sqlite") as session:
+        with AgentSession(context, session_id, folder / CHECKPOINT_FILE) as session:
             turn: Any = session.pending()
+            if resumed and turn is None:
+                turn = recover(session).turn  # a run the kill cut: carried on, or the cut motion told
             while True:
                 if isinstance(turn, Question):
                     shown = f"\n  [picture: {turn.image}]" if turn.image else ""
@@ -232,16 +308,19 @@ def run(args: argparse.Namespace) -> int:
                     if not reply:  # silence or nothing intelligible: ask again
                         continue
                     turn = session.resume(reply)
+                    save_table()
                     continue
                 said = channel.ask("")
                 if said is None or said.lower().strip(" .!?") in ("quit", "exit"):
                     break
                 if said:
                     turn = session.start(said)
+                    save_table()
     finally:
         env.close()
         if hasattr(channel, "close"):
             channel.close()
     channel.say(f"transcript: {transcript.path}")
+    where = "" if folder.parent.resolve() == DEFAULT_RUN_DIR.resolve() else f" --run-dir {folder.parent}"
+    channel.say(f"resume with: python main.py session --session-id {session_id}{where}")
     return 0
-

@@ -38,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            t = transcriber.transcribe(read_wav(path))
+            audio = read_wav(path)
+            for warning in audio.warnings:  # a truncated file: say so, transcribe what is there
+                print(f"warning: {warning}", file=sys.stderr)
+            t = transcriber.transcribe(audio)
         except (OSError, ValueError) as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             failed += 1

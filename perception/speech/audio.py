@@ -27,6 +27,9 @@ class Audio:
 
     samples: np.ndarray
     rate: int
+    # What was wrong with the file it came from but still let it be read (a truncated data
+    # chunk): one line each, for the caller to show. Empty for a whole clip.
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         s = np.asarray(self.samples, dtype=np.float32)
@@ -116,7 +119,11 @@ def parse_wav(data: bytes, path: str = "<bytes>") -> Audio:
         cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         body = pos + 8
         if cid == b"fmt ":
+            if body + 16 > len(data):
+                raise ValueError(f"{path}: truncated WAV: the file ends inside its fmt chunk")
             tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body : body + 16])
+            if channels == 0 or rate == 0 or bits == 0:
+                raise ValueError(f"{path}: broken WAV fmt chunk ({channels} channels, {rate} Hz, {bits} bits)")
             if tag == _EXTENSIBLE:  # real format tag is the first 2 bytes of the sub-format GUID
                 tag = struct.unpack("<H", data[body + 24 : body + 26])[0]
             if tag not in (_PCM, _FLOAT):
@@ -130,7 +137,11 @@ def parse_wav(data: bytes, path: str = "<bytes>") -> Audio:
             frame = width * channels
             raw = data[body : body + ((end - body) // frame) * frame]
             samples = _decode_pcm(raw, width, tag).reshape(-1, channels)
-            return Audio(samples, rate)
+            warnings: tuple[str, ...] = ()
+            if size not in (0, 0xFFFFFFFF) and body + size > len(data):  # cut off: a partial download, a kill
+                warnings = (f"{path}: truncated WAV: its data chunk declares {size / (frame * rate):.2f} s, "
+                            f"the file holds {len(raw) / (frame * rate):.2f} s; only that part is used",)
+            return Audio(samples, rate, warnings)
         pos = body + size + (size & 1)  # chunks are word-aligned
     raise ValueError(f"{path}: no audio data chunk")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import re
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -66,7 +67,12 @@ class ScriptedAudioSource(AudioSource):
         if not self._items:
             raise EndOfInput("no more scripted audio")
         item = self._items.pop(0)
-        return item if isinstance(item, Audio) else read_wav(item)
+        if isinstance(item, Audio):
+            return item
+        clip = read_wav(item)
+        for warning in clip.warnings:  # a truncated file is still said, with a word about it
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+        return clip
 
     def push(self, clip: Audio) -> None:
         """Queue another clip (a simulated person's next reply)."""

@@ -45,4 +45,4 @@ def test_session_asks_then_acts_and_writes_a_transcript(tmp_path: Path, monkeypa
     assert "robot asks: Do you mean the red cube on the left or the one on the right?" in shown
     assert "robot: I'll pick up the red cube on the right." in shown
     assert "robot: Done" in shown
-    assert (tmp_path / "cli.jsonl").exists() and (tmp_path / "sessions.sqlite").exists()
+    assert {p.name for p in (tmp_path / "cli").iterdir()} >= {"session.json", "transcript.jsonl", "checkpoint.sqlite"}
