@@ -58,7 +58,7 @@ ACK_WORDS = frozenset({
     "nice", "good", "great", "perfect", "thanks", "thank", "you", "that's", "thats", "that", "is", "it", "its",
     "it's", "well", "done", "yes", "yeah", "yep", "ok", "okay", "cool", "right", "exactly", "fine", "looks",
     "look", "very", "so", "far", "wow", "awesome", "excellent", "correct", "job", "the", "one", "this", "lovely",
-    "alright", "sure", "hmm", "um", "uh", "oh", "ah", "good.", "beautiful", "yes,", "there", "you", "go", "go.",
+    "alright", "sure", "hmm", "um", "uh", "oh", "ah", "beautiful", "there",
 })
 NOT_CORRECTIONS = ("no problem", "no worries", "not bad", "no rush")
 #: Words that say the robot is doing something wrong (with nothing else readable: ``unclear``).
@@ -69,7 +69,7 @@ UNDO = (r"\b(put|place|set|bring|move) (it|that|this|them|the \w+( \w+)?) back\b
 CANCEL = (r"\bnever ?mind\b", r"\bforget (it|that|about it)\b", r"\bcancel\b", r"\babort\b",
           r"\bdon't bother\b", r"\bscratch that\b", r"\bcall it off\b")
 STOP = (r"\bstop\b", r"\bhalt\b", r"\bfreeze\b", r"\bdon't\b")
-PAUSE = (r"\bwait\b", r"\bhold on\b", r"\bhang on\b", r"\bone sec(ond)?\b", r"\bjust a (sec|second|moment|minute)\b",
+PAUSE = (r"\b(a|one|just a) (sec|second|moment|minute|bit)\b", r"\bwait\b", r"\bhold on\b", r"\bhang on\b", r"\bone sec(ond)?\b", r"\bjust a (sec|second|moment|minute)\b",
          r"\b(a|one) moment\b", r"\bpause\b", r"\bhold it\b", r"\bgive me a (sec|second|moment)\b")
 RESUME = (r"\bgo on\b", r"\bcarry on\b", r"\bcontinue\b", r"\bkeep going\b", r"\bgo ahead\b", r"\bresume\b",
           r"\bproceed\b", r"\byou can go\b", r"\bok(ay)?,? go\b", r"\bmove on\b", r"\bgo for it\b", r"\bas you were\b")
