@@ -60,6 +60,7 @@ ACK_WORDS = frozenset({
     "look", "very", "so", "far", "wow", "awesome", "excellent", "correct", "job", "the", "one", "this", "lovely",
     "alright", "sure", "hmm", "um", "uh", "oh", "ah", "beautiful", "there",
 })
+AFFIRM = frozenset({"yes", "yeah", "yep", "ok", "okay", "sure", "fine", "alright", "right", "good", "correct"})
 NOT_CORRECTIONS = ("no problem", "no worries", "not bad", "no rush")
 #: Words that say the robot is doing something wrong (with nothing else readable: ``unclear``).
 MARKERS = frozenset({"no", "nope", "nah", "wrong", "not", "oops", "sorry", "actually", "instead", "rather",
@@ -68,7 +69,7 @@ UNDO = (r"\b(put|place|set|bring|move) (it|that|this|them|the \w+( \w+)?) back\b
         r"\bput back\b", r"\bback where (it|you found it|it was)\b", r"\breturn it\b")
 CANCEL = (r"\bnever ?mind\b", r"\bforget (it|that|about it)\b", r"\bcancel\b", r"\babort\b",
           r"\bdon't bother\b", r"\bscratch that\b", r"\bcall it off\b")
-STOP = (r"\bstop\b", r"\bhalt\b", r"\bfreeze\b", r"\bdon't\b")
+STOP = (r"\bstop\b", r"\bhalt\b", r"\bfreeze\b", r"\bdon't\b(?! (know|care|mind|think))")
 PAUSE = (r"\b(a|one|just a) (sec|second|moment|minute|bit)\b", r"\bwait\b", r"\bhold on\b", r"\bhang on\b", r"\bone sec(ond)?\b", r"\bjust a (sec|second|moment|minute)\b",
          r"\b(a|one) moment\b", r"\bpause\b", r"\bhold it\b", r"\bgive me a (sec|second|moment)\b")
 RESUME = (r"\bgo on\b", r"\bcarry on\b", r"\bcontinue\b", r"\bkeep going\b", r"\bgo ahead\b", r"\bresume\b",
@@ -116,7 +117,10 @@ def read_interjection(text: str, answering: bool = False) -> Optional[Interjecti
         return None
     words = flat.split()
     if all(w in ACK_WORDS for w in words):
-        return InterjectionReading(kind="resume", text=text) if answering else None
+        if not answering:
+            return None
+        # "ok" / "that's fine" answers "what should I do instead?" with: as before. "hmm" does not.
+        return InterjectionReading(kind="resume" if AFFIRM & set(words) else "unclear", text=text)
     if _any(UNDO, flat):
         return InterjectionReading(kind="undo", text=text)
     slot = _slot(low, text, marked=bool(MARKERS & set(words)) or answering)

@@ -85,6 +85,7 @@ def test_a_bare_answer_to_what_instead_is_read_as_a_correction_or_go_on() -> Non
     assert read_interjection("the blue cube", answering=True).kind == "referent"  # type: ignore[union-attr]
     assert read_interjection("ok", answering=True).kind == "resume"  # type: ignore[union-attr]
     assert read_interjection("hmm I dunno", answering=True).kind == "unclear"  # type: ignore[union-attr]
+    assert read_interjection("hmm", answering=True).kind == "unclear"  # type: ignore[union-attr]
 
 
 def test_stop_and_cancel_and_pause_are_told_apart() -> None:
