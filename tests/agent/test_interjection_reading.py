@@ -93,3 +93,16 @@ def test_stop_and_cancel_and_pause_are_told_apart() -> None:
     assert read_interjection("never mind, forget it").kind == "cancel"  # type: ignore[union-attr]
     assert read_interjection("hang on a second").kind == "pause"  # type: ignore[union-attr]
     assert read_interjection("put the cube back where it was").kind == "undo"  # type: ignore[union-attr]
+
+
+def test_the_corrections_suite_says_every_form_mid_motion_and_after() -> None:
+    from agent.suites import CORRECTION_FORMS, LATE_STEP, make_scenario
+
+    said = set()
+    for seed in range(100):
+        inter = make_scenario("corrections", seed).user.interjections[0]
+        reading = read_interjection(inter.say)
+        assert reading is not None, inter.say
+        assert inter.after_step == LATE_STEP or 8 <= inter.after_step <= 25
+        said.add((reading.kind, inter.after_step == LATE_STEP))
+    assert said == {(form, late) for form in CORRECTION_FORMS for late in (False, True)}
