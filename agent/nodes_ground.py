@@ -134,7 +134,10 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         restrict_place=state.get("restrict_place"),
     )
     note = None
-    if ctx.consistency is not None and result.prediction_set and restrict is None:
+    # The check crops a fresh frame at the observation's boxes: after a correction that kept the
+    # last look, the arm stands where it stopped, often in front of what it is to take next.
+    kept = state.get("correction", False) and not state.get("relook", False)
+    if ctx.consistency is not None and result.prediction_set and restrict is None and not kept:
         result, note = _check_consistency(ctx, result, scene)
     ctx.transcript.write(
         "grounding",
@@ -150,8 +153,8 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     )
     update: dict[str, Any] = {"grounding": result, "consistency_note": note}
     if follow is not None:
-        update.update(follow=None, relook=False, restrict=restrict)
-    return update
+        update.update(follow=None, restrict=restrict)
+    return {**update, "relook": False}
 
 
 def _ground(ctx: AgentContext, instruction: str, scene: SceneObservation) -> GroundingResult:
