@@ -55,7 +55,8 @@ def hand_of(observation: dict[str, Any]) -> Hand:
     return Hand(holding=holds_something(state), xy=(float(state[0]), float(state[1])))
 
 
-def by_index(scene: SceneObservation, index: Optional[int]) -> Optional[PerceivedObject]:
+def _by_index(scene: SceneObservation, index: Optional[int]) -> Optional[PerceivedObject]:
+    # nodes_decide.by_index, which imports this module
     return next((o for o in scene.objects if o.index == index), None)
 
 
@@ -96,12 +97,12 @@ def apply_correction(state: AgentState, reading: InterjectionReading, candidate:
         return {"instruction": with_pick(instruction, words), "restrict": None, "put_back": back,
                 "correction": True}, f"Sorry. {words[:1].upper()}{words[1:]}, then."
     # A new destination for the same object.
-    place_shape = getattr(by_index(scene, candidate.place), "shape", "bowl")
+    place_shape = getattr(_by_index(scene, candidate.place), "shape", "bowl")
     words = _fill_one(reading.words, place_shape)
     relation = _relation(reading.relation, candidate.relation, words)
     update: dict[str, Any] = {"instruction": with_place(instruction, words, relation), "restrict_place": None,
                               "correction": True, "put_back": None}
-    obj = by_index(scene, candidate.pick)
+    obj = _by_index(scene, candidate.pick)
     if grasped and not hand.holding and obj is not None:
         # It let go of it somewhere: find it again in a new look, near where the hand opened.
         update.update(relook=True, restrict=None, follow=TrackedObject(obj=obj, before=scene, xy=hand.xy))
@@ -155,7 +156,7 @@ def _filled(words: str, scene: SceneObservation, candidate: Candidate) -> str:
     """'the blue one' -> 'the blue cube' when the object it was taking is a cube and a blue cube
     is there to take (else the words as said: the grounder reads 'one' as any shape)."""
     expr = _PARSER.parse_expression(words)
-    current = by_index(scene, candidate.pick)
+    current = _by_index(scene, candidate.pick)
     if expr.shape is not None or not expr.pronoun or current is None:
         return words
     if expr.color is not None and not any(o.color == expr.color and o.shape == current.shape
@@ -172,7 +173,7 @@ def _fill_one(words: str, shape: str) -> str:
 
 
 def _sim_id(scene: Optional[SceneObservation], candidate: Optional[Candidate]) -> Optional[str]:
-    obj = by_index(scene, candidate.pick) if scene is not None and candidate is not None else None
+    obj = _by_index(scene, candidate.pick) if scene is not None and candidate is not None else None
     return obj.sim_id if obj is not None else None
 
 

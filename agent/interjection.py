@@ -53,14 +53,16 @@ class InterjectionReading(BaseModel):
         return self.kind != "resume"
 
 
-#: Said while or after the robot works, about nothing it should change.
+#: Said while or after the robot works, about nothing it should change (praise, "ok").
 ACK_WORDS = frozenset({
     "nice", "good", "great", "perfect", "thanks", "thank", "you", "that's", "thats", "that", "is", "it", "its",
     "it's", "well", "done", "yes", "yeah", "yep", "ok", "okay", "cool", "right", "exactly", "fine", "looks",
     "look", "very", "so", "far", "wow", "awesome", "excellent", "correct", "job", "the", "one", "this", "lovely",
     "alright", "sure", "hmm", "um", "uh", "oh", "ah", "beautiful", "there",
 })
+#: Of those, the ones that answer "what should I do instead?" with "as before".
 AFFIRM = frozenset({"yes", "yeah", "yep", "ok", "okay", "sure", "fine", "alright", "right", "good", "correct"})
+#: Phrases with a "no"/"not" in them that correct nothing.
 NOT_CORRECTIONS = ("no problem", "no worries", "not bad", "no rush")
 #: Words that say the robot is doing something wrong (with nothing else readable: ``unclear``).
 MARKERS = frozenset({"no", "nope", "nah", "wrong", "not", "oops", "sorry", "actually", "instead", "rather",
@@ -70,8 +72,8 @@ UNDO = (r"\b(put|place|set|bring|move) (it|that|this|them|the \w+( \w+)?) back\b
 CANCEL = (r"\bnever ?mind\b", r"\bforget (it|that|about it)\b", r"\bcancel\b", r"\babort\b",
           r"\bdon't bother\b", r"\bscratch that\b", r"\bcall it off\b")
 STOP = (r"\bstop\b", r"\bhalt\b", r"\bfreeze\b", r"\bdon't\b(?! (know|care|mind|think))")
-PAUSE = (r"\b(a|one|just a) (sec|second|moment|minute|bit)\b", r"\bwait\b", r"\bhold on\b", r"\bhang on\b", r"\bone sec(ond)?\b", r"\bjust a (sec|second|moment|minute)\b",
-         r"\b(a|one) moment\b", r"\bpause\b", r"\bhold it\b", r"\bgive me a (sec|second|moment)\b")
+PAUSE = (r"\b(a|one) (sec|second|moment|minute|bit)\b", r"\bwait\b", r"\bhold on\b", r"\bhang on\b",
+         r"\bpause\b", r"\bhold it\b")
 RESUME = (r"\bgo on\b", r"\bcarry on\b", r"\bcontinue\b", r"\bkeep going\b", r"\bgo ahead\b", r"\bresume\b",
           r"\bproceed\b", r"\byou can go\b", r"\bok(ay)?,? go\b", r"\bmove on\b", r"\bgo for it\b", r"\bas you were\b")
 OTHER = (r"\bother\b", r"\bnot (that|this) one\b", r"\bwrong one\b", r"\banother one\b")
@@ -85,7 +87,6 @@ LEAD = frozenset({"no", "nope", "nah", "sorry", "oops", "oh", "hmm", "um", "uh",
 TRAIL = frozenset({"instead", "please", "then", "rather", "now", "thanks", "there", "again", "actually"})
 PICK_VERBS = frozenset({"take", "grab", "get", "use", "pick", "up", "choose", "lift", "fetch"})
 PLACE_VERBS = frozenset({"put", "place", "move", "drop", "set", "leave", "bring", "stack", "lay", "make", "carry"})
-OBJECT_PRONOUNS = frozenset({"it", "that", "this", "them"})
 _RELATIONS = sorted(RELATION_PHRASES, key=lambda p: -len(p.split()))
 
 _PARSER = ReferringParser()
