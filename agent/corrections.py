@@ -56,7 +56,7 @@ def hand_of(observation: dict[str, Any]) -> Hand:
 
 
 def _by_index(scene: SceneObservation, index: Optional[int]) -> Optional[PerceivedObject]:
-    # nodes_decide.by_index, which imports this module
+    # As nodes_decide.by_index (nodes_decide imports this module, so it is not imported here).
     return next((o for o in scene.objects if o.index == index), None)
 
 
