@@ -48,7 +48,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         update["outcome"] = Outcome(status="refused", success=False,
                                     message="I haven't picked anything yet, so I don't know which other one. What should I do?")
         return update
-    if reading.kind in ("stop", "cancel", "pause"):
+    if reading.kind in ("stop", "cancel", "pause") or last_target is None:
         update["outcome"] = Outcome(status="idle", success=False, message=IDLE)  # nothing is running
         return update
     if reading.kind == "resume":
@@ -59,15 +59,13 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     prior: AgentState = {**state, **update, "instruction": last_instruction or said,  # type: ignore[typeddict-item]
                          "excluded": list(state.get("excluded", [])) if reading.kind == "other" else []}
     moved = previous is not None and previous.acted_on is not None
-    change, words = apply_correction(prior, reading, last_target, hand_of(ctx.arm.get_observation()),
+    change, reply = apply_correction(prior, reading, last_target, hand_of(ctx.arm.get_observation()),
                                      moved=moved, grasped=state.get("grasped", False))
-    if reading.kind != "other":
-        change.setdefault("instruction", prior["instruction"])
     update.update({"instruction": prior["instruction"], "grasped": state.get("grasped", False), **change})
-    if words:
-        ctx.say(words)
-        ctx.transcript.write("say", words)
-        update["dialogue"] = [*update["dialogue"], DialogueTurn(who="robot", text=words)]
+    if reply:
+        ctx.say(reply)
+        ctx.transcript.write("say", reply)
+        update["dialogue"] = [*update["dialogue"], DialogueTurn(who="robot", text=reply)]
     return update
 
 
