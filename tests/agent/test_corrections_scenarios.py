@@ -141,3 +141,11 @@ def test_an_unclear_answer_is_asked_once_more_then_it_stays_still(tmp_path: Path
                   success=False, ask={"min": 2, "max": 2}, replies=("hmm", "I don't know"))
     assert result.status == "gave_up" and result.asked == 2, result.message
     assert "put it somewhere else" in result.questions[1]
+
+
+def test_a_new_referent_that_fits_two_objects_gets_a_question_not_a_guess(tmp_path: Path) -> None:
+    twin = {"id": "c", "shape": "cube", "color": "blue", "size": "medium", "position": [0.54, 0.0]}
+    result = _run(tmp_path, "put the red cube in the green bowl", [{"after_step": 14, "say": "no, the blue one"}], "c", "g",
+                  ask={"min": 1, "max": 1}, objects=[*OBJECTS, twin])
+    assert result.passed and result.success and result.moved == ["c"], result.message
+    assert len(result.questions) == 1 and "blue cube" in result.questions[0]  # which blue cube?
