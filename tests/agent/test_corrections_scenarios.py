@@ -149,3 +149,19 @@ def test_a_new_referent_that_fits_two_objects_gets_a_question_not_a_guess(tmp_pa
                   ask={"min": 1, "max": 1}, objects=[*OBJECTS, twin])
     assert result.passed and result.success and result.moved == ["c"], result.message
     assert len(result.questions) == 1 and "blue cube" in result.questions[0]  # which blue cube?
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step,say", [(30, "put it in the green bowl instead"), (20, "no, the blue one")],
+                         ids=["destination", "referent"])
+def test_with_the_learned_policy_a_correction_mid_motion_is_followed(tmp_path: Path, step: int, say: str) -> None:
+    pick = "a" if "bowl" in say else "b"
+    scenario = Scenario.model_validate({
+        "name": "correction-vla", "scene": {"objects": OBJECTS}, "instruction": "put the red cube in the red bowl",
+        "user": {"intent": {"pick": pick, "place": "g" if pick == "a" else "r"},
+                 "interjections": [{"after_step": step, "say": say}]},
+        "expect": {"success": True, "ask": False},
+    })
+    result = run_scenario(scenario, RunConfig(consistency="off", policy="vla", max_control_steps=150), tmp_path, seed=0)
+    assert result.error is None and result.passed and result.moved == [pick], result.message
+    _held_at_once(result, say)
