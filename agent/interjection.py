@@ -47,11 +47,6 @@ class InterjectionReading(BaseModel):
     words: str = Field("", description="the correction's noun phrase ('the blue one', 'the green bowl')")
     relation: Optional[str] = Field(None, description="destination only: in | on | left_of ... (None: keep the request's)")
 
-    @property
-    def halts(self) -> bool:
-        """The arm holds still at once (everything but 'go on')."""
-        return self.kind != "resume"
-
 
 #: Said while or after the robot works, about nothing it should change (praise, "ok").
 ACK_WORDS = frozenset({
