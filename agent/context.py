@@ -38,6 +38,9 @@ class ActTarget:
     #: and shape only (they never say which of two bowls in the sentence; the steered PLACE box
     #: says it). None: ``instruction``.
     policy_instruction: Optional[str] = None
+    #: The hand already holds ``pick`` when the motion starts (a new destination said while it
+    #: carried it): the executor carries it on from there instead of grasping it again.
+    holding: bool = False
 
 
 class TargetUnreachable(RuntimeError):
@@ -130,6 +133,9 @@ class AgentSettings:
     # Most control steps (arm.send_action calls) per motion; at 240 Hz physics / 24 physics
     # steps per control step that is 10 Hz control, so 400 steps = 40 s of simulated time.
     max_control_steps: int = 400
+    # Control steps (10 Hz) the arm holds still after "wait" before it gives up waiting and ends
+    # the motion as stopped ("go on" afterwards starts it again).
+    max_pause_steps: int = 600
     # Most questions per instruction before it gives up politely (the person's patience).
     max_questions: int = 3
     # Answers in a row it could not use before it stops safely.

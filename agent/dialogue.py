@@ -51,7 +51,6 @@ ORDINALS: dict[str, int] = {"first": 0, "second": 1, "third": 2, "fourth": 3, "1
 NUMBERS: dict[str, int] = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 NONE_PHRASES = ("none", "neither")
 CANCEL_PHRASES = ("never mind", "nevermind", "cancel", "stop", "forget it", "forget about it", "abort", "don't bother", "nothing")
-STOP_WORDS = ("stop", "halt", "freeze", "wait", "hold on", "don't")
 YES_WORDS = {"yes", "yeah", "yep", "yup", "sure", "correct", "exactly", "affirmative", "ok", "okay", "right"}
 NO_WORDS = {"no", "nope", "nah", "wrong", "not"}
 
@@ -224,16 +223,6 @@ def is_other(text: str) -> bool:
     """'no, the other one' / 'the other one' / 'not that one'."""
     low = " ".join(_words(text))
     return bool(re.search(r"\bother\b|\bnot (that|this) one\b|\bwrong one\b", low))
-
-
-def classify_interjection(text: str) -> Optional[Literal["stop", "other"]]:
-    """Mid-motion speech: 'stop' (halt and end) or 'other' (halt, exclude, choose again)."""
-    if is_other(text):
-        return "other"
-    low = " ".join(_words(text))
-    if is_cancel(text) or any(re.search(rf"\b{w}\b", low) for w in STOP_WORDS):
-        return "stop"
-    return None
 
 
 def interpret_answer(text: str, options: Sequence[PerceivedObject], viewpoint: Viewpoint,

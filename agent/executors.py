@@ -73,7 +73,8 @@ class ExpertExecutor:
             return_to = self._origins.get(pick, np.asarray(target.return_to, dtype=np.float64))
         else:
             self._origins[pick] = np.asarray(truth[pick], dtype=np.float64).copy()
-        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size, return_to=return_to)
+        self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size, return_to=return_to,
+                                      take_over=bool(getattr(target, "holding", False)) and return_to is None)
         self._target = target
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:

@@ -4,8 +4,12 @@
 (``verify -> act`` once more when the robot's own look says it missed: ``agent.nodes_verify``),
 ``act -> reperceive`` / ``act -> clarify`` when the policy's chain-of-thought TARGET disagreed
 with the grounding before anything was sent (the CoT self-check, ``agent.self_check``),
-``act -> put_back -> ground`` returns the wrong object and re-grounds after "no, the other one"
-(so does ``listen -> put_back`` for a correction after the motion), ``act -> report`` after "stop".
+``act -> put_back -> ground`` returns the wrong object and re-grounds after a correction ("no, the
+other one", "no, the blue one", "put it in the green bowl instead"; ``put_back -> perceive`` when
+the object was set down somewhere the last look did not see; ``put_back -> report`` after "put it
+back" / "never mind"), and so does ``listen -> put_back`` for a correction after the motion;
+``act -> report`` after "stop"; ``act -> clarify`` (and ``listen -> clarify``) asks what to do
+instead after a correction it could not read (``agent.corrections``).
 Routers return ``Literal`` node names. Nothing is built at import time: call :func:`build_graph`.
 """
 
@@ -23,18 +27,29 @@ from agent.nodes_verify import verify
 from agent.state import AgentState
 
 
-def route_listen(state: AgentState) -> Literal["perceive", "put_back", "report"]:
+#: Halts after which what was taken goes back first (put_back is a no-op when nothing was).
+PUT_BACK_FIRST = ("referent", "other", "destination", "undo", "cancel")
+
+
+def route_listen(state: AgentState) -> Literal["perceive", "put_back", "report", "clarify"]:
     """A correction puts the wrong pick back, then re-grounds in the previous observation (whose
     indices the exclusion uses; putting it back keeps that observation true); one with nothing
-    to correct is answered at once."""
+    to correct is answered at once; one it cannot read is asked about."""
+    if state.get("question") is not None:
+        return "clarify"
+    if state.get("put_back") is not None:
+        return "put_back"
     if state.get("outcome") is not None:
         return "report"
     return "put_back" if state.get("correction") else "perceive"
 
 
-def route_put_back(state: AgentState) -> Literal["ground", "report"]:
-    """A 'stop' while putting back ends the instruction; otherwise choose again."""
-    return "report" if state.get("outcome") is not None else "ground"
+def route_put_back(state: AgentState) -> Literal["ground", "perceive", "report"]:
+    """A 'stop' while putting back (or 'put it back' / 'never mind') ends the instruction; a new
+    destination for an object set down elsewhere looks again; otherwise choose again."""
+    if state.get("outcome") is not None:
+        return "report"
+    return "perceive" if state.get("relook") else "ground"
 
 
 def route_decision(state: AgentState) -> Literal["clarify", "reperceive", "act", "refuse"]:
@@ -43,16 +58,22 @@ def route_decision(state: AgentState) -> Literal["clarify", "reperceive", "act",
     return decision.kind
 
 
-def route_answer(state: AgentState) -> Literal["ground", "report"]:
-    """A cancel ends the instruction; any other answer re-grounds with it folded in."""
+def route_answer(state: AgentState) -> Literal["ground", "report", "put_back", "clarify"]:
+    """A cancel ends the instruction; an answer to "what should I do instead?" may put the
+    object back first, or be asked again; any other answer re-grounds with it folded in."""
+    if state.get("question") is not None:
+        return "clarify"
+    if state.get("put_back") is not None or state.get("relook"):
+        return "put_back"
     return "report" if state.get("outcome") is not None else "ground"
 
 
 def route_motion(state: AgentState) -> Literal["verify", "put_back", "report", "reperceive", "clarify"]:
-    """'other' puts the wrong one back and re-grounds; an outcome already set ('stop',
-    unreachable target, a self-check that stopped) is reported; a policy TARGET that disagreed
-    with the grounding, with nothing sent, looks again or asks the question ``act`` composed."""
-    if state.get("halt") == "other":
+    """A correction puts what was taken back and re-grounds (or ends: 'never mind'); an outcome
+    already set ('stop', unreachable target, a self-check that stopped) is reported; a policy
+    TARGET that disagreed with the grounding, with nothing sent, looks again or asks the
+    question ``act`` composed (so does a correction it could not read)."""
+    if state.get("halt") in PUT_BACK_FIRST:
         return "put_back"
     if state.get("outcome") is not None:
         return "report"

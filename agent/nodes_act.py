@@ -4,10 +4,13 @@ Before ``act`` sends a motion's first chunk it checks the policy's chain-of-thou
 against its own grounding (``agent.self_check``): on a disagreement nothing moves; it looks
 again once, then asks one yes/no question that names both objects, or stops without moving.
 ``act`` runs the executor in a control loop on the arm (``agent.motion.run_motion``) that polls
-the person EVERY control step: "stop" sends a hold action (zero deltas, gripper unchanged: the
-arm stops within that one control step) and ends; "no, the other one" holds, excludes the
-current target, and routes to ``put_back`` (the wrong object goes back where it was) and then
-back to ``ground``. Every action actually sent (after the arm's safety clipping) is logged.
+the person EVERY control step: anything read as a correction (``agent.interjection``) sends a
+hold action (zero deltas, gripper unchanged: the arm stops within that one control step) and
+``agent.corrections`` says what changes: "stop" ends; "no, the other one" / "no, the blue one"
+route to ``put_back`` (the wrong object goes back where it was) and then back to ``ground`` with
+the pick slot changed; "put it in the green bowl instead" re-grounds the place slot for the same
+object; "put it back" / "never mind" put it back and end; an unreadable one asks. "wait" holds
+the arm until "go on". Every action actually sent (after the arm's safety clipping) is logged.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from perception.types import Candidate, SceneObservation
 from policy.types import PolicyOutput
 
 from agent.context import ActTarget, AgentContext, TargetUnreachable
+from agent.corrections import STOPPED, apply_correction, hand_of
 from agent.dialogue import RELATION_WORDS, describe
 from agent.motion import run_motion
 from agent.nodes_decide import by_index, show_question
@@ -39,8 +43,9 @@ from agent.self_check import (
 )
 from agent.state import AgentState, DialogueTurn, Outcome, PendingQuestion
 
-def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
-    """Resolve a candidate to perceived objects and an unambiguous instruction for a policy."""
+def act_target(candidate: Candidate, scene: SceneObservation, holding: bool = False) -> ActTarget:
+    """Resolve a candidate to perceived objects and an unambiguous instruction for a policy;
+    ``holding``: the hand already holds the pick (see ``ActTarget.holding``)."""
     pick = by_index(scene, candidate.pick)
     assert pick is not None, "candidate refers to a perceived object"
     place = by_index(scene, candidate.place) if candidate.place is not None else None
@@ -52,7 +57,7 @@ def act_target(candidate: Candidate, scene: SceneObservation) -> ActTarget:
         text = f"{put} {describe(place, scene.objects, scene.viewpoint)}"
         policy_text = f"{put} the {place.color} {place.shape}"
     return ActTarget(pick=pick, place=place, relation=candidate.relation if place is not None else None, instruction=text,
-                     viewpoint=scene.viewpoint, policy_instruction=policy_text)
+                     viewpoint=scene.viewpoint, policy_instruction=policy_text, holding=holding)
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -67,7 +72,9 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     g, scene = state["grounding"], state["scene"]
     assert g is not None and scene is not None and g.prediction_set, "act needs a decided candidate"
     candidate = max(g.prediction_set, key=lambda c: c.score)
-    target = act_target(candidate, scene)
+    # Holding it already (a new destination said while it carried it): carry on from the hand.
+    holding = state.get("correction", False) and hand_of(ctx.arm.get_observation()).holding
+    target = act_target(candidate, scene, holding=holding)
     dialogue = list(state.get("dialogue", []))  # what is said below is appended in place
     update: dict[str, Any] = {"target": candidate, "halt": None, "motion_finished": False, "dialogue": dialogue,
                               "recheck": None}
@@ -84,16 +91,17 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
     start = state.get("steps", 0)
     run = run_motion(ctx, target, start, dialogue, first=first)
-    halt, finished, sent_steps = run.halt, run.finished, run.sent_steps
-    update.update(steps=start + sent_steps, halt=halt, motion_finished=finished)
-    if halt == "stop":
-        update["outcome"] = Outcome(status="stopped", success=False, acted_on=target.pick.sim_id,
-                                    message="Stopped. I won't move until you tell me what to do.")
-    elif halt == "other":
-        ctx.say("Sorry, stopping. Let me find the other one.")
-        update["excluded"] = [*state.get("excluded", []), candidate]
-        update["restrict"] = None
-        update["put_back"] = candidate if sent_steps > 1 else None  # it moved: undo first
+    update.update(steps=start + run.sent_steps, halt=run.halt.kind if run.halt else None,
+                  motion_finished=run.finished, grasped=run.grasped)
+    if run.halt is not None:
+        # A correction halted the arm: only the slot it names changes (agent.corrections).
+        change, said = apply_correction({**state, **update}, run.halt, candidate, hand_of(ctx.arm.get_observation()),
+                                        moved=run.sent_steps > 1, grasped=run.grasped)
+        if said:
+            ctx.say(said)
+            ctx.transcript.write("say", said)
+            dialogue.append(DialogueTurn(who="robot", text=said))
+        update.update(change)
     return update
 
 
@@ -101,7 +109,8 @@ def _announce(ctx: AgentContext, target: ActTarget, dialogue: list[DialogueTurn]
     """'I'll put the red cube in the green bowl.' (the sim id lets a simulated person watch)."""
     text = f"I'll {target.instruction}."
     ctx.say(text)
-    ctx.transcript.write("say", text, pick=target.pick.index, sim_id=target.pick.sim_id)
+    ctx.transcript.write("say", text, pick=target.pick.index, sim_id=target.pick.sim_id,
+                         place_sim_id=target.place.sim_id if target.place is not None else None)
     dialogue.append(DialogueTurn(who="robot", text=text))
 
 
@@ -233,7 +242,7 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
                        return_to=tuple(obj.position))
     # Cut short before the fingers closed (state[7] = last gripper command, 1 = closed): there is
     # nothing to put back, only to rise clear of it before moving sideways.
-    untouched = state.get("halt") == "other" and float(ctx.arm.get_observation()["state"][7]) < 0.5
+    untouched = state.get("halt") is not None and float(ctx.arm.get_observation()["state"][7]) < 0.5
     text = f"I'll move up, away from {name}." if untouched else f"I'll put {name} back where it was."
     ctx.say(text)
     ctx.transcript.write("say", text, pick=obj.index, sim_id=obj.sim_id, return_to=list(obj.position))
@@ -241,16 +250,19 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     start = state.get("steps", 0)
     try:  # the executor may find it cannot before anything moves (at reset or its first chunk)
         ctx.executor.reset(target)
-        run = run_motion(ctx, target, start, dialogue, halts=("stop",))
+        run = run_motion(ctx, target, start, dialogue, halts=("stop", "cancel"))
     except TargetUnreachable as exc:
         said = f"I couldn't put it back: {exc}."
         ctx.say(said)
         ctx.transcript.write("say", said)
-        return {"put_back": None, "dialogue": [*dialogue, DialogueTurn(who="robot", text=said)]}
+        failed: dict[str, Any] = {"put_back": None, "dialogue": [*dialogue, DialogueTurn(who="robot", text=said)]}
+        outcome = state.get("outcome")  # "put it back" / "never mind": its closing words say so
+        if outcome is not None:
+            failed["outcome"] = outcome.model_copy(update={"message": "I'm sorry, it stays where it is."})
+        return failed
     update: dict[str, Any] = {"put_back": None, "steps": start + run.sent_steps, "dialogue": dialogue}
-    if run.halt == "stop":
-        update["outcome"] = Outcome(status="stopped", success=False, acted_on=obj.sim_id,
-                                    message="Stopped. I won't move until you tell me what to do.")
+    if run.halt is not None:
+        update["outcome"] = Outcome(status="stopped", success=False, acted_on=obj.sim_id, message=STOPPED)
     return update
 
 

@@ -19,6 +19,7 @@ from langgraph.types import interrupt
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.context import AgentContext, AgentSettings
+from agent.corrections import answer_correction
 from agent.dialogue import (
     cannot_see_message,
     confirm_question,
@@ -235,6 +236,8 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     question = state["question"]
     assert question is not None, "clarify runs after decide composed a question"
     answer = str(interrupt(question.model_dump()))
+    if question.about == "correction":
+        return answer_correction(state, runtime.context, question, answer)
     ctx, scene, g = runtime.context, state["scene"], state["grounding"]
     assert scene is not None and g is not None
     options = [o for i in question.options if (o := by_index(scene, i))]

@@ -13,57 +13,60 @@ from langgraph.runtime import Runtime
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.context import AgentContext
-from agent.dialogue import is_other, said_attributes
+from agent.corrections import IDLE, apply_correction, found_again, hand_of, resume_previous
+from agent.dialogue import said_attributes
+from agent.interjection import read_interjection
 from agent.state import AgentState, DialogueTurn, Outcome
 
 
 def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Take the person's request and reset the per-instruction bookkeeping.
 
-    'no, the other one' after a finished instruction repeats the previous request with the
-    previous target excluded (a correction after a wrong guess); it keeps the previous scene
-    observation (see ``graph.route_listen``) so the excluded index still names that object.
+    A correction said once the previous instruction is over (``agent.interjection``: "no, the
+    other one", "no, the blue one", "put it in the green bowl instead", "put it back", "go on")
+    works on the previous request (``agent.corrections``): it keeps the previous scene
+    observation (see ``graph.route_listen``) so the previous target's index still names that
+    object. "stop" / "never mind" / "wait" with nothing running are answered, not grounded.
     """
     ctx = runtime.context
     said = state["instruction"]
     dialogue = [*state.get("dialogue", []), DialogueTurn(who="user", text=said, kind="instruction")]
     ctx.transcript.write("utterance", said)
-    instruction, excluded, correction = said, [], False
-    last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
-    outcome, put_back = None, None
-    if is_other(said) and last_target is not None and last_instruction and state.get("scene") is not None:
-        instruction, excluded, correction = last_instruction, [*state.get("excluded", []), last_target], True
-        previous = state.get("outcome")
-        if previous is not None and previous.acted_on is not None:
-            put_back = last_target  # it was moved: take it back where it was first
-    elif is_other(said):
-        outcome = Outcome(status="refused", success=False,
-                          message="I haven't picked anything yet, so I don't know which other one. What should I do?")
-    return {
-        "instruction": instruction,
-        "correction": correction,
-        "dialogue": dialogue,
-        "excluded": excluded,
-        "restrict": None,
-        "restrict_place": None,
-        "question": None,
-        "target": None,
-        "decision": None,
-        "grounding": None,
-        "outcome": outcome,
-        "put_back": put_back,
-        "halt": None,
-        "motion_finished": False,
-        "unusable_answers": 0,
-        "asked": 0,
-        "questions": [],
-        "reperceptions": 0,
-        "near_miss_asked": False,
-        "steps": 0,
-        "self_checks": [],
-        "recheck": None,
-        "retries": 0,
+    update: dict[str, Any] = {
+        "instruction": said, "correction": False, "dialogue": dialogue, "excluded": [], "restrict": None,
+        "restrict_place": None, "question": None, "target": None, "decision": None, "grounding": None,
+        "outcome": None, "put_back": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
+        "asked": 0, "questions": [], "reperceptions": 0, "near_miss_asked": False, "steps": 0,
+        "self_checks": [], "recheck": None, "retries": 0, "grasped": False, "relook": False, "follow": None,
     }
+    reading = read_interjection(said)
+    last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
+    if reading is None or (reading.kind == "referent" and last_target is None):
+        return update  # a request of its own ("the red cube" first is "pick up the red cube")
+    ctx.transcript.write("interjection", said, kind=reading.kind, reading=reading.model_dump(), after_motion=True)
+    if reading.kind == "other" and (last_target is None or state.get("scene") is None):
+        update["outcome"] = Outcome(status="refused", success=False,
+                                    message="I haven't picked anything yet, so I don't know which other one. What should I do?")
+        return update
+    if reading.kind in ("stop", "cancel", "pause") or last_target is None:
+        update["outcome"] = Outcome(status="idle", success=False, message=IDLE)  # nothing is running
+        return update
+    if reading.kind == "resume":
+        resumed = resume_previous(state)
+        update.update(resumed or {"outcome": Outcome(status="idle", success=False, message=IDLE)})
+        return update
+    previous = state.get("outcome")
+    prior: AgentState = {**state, **update, "instruction": last_instruction or said,  # type: ignore[typeddict-item]
+                         "excluded": list(state.get("excluded", [])) if reading.kind == "other" else []}
+    moved = previous is not None and previous.acted_on is not None
+    change, reply = apply_correction(prior, reading, last_target, hand_of(ctx.arm.get_observation()),
+                                     moved=moved, grasped=state.get("grasped", False))
+    update.update({"instruction": prior["instruction"], "grasped": state.get("grasped", False), **change})
+    if reply:
+        ctx.say(reply)
+        ctx.transcript.write("say", reply)
+        update["dialogue"] = [*update["dialogue"], DialogueTurn(who="robot", text=reply)]
+    return update
 
 
 def look(ctx: AgentContext) -> SceneObservation:
@@ -116,6 +119,11 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     instruction = state["instruction"]
     raw = _ground(ctx, instruction, scene)
     restrict = state.get("restrict")
+    follow = state.get("follow")
+    if follow is not None:
+        # A new destination for an object it set down: the same object, found in this new look.
+        found = found_again(scene, follow)
+        restrict = [found] if found is not None else restrict
     excluded = [c.pick for c in state.get("excluded", [])]
     if restrict and not any(c.pick in restrict for c in raw.candidates):
         instruction = _renamed(instruction, raw.parse.get("pick"), scene, restrict[0])
@@ -131,7 +139,10 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         restrict_place=state.get("restrict_place"),
     )
     note = None
-    if ctx.consistency is not None and result.prediction_set and restrict is None:
+    # The check crops a fresh frame at the observation's boxes: after a correction that kept the
+    # last look, the arm stands where it stopped, often in front of what it is to take next.
+    kept = state.get("correction", False) and not state.get("relook", False)
+    if ctx.consistency is not None and result.prediction_set and restrict is None and not kept:
         result, note = _check_consistency(ctx, result, scene)
     ctx.transcript.write(
         "grounding",
@@ -145,7 +156,10 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         unmatched=result.unmatched,
         parse=result.parse,
     )
-    return {"grounding": result, "consistency_note": note}
+    update: dict[str, Any] = {"grounding": result, "consistency_note": note}
+    if follow is not None:
+        update.update(follow=None, restrict=restrict)
+    return {**update, "relook": False}
 
 
 def _ground(ctx: AgentContext, instruction: str, scene: SceneObservation) -> GroundingResult:

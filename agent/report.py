@@ -43,7 +43,7 @@ class EpisodeResult(BaseModel):
     error: Optional[str] = None
     # -- optional extras --------------------------------------------------------------------
     expect: Optional[Expect] = None
-    status: Optional[str] = Field(None, description="agent outcome: success/failed/stopped/cancelled/refused/gave_up")
+    status: Optional[str] = Field(None, description="agent outcome: success/failed/stopped/cancelled/refused/gave_up/idle (nothing to do: 'stop' with nothing running)")
     acted_on: Optional[str] = Field(None, description="true scene id of the object the robot picked, if any")
     acted_on_intended: Optional[bool] = Field(None, description="acted_on equals user.intent.pick (None when it picked nothing)")
     moved: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm (picked one included)")

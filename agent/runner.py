@@ -251,6 +251,7 @@ def _watch(user: SimulatedUser) -> Callable[[Any], None]:
     def on_event(event: Any) -> None:
         if event.kind == "say" and "sim_id" in event.data and "return_to" not in event.data:
             user.watching = event.data["sim_id"]
+            user.watching_place = event.data.get("place_sim_id")
 
     return on_event
 

@@ -41,13 +41,26 @@ class Intent(BaseModel):
         return TaskSpec(pick=self.pick, place=self.place, relation=self.relation)
 
 
+class FollowUp(BaseModel):
+    """What the person says ``after`` control steps after an interjection was said ("ok, go
+    on" some time after "wait")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after: int = Field(ge=0)
+    say: str = Field(min_length=1)
+
+
 class Interjection(BaseModel):
-    """Something the person says unprompted once the agent has run ``after_step`` control steps."""
+    """Something the person says unprompted once the agent has run ``after_step`` control steps;
+    ``then``: a follow-up said ``then.after`` control steps after this one was said (a held arm
+    counts its holds as steps)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     after_step: int = Field(ge=0)
     say: str = Field(min_length=1)
+    then: Optional[FollowUp] = None
 
 
 class UserSpec(BaseModel):

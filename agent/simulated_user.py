@@ -189,7 +189,11 @@ class SimulatedUser:
     # True scene id of what the robot is going for / last took (the person watches the arm; the
     # runner sets it from the robot's announcements). None: unknown.
     watching: Optional[str] = None
+    # True scene id of where the robot announced it puts it (None: unknown or nowhere).
+    watching_place: Optional[str] = None
     _fired: set[int] = field(default_factory=set)
+    # Follow-ups (``then``) due: (control step, words), said once each.
+    _due: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def answered(self) -> int:
@@ -216,16 +220,28 @@ class SimulatedUser:
     def poll(self, step: int) -> Optional[str]:
         """Interjection source: what the person says at control ``step`` (each said once).
 
-        A person corrects only what is wrong: "no, the other one" is left unsaid when the robot
-        is going for (or took) the object they meant (``watching``)."""
-        from agent.dialogue import classify_interjection
+        A person corrects only what is wrong: a correction of the object ("no, the other one",
+        "no, the blue one") is left unsaid when the robot is going for (or took) the object they
+        meant (``watching``), one of the place when it announced the place they meant. An
+        interjection's ``then`` is said ``then.after`` steps after it."""
+        from agent.interjection import read_interjection
 
+        for i, (at, words) in enumerate(self._due):
+            if step >= at:
+                del self._due[i]
+                return words
         for i, inter in enumerate(self.spec.interjections):
             if i not in self._fired and step >= inter.after_step:
                 self._fired.add(i)
-                right = self.watching is not None and self.watching == self.spec.intent.pick
-                if right and classify_interjection(inter.say) == "other":
+                reading = read_interjection(inter.say)
+                slot = reading.slot if reading is not None else None
+                if slot == "pick" and self.watching is not None and self.watching == self.spec.intent.pick:
                     continue
+                if slot == "place" and self.watching_place is not None and self.watching_place == self.spec.intent.place:
+                    continue
+                if inter.then is not None:
+                    # A late line (beyond any motion) is followed by its follow-up as the next line.
+                    self._due.append((step + inter.then.after if step < 10**8 else step, inter.then.say))
                 return inter.say
         return None
 
@@ -252,6 +268,8 @@ class SimulatedUser:
                      about: Optional[str]) -> str:
         rng = self._rng()
         intent = self.spec.intent
+        if about == "correction":
+            return self._what_instead(rng)
         if about == "place" and intent.place is not None:
             target_id: Optional[str] = intent.place
         elif about == "pick":
@@ -277,6 +295,21 @@ class SimulatedUser:
         if not phrases:
             phrases = [describe_fully(target, self.scene)]
         return str(rng.choice(phrases))
+
+    def _what_instead(self, rng: np.random.Generator) -> str:
+        """The answer to "what should I do instead?": what is wrong with what the robot does
+        (as far as the person saw), else go on."""
+        intent = self.spec.intent
+        if intent.pick is None:
+            return str(rng.choice(["never mind", "forget it"]))
+        if self.watching is not None and self.watching != intent.pick:
+            return str(rng.choice(["", "I meant "])) + describe_fully(self.scene.get(intent.pick), self.scene)
+        if intent.place is not None and self.watching_place not in (None, intent.place):
+            place = describe_fully(self.scene.get(intent.place), self.scene)
+            words = {"in": "in", "on": "on", "left_of": "to the left of", "right_of": "to the right of",
+                     "in_front_of": "in front of", "behind": "behind", "next_to": "next to"}[intent.relation]
+            return f"put it {words} {place}"
+        return str(rng.choice(["ok, go on", "carry on", "go ahead"]))
 
     def _yes_no(self, question: str, target: ObjectSpec, real: list[str], rng: np.random.Generator) -> str:
         if real:

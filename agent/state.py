@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
+from agent.interjection import InterjectionKind
 from agent.self_check import SelfCheckRecord, SelfCheckVerdict
 
 Speaker = Literal["user", "robot"]
 TurnKind = Literal["instruction", "question", "answer", "say", "interjection"]
 DecisionKind = Literal["act", "clarify", "reperceive", "refuse"]
-OutcomeStatus = Literal["success", "failed", "stopped", "cancelled", "refused", "gave_up"]
+OutcomeStatus = Literal["success", "failed", "stopped", "cancelled", "refused", "gave_up", "idle"]
 
 
 class DialogueTurn(BaseModel):
@@ -56,10 +57,23 @@ class PendingQuestion(BaseModel):
 
     text: str
     options: list[int] = Field(description="PerceivedObject.index of each option, in the order the question names them")
-    about: Literal["pick", "place"] = Field("pick", description="whether the options are things to pick or places")
+    about: Literal["pick", "place", "correction"] = Field(
+        "pick", description="whether the options are things to pick or places; 'correction': an open question "
+        "after a correction it could not read ('What should I do instead?'), no options")
     yes_no: bool = Field(False, description="True when the question proposes options[0] and expects yes/no")
     attempt: int = Field(1, description="1 for the first wording, 2 for the rephrased one after an unusable answer")
     image: Optional[str] = Field(None, description="PNG of the camera frame with the options as numbered boxes (1 = named first)")
+
+
+class TrackedObject(BaseModel):
+    """An object the robot moved and set down, to be found again in a new look (a new
+    destination said after it let go: ``agent.outcome_check.find_again``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    obj: PerceivedObject = Field(description="the object as perceived in ``before``")
+    before: SceneObservation = Field(description="the look it was chosen in")
+    xy: tuple[float, float] = Field(description="grasp point (x, y) in metres, base frame, when the hand let go")
 
 
 class Outcome(BaseModel):
@@ -82,7 +96,8 @@ class AgentState(TypedDict, total=False):
     instruction: str
     """The request being worked on (after a 'no, the other one' correction: the earlier request)."""
     correction: bool
-    """The utterance corrected the previous instruction ('no, the other one'): reuse its scene."""
+    """The utterance corrected the previous instruction ('no, the other one', 'no, the blue one',
+    'put it in the green bowl instead', 'go on'): reuse its scene (unless ``relook``)."""
     dialogue: list[DialogueTurn]
     """Whole conversation of the session, across instructions."""
     scene: Optional[SceneObservation]
@@ -126,8 +141,17 @@ class AgentState(TypedDict, total=False):
     """Times ``verify`` sent a motion again after its own look said it missed, this instruction."""
     motion_finished: bool
     """The executor finished its motion (not cut short, not out of steps)."""
-    halt: Optional[Literal["stop", "other"]]
-    """Why the last control loop was cut short by the person, if it was."""
+    halt: Optional[InterjectionKind]
+    """What the person said that cut the last control loop short, if anything
+    (``agent.interjection``: referent, other, destination, undo, cancel, stop, unclear)."""
+    grasped: bool
+    """The hand closed during the last motion (so its pick may now stand somewhere new)."""
+    relook: bool
+    """After a correction: look at the table anew before grounding (the pick was set down
+    somewhere the last look did not see it); False: ground in the last look."""
+    follow: Optional[TrackedObject]
+    """The object a new destination is for, to find again in the new look (``ground`` keeps
+    the pick to it); None otherwise."""
     put_back: Optional[Candidate]
     """A wrong pick ('no, the other one') to return where it stood in ``scene`` before anything else."""
     last_target: Optional[Candidate]
@@ -146,6 +170,7 @@ STATE_TYPES: tuple[type, ...] = (
     Decision,
     PendingQuestion,
     Outcome,
+    TrackedObject,
     SelfCheckRecord,
     SelfCheckVerdict,
     Candidate,

@@ -6,12 +6,12 @@ import pytest
 
 from agent.dialogue import (
     cannot_see_message,
-    classify_interjection,
     confirm_question,
     interpret_answer,
     question_order,
     which_question,
 )
+from agent.interjection import read_interjection
 from perception.types import PerceivedObject
 
 
@@ -114,9 +114,9 @@ def test_side_words_need_a_clear_gap() -> None:
 
 
 def test_interjections_and_refusal_wording() -> None:
-    assert classify_interjection("Stop!") == "stop"
-    assert classify_interjection("no, the other one") == "other"
-    assert classify_interjection("looks good") is None
+    assert read_interjection("Stop!").kind == "stop"
+    assert read_interjection("no, the other one").kind == "other"
+    assert read_interjection("looks good") is None
     assert cannot_see_message("the purple elephant") == "I can't see a purple elephant, so I won't move."
     assert confirm_question(BLUE, [R, L, BLUE], "user", said="red cube") == (
         "I see a blue cube, not a red cube. Is that the one you mean?")
