@@ -13,7 +13,7 @@ Targets:
 - ``referring_parser``: an utterance through ``perception.referring.ReferringParser``;
 - ``interpret_answer``: an answer read against two or three perceived options
   (``agent.dialogue.interpret_answer``), yes/no or not;
-- ``classify_interjection``: mid-motion speech (``agent.dialogue.classify_interjection``).
+- ``read_interjection``: mid-motion speech (``agent.interjection.read_interjection``).
 """
 
 from __future__ import annotations
@@ -185,11 +185,11 @@ def run_interpret_answer(case: tuple[str, list[tuple], bool, str]) -> tuple[Verd
     return "accepted", []
 
 
-def run_classify_interjection(text: str) -> tuple[Verdict, list[str]]:
-    from agent.dialogue import classify_interjection
+def run_read_interjection(text: str) -> tuple[Verdict, list[str]]:
+    from agent.interjection import InterjectionReading, read_interjection
 
-    kind = classify_interjection(text)
-    assert kind in (None, "stop", "other"), kind
+    reading = read_interjection(text)
+    assert reading is None or isinstance(reading, InterjectionReading), reading
     return "accepted", []
 
 
@@ -206,7 +206,7 @@ TARGETS: dict[str, FuzzTarget] = {t.name: t for t in (
     FuzzTarget("scenario_file", scenario_bytes, run_scenario_file),
     FuzzTarget("referring_parser", utterances, run_referring_parser),
     FuzzTarget("interpret_answer", answer_cases, run_interpret_answer),
-    FuzzTarget("classify_interjection", utterances, run_classify_interjection),
+    FuzzTarget("read_interjection", utterances, run_read_interjection),
 )}
 
 
