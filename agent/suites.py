@@ -25,7 +25,7 @@ import numpy as np
 
 from agent.scenario import Scenario
 from agent.simulated_user import SHAPE_WORDS
-from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, footprint_radius
+from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, spacing_radius
 from sim.task_sampling import FLAT_TOPPED, is_feasible
 from sim.tasks import TaskSpec
 
@@ -113,7 +113,7 @@ class _Table:
     def fits(self, obj: ObjectSpec, gap: float = 0.04) -> bool:
         return all(
             np.hypot(obj.position[0] - o.position[0], obj.position[1] - o.position[1])
-            >= footprint_radius(obj) + footprint_radius(o) + gap
+            >= spacing_radius(obj) + spacing_radius(o) + gap
             for o in self.objects
         )
 

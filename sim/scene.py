@@ -103,8 +103,26 @@ class SceneSpec(BaseModel):
         raise KeyError(f"no object {object_id!r} in scene (have {[o.id for o in self.objects]})")
 
 
-def footprint_radius(obj: ObjectSpec) -> float:
-    """Radius (metres) of the circle an object covers on the table, for spacing checks."""
+#: Bowl outer diameter = this factor x SIZE_METRES (so 0.12 / 0.15 / 0.18 m).
+BOWL_DIAMETER_FACTOR = 3.0
+
+
+def footprint_radius(shape: str, size: str) -> float:
+    """Radius (metres) of the circle an object covers on the table: a bowl's outer radius, a
+    cube's half diagonal, a ball's or cylinder's radius. The one definition: the bodies
+    (``sim.objects.object_geometry``) and the relation geometry (``sim.relations``) use it."""
+    s = SIZE_METRES[size]
+    if shape == "bowl":
+        return BOWL_DIAMETER_FACTOR * s / 2.0
+    if shape == "cube":
+        return s * float(np.sqrt(2.0)) / 2.0
+    return s / 2.0
+
+
+def spacing_radius(obj: ObjectSpec) -> float:
+    """Keep-out radius (metres) that scene sampling spaces objects by: the footprint for a bowl,
+    0.75 x the size class otherwise (a little wider than a ball's or cylinder's footprint). Not a
+    footprint: kept as it was so every seed still gives the scene it always gave."""
     base = SIZE_METRES[obj.size]
     return base * 1.5 if obj.shape == "bowl" else base * 0.75
 
@@ -145,4 +163,4 @@ def sample_scene(
 
 def _clear(a: ObjectSpec, b: ObjectSpec, min_gap: float) -> bool:
     dist = float(np.hypot(a.position[0] - b.position[0], a.position[1] - b.position[1]))
-    return dist >= footprint_radius(a) + footprint_radius(b) + min_gap
+    return dist >= spacing_radius(a) + spacing_radius(b) + min_gap
