@@ -38,6 +38,18 @@ class ActTarget:
     #: and shape only (they never say which of two bowls in the sentence; the steered PLACE box
     #: says it). None: ``instruction``.
     policy_instruction: Optional[str] = None
+    #: The second reference of ``relation == "between"``.
+    place2: Optional[PerceivedObject] = None
+    #: The table region of ``relation == "region"`` (sim.relations.REGIONS; ``place`` is None).
+    region: Optional[str] = None
+    #: Everything perceived on the table with it: a composed placement's spot is chosen clear
+    #: of them (``agent/relation_spot.py``).
+    others: tuple[PerceivedObject, ...] = ()
+
+    @property
+    def places(self) -> bool:
+        """The motion ends with the object set down (a placement, not a pick or a put-back)."""
+        return self.return_to is None and (self.place is not None or self.relation == "region")
 
 
 class TargetUnreachable(RuntimeError):
