@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sim.scene import BOWL_DIAMETER_FACTOR, COLORS, SIZE_METRES, ObjectSpec, SceneSpec, footprint_radius
+from sim.scene import COLORS, SIZE_METRES, ObjectSpec, SceneSpec, footprint_radius
 
 #: Bowl wall height and thickness, base thickness (metres).
 BOWL_HEIGHT = 0.045

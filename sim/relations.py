@@ -103,10 +103,9 @@ def beside_spots(ref: Footprint, relation: str, radius: float, viewpoint: str = 
     return [ref.centre + reach * np.asarray(u, dtype=np.float64) for u in units]
 
 
-def between_spot(a: Footprint, b: Footprint, radius: float) -> np.ndarray:
-    """The middle of the free stretch between the footprints of ``a`` and ``b`` (``radius``
-    cancels out: the object is centred in the stretch whatever its size)."""
-    del radius
+def between_spot(a: Footprint, b: Footprint) -> np.ndarray:
+    """The middle of the free stretch between the footprints of ``a`` and ``b`` (an object
+    centred there has the same gap to both, whatever its own size)."""
     d = b.centre - a.centre
     length = float(np.linalg.norm(d))
     if length < 1e-9:
@@ -121,8 +120,8 @@ def region_bounds(region: str) -> tuple[tuple[float, float], tuple[float, float]
     if region not in REGIONS:
         raise KeyError(f"unknown table region {region!r}; known: {', '.join(REGIONS)}")
     cols, rows = REGIONS[region]
-    # The table's extent along the speaker's right and front: the same for both viewpoints up to
-    # sign, so compute it from the table's corners in the user frame and flip for the robot's.
+    # Thirds of the table along the speaker's right and front (speaker_coords maps either
+    # viewpoint onto these same ranges: TABLE_Y left to right, TABLE_X back to front).
     right_edges = np.linspace(TABLE_Y[0], TABLE_Y[1], 4)
     front_edges = np.linspace(TABLE_X[0], TABLE_X[1], 4)
     return ((float(right_edges[min(cols)]), float(right_edges[max(cols) + 1])),
@@ -168,7 +167,7 @@ def spots(relation: str, radius: float, refs: Sequence[Footprint], region: Optio
     if relation in BESIDE_RELATIONS:
         return beside_spots(refs[0], relation, radius, viewpoint)
     if relation == "between":
-        return [between_spot(refs[0], refs[1], radius)]
+        return [between_spot(refs[0], refs[1])]
     if relation == "region":
         if region is None:
             raise ValueError("relation 'region' needs a region name")
