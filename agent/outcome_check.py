@@ -110,7 +110,7 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     if pick is None:
         return OutcomeCheck(False, f"I can't see {name} any more", pick, place)
     own_height = float(pick_before.height or 0.0)
-    now = replace_refs(target, place, place2)
+    now = _at_new_look(target, place, place2)
     spot = np.asarray(place.position[:2], dtype=np.float64) if relation in ("in", "on") and place is not None \
         else spot_xy(now)
     miss = (float(pick.position[0] - spot[0]), float(pick.position[1] - spot[1]))
@@ -124,7 +124,7 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     return replace(_check_beside(pick, now, own_height, name, where, place, settings), miss=miss)
 
 
-def replace_refs(target: Any, place: Optional[PerceivedObject], place2: Optional[PerceivedObject]) -> Any:
+def _at_new_look(target: Any, place: Optional[PerceivedObject], place2: Optional[PerceivedObject]) -> "_Placed":
     """``target`` with its references where the new look found them (the object as it was)."""
     return _Placed(pick=target.pick, place=place, place2=place2, relation=target.relation,
                    region=getattr(target, "region", None), viewpoint=getattr(target, "viewpoint", "user"))

@@ -229,9 +229,11 @@ def judge_between(obj: Footprint, a: Footprint, b: Footprint, slack: float = 0.0
 def judge_region(obj: Footprint, region: str, viewpoint: str = "user", slack: float = 0.0) -> Judgement:
     (r0, r1), (f0, f1) = region_bounds(region)
     right, front = speaker_coords(obj.xy, viewpoint)
-    if r0 - slack <= right <= r1 + slack and f0 - slack <= front <= f1 + slack:
-        return Judgement(True, f"in the {region.replace('_', ' ')} of the table")
-    return Judgement(False, f"outside the {region.replace('_', ' ')} of the table")
+    # Metres outside the region's rectangle (0 inside it).
+    outside = math.hypot(max(r0 - right, 0.0, right - r1), max(f0 - front, 0.0, front - f1))
+    if outside <= slack:
+        return Judgement(True, f"inside the {region.replace('_', ' ')} region")
+    return Judgement(False, f"{100 * outside:.1f} cm outside the {region.replace('_', ' ')} region")
 
 
 def judge(relation: str, obj: Footprint, refs: Sequence[Footprint], region: Optional[str] = None,
