@@ -52,3 +52,19 @@ def test_a_malformed_relation_or_region_is_one_line_naming_file_and_field(tmp_pa
     assert [s.name for s in loaded.scenarios] == ["fine"] and len(loaded.errors) == 1
     line = str(loaded.errors[0])
     assert "\n" not in line and line.startswith(f"{path}: scenario 2 'x': {field}: ") and words in line, line
+
+
+def test_the_relations_suite_says_what_the_person_means() -> None:
+    """Every wording the suite draws parses to the intended relation (and region)."""
+    from agent.suites import make_scenario
+    from perception.referring import ReferringParser
+
+    parser = ReferringParser()
+    seen = set()
+    for seed in range(60):
+        scenario = make_scenario("relations", seed)
+        intent, parsed = scenario.user.intent, parser.parse_instruction(scenario.instruction)
+        assert (parsed.relation, parsed.region) == (intent.relation, intent.region), scenario.instruction
+        assert (parsed.place2 is not None) == (intent.place2 is not None) and not parsed.unmatched
+        seen.add(intent.relation)
+    assert {"between", "region", "next_to", "left_of"} <= seen
