@@ -41,6 +41,18 @@ class ActTarget:
     #: The hand already holds ``pick`` when the motion starts (a new destination said while it
     #: carried it): the executor carries it on from there instead of grasping it again.
     holding: bool = False
+    #: The second reference of ``relation == "between"``.
+    place2: Optional[PerceivedObject] = None
+    #: The table region of ``relation == "region"`` (sim.relations.REGIONS; ``place`` is None).
+    region: Optional[str] = None
+    #: Everything perceived on the table with it: a composed placement's spot is chosen clear
+    #: of them (``agent/relation_spot.py``).
+    others: tuple[PerceivedObject, ...] = ()
+
+    @property
+    def places(self) -> bool:
+        """The motion ends with the object set down (a placement, not a pick or a put-back)."""
+        return self.return_to is None and (self.place is not None or self.relation == "region")
 
 
 class TargetUnreachable(RuntimeError):

@@ -113,8 +113,25 @@ def choice_phrases(options: Sequence[PerceivedObject], viewpoint: Viewpoint) -> 
 #: Relation name (sim/tasks.py) -> the words for it.
 RELATION_WORDS: dict[str, str] = {
     "in": "in", "on": "on", "left_of": "to the left of", "right_of": "to the right of",
-    "in_front_of": "in front of", "behind": "behind", "next_to": "next to",
+    "in_front_of": "in front of", "behind": "behind", "next_to": "next to", "between": "between",
 }
+#: Table region (sim.relations.REGIONS) -> how the robot says it.
+REGION_WORDS: dict[str, str] = {
+    "left_side": "on the left side of the table", "right_side": "on the right side of the table",
+    "middle": "in the middle of the table", "front": "at the front of the table", "back": "at the back of the table",
+    "front_left": "in the front left corner of the table", "front_right": "in the front right corner of the table",
+    "back_left": "in the back left corner of the table", "back_right": "in the back right corner of the table",
+}
+
+
+def placement_words(relation: str, place: Optional[str], place2: Optional[str] = None,
+                    region: Optional[str] = None) -> str:
+    """Where a placement puts the object, in words: 'to the left of the green bowl', 'between the
+    red bowl and the blue cube', 'in the front right corner of the table'."""
+    if relation == "region" and region is not None:
+        return REGION_WORDS.get(region, f"in the {region.replace('_', ' ')} of the table")
+    words = f"{RELATION_WORDS.get(relation, relation)} {place}"
+    return f"{words} and {place2}" if relation == "between" and place2 is not None else words
 
 
 def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, attempt: int = 1,

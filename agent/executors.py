@@ -16,6 +16,8 @@ import numpy as np
 from perception.types import PerceivedObject
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
+from sim.tasks import TaskSpec
+
 from agent.context import ActTarget, TargetUnreachable
 
 #: A perceived object without a sim label is matched to a true object within this distance (m).
@@ -35,6 +37,23 @@ def true_object_id(obj: PerceivedObject, truth: dict[str, np.ndarray]) -> Option
     xy = np.asarray(obj.position[:2], dtype=np.float64)
     oid, pos = min(truth.items(), key=lambda kv: float(np.linalg.norm(kv[1][:2] - xy)))
     return oid if float(np.linalg.norm(pos[:2] - xy)) <= MATCH_RADIUS_M else None
+
+
+def target_task(target: ActTarget, truth: dict[str, np.ndarray]) -> TaskSpec:
+    """The sim task that carries out ``target`` on the true objects it is (privileged).
+
+    Raises :class:`PhantomTargetError` when one of its objects is not really on the table."""
+    ids: dict[str, Optional[str]] = {}
+    for key in ("pick", "place", "place2"):
+        obj = getattr(target, key)
+        ids[key] = true_object_id(obj, truth) if obj is not None else None
+        if obj is not None and ids[key] is None:
+            raise PhantomTargetError(f"the {obj.color} {obj.shape} I saw is not really there")
+    if target.relation == "region":
+        return TaskSpec(pick=str(ids["pick"]), relation="region", region=target.region)  # type: ignore[arg-type]
+    relation = target.relation or "in"
+    return TaskSpec(pick=str(ids["pick"]), place=ids["place"], relation=relation,  # type: ignore[arg-type]
+                    place2=ids["place2"] if relation == "between" else None)
 
 
 class ExpertExecutor:
@@ -59,15 +78,10 @@ class ExpertExecutor:
 
     def reset(self, target: ActTarget) -> None:
         from sim.expert import ScriptedExpert
-        from sim.tasks import TaskSpec
 
         truth = {k: p.position for k, p in self.env.object_poses().items()}
-        pick = true_object_id(target.pick, truth)
-        place = true_object_id(target.place, truth) if target.place is not None else None
-        if pick is None or (target.place is not None and place is None):
-            missing = target.pick if pick is None else target.place
-            raise PhantomTargetError(f"the {missing.color} {missing.shape} I saw is not really there")
-        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
+        task = target_task(target, truth)
+        pick = task.pick
         return_to = None
         if target.return_to is not None:
             return_to = self._origins.get(pick, np.asarray(target.return_to, dtype=np.float64))
@@ -104,8 +118,8 @@ class ExpertExecutor:
             x0, y0, x1, y1 = o.box
             return ReasonedObject(name=o.describe(), box=(x0 / w, y0 / h, x1 / w, y1 / h))
 
-        visible = [named(o) for o in (self._target.pick, self._target.place) if o is not None]
+        visible = [named(o) for o in (self._target.pick, self._target.place, self._target.place2) if o is not None]
         plan = [p for p in self._expert.PHASES if p != "done"]
-        if self._target.place is None and self._target.return_to is None:
+        if not self._target.places and self._target.return_to is None:
             plan = plan[: plan.index("lift") + 1]
         return Reasoning(task=instruction, plan=plan, visible=visible, target=visible[0], move=phase)

@@ -24,7 +24,7 @@ from policy.types import PolicyOutput
 
 from agent.context import ActTarget, AgentContext, TargetUnreachable
 from agent.corrections import STOPPED, apply_correction, hand_of
-from agent.dialogue import RELATION_WORDS, describe
+from agent.dialogue import describe, placement_words
 from agent.motion import run_motion
 from agent.nodes_decide import by_index, show_question
 from agent.self_check import (
@@ -49,15 +49,22 @@ def act_target(candidate: Candidate, scene: SceneObservation, holding: bool = Fa
     pick = by_index(scene, candidate.pick)
     assert pick is not None, "candidate refers to a perceived object"
     place = by_index(scene, candidate.place) if candidate.place is not None else None
+    place2 = by_index(scene, candidate.place2) if candidate.place2 is not None and place is not None else None
+    region = candidate.region if candidate.relation == "region" else None
     text = f"pick up {describe(pick, scene.objects, scene.viewpoint)}"
     policy_text = None
-    if place is not None:
-        relation = RELATION_WORDS.get(candidate.relation or "in", candidate.relation or "in")
-        put = f"put {describe(pick, scene.objects, scene.viewpoint)} {relation}"
-        text = f"{put} {describe(place, scene.objects, scene.viewpoint)}"
-        policy_text = f"{put} the {place.color} {place.shape}"
-    return ActTarget(pick=pick, place=place, relation=candidate.relation if place is not None else None, instruction=text,
-                     viewpoint=scene.viewpoint, policy_instruction=policy_text, holding=holding)
+    relation = candidate.relation if place is not None or region is not None else None
+    if place is not None or region is not None:
+        rel = relation or "in"
+        put = f"put {describe(pick, scene.objects, scene.viewpoint)}"
+        where = placement_words(rel, describe(place, scene.objects, scene.viewpoint) if place else None,
+                                describe(place2, scene.objects, scene.viewpoint) if place2 else None, region)
+        text = f"{put} {where}"
+        policy_text = f"{put} " + placement_words(rel, f"the {place.color} {place.shape}" if place else None,
+                                                  f"the {place2.color} {place2.shape}" if place2 else None, region)
+    return ActTarget(pick=pick, place=place, relation=relation, instruction=text, viewpoint=scene.viewpoint,
+                     policy_instruction=policy_text, place2=place2, region=region, others=tuple(scene.objects),
+                     holding=holding)
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
-from perception.types import Candidate, GroundingResult, SceneObservation
+from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.context import AgentContext
 from agent.nodes_act import act_target
@@ -48,10 +48,12 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     retries = state.get("retries", 0)
     if own is not None and after is not None:
         after, own = aim_again(target, after, own, holding)  # still holding: as the first look saw it
+    place2 = _found_again(target.place2, scene, after) if after is not None else None
     if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
-            and own.pick is not None and (target.place is None or own.place in after.objects):
+            and own.pick is not None and (target.place is None or own.place in after.objects) \
+            and (target.place2 is None or place2 is not None):
         # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
-        return _retry(ctx, state, candidate, scene, after, own, retries)
+        return _retry(ctx, state, candidate, scene, after, own, retries, place2)
     verified = ctx.verify is not None
     if ctx.verify is not None:
         success = bool(ctx.verify(target))
@@ -70,12 +72,21 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                                verified=verified, acted_on=target.pick.sim_id, message=message)}
 
 
+def _found_again(obj: Optional[PerceivedObject], before: SceneObservation,
+                 after: SceneObservation) -> Optional[PerceivedObject]:
+    """A reference (``between``'s second) in the new look, when it is still seen."""
+    found = find_again(obj, before, after) if obj is not None else None
+    return found if found is not None and found in after.objects else None
+
+
 def _retry(ctx: AgentContext, state: AgentState, candidate: Candidate, scene: SceneObservation,
-           after: SceneObservation, own: OutcomeCheck, retries: int) -> dict[str, Any]:
+           after: SceneObservation, own: OutcomeCheck, retries: int,
+           place2: Optional[PerceivedObject] = None) -> dict[str, Any]:
     """Say what the look showed and aim the next motion at the objects where they now are."""
     assert own.pick is not None
     again = Candidate(pick=own.pick.index, place=own.place.index if own.place is not None else None,
-                      relation=candidate.relation, score=1.0)
+                      relation=candidate.relation, score=1.0,
+                      place2=place2.index if place2 is not None else None, region=candidate.region)
     text = f"Hmm, {own.reason}. Let me try again."
     ctx.say(text)
     ctx.transcript.write("say", text, pick=own.pick.index, sim_id=own.pick.sim_id, retry=retries + 1)

@@ -14,8 +14,10 @@ motion with a perceived scene after it, and the arm's proprio state:
   (half its measured extent less the wall) of the bowl's centre, low enough to rest on its floor;
 * **on an object**: let go, within the reference's measured half extent, its top where the
   reference's top plus its own height puts it;
-* **beside** ("left of", "next to", ...): let go, on the table, within ``relation_tolerance_m``
-  of the spot ``sim.success.target_xy`` names for the reference where it is now.
+* **beside, between, in a region** ("left of", "next to", "between", "in the front right corner
+  of the table"): let go, on the table, where the one relation geometry (``sim/relations.py``)
+  says, judged on the perceived footprints (half the measured extent) of the object and the
+  references where they are now, with ``margin_m`` of slack.
 
 The thresholds lean to "done" (a margin beyond the simulator's own) because the check decides a
 retry, and retrying a placement that had worked takes it apart again. Measured against the
@@ -31,10 +33,11 @@ from typing import Any, Optional
 import numpy as np
 
 from perception.types import PerceivedObject, SceneObservation
-from sim.success import target_xy
+from sim.relations import judge
 
-from agent.dialogue import RELATION_WORDS
+from agent.dialogue import placement_words
 from agent.put_back_motion import holds_something
+from agent.relation_spot import perceived_footprint, spot_xy
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,6 @@ class OutcomeSettings:
     bowl_wall_m: float = 0.008  # the bowl's inner radius = half its measured extent less this
     margin_m: float = 0.01  # added to every distance limit: the check decides a retry (module doc)
     rest_m: float = 0.02  # an object's top this close to where resting puts it counts as resting
-    relation_tolerance_m: float = 0.05  # beside: this close to the spot (sim.success.RELATION_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -93,29 +95,51 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     pick_before, place_before = target.pick, target.place
     pick = find_again(pick_before, before, after, near_xy=state[:2], settings=settings)
     name = f"the {pick_before.color} {pick_before.shape}"
-    if place_before is None:
+    relation = getattr(target, "relation", None) or "in"
+    if place_before is None and relation != "region":
         return _check_pick(pick, pick_before, state, name, settings)
     # Not found: hidden behind what was set in front of it (the camera faces the person, so "in
     # front of" is between it and the camera); it is taken to stand where it stood.
-    place = find_again(place_before, before, after, settings=settings) or place_before
-    ref = f"the {place_before.color} {place_before.shape}"
+    place = None if place_before is None else find_again(place_before, before, after, settings=settings) or place_before
+    place2_before = getattr(target, "place2", None)
+    place2 = None if place2_before is None else find_again(place2_before, before, after, settings=settings) or place2_before
+    ref = f"the {place_before.color} {place_before.shape}" if place_before is not None else "the table"
     if float(state[7]) > 0.5:
         return OutcomeCheck(False, f"{name} is still in my hand" if holds_something(state)
                             else "my hand is still closed", pick, place)
     if pick is None:
         return OutcomeCheck(False, f"I can't see {name} any more", pick, place)
-    relation = getattr(target, "relation", None) or "in"
     own_height = float(pick_before.height or 0.0)
-    spot = target_xy(np.asarray(place.position, dtype=np.float64), relation, getattr(target, "viewpoint", "user"),
-                     toward=np.asarray(pick_before.position, dtype=np.float64))
+    now = _at_new_look(target, place, place2)
+    spot = np.asarray(place.position[:2], dtype=np.float64) if relation in ("in", "on") and place is not None \
+        else spot_xy(now)
     miss = (float(pick.position[0] - spot[0]), float(pick.position[1] - spot[1]))
     if relation == "in":
         return replace(_check_in(pick, place, own_height, name, ref, settings), miss=miss)
     if relation == "on":
         return replace(_check_on(pick, place, own_height, float(place_before.height or 0.0), name, ref, settings),
                        miss=miss)
-    where = f"{RELATION_WORDS.get(relation, relation)} {ref}"
-    return replace(_check_beside(pick, spot, own_height, name, where, place, settings), miss=miss)
+    ref2 = f"the {place2_before.color} {place2_before.shape}" if place2_before is not None else None
+    where = placement_words(relation, ref, ref2, getattr(target, "region", None))
+    return replace(_check_beside(pick, now, own_height, name, where, place, settings), miss=miss)
+
+
+def _at_new_look(target: Any, place: Optional[PerceivedObject], place2: Optional[PerceivedObject]) -> "_Placed":
+    """``target`` with its references where the new look found them (the object as it was)."""
+    return _Placed(pick=target.pick, place=place, place2=place2, relation=target.relation,
+                   region=getattr(target, "region", None), viewpoint=getattr(target, "viewpoint", "user"))
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """The fields of an ``ActTarget`` the relation geometry reads."""
+
+    pick: PerceivedObject
+    place: Optional[PerceivedObject]
+    place2: Optional[PerceivedObject]
+    relation: str
+    region: Optional[str]
+    viewpoint: str
 
 
 def aim_again(target: Any, after: SceneObservation, verdict: OutcomeCheck,
@@ -156,14 +180,16 @@ def as_held_before(after: SceneObservation, found: PerceivedObject, before: Perc
     return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
 
 
-def _check_beside(pick: PerceivedObject, spot: np.ndarray, own_height: float, name: str, where: str,
-                  place: PerceivedObject, settings: OutcomeSettings) -> OutcomeCheck:
-    off = _dist(pick.position, spot)
-    if off > settings.relation_tolerance_m + settings.margin_m:
-        return OutcomeCheck(False, f"{name} is {_cm(off)} from where it should be, {where}", pick, place)
+def _check_beside(pick: PerceivedObject, target: _Placed, own_height: float, name: str, where: str,
+                  place: Optional[PerceivedObject], settings: OutcomeSettings) -> OutcomeCheck:
+    refs = [perceived_footprint(o) for o in (target.place, target.place2) if o is not None]
+    verdict = judge(target.relation, perceived_footprint(pick), refs, target.region, target.viewpoint,
+                    slack=settings.margin_m)
+    if not verdict.ok:
+        return OutcomeCheck(False, f"{name} is not {where}: {verdict.reason}", pick, place)
     if pick.height is not None and pick.height > own_height + settings.rest_m:
         return OutcomeCheck(False, f"{name} is not standing on the table", pick, place)
-    return OutcomeCheck(True, f"{name} is {_cm(off)} from the spot", pick, place)
+    return OutcomeCheck(True, f"{name} is {where} ({verdict.reason})", pick, place)
 
 
 def _check_pick(pick: Optional[PerceivedObject], before: PerceivedObject, state: np.ndarray, name: str,

@@ -139,19 +139,17 @@ def target_verifier(env: Any) -> Callable[[Any], bool]:
     """The agent's ``verify``: did the arm do what the AGENT chose (privileged sim check)? The
     runner separately checks the person's intent, which is what the report's success means.
     Objects picked for earlier targets of the episode are exempt from the disturbance rule."""
-    from agent.executors import true_object_id
+    from agent.executors import PhantomTargetError, target_task
     from sim.success import check_success
-    from sim.tasks import TaskSpec
 
     earlier: set[str] = set()
 
     def verify(target: Any) -> bool:
-        truth = _truth(env)
-        pick = true_object_id(target.pick, truth)
-        place = true_object_id(target.place, truth) if target.place is not None else None
-        if pick is None or (target.place is not None and place is None):
+        try:
+            task = target_task(target, _truth(env))
+        except PhantomTargetError:
             return False
-        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")  # type: ignore[arg-type]
+        pick = task.pick
         ok = check_success(task, env.scene, world_exempting(env, earlier - {pick})).success
         earlier.add(pick)
         return ok

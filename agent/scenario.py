@@ -1,4 +1,4 @@
-"""Scenario files: the YAML contract of ARCHITECTURE.md ("Scenario file") as pydantic models.
+"""Scenario files: the YAML contract of docs/SCENARIOS.md as pydantic models.
 
 A scenario is one scene, one instruction, a simulated person (what they really mean, how they
 answer, when they interject), optional perception faults and what should happen. A file holds
@@ -17,28 +17,37 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.relations import Region
 from sim.scene import COLORS, GRASPABLE_SHAPES, SceneSpec
 from sim.task_sampling import is_feasible
-from sim.tasks import Relation, TaskSpec
+from sim.tasks import Relation, TaskSpec, region_implies_relation, structure_problems
 
 #: Fault types perception can be made to suffer (applied by the runner to what it perceives).
 FAULT_TYPES: tuple[str, ...] = ("misperceive_color", "occlude", "distractor")
 
 
 class Intent(BaseModel):
-    """What the person really means. ``pick`` None: they ask for something that is not there."""
+    """What the person really means. ``pick`` None: they ask for something that is not there.
+
+    ``place2``: the second reference of ``relation: between``. ``region``: a part of the table
+    (``relation: region``, implied when ``region`` is given alone). docs/SCENARIOS.md."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pick: Optional[str] = None
     place: Optional[str] = None
     relation: Relation = "in"
+    place2: Optional[str] = None
+    region: Optional[Region] = None
+
+    _region_relation = model_validator(mode="before")(region_implies_relation)
 
     def to_task(self) -> Optional[TaskSpec]:
         """The sim task that achieves this intent; None when the intent cannot be achieved."""
         if self.pick is None:
             return None
-        return TaskSpec(pick=self.pick, place=self.place, relation=self.relation)
+        return TaskSpec(pick=self.pick, place=self.place, relation=self.relation, place2=self.place2,
+                        region=self.region)
 
 
 class FollowUp(BaseModel):
@@ -146,9 +155,10 @@ class Scenario(BaseModel):
 def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:
     """Cross-field checks pydantic cannot do alone: (dotted field, message) per problem."""
     ids = {o.id for o in scenario.scene.objects}
-    problems: list[tuple[str, str]] = []
     intent = scenario.user.intent
-    for key in ("pick", "place"):
+    problems = [(f"user.intent.{fld}", msg) for fld, msg in
+                structure_problems(intent.pick, intent.place, intent.place2, intent.relation, intent.region)]
+    for key in ("pick", "place", "place2"):
         value = getattr(intent, key)
         if value is not None and value not in ids:
             problems.append((f"user.intent.{key}", f"{value!r} is not an object in the scene"))
@@ -163,8 +173,9 @@ def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:
                              "(wrong container/support, or no clear spot on the table), yet expect.success is true"))
     if intent.pick is not None and intent.pick == intent.place:
         problems.append(("user.intent.place", "an object cannot be placed relative to itself"))
-    if intent.pick is None and intent.place is not None:
-        problems.append(("user.intent.place", "place given but pick is null"))
+    if intent.pick is None and (intent.place is not None or intent.region is not None):
+        problems.append(("user.intent.place" if intent.place is not None else "user.intent.region",
+                         "a placement given but pick is null"))
     if intent.pick is None and scenario.expect.success:
         problems.append(("expect.success", "true, but user.intent.pick is null (nothing can be achieved)"))
     for i, fault in enumerate(scenario.faults):

@@ -5,7 +5,8 @@ Suites (registered by name in ``SUITES``, never an if/elif):
 - ``ambiguous``: two or three objects fit the words (or, one time in three, two bowls fit the
   place), one is meant; it must ask, then succeed.
 - ``relations``: place an object left_of / right_of / in_front_of / behind / next_to / in / on
-  another one; unambiguous, so no question.
+  another one (half the beside references are bowls), between two others, or in a part of the
+  table ("in the front right corner"); unambiguous, so no question.
 - ``correction``: the person names the wrong one of two look-alikes and corrects it ("no, the
   other one"), mid-motion (an interjection) or once the robot has finished with the wrong one.
 - ``misperceived``: an unambiguous request whose object perception first sees in a nearby
@@ -26,7 +27,7 @@ import numpy as np
 from agent.correction_phrases import CORRECTION_PHRASES
 from agent.scenario import Scenario
 from agent.simulated_user import SHAPE_WORDS
-from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, footprint_radius
+from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, spacing_radius
 from sim.task_sampling import FLAT_TOPPED, is_feasible
 from sim.tasks import TaskSpec
 
@@ -42,7 +43,7 @@ RELATION_WORDS: dict[str, tuple[str, ...]] = {
     "right_of": ("to the right of", "right of"),
     "in_front_of": ("in front of",),
     "behind": ("behind",),
-    "next_to": ("next to", "beside"),
+    "next_to": ("next to", "beside", "near", "close to", "by"),
 }
 PICK_VERBS: tuple[str, ...] = ("pick up", "grab", "lift", "take")
 PLACE_VERBS: tuple[str, ...] = ("put", "place", "move", "set")
@@ -114,7 +115,7 @@ class _Table:
     def fits(self, obj: ObjectSpec, gap: float = 0.04) -> bool:
         return all(
             np.hypot(obj.position[0] - o.position[0], obj.position[1] - o.position[1])
-            >= footprint_radius(obj) + footprint_radius(o) + gap
+            >= spacing_radius(obj) + spacing_radius(o) + gap
             for o in self.objects
         )
 
@@ -215,16 +216,41 @@ def _ambiguous_place(rng: np.random.Generator) -> dict[str, Any]:
             "expect": {"success": True, "ask": True}}
 
 
+#: The relations suite's relations: the seven single-reference ones, "between" two objects and
+#: a table region, drawn uniformly.
+SUITE_RELATIONS: tuple[str, ...] = (*RELATION_WORDS, "between", "region")
+#: Table region -> how people say it (sim.relations.REGIONS, in the speaker's frame).
+REGION_PHRASES: dict[str, tuple[str, ...]] = {
+    "left_side": ("on the left side of the table", "to the left side of the table"),
+    "right_side": ("on the right side of the table", "to the right half of the table"),
+    "middle": ("in the middle of the table", "in the center of the table"),
+    "front": ("at the front of the table", "near the front edge of the table"),
+    "back": ("at the back of the table", "on the back edge of the table"),
+    "front_left": ("in the front left corner of the table", "in the front left corner"),
+    "front_right": ("in the front right corner of the table", "in the front-right corner"),
+    "back_left": ("in the back left corner of the table", "in the back left corner"),
+    "back_right": ("in the back right corner of the table", "in the back-right corner"),
+}
+
+
 @register_suite("relations")
 def _relations(rng: np.random.Generator) -> dict[str, Any]:
-    relation = str(rng.choice(list(RELATION_WORDS)))
+    """Put one object beside (any side, in front of, behind ...), in or on another, between two
+    others, or in a part of the table; unambiguous words, so no question. Half the references
+    of the beside relations are bowls (beside a bowl is beside its rim: sim/relations.py)."""
+    relation = str(rng.choice(list(SUITE_RELATIONS)))
     viewpoint = str(rng.choice(["user", "user", "robot"]))
+    if relation == "between":
+        return _between(rng, viewpoint)
+    if relation == "region":
+        return _region(rng, viewpoint)
     for _ in range(100):
         table = _Table(rng, viewpoint=viewpoint)
         # "in" needs a bowl big enough for the object; "on" a flat top (cube or cylinder).
-        ref_shape = {"in": "bowl", "on": str(rng.choice(FLAT_TOPPED))}.get(relation) or str(rng.choice(SHAPES))
+        beside = "bowl" if rng.random() < 0.5 else str(rng.choice(GRASPABLE_SHAPES))
+        ref_shape = {"in": "bowl", "on": str(rng.choice(FLAT_TOPPED))}.get(relation) or beside
         ref_color = str(rng.choice(list(COLORS)))
-        # Reference in the middle band so a 0.10 m offset in any direction stays on the table.
+        # Reference in the middle band so a spot beside it on any side stays on the table.
         ref = table.add(ref_shape, ref_color, "large" if relation in ("in", "on") else None, x=(0.47, 0.58), y=(-0.10, 0.10))
         shape, color = _pick_kind(rng, exclude_colors=(ref_color,))
         pick = table.add(shape, color, "small" if relation in ("in", "on") else None)
@@ -238,6 +264,49 @@ def _relations(rng: np.random.Generator) -> dict[str, Any]:
     text = (f"{rng.choice(PLACE_VERBS)} the {color} {_word(rng, shape)} {rng.choice(RELATION_WORDS[relation])} "
             f"the {ref_color} {_word(rng, ref_shape)}")
     return {"scene": scene, "instruction": text, "user": _user(pick.id, ref.id, relation),
+            "expect": {"success": True, "ask": False}}
+
+
+def _between(rng: np.random.Generator, viewpoint: str) -> dict[str, Any]:
+    """Two references across the middle of the table, the object to put between them elsewhere."""
+    for _ in range(100):
+        table = _Table(rng, viewpoint=viewpoint)
+        kinds = [(str(rng.choice(SHAPES)), str(rng.choice(list(COLORS)))) for _ in range(2)]
+        if kinds[0] == kinds[1]:
+            continue
+        lanes = [(-0.22, -0.10), (0.10, 0.22)]
+        first, second = (table.add(sh, co, y=lane, x=(0.42, 0.62)) for (sh, co), lane in zip(kinds, lanes))
+        shape, color = _pick_kind(rng, exclude_colors=tuple(c for _, c in kinds))
+        pick = table.add(shape, color, "small")
+        table.add_distractors(int(rng.integers(0, 2)), avoid={(color, shape), *((c, sh) for sh, c in kinds)})
+        scene = table.scene()
+        task = TaskSpec(pick=pick.id, place=first.id, place2=second.id, relation="between")
+        if is_feasible(scene, task):
+            break
+    else:
+        raise RuntimeError("no feasible between placement found")
+    text = (f"{rng.choice(PLACE_VERBS)} the {color} {_word(rng, shape)} between the {kinds[0][1]} "
+            f"{_word(rng, kinds[0][0])} and the {kinds[1][1]} {_word(rng, kinds[1][0])}")
+    user = {"intent": {"pick": pick.id, "place": first.id, "place2": second.id, "relation": "between"}}
+    return {"scene": scene, "instruction": text, "user": user, "expect": {"success": True, "ask": False}}
+
+
+def _region(rng: np.random.Generator, viewpoint: str) -> dict[str, Any]:
+    """Put an object in a part of the table (its side, middle, front, back or a corner)."""
+    region = str(rng.choice(list(REGION_PHRASES)))
+    for _ in range(100):
+        table = _Table(rng, viewpoint=viewpoint)
+        shape, color = _pick_kind(rng)
+        pick = table.add(shape, color)
+        table.add_distractors(int(rng.integers(1, 3)), avoid={(color, shape)})
+        scene = table.scene()
+        task = TaskSpec(pick=pick.id, region=region)  # type: ignore[arg-type]
+        if is_feasible(scene, task):
+            break
+    else:
+        raise RuntimeError(f"no feasible placement in the {region} of the table found")
+    text = f"{rng.choice(PLACE_VERBS)} the {color} {_word(rng, shape)} {rng.choice(REGION_PHRASES[region])}"
+    return {"scene": scene, "instruction": text, "user": {"intent": {"pick": pick.id, "region": region}},
             "expect": {"success": True, "ask": False}}
 
 

@@ -165,7 +165,7 @@ class VLAExecutor:
         self._then = None
         if self._put_back is None and self.steerable and self.stage_close and too_close(target):
             self._then = (target, self._instruction, self._spot)
-            self._target = replace(target, place=None, relation=None)
+            self._target = replace(target, place=None, relation=None, place2=None, region=None)
             self._instruction = f"pick up the {target.pick.color} {target.pick.shape}"
             self._spot = None
         if self._put_back is not None:
@@ -306,8 +306,11 @@ def too_close(target: Any) -> bool:
     demonstrations ever set two objects: footprints (perceived extents) less than
     ``DEMO_MIN_GAP_M`` apart. After a near miss it does; the policy then mistakes the start for
     the end (it writes "release" before it has lifted anything)."""
-    pick, place = getattr(target, "pick", None), getattr(target, "place", None)
-    if pick is None or place is None or getattr(target, "return_to", None) is not None:
+    if getattr(target, "return_to", None) is not None:
+        return False
+    # A composed placement's destination is its stand-in bowl at the spot, not the reference.
+    pick, place = getattr(target, "pick", None), spot_of(target) or getattr(target, "place", None)
+    if pick is None or place is None:
         return False
     if not pick.extent or not place.extent:
         return False

@@ -13,7 +13,11 @@ Contract
 * ``confidence``: best score minus second-best score, in [0, 1] (0 for a tie).
 * ``unmatched``: words that matched no lexicon entry ("elephant"), plus attribute words no
   visible object has ("purple" when nothing is purple), so the agent can say what it missed.
-* ``parse``: {"action", "pick", "relation", "place"} as text, for transcripts.
+* ``parse``: {"action", "pick", "relation", "place"} as text, for transcripts (plus "place2"
+  for ``between``, "region" for a table region).
+* ``between`` ("between the red bowl and the blue cube") gives (pick, place, place2) triples;
+  a table region ("in the front right corner") gives picks with ``relation="region"`` and
+  ``Candidate.region`` set (``perception/table_regions.py``).
 
 Answers to clarifying questions are grounded against the current candidates with
 :meth:`Grounder.filter` / :meth:`Grounder.refine`, or folded in through ``DialogueContext``.
@@ -90,8 +94,21 @@ class Grounder:
         raw: list[Candidate] = []
         # Which objects each phrase matches on its own: says which slot nothing fits.
         matches = {"pick": [o.index for i, o in enumerate(objs) if pick[i] >= cfg.min_match]}
-        if parsed.place is None:
+        if parsed.region is not None:  # a part of the table: no reference object
+            raw = [Candidate(pick=o.index, relation="region", region=parsed.region, score=float(pick[i]))
+                   for i, o in enumerate(objs) if pick[i] >= cfg.min_match]
+        elif parsed.place is None:
             raw = [Candidate(pick=o.index, score=float(pick[i])) for i, o in enumerate(objs) if pick[i] >= cfg.min_match]
+        elif parsed.place2 is not None:  # between two references, each matched on its own words
+            place = match_scores(parsed.place, objs, frame, cfg.match)
+            place2 = match_scores(parsed.place2, objs, frame, cfg.match)
+            matches["place"] = [o.index for j, o in enumerate(objs) if place[j] >= cfg.min_match]
+            for i, a in enumerate(objs):
+                for j, b in enumerate(objs):
+                    for k, c in enumerate(objs):
+                        if len({i, j, k}) == 3 and min(pick[i], place[j], place2[k]) >= cfg.min_match:
+                            raw.append(Candidate(pick=a.index, place=b.index, place2=c.index, relation="between",
+                                                 score=float(pick[i] * place[j] * place2[k])))
         else:
             place = match_scores(parsed.place, objs, frame, cfg.match) * self._place_prior(parsed, objs)
             matches["place"] = [o.index for j, o in enumerate(objs) if place[j] >= cfg.min_match]
@@ -153,7 +170,8 @@ class Grounder:
                 return None
             return expr.model_copy(update={a: None for a in ("color", "shape") if getattr(expr, a) in absent})
 
-        loose = parsed.model_copy(update={"pick": drop(parsed.pick), "place": drop(parsed.place)})
+        loose = parsed.model_copy(update={"pick": drop(parsed.pick), "place": drop(parsed.place),
+                                          "place2": drop(parsed.place2)})
         result = self.ground(loose, scene)
         return result.model_copy(update={"unmatched": list(dict.fromkeys([*absent, *result.unmatched]))})
 
@@ -214,6 +232,10 @@ class Grounder:
         scored = [c.model_copy(update={"score": float(c.score / total)}) for c in raw]
         parse = {"action": parsed.action, "pick": parsed.pick.text, "relation": parsed.relation,
                  "place": parsed.place.text if parsed.place else None}
+        if parsed.place2 is not None:
+            parse["place2"] = parsed.place2.text
+        if parsed.region is not None:
+            parse["region"] = parsed.region
         unmatched = list(dict.fromkeys(parsed.unmatched + self._absent_attributes(parsed, scene)))
         return self._finish(scored, parse, unmatched)
 
@@ -228,7 +250,7 @@ class Grounder:
     def _absent_attributes(self, parsed: ParsedInstruction, scene: SceneObservation) -> list[str]:
         """Colour/shape words of the request that no visible object has ("purple")."""
         missing: list[str] = []
-        for expr in (parsed.pick, parsed.place):
+        for expr in (parsed.pick, parsed.place, parsed.place2):
             if expr is None:
                 continue
             for attr in ("color", "shape"):

@@ -87,8 +87,29 @@ RELATION_PHRASES: dict[str, str] = {
     "behind": "behind", "in back of": "behind", "at the back of": "behind", "back of": "behind",
     "next to": "next_to", "beside": "next_to", "besides": "next_to", "near": "next_to",
     "by": "next_to", "alongside": "next_to", "close to": "next_to", "near to": "next_to",
-    "nearby": "next_to", "by the side of": "next_to",
+    "nearby": "next_to", "by the side of": "next_to", "close by": "next_to", "right next to": "next_to",
+    "between": "between", "in between": "between", "in-between": "between",
 }
+
+#: Table regions ("on the left side of the table", "in the front right corner"): the words a
+#: region phrase is made of (perception/table_regions.py reads them). Where on the table each
+#: word points, in the speaker's frame; "top" / "bottom" are the far / near edge as a person
+#: sees a table in front of them.
+REGION_SIDE_WORDS: dict[str, str] = {
+    "left": "left", "left-hand": "left", "leftmost": "left", "right": "right", "right-hand": "right",
+    "rightmost": "right",
+    "front": "front", "near": "front", "nearer": "front", "bottom": "front",
+    "back": "back", "rear": "back", "far": "back", "top": "back", "farther": "back",
+    "middle": "middle", "center": "middle", "centre": "middle", "central": "middle",
+}
+#: Nouns that make a phrase a table region rather than a side of an object.
+REGION_NOUNS: frozenset[str] = frozenset({
+    "table", "table's", "tabletop", "corner", "side", "half", "edge", "end", "part", "area", "section",
+})
+#: Prepositions that open a region phrase.
+REGION_PREPOSITIONS: frozenset[str] = frozenset({
+    "on", "in", "at", "to", "into", "onto", "towards", "toward", "near", "along", "over",
+})
 
 #: phrases that qualify a referent by another object ("the cube nearest to the bowl"); these are
 #: never placement relations. Value: anchor relation used by the grounder.

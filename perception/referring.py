@@ -18,6 +18,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, Field
 
 from perception.lexicon import Lexicon, Token, default_lexicon, normalize
+from perception.table_regions import find_region
 
 #: words that say "not the one we were talking about" ("the other one", "another").
 _OTHER_WORDS = frozenset({"other", "another", "different", "else"})
@@ -69,12 +70,14 @@ class ParsedInstruction(BaseModel):
     text: str
     action: Literal["pick", "place"]
     pick: ReferringExpression
-    relation: Optional[str] = Field(None, description="in|on|left_of|right_of|in_front_of|behind|next_to, or None")
+    relation: Optional[str] = Field(None, description="in|on|left_of|right_of|in_front_of|behind|next_to|between|region, or None")
     place: Optional[ReferringExpression] = None
+    place2: Optional[ReferringExpression] = Field(None, description="the second reference of 'between'")
+    region: Optional[str] = Field(None, description="table region of relation 'region' (sim.relations.REGIONS)")
 
     @property
     def unmatched(self) -> list[str]:
-        return self.pick.all_unmatched() + (self.place.all_unmatched() if self.place else [])
+        return [w for e in (self.pick, self.place, self.place2) if e is not None for w in e.all_unmatched()]
 
 
 class ReferringParser:
@@ -92,6 +95,9 @@ class ReferringParser:
         from the first clause and the placement from the second.
         """
         tokens = self.lexicon.tokenize(_strip_modals(text))
+        region = self._region(text, tokens)
+        if region is not None:
+            return region
         verbs = [i for i, t in enumerate(tokens) if t.kind == "verb"]
         verb = tokens[verbs[0]].value if verbs else None
         body = tokens[verbs[0] + 1:] if verbs else tokens
@@ -111,10 +117,37 @@ class ReferringParser:
     def _placed(self, text: str, pick: ReferringExpression, body: list[Token],
                 split: tuple[int, Optional[str], int]) -> ParsedInstruction:
         at, relation, skip = split
-        place = self._expression(body[at + skip:])
+        tail = body[at + skip:]
+        if relation == "between":  # "between the red bowl and the blue cube": two references
+            two = _split_and(tail)
+            if two is not None:
+                return ParsedInstruction(text=text, action="place", pick=pick, relation=relation,
+                                         place=self._expression(two[0]), place2=self._expression(two[1]))
+            relation = "next_to"  # one object named: beside it is the nearest reading
+        place = self._expression(tail)
         if relation is None:  # "move the cube to the bowl": bowls are filled, others approached
             relation = "in" if place.shape == "bowl" else "next_to"
         return ParsedInstruction(text=text, action="place", pick=pick, relation=relation, place=place)
+
+    def _region(self, text: str, tokens: list[Token]) -> Optional[ParsedInstruction]:
+        """A placement into a part of the table ("put the cube in the front right corner of the
+        table"), or None. Only after a place verb: "pick up the cube in the middle" stays a pick."""
+        words = _strip_modals(text).split()
+        found = find_region(words)
+        if found is None or not any(t.kind == "verb" and t.value == "place" for t in tokens):
+            return None
+        head = self.lexicon.tokenize(" ".join(words[:found[0]]))
+        verbs = [i for i, t in enumerate(head) if t.kind == "verb"]
+        if not verbs:
+            return None
+        later = [i for i in verbs[1:] if head[i].value == "place"]
+        pick_tokens = head[verbs[0] + 1:later[0]] if head[verbs[0]].value == "pick" and later else head[verbs[0] + 1:]
+        while pick_tokens and pick_tokens[-1].text in ("and", "then"):
+            pick_tokens = pick_tokens[:-1]
+        if not _names_object(pick_tokens):
+            return None
+        return ParsedInstruction(text=text, action="place", pick=self._expression(pick_tokens), relation="region",
+                                 region=found[1])
 
     def parse_expression(self, text: str) -> ReferringExpression:
         """Parse a noun phrase or a short answer ("the left one", "number 2", "the blue one")."""
@@ -205,6 +238,14 @@ def _party(tokens: list[Token]) -> Optional[str]:
     if not words:
         return None
     return "speaker" if words[0] in _SPEAKER_WORDS else ("robot" if words[0] in _ROBOT_WORDS else None)
+
+
+def _split_and(tokens: list[Token]) -> Optional[tuple[list[Token], list[Token]]]:
+    """'the red bowl and the blue cube' -> the two phrases; None unless both name an object."""
+    for i, tok in enumerate(tokens):
+        if tok.text == "and" and _names_object(tokens[:i]) and _names_object(tokens[i + 1:]):
+            return tokens[:i], tokens[i + 1:]
+    return None
 
 
 def _names_object(tokens: list[Token]) -> bool:

@@ -8,7 +8,7 @@ robot's left. A :class:`ViewFrame` turns them into the speaker's (right, front) 
 * ``robot``: the robot's own frame. Its right is -y; "in front" is deictic like the user's,
   nearer to the viewer (the robot), i.e. -x. "nearest" (no anchor) means nearest the viewer.
 
-This matches ``sim.success.DIRECTIONS`` (where placements are checked), so grounding and the
+This matches ``sim.relations.DIRECTIONS`` (where placements are put and checked), so grounding and the
 success check agree on where "left of" is.
 """
 

@@ -63,6 +63,8 @@ class Candidate(BaseModel):
     place: Optional[int] = None
     relation: Optional[str] = None
     score: float = Field(description="probability-like grounding score in [0, 1]")
+    place2: Optional[int] = Field(None, description="PerceivedObject.index of the second reference ('between')")
+    region: Optional[str] = Field(None, description="table region of relation 'region' (sim.relations.REGIONS)")
 
 
 class GroundingResult(BaseModel):

@@ -34,7 +34,8 @@ from sim.arm import ACTION_DIM
 from sim.objects import object_geometry
 from sim.pybullet_arm import FINGER_TRAVEL, ObjectPose
 from sim.scene import SceneSpec
-from sim.success import relation_targets, target_xy
+from sim.relations import choose_spot
+from sim.success import task_spots
 from sim.task_sampling import target_is_clear
 from sim.tasks import TaskSpec
 
@@ -115,7 +116,7 @@ class ScriptedExpert:
     @property
     def _places(self) -> bool:
         """The task ends with the object set down (a placement or a put-back), not held up."""
-        return self.task.place is not None or self.return_to is not None
+        return self.task.places or self.return_to is not None
 
     def _start_from_what_it_sees(self, ee: np.ndarray, yaw: float, gripper_opening: float, closing: bool,
                                  poses: Mapping[str, ObjectPose]) -> None:
@@ -145,15 +146,12 @@ class ScriptedExpert:
     def _choose_place_xy(self, poses: Mapping[str, ObjectPose]) -> np.ndarray:
         if self.return_to is not None:
             return self.return_to[:2].copy()
-        assert self.task.place is not None
-        ref = poses[self.task.place].position
-        if self.task.relation != "next_to":
-            return target_xy(ref, self.task.relation, self.scene.viewpoint)
-        # next_to: the clear side nearest to where the object is now (shortest carry).
-        start = poses[self.task.pick].position[:2]
-        cands = sorted(relation_targets(ref, "next_to", self.scene.viewpoint), key=lambda c: float(np.linalg.norm(c - start)))
-        clear = [c for c in cands if target_is_clear(self.scene, self.task, c)]
-        return (clear or cands)[0]
+        positions = {k: p.position for k, p in poses.items()}
+        cands = task_spots(self.scene, self.task, positions)
+        # next_to: the clear side nearest to where the object is now (shortest carry); a region:
+        # the clear spot nearest its centre (sim.relations.region_spots' order).
+        toward = positions[self.task.pick][:2] if self.task.relation == "next_to" else None
+        return choose_spot(cands, lambda xy: target_is_clear(self.scene, self.task, xy), toward)
 
     def _support_z(self, poses: Mapping[str, ObjectPose]) -> float:
         """z (m) of the surface the object is placed onto."""

@@ -13,10 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sim.scene import COLORS, SIZE_METRES, ObjectSpec, SceneSpec
+from sim.scene import COLORS, SIZE_METRES, ObjectSpec, SceneSpec, footprint_radius
 
-#: Bowl outer diameter = this factor x SIZE_METRES (so 0.12 / 0.15 / 0.18 m).
-BOWL_DIAMETER_FACTOR = 3.0
 #: Bowl wall height and thickness, base thickness (metres).
 BOWL_HEIGHT = 0.045
 BOWL_WALL = 0.008
@@ -45,14 +43,10 @@ class ObjectGeometry:
 
 def object_geometry(spec: ObjectSpec) -> ObjectGeometry:
     """Physical dimensions of an object as built here (bowl: ~3x size wide, 4.5 cm high)."""
-    s = SIZE_METRES[spec.size]
+    r = footprint_radius(spec.shape, spec.size)
     if spec.shape == "bowl":
-        r = BOWL_DIAMETER_FACTOR * s / 2.0
         return ObjectGeometry(height=BOWL_HEIGHT, radius=r, inner_radius=r - BOWL_WALL, floor=BOWL_BASE)
-    if spec.shape == "cube":
-        # A cube's footprint radius is its half diagonal.
-        return ObjectGeometry(height=s, radius=s * math.sqrt(2) / 2.0)
-    return ObjectGeometry(height=s, radius=s / 2.0)
+    return ObjectGeometry(height=SIZE_METRES[spec.size], radius=r)
 
 
 @dataclass

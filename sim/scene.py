@@ -107,7 +107,7 @@ class SceneSpec(BaseModel):
         for i, a in enumerate(objects):
             for b in objects[i + 1:]:
                 dist = float(np.hypot(a.position[0] - b.position[0], a.position[1] - b.position[1]))
-                need = footprint_radius(a) + footprint_radius(b) - OVERLAP_TOLERANCE_M
+                need = footprint_radius(a.shape, a.size) + footprint_radius(b.shape, b.size) - OVERLAP_TOLERANCE_M
                 if dist < need:
                     raise ValueError(f"objects {a.id!r} and {b.id!r} overlap: their centres are {dist * 100:.1f} cm "
                                      f"apart, their footprints need {need * 100:.1f} cm")
@@ -124,8 +124,27 @@ class SceneSpec(BaseModel):
 OVERLAP_TOLERANCE_M = 0.002
 
 
-def footprint_radius(obj: ObjectSpec) -> float:
-    """Radius (metres) of the circle an object covers on the table, for spacing checks."""
+
+#: Bowl outer diameter = this factor x SIZE_METRES (so 0.12 / 0.15 / 0.18 m).
+BOWL_DIAMETER_FACTOR = 3.0
+
+
+def footprint_radius(shape: str, size: str) -> float:
+    """Radius (metres) of the circle an object covers on the table: a bowl's outer radius, a
+    cube's half diagonal, a ball's or cylinder's radius. The one definition: the bodies
+    (``sim.objects.object_geometry``) and the relation geometry (``sim.relations``) use it."""
+    s = SIZE_METRES[size]
+    if shape == "bowl":
+        return BOWL_DIAMETER_FACTOR * s / 2.0
+    if shape == "cube":
+        return s * float(np.sqrt(2.0)) / 2.0
+    return s / 2.0
+
+
+def spacing_radius(obj: ObjectSpec) -> float:
+    """Keep-out radius (metres) that scene sampling spaces objects by: the footprint for a bowl,
+    0.75 x the size class otherwise (a little wider than a ball's or cylinder's footprint). Not a
+    footprint: kept as it was so every seed still gives the scene it always gave."""
     base = SIZE_METRES[obj.size]
     return base * 1.5 if obj.shape == "bowl" else base * 0.75
 
@@ -166,4 +185,4 @@ def sample_scene(
 
 def _clear(a: ObjectSpec, b: ObjectSpec, min_gap: float) -> bool:
     dist = float(np.hypot(a.position[0] - b.position[0], a.position[1] - b.position[1]))
-    return dist >= footprint_radius(a) + footprint_radius(b) + min_gap
+    return dist >= spacing_radius(a) + spacing_radius(b) + min_gap

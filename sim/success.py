@@ -1,4 +1,4 @@
-"""Success checks from physics state, and the geometry of spatial relations.
+"""Success checks from physics state; where relations put things is ``sim/relations.py``.
 
 Relations (``TaskSpec.relation``) are read from ``SceneSpec.viewpoint`` (the words' frame):
 
@@ -10,63 +10,57 @@ Relations (``TaskSpec.relation``) are read from ``SceneSpec.viewpoint`` (the wor
 So "in front of" always means "on the side of the reference that faces whoever is speaking",
 and left/right/front/behind all flip together when the viewpoint flips.
 
-A relation placement succeeds when the object rests on the table ``RELATION_DISTANCE`` (0.10 m)
-from the reference in that direction, within ``RELATION_TOLERANCE`` (0.05 m); ``next_to``
-accepts any direction (0.05..0.15 m centre to centre). ``in`` = inside a bowl's inner radius
-resting on its floor; ``on`` = resting on top of the reference. Every check also requires the
-object to be released (no robot contact) and at rest. ``pick`` succeeds when the object is
-lifted >= 5 cm. In all tasks no uninvolved object may be pushed more than 2 cm.
+A placement beside, between or in a region of the table succeeds when the object rests on the
+table where ``sim/relations.py`` (the one relation geometry) says: beside the reference with a
+small gap between the two footprints (edge to edge 0.5..8 cm, aimed at 3.5 cm; not touching,
+not on or in it), within 40 degrees of the direction (``next_to``: any side); between two
+references on the free stretch joining them; in a region, inside that part of the table.
+``in`` = inside a bowl's inner radius resting on its floor; ``on`` = resting on top of the
+reference. Every check also requires the object to be released (no robot contact) and at rest.
+``pick`` succeeds when the object is lifted >= 5 cm. In all tasks no uninvolved object may be
+pushed more than 2 cm.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
 from sim.objects import object_geometry
-from sim.scene import SceneSpec, Viewpoint
+from sim.relations import BESIDE_RELATIONS, DIRECTIONAL_RELATIONS, DIRECTIONS, Footprint, Judgement, judge
+from sim.relations import spots as relation_spots
+from sim.scene import SceneSpec
 from sim.tasks import TaskSpec
 
-RELATION_DISTANCE = 0.10  # metres, reference centre -> object centre
-RELATION_TOLERANCE = 0.05  # metres
 LIFT_HEIGHT = 0.05  # metres above the starting height for a pick
 DISTURB_LIMIT = 0.02  # metres an uninvolved object may move
 REST_SPEED = 0.05  # m/s below which an object counts as resting
 REST_HEIGHT = 0.012  # metres: bottom this close to its support counts as resting on it
-
-#: Viewpoint -> relation -> unit (dx, dy) in the robot base frame (see module docstring).
-DIRECTIONS: dict[str, dict[str, tuple[float, float]]] = {
-    "user": {"left_of": (0.0, -1.0), "right_of": (0.0, 1.0), "in_front_of": (1.0, 0.0), "behind": (-1.0, 0.0)},
-    "robot": {"left_of": (0.0, 1.0), "right_of": (0.0, -1.0), "in_front_of": (-1.0, 0.0), "behind": (1.0, 0.0)},
-}
-DIRECTIONAL_RELATIONS: tuple[str, ...] = ("left_of", "right_of", "in_front_of", "behind")
+#: Re-exported for readers of the viewpoint conventions above (defined in sim/relations.py).
+__all__ = ["DIRECTIONS", "DIRECTIONAL_RELATIONS", "CHECKS", "SuccessReport", "WorldState", "check_success",
+           "footprint", "judge_task", "task_spots"]
 
 
-def relation_targets(reference_xy: np.ndarray, relation: str, viewpoint: Viewpoint = "user") -> list[np.ndarray]:
-    """Candidate target (x, y) centres for placing an object ``relation`` the reference.
-
-    One candidate for in/on (the reference centre) and the directional relations; four for
-    ``next_to`` (the four sides at ``RELATION_DISTANCE``), in a fixed order.
-    """
-    ref = np.asarray(reference_xy, dtype=np.float64)[:2]
-    if relation in ("in", "on"):
-        return [ref.copy()]
-    if relation in DIRECTIONAL_RELATIONS:
-        return [ref + RELATION_DISTANCE * np.asarray(DIRECTIONS[viewpoint][relation])]
-    if relation == "next_to":
-        return [ref + RELATION_DISTANCE * np.asarray(d) for d in DIRECTIONS["robot"].values()]
-    raise KeyError(f"unknown relation {relation!r}")
+def footprint(scene: SceneSpec, object_id: str, xy: np.ndarray) -> Footprint:
+    """``object_id``'s footprint disc (``sim.scene.footprint_radius``) centred at ``xy``."""
+    return Footprint((float(xy[0]), float(xy[1])), object_geometry(scene.get(object_id)).radius)
 
 
-def target_xy(reference_xy: np.ndarray, relation: str, viewpoint: Viewpoint = "user", toward: np.ndarray | None = None) -> np.ndarray:
-    """The (x, y) to place at; for ``next_to`` the candidate nearest ``toward`` (if given)."""
-    cands = relation_targets(reference_xy, relation, viewpoint)
-    if toward is None or len(cands) == 1:
-        return cands[0]
-    t = np.asarray(toward, dtype=np.float64)[:2]
-    return min(cands, key=lambda c: float(np.linalg.norm(c - t)))
+def task_spots(scene: SceneSpec, task: TaskSpec, positions: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """Candidate (x, y) spots for ``task``'s placement with the objects at ``positions``
+    (``sim.relations.spots``, preference order)."""
+    refs = [footprint(scene, r, positions[r]) for r in task.references]
+    return relation_spots(task.relation, object_geometry(scene.get(task.pick)).radius, refs, task.region,
+                          scene.viewpoint)
+
+
+def judge_task(scene: SceneSpec, task: TaskSpec, positions: Mapping[str, np.ndarray]) -> Judgement:
+    """Does ``task.pick`` stand where ``task``'s (beside / between / region) relation puts it?"""
+    obj = footprint(scene, task.pick, positions[task.pick])
+    refs = [footprint(scene, r, positions[r]) for r in task.references]
+    return judge(task.relation, obj, refs, task.region, scene.viewpoint)
 
 
 @dataclass
@@ -98,7 +92,7 @@ class SuccessReport:
 
 
 def _disturbed(task: TaskSpec, world: WorldState) -> list[str]:
-    involved = {task.pick, task.place}
+    involved = {task.pick, *task.references}
     return [
         oid for oid, p in world.positions.items()
         if oid not in involved and float(np.linalg.norm(p - world.initial_positions[oid])) > DISTURB_LIMIT
@@ -153,25 +147,13 @@ def _on_table(task: TaskSpec, scene: SceneSpec, world: WorldState) -> str | None
     return None if bottom <= REST_HEIGHT else f"not resting on the table (bottom at {bottom:.3f} m)"
 
 
-def _check_direction(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessReport:
+def _check_footprints(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessReport:
+    """Beside, between or in a region: on the table, where ``sim.relations`` says."""
     problem = _on_table(task, scene, world)
     if problem:
         return SuccessReport(False, problem)
-    goal = target_xy(world.positions[str(task.place)], task.relation, scene.viewpoint)
-    err = float(np.linalg.norm(world.positions[task.pick][:2] - goal))
-    if err > RELATION_TOLERANCE:
-        return SuccessReport(False, f"{err:.3f} m from the {task.relation} target")
-    return SuccessReport(True, f"{err:.3f} m from the {task.relation} target")
-
-
-def _check_next_to(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessReport:
-    problem = _on_table(task, scene, world)
-    if problem:
-        return SuccessReport(False, problem)
-    dist = float(np.linalg.norm(world.positions[task.pick][:2] - world.positions[str(task.place)][:2]))
-    if abs(dist - RELATION_DISTANCE) > RELATION_TOLERANCE:
-        return SuccessReport(False, f"{dist:.3f} m from the reference (want {RELATION_DISTANCE} +- {RELATION_TOLERANCE})")
-    return SuccessReport(True, f"{dist:.3f} m from the reference")
+    verdict = judge_task(scene, task, world.positions)
+    return SuccessReport(verdict.ok, verdict.reason)
 
 
 Checker = Callable[[TaskSpec, SceneSpec, WorldState], SuccessReport]
@@ -180,8 +162,7 @@ CHECKS: dict[str, Checker] = {
     "pick": _check_pick,
     "place_in": _check_in,
     "place_on": _check_on,
-    "place_next_to": _check_next_to,
-    **{f"place_{r}": _check_direction for r in DIRECTIONAL_RELATIONS},
+    **{f"place_{r}": _check_footprints for r in (*BESIDE_RELATIONS, "between", "region")},
 }
 
 
@@ -192,7 +173,7 @@ def check_success(task: TaskSpec, scene: SceneSpec, world: WorldState) -> Succes
     disturbed = _disturbed(task, world)
     if disturbed:
         return SuccessReport(False, f"knocked over/pushed {', '.join(disturbed)}")
-    if task.place is not None:
+    if task.places:
         problem = _released(task, world)
         if problem:
             return SuccessReport(False, problem)

@@ -1,9 +1,14 @@
 """Sample feasible tasks for a scene (all randomness from the caller's generator).
 
 A task is feasible when the expert could do it in principle: the picked object is graspable,
-``in`` targets a bowl, ``on`` targets a flat-topped object (cube or cylinder), and a relation's
-target spot lies on the table and is clear of every other object. A task that is already
-achieved in the starting scene (the object already lies where it should) is not feasible.
+``in`` targets a bowl it fits in, ``on`` targets a flat-topped object (cube or cylinder), and a
+relation's spot (``sim/relations.py``: beside, between, in a region) lies on the table and is
+clear of every other object. A task that is already achieved in the starting scene (the object
+already stands where it should) is not feasible.
+
+``TASK_KINDS`` (what ``sample_task`` draws from when no kind is asked for) is the pick and the
+seven single-reference placements; ``place_between`` and ``place_region`` are sampled only when
+asked for by name, so seeds drawn without a kind give the tasks they always gave.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from typing import Optional
 import numpy as np
 
 from sim.objects import object_geometry
+from sim.relations import REGIONS, judge
 from sim.scene import GRASPABLE_SHAPES, TABLE_X, TABLE_Y, SceneSpec, sample_scene
-from sim.success import RELATION_DISTANCE, RELATION_TOLERANCE, relation_targets
+from sim.success import footprint, task_spots
 from sim.tasks import RELATIONS, TaskSpec
 
-#: Every task kind the simulator can check and the expert can do.
+#: Every task kind the simulator can check and the expert can do, drawn when no kind is given.
 TASK_KINDS: tuple[str, ...] = ("pick",) + tuple(f"place_{r}" for r in RELATIONS)
+#: Kinds sampled only when asked for by name (a second reference; a table region).
+EXTRA_TASK_KINDS: tuple[str, ...] = ("place_between", "place_region")
 #: Shapes something can be put "on" (a ball's top is not flat).
 FLAT_TOPPED = ("cube", "cylinder")
 #: Extra clearance (metres) between a placed object and its neighbours: room for the fingers
@@ -47,39 +55,51 @@ def is_feasible(scene: SceneSpec, task: TaskSpec) -> bool:
     pick = scene.get(task.pick)
     if pick.shape not in GRASPABLE_SHAPES:
         return False
-    if task.place is None:
+    if not task.places:
         return True
-    if task.place == task.pick:
+    if task.pick in task.references:
         return False
-    ref = scene.get(task.place)
-    if task.relation == "in":
-        return ref.shape == "bowl" and object_geometry(pick).radius < object_geometry(ref).inner_radius - 0.01
-    if task.relation == "on":
+    if task.relation in ("in", "on"):
+        ref = scene.get(str(task.place))
+        if task.relation == "in":
+            return ref.shape == "bowl" and object_geometry(pick).radius < object_geometry(ref).inner_radius - 0.01
         return ref.shape in FLAT_TOPPED
-    ref_xy, pick_xy = np.asarray(ref.position), np.asarray(pick.position)
-    if task.relation == "next_to":
-        if abs(float(np.linalg.norm(pick_xy - ref_xy)) - RELATION_DISTANCE) <= RELATION_TOLERANCE:
-            return False  # already next to it: nothing to do
-    targets = relation_targets(ref_xy, task.relation, scene.viewpoint)
-    if task.relation != "next_to" and float(np.linalg.norm(pick_xy - targets[0])) <= RELATION_TOLERANCE:
-        return False  # already there
-    return any(target_is_clear(scene, task, t) for t in targets)
+    start = {o.id: np.asarray(o.position, dtype=np.float64) for o in scene.objects}
+    refs = [footprint(scene, r, start[r]) for r in task.references]
+    if judge(task.relation, footprint(scene, task.pick, start[task.pick]), refs, task.region, scene.viewpoint).ok:
+        return False  # already there: nothing to do
+    return any(target_is_clear(scene, task, t) for t in task_spots(scene, task, start))
+
+
+def _options(scene: SceneSpec, kind: str) -> list[TaskSpec]:
+    """Every task of ``kind`` over the scene's objects (feasible or not), in a fixed order."""
+    relation = kind.removeprefix("place_")
+    out: list[TaskSpec] = []
+    for pick in scene.objects:
+        if kind == "pick":
+            out.append(TaskSpec(pick=pick.id))
+        elif relation == "region":
+            out.extend(TaskSpec(pick=pick.id, region=r) for r in REGIONS)  # type: ignore[arg-type]
+        else:
+            for ref in scene.objects:
+                if ref.id == pick.id:
+                    continue
+                if relation != "between":
+                    out.append(TaskSpec(pick=pick.id, place=ref.id, relation=relation))  # type: ignore[arg-type]
+                    continue
+                out.extend(TaskSpec(pick=pick.id, place=ref.id, place2=other.id, relation="between")
+                           for other in scene.objects if other.id not in (pick.id, ref.id))
+    return out
 
 
 def sample_task(rng: np.random.Generator, scene: SceneSpec, kind: Optional[str] = None) -> Optional[TaskSpec]:
-    """A random feasible task of ``kind`` (any kind when None) for ``scene``, or None if none is."""
+    """A random feasible task of ``kind`` (any of ``TASK_KINDS`` when None) for ``scene``, or None."""
     kinds = [kind] if kind is not None else list(TASK_KINDS)
     options: list[TaskSpec] = []
     for k in kinds:
-        if k not in TASK_KINDS:
-            raise KeyError(f"unknown task kind {k!r}; known: {TASK_KINDS}")
-        for pick in scene.objects:
-            if k == "pick":
-                options.append(TaskSpec(pick=pick.id))
-                continue
-            for ref in scene.objects:
-                if ref.id != pick.id:
-                    options.append(TaskSpec(pick=pick.id, place=ref.id, relation=k.removeprefix("place_")))  # type: ignore[arg-type]
+        if k not in TASK_KINDS + EXTRA_TASK_KINDS:
+            raise KeyError(f"unknown task kind {k!r}; known: {TASK_KINDS + EXTRA_TASK_KINDS}")
+        options.extend(_options(scene, k))
     feasible = [t for t in options if is_feasible(scene, t)]
     if not feasible:
         return None

@@ -108,7 +108,8 @@ def _example(scenario: Any, objects: Sequence[Any], candidates: Sequence[Any], s
     scene = scenario.scene
     pick = true_object(objects, intent.pick, scene.get(intent.pick).position)
     place = None if intent.place is None else true_object(objects, intent.place, scene.get(intent.place).position)
-    truth = next((i for i, c in enumerate(candidates) if c.pick == pick and c.place == place
+    place2 = None if intent.place2 is None else true_object(objects, intent.place2, scene.get(intent.place2).position)
+    truth = next((i for i, c in enumerate(candidates) if c.pick == pick and c.place == place and c.place2 == place2
                   and pick is not None and (intent.place is None or place is not None)), None)
     joint = CalibrationExample(scores=[float(c.score) for c in candidates], true_index=truth, seed=seed,
                                instruction=scenario.instruction)

@@ -34,7 +34,10 @@ def test_expectations_match_the_suite() -> None:
         words = set(inf.instruction.split())
         assert not words & {o.color for o in inf.scene.objects} and (words & set(COLORS) or "the" in words)
         rel = make_scenario("relations", seed)
-        assert rel.user.intent.place is not None
+        intent = rel.user.intent
+        # A placement: relative to a reference (two for between) or into a part of the table.
+        assert (intent.place is not None) != (intent.relation == "region")
+        assert (intent.place2 is not None) == (intent.relation == "between")
         cor = make_scenario("correction", seed)
         assert any("other" in i.say for i in cor.user.interjections)
 

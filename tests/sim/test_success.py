@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from sim.scene import ObjectSpec, SceneSpec
-from sim.success import WorldState, check_success, target_xy
+from sim.relations import GAP_M, Footprint, spots
+from sim.success import WorldState, check_success
 from sim.task_sampling import TASK_KINDS, is_feasible, sample_task
 from sim.tasks import TaskSpec
 
@@ -27,13 +28,14 @@ def _world(scene: SceneSpec, **moved: tuple[float, float, float]) -> WorldState:
 
 
 def test_user_left_is_robot_right_and_front_is_toward_the_person() -> None:
-    ref = np.array([0.5, 0.0])
-    assert np.allclose(target_xy(ref, "left_of", "user"), [0.5, -0.10])
-    assert np.allclose(target_xy(ref, "right_of", "user"), [0.5, 0.10])
-    assert np.allclose(target_xy(ref, "in_front_of", "user"), [0.60, 0.0])
-    assert np.allclose(target_xy(ref, "left_of", "robot"), [0.5, 0.10])
-    assert np.allclose(target_xy(ref, "in_front_of", "robot"), [0.40, 0.0])
-    assert np.allclose(target_xy(ref, "next_to", "user", toward=[0.5, 0.3]), [0.5, 0.10])
+    # A 2 cm reference, a 3 cm object: spots are both radii plus the gap from its centre.
+    ref, reach = Footprint((0.5, 0.0), 0.02), 0.02 + 0.03 + GAP_M
+    assert np.allclose(spots("left_of", 0.03, [ref], viewpoint="user")[0], [0.5, -reach])
+    assert np.allclose(spots("right_of", 0.03, [ref], viewpoint="user")[0], [0.5, reach])
+    assert np.allclose(spots("in_front_of", 0.03, [ref], viewpoint="user")[0], [0.5 + reach, 0.0])
+    assert np.allclose(spots("left_of", 0.03, [ref], viewpoint="robot")[0], [0.5, reach])
+    assert np.allclose(spots("in_front_of", 0.03, [ref], viewpoint="robot")[0], [0.5 - reach, 0.0])
+    assert len(spots("next_to", 0.03, [ref])) == 4
 
 
 def test_pick_needs_five_centimetres_and_nothing_else_pushed() -> None:
@@ -52,7 +54,7 @@ def test_in_bowl_on_top_and_relations() -> None:
     assert not check_success(TaskSpec(pick="a", place="bowl", relation="in"), scene, _world(scene, a=(0.55, 0.05, 0.02))).success
     on_b = (0.45, -0.15, 0.05 + 0.02)
     assert check_success(TaskSpec(pick="a", place="b", relation="on"), scene, _world(scene, a=on_b)).success
-    # Person's left of b is robot -y; 3 cm off target still counts, 6 cm does not.
+    # Person's left of b is robot -y: a few cm beside its footprint counts; to its right does not.
     left = TaskSpec(pick="a", place="b", relation="left_of")
     assert check_success(left, scene, _world(scene, a=(0.47, -0.25 + 0.01, 0.02))).success
     assert not check_success(left, scene, _world(scene, a=(0.45, -0.05, 0.02))).success
