@@ -171,7 +171,8 @@ def _clause(words: list[str], text: str, marked: bool) -> Optional[InterjectionR
                                        words=f"the one {' '.join(words)}")
         return None
     phrase = " ".join(words)
-    if placing and _PARSER.parse_instruction(f"put {phrase}").place is not None:
+    whole = _PARSER.parse_instruction(f"put {phrase}") if placing else None
+    if whole is not None and (whole.place is not None or whole.region is not None):
         return InterjectionReading(kind="unclear", text=text) if marked else None
     if picking and not marked:
         return None

@@ -105,3 +105,13 @@ def test_the_corrections_suite_says_every_form_mid_motion_and_after() -> None:
         assert inter.after_step == LATE_STEP or 8 <= inter.after_step <= 25
         said.add((reading.kind, inter.after_step == LATE_STEP))
     assert said == {(form, late) for form in CORRECTION_FORMS for late in (False, True)}
+
+
+@pytest.mark.parametrize("request_text", [
+    "put the green cube in the front right corner of the table",
+    "put the green cube on the left side of the table",
+    "put the red block between the red bowl and the blue cube",
+    "move the ball to the middle of the table",
+])
+def test_a_new_request_with_a_region_or_between_is_not_a_correction(request_text: str) -> None:
+    assert read_interjection(request_text) is None
