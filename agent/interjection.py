@@ -122,6 +122,8 @@ def read_interjection(text: str, answering: bool = False) -> Optional[Interjecti
     slot = _slot(low, text, marked=bool(MARKERS & set(words)) or answering)
     if slot is not None:
         return slot
+    if not answering and not MARKERS & set(words) and _whole_request(flat):
+        return None  # "go ahead and put the cube in the bowl" is a request, not "go on"
     for kind, patterns in (("cancel", CANCEL), ("stop", STOP), ("pause", PAUSE), ("resume", RESUME)):
         if _any(patterns, flat):
             return InterjectionReading(kind=kind, text=text)  # type: ignore[arg-type]
@@ -130,6 +132,12 @@ def read_interjection(text: str, answering: bool = False) -> Optional[Interjecti
     if MARKERS & set(words) or answering:
         return InterjectionReading(kind="unclear", text=text)
     return None
+
+
+def _whole_request(flat: str) -> bool:
+    """The words make a request of their own: an object to move and where to put it."""
+    parsed = _PARSER.parse_instruction(flat)
+    return parsed.action == "place" and _names(parsed.pick) and (parsed.place is not None or parsed.region is not None)
 
 
 def _slot(low: str, text: str, marked: bool) -> Optional[InterjectionReading]:
@@ -171,8 +179,9 @@ def _clause(words: list[str], text: str, marked: bool) -> Optional[InterjectionR
                                        words=f"the one {' '.join(words)}")
         return None
     phrase = " ".join(words)
-    whole = _PARSER.parse_instruction(f"put {phrase}") if placing else None
-    if whole is not None and (whole.place is not None or whole.region is not None):
+    # A whole placement ("I'd like the cube in the bowl", "put the ball by the bowl") is a request.
+    whole = _PARSER.parse_instruction(f"put {phrase}")
+    if whole.place is not None or whole.region is not None:
         return InterjectionReading(kind="unclear", text=text) if marked else None
     if picking and not marked:
         return None

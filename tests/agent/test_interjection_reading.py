@@ -112,6 +112,10 @@ def test_the_corrections_suite_says_every_form_mid_motion_and_after() -> None:
     "put the green cube on the left side of the table",
     "put the red block between the red bowl and the blue cube",
     "move the ball to the middle of the table",
+    "go ahead and put the brown cube near the brown dish",
+    "go ahead and put the blue block in the blue bowl",
+    "I'd like the yellow cube inside the bowl",
+    "I'd like the blue cube to the left of the orange bowl",
 ])
 def test_a_new_request_with_a_region_or_between_is_not_a_correction(request_text: str) -> None:
     assert read_interjection(request_text) is None
