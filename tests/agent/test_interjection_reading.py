@@ -95,7 +95,8 @@ def test_stop_and_cancel_and_pause_are_told_apart() -> None:
 
 
 def test_the_corrections_suite_says_every_form_mid_motion_and_after() -> None:
-    from agent.suites import CORRECTION_FORMS, LATE_STEP, make_scenario
+    from agent.suite_corrections import CORRECTION_FORMS
+    from agent.suites import LATE_STEP, make_scenario
 
     said = set()
     for seed in range(100):
