@@ -268,7 +268,6 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         update["restrict"], update["restrict_place"] = None, None
         if question.about == "pick":
             update["excluded"] = [*state.get("excluded", []), *(Candidate(pick=i, score=0.0) for i in question.options)]
-        ctx.transcript.write("say", f"re-grounding with the answer's words: {update['instruction']!r}")
     else:
         update["unusable_answers"] = state.get("unusable_answers", 0) + 1
     return update
