@@ -134,6 +134,15 @@ def placement_words(relation: str, place: Optional[str], place2: Optional[str] =
     return f"{words} and {place2}" if relation == "between" and place2 is not None else words
 
 
+def understood(parse: dict[str, Optional[str]]) -> str:
+    """What the robot took the request to be, from the grounder's parse: 'put the block in the
+    bowl', 'pick up the red cube' (said when it gives up, so the person knows what to fix)."""
+    pick = parse.get("pick") or "it"
+    if parse.get("action") != "place" or not (parse.get("place") or parse.get("relation") == "region"):
+        return f"pick up {pick}"
+    return f"put {pick} {placement_words(parse.get('relation') or 'in', parse.get('place'), parse.get('place2'), parse.get('region'))}"
+
+
 def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, attempt: int = 1,
                    relation: Optional[str] = None) -> str:
     """'Do you mean the red cube on the left or the one on the right?' (rephrased on attempt 2).

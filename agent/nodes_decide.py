@@ -23,6 +23,7 @@ from agent.corrections import answer_correction
 from agent.dialogue import (
     cannot_see_message,
     confirm_question,
+    understood,
     interpret_answer,
     noun,
     question_order,
@@ -158,10 +159,12 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         return Decision(kind="act", reason="one interpretation is clearly best", **signals), None
     if state.get("unusable_answers", 0) >= settings.max_unusable_answers:
         return Decision(kind="refuse", reason="answers could not be used", status="gave_up",
-                        say="I still can't tell which one you mean, so I'll stop here without moving.", **signals), None
+                        say=f"I understood: {understood(g.parse)}. I still can't tell which one you mean, so I'll stop "
+                            "here without moving.", **signals), None
     if state.get("asked", 0) >= settings.max_questions:
         return Decision(kind="refuse", reason="asked as many questions as allowed", status="gave_up",
-                        say="I'm still not sure what you mean, so I won't move. Please tell me again.", **signals), None
+                        say=f"I understood: {understood(g.parse)}. I'm still not sure which one you mean, so I won't "
+                            "move. Please tell me again.", **signals), None
     question, why = _ask(state, scene, pset, picks, places, near if near is not None else (best if inconsistent else None),
                          said_color, said_shape)
     return Decision(kind="clarify", reason=NEAR_MISS_REASON if near is not None else why, **signals), question

@@ -107,3 +107,12 @@ def test_a_word_it_does_not_know_is_named(rig: Callable[..., Rig]) -> None:
     done = r.session.start("pick up the shiny blue ball")
     assert isinstance(done, Finished) and done.success and done.acted_on == "d"
     assert "I don't know the word 'shiny', so I'll go by the rest." in r.said
+
+
+def test_giving_up_says_what_was_understood(rig: Callable[..., Rig]) -> None:
+    r = rig(scene=KNOWNO)
+    assert isinstance(r.session.start("put a block in the yellow bowl"), Question)
+    assert isinstance(r.session.resume("hmm"), Question)
+    done = r.session.resume("whatever you like")
+    assert isinstance(done, Finished) and done.status == "gave_up" and done.steps == 0
+    assert done.message.startswith("I understood: put a block in the yellow bowl.")
