@@ -21,7 +21,7 @@ motion with a perceived scene after it, and the arm's proprio state:
 
 The thresholds lean to "done" (a margin beyond the simulator's own) because the check decides a
 retry, and retrying a placement that had worked takes it apart again. Measured against the
-simulator's verdict in docs/BENCHMARKS.md ("Checking its own work"). Nothing here reads the
+simulator's verdict in docs/RESULTS.md ("Pick and place"). Nothing here reads the
 simulator's poses.
 """
 

@@ -14,8 +14,9 @@ spots (the four sides for "next to", the grid of a region) the first clear of ev
 perceived object (``sim.task_sampling.PLACE_CLEARANCE``), for "next to" the side nearest the
 object. Nothing here reads the simulator's poses.
 
-Measured (docs/BENCHMARKS.md): 23 of the 29 such placements of the ``relations`` suite (40 seeds)
-done, against 1 of 29 asking the policy in the person's words (before the footprint geometry).
+Asked in the person's own words the policy carries the object and never puts it down (it was
+never shown these placements); composed this way it completes most of them (the ``relations``
+suite with the learned policy: docs/RESULTS.md, "Relations by footprint, bowls included").
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ TARGET/PLACE box replaced by the agent's grounding before the actions are read (
 reasoning intervention). With ``snap_iou`` the box is first snapped to the policy's own listed
 box of the same object when the two overlap by at least that IoU; by default it is written as
 measured: in the agent's loop on the eval's 90 held-out seeds the measured boxes put 29/30 into
-a bowl against 26/30 snapped (stacks 25/30 both; docs/BENCHMARKS.md, session 13): the policy's
+a bowl against 26/30 snapped (stacks 25/30 both): the policy's
 listed box of a small object is often 1-2 px off at 96 px, which is a 1-2 cm miss at the goal.
 ``PolicyOutput.target`` stays what the policy itself wrote, so the agent's self-check still sees
 the policy's own opinion.
@@ -124,9 +124,8 @@ class VLAExecutor:
         Steered (the default), the policy's TARGET/PLACE boxes are the agent's own grounding, so
         the object namer's renaming (``RuntimeSettings.rename_listed``) has nothing to choose and
         only edits the words the actions read: in the agent's loop on 90 held-out seeds it cost
-        4 stacks of 30 (docs/BENCHMARKS.md, session 16). Holding a hidden PLACE's box
-        (``hold_lost``) likewise only edits words the steering then overwrites: 2 stacks of 30
-        (session 17). Both run only when not steered."""
+        4 stacks of 30. Holding a hidden PLACE's box (``hold_lost``) likewise only edits words
+        the steering then overwrites: 2 stacks of 30. Both run only when not steered."""
         from policy.runtime import RuntimeSettings, VLARuntime
 
         steered = kwargs.get("steer", True)

@@ -129,7 +129,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes for the wall-time run")
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--policy", default="vla", choices=("vla", "expert"),
-                        help="executor (the BENCHMARKS figures of session 1 used expert)")
+                        help="executor (docs/RESULTS.md, \"Agent overhead\", used expert)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:

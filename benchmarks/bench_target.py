@@ -5,8 +5,8 @@ interval), with and without a same-named twin, and why the misses missed.
     python -m benchmarks.bench_target --data data/scenes_b --scenes 300 --json out.json
 
 The scenes are `main.py collect --first-steps 2` folders on seeds the checkpoint never trained
-on (docs/BENCHMARKS.md, "Session 15": the embedded checkpoint on all 1,645 of data/scenes_a and
-data/scenes_b).
+on (docs/RESULTS.md, "TARGET accuracy": the embedded checkpoint on all 1,645 of data/scenes_a
+and data/scenes_b).
 """
 
 from __future__ import annotations

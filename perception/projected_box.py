@@ -12,7 +12,7 @@ a cube, ball or cylinder with what its height implies (the objects of this table
 they are tall; a cube's circle reaches its corners, half the diagonal), since the visible points
 of a round or turned object span less than its footprint. Against the true projected boxes of 90
 evaluation scenes (96 px) the IoU is 0.77-0.92 per shape, against 0.48-0.85 for the pixel boxes
-(docs/BENCHMARKS.md). Nothing here reads the simulator.
+(measured before the camera model's column fix). Nothing here reads the simulator.
 """
 
 from __future__ import annotations

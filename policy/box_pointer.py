@@ -15,8 +15,8 @@ When the person said which twin ("A: the left one", "the red cube on the left") 
 listed candidates are twins, the side decides (``on_named_side``: the candidates' positions on
 the table through the camera calibration the policy was trained with), at the first reasoning
 call of the instruction only; tracking keeps that object afterwards (a carried twin may pass
-the other one). The network itself does not follow the side word (docs/BENCHMARKS.md: it wrote
-the same twin for "left" and "right").
+the other one). The network itself does not follow the side word: on held-out twin first
+frames it wrote the same twin for "left" and "right".
 
 Later reasoning calls of the same instruction (the arm over the object, the object in the hand)
 list worse than the first one, so the runtime keeps the object it chose (``keep_tracked``): a

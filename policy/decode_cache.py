@@ -3,9 +3,9 @@
 Writing the chain of thought is one forward per token. In eager PyTorch each of those pays the
 framework's fixed cost (Python module calls, mask building, one kernel launch per op), which
 dominates at batch 1: on an H100 the 3B decoder spent ~15 ms a token where reading its weights
-takes ~2 ms (docs/BENCHMARKS.md). The known fix is a cache of fixed shape, so the single-token
-step is always the same graph and can be compiled once (``torch.compile``; on CUDA with
-``mode="reduce-overhead"``, i.e. replayed as a CUDA graph).
+takes ~2 ms (docs/RESULTS.md, "The policy on an H100"). The known fix is a cache of fixed
+shape, so the single-token step is always the same graph and can be compiled once
+(``torch.compile``; on CUDA with ``mode="reduce-overhead"``, i.e. replayed as a CUDA graph).
 
 :class:`ReasoningCache` is that: one transformers ``StaticCache`` allocated per runtime, sized for
 image + prompt + reasoning + action queries, reset (zeroed in place, same addresses) at each
@@ -37,7 +37,7 @@ DECODE_MODES = ("auto", "dynamic", "static", "compiled")
 
 def resolve_decode(mode: str, device: str) -> str:
     """The decode mode a runtime on ``device`` uses: ``auto`` is ``compiled`` on CUDA and
-    ``dynamic`` elsewhere. Measured on an H100 (docs/BENCHMARKS.md): the embedded checkpoint's
+    ``dynamic`` elsewhere. Measured on an H100 (docs/RESULTS.md): the embedded checkpoint's
     reasoning call takes 500 ms eager and 142 ms compiled, the 3B geometry's ~1 s and ~240 ms,
     the same tokens either way. On a 2-core CPU compiling costs ~15 s at start for 1.5x."""
     if mode not in DECODE_MODES:

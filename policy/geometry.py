@@ -3,17 +3,17 @@
 The action queries can read the box tokens of the reasoning through attention, but a small
 network decodes a precise position from four ``<loc>`` tokens poorly: teacher-forced on held-out
 demo rows, the committed head's carry chunk ended a median 2.7 cm from the expert's (refitted on
-the hidden states alone) and 1.2 cm once the same refit also read the boxes as numbers (see
-docs/BENCHMARKS.md). With ``PolicyConfig.head_geometry`` the head takes this vector beside the
-hidden states: the boxes of whatever reasoning the actions condition on (written, reused or
-steered), so steering the TARGET/PLACE box moves the arm directly.
+the hidden states alone) and 1.2 cm once the same refit also read the boxes as numbers.
+With ``PolicyConfig.head_geometry`` the head takes this vector beside the hidden states: the
+boxes of whatever reasoning the actions condition on (written, reused or steered), so steering
+the TARGET/PLACE box moves the arm directly.
 
 With ``PolicyConfig.geometry_camera`` (the calibration of the camera the demos were recorded
 with) the vector also holds, per slot, where the box's object is relative to the hand, in metres:
 the box centre's viewing ray is cut with the horizontal plane ``plane_z`` (object centres stand
 a few centimetres above the table) and the hand's xyz (the proprio state) is subtracted. The head
 then no longer has to learn the camera's perspective to find "how far to go"; on the same frozen
-features the held-out carry error halved again (1.29 -> 0.57 cm median, docs/BENCHMARKS.md).
+features the held-out carry error halved again (1.29 -> 0.57 cm median).
 
 Layout: TARGET x0 y0 x1 y1, TARGET present (1/0), PLACE x0 y0 x1 y1, PLACE present (1/0)
 (``BOX_DIM`` = 10); with a camera, then TARGET dx dy dz, PLACE dx dy dz in units of

@@ -4,7 +4,7 @@ The VLA writes VISIBLE OBJECTS as "name <loc><loc><loc><loc>". Its boxes are goo
 not: on 200 held-out first frames the embedded checkpoint gave 176 of 800 objects the wrong name,
 143 of them the wrong shape at the right colour (a cube and a cylinder of 8-12 px fall inside one
 or two of its 8-px patches). The TARGET then points at a cube that is a cylinder, or at one of two
-"cyan cubes" (docs/BENCHMARKS.md, session 16).
+"cyan cubes" (the namer's figures: docs/RESULTS.md, "TARGET accuracy").
 
 The namer is the second stage of a two-stage detector (proposals from the first, names and a
 refined box from a crop, as Fast R-CNN's head): each listed box is resampled from the policy's

@@ -2,7 +2,7 @@
 
 Every demonstration row pairs its MOVE phase with the gripper command the arm reported at that
 step (proprio ``state[7]``: 0 open, 1 closed), and the pairs never cross (measured over the
-41,109 rows of the 900 committed demos, docs/BENCHMARKS.md): a put-down task is only "done"
+41,109 rows of the 900 committed demos): a put-down task is only "done"
 after the release, with the gripper open, and it only lifts, carries or lowers with the gripper
 closed. The small network does cross them: with an object held in the air it sometimes writes
 "done , hold , gripper open", and the action chunk that reads that line opens the hand over the
@@ -29,7 +29,7 @@ dropped: two put-downs lost alone, one gained and one lost in the agent's loop.)
 Only the phase word is gated. Holding the action chunk's gripper to the phase as well (no open
 in a lift/carry/close chunk, no close in an approach chunk, as in the demonstrations) was tried
 and dropped: it saved three dropped objects and lost four put-downs whose head opened or closed
-at the right moment under a stale or misread phase (docs/BENCHMARKS.md).
+at the right moment under a stale or misread phase (on 90 held-out seeds).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ _PICK = {
 #: Phases a put-down never shows while the hand holds the object where it closed on it.
 _AWAY_FROM_GRASP = ("lower", "release")
 #: Horizontal distance (m) from where the hand closed inside which ``_AWAY_FROM_GRASP`` is not
-#: allowed: the demonstrations' nearest such row is 9.4 cm away (docs/BENCHMARKS.md).
+#: allowed: the demonstrations' nearest such row is 9.4 cm away.
 NEAR_GRASP_M = 0.04
 #: Finger opening (proprio ``state[6]``, 0 shut .. 1 open) at or above which closed fingers hold
 #: something: the demonstrations' held objects keep them at >= 0.48; an empty hand shuts to ~0.

@@ -9,8 +9,8 @@ object rests and nothing of the arm touches it. So the demonstrations show "rele
 The network's put-downs are less exact. It lowers a little too far or off-centre, opens, and a
 finger or the palm still touches the object; it then writes "done , hold" and keeps the hand
 there. The object rests where it should but is not let go of, and later calls re-grasp it or
-knock it off. On 90 held-out seeds (docs/BENCHMARKS.md, session 17) this was most of the
-policy's failed stacks.
+knock it off. On 90 held-out seeds this was most of the policy's failed stacks (the policy's
+figures with the retreat: docs/RESULTS.md, "Pick and place").
 
 :class:`ReleaseRetreat` watches proprio alone: at the first network call after a hand that held
 something (command closed, fingers held apart by it) reports the command open, during a task

@@ -1,7 +1,7 @@
 """How the VLA runtime thinks and acts: the settings of ``policy.runtime.VLARuntime``.
 
 Every choice the runtime makes beyond the network's own output is one field here, with what it
-does and, where it was measured, what it gained (docs/BENCHMARKS.md); ``NAIVE`` is ECoT's
+does and, where it was measured, what it gained (current figures: docs/RESULTS.md); ``NAIVE`` is ECoT's
 reason-every-step loop the speed benchmark compares against.
 """
 
@@ -39,13 +39,13 @@ class RuntimeSettings:
     # Keep the TARGET/PLACE boxes the first reasoning call of an instruction wrote for the rest
     # of it: the runtime steers itself with them wherever the caller does not steer. First calls
     # name the right object far more often than later ones, which see the object under or in the
-    # hand (78 % against 42 % of all calls, docs/BENCHMARKS.md); a bowl does not move, and the
+    # hand (78 % against 42 % of all calls); a bowl does not move, and the
     # TARGET of the moment it was named is what a steered run feeds during the carry too.
     hold_boxes: bool = False
     # Keep the PLACE box of an instruction's first reasoning call for these relations: a bowl
     # does not move while the object is carried to it, and later calls see it past the hand and
     # the object. Alone, on two blocks of 90 held-out seeds, it put 4 more objects into bowls and
-    # lost none; held for stacks too it lost 3 stacks (docs/BENCHMARKS.md, session 13). A steered
+    # lost none; held for stacks too it lost 3 stacks. A steered
     # PLACE (the agent's grounding) takes precedence. () lets every call point the PLACE afresh.
     hold_place: tuple[str, ...] = ("in",)
     # Whose left/right the person's side words mean ('user': across the table, 'robot'): when a
@@ -67,7 +67,7 @@ class RuntimeSettings:
     # (a CNN on a zoomed crop of each listed box, policy/object_namer.py) before the decoder writes
     # TARGET, so the TARGET and PLACE boxes are pointed among correctly named objects: 'every' at
     # every reasoning call, 'first' at an instruction's first call only, 'off' never. Alone on 90
-    # held-out seeds (docs/BENCHMARKS.md, session 16): 'every' 30/25/17 (pick / in / on), 'first'
+    # held-out seeds (before the release retreat): 'every' 30/25/17 (pick / in / on), 'first'
     # 30/27/10 (the first call's refined boxes, then the network's own: stacks missed), 'off'
     # 28/25/16. A name the namer gives with less than ``rename_min_prob`` keeps the network's.
     # No effect when the checkpoint has no namer.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One lent-GPU session (see docs/BENCHMARKS.md): a CUDA test, optionally the 3B reasoning call on
-# every decode path, then one training of the `small` preset that has the whole card.
+# One lent-GPU session (figures: docs/RESULTS.md, "The policy on an H100"): a CUDA test,
+# optionally the 3B reasoning call on every decode path, then one training of the `small`
+# preset that has the whole card.
 #
 #   here:  python main.py collect --episodes 450 --start 0 --out data/demos_a      # and --start 450 -> demos_b
 #          python main.py collect --episodes 100000 --start 400000 --first-steps 2 --out data/scenes_a --time-limit 480
@@ -11,18 +12,17 @@
 #   GPU:   bash scripts/device_run.sh          (results under $OUT, default runs/device)
 #          carry: gpu_data .whl                (the tree, the wheels and the data must stay under 64 MiB)
 #
-# Session 12 ran this script's previous form: the 3B timings (now in docs/BENCHMARKS.md:
-# compiled decode 223-252 ms on an H100) and two 200 s trainings sharing the card, neither
-# kept: each trained ~143 s (~2,000 steps), a fresh `small` reached TARGET 4 % on held-out first
-# frames, a fine-tune of the committed weights lost stacks. So this form gives ONE run the whole
-# card for TRAIN_S seconds (evaluated at the end only) and skips the 3B timings unless BENCH=1.
+# Two 200 s trainings sharing the card each trained only ~143 s (~2,000 steps, the rest went to
+# evaluation): a fresh `small` reached TARGET 4 % on held-out first frames, and a fine-tune of
+# the committed weights lost stacks. So this gives ONE run the whole card for TRAIN_S seconds
+# (evaluated at the end only) and skips the 3B timings (docs/RESULTS.md) unless BENCH=1.
 #
 # MODE=fresh (default): a new `small` with the embedded recipe (sine/cosine priors, Gaussian loc
 #   targets, L1 + squared x/y, half phase-balanced, 30 % stale rows, half of those from the
 #   episode's start, the geometry head reading hand offsets through the demos' camera).
 # MODE=finetune: the committed checkpoint, whole network, lr 1e-4, same loss.
 # Then on CPU: `main.py eval --checkpoint DIR --episodes 90` alone and `--steer perception --retries 1`
-# against the committed weights (docs/BENCHMARKS.md has their figures).
+# against the committed weights (docs/RESULTS.md, "Pick and place", has their figures).
 set -u
 OUT=${OUT:-runs/device}
 TRAIN_S=${TRAIN_S:-420}

@@ -11,13 +11,13 @@
 #                        65 % of the way down its time-based cosine)
 # Two collections of the original were also bounded by time (the split of their 9,471 scenes
 # between start 200000 and 300000 was not recorded): here one folder collects that many.
-# The simulator and camera have changed since (docs/BENCHMARKS.md), so the frames are not the
+# The simulator and camera have changed since, so the frames are not the
 # same ones: this reproduces the recipe, not the bytes.
 #
-# Time on the 2-core dev box (measured stage by stage in the sessions named):
-#   collection (demos and scenes side by side)      ~1.5-2 h  (scenes ~1.7 a second, session 12)
-#   1 base network, 2 cores                          ~20 h     (18-20 s a step of 128, measured in
-#                                                               session 15; 270 s on an H100: DEVICE=cuda)
+# Time on the 2-core dev box (measured stage by stage; docs/RESULTS.md, "Training the embedded policy"):
+#   collection (demos and scenes side by side)      ~1.5-2 h  (scenes ~1.7 a second)
+#   1 base network, 2 cores                          ~20 h     (18-20 s a step of 128;
+#                                                               270 s on an H100: DEVICE=cuda)
 #   2-6 head refits and fine-tunes, 2 cores          ~85 min
 #   7 object namer, 2 cores                          ~8 min
 # A finished stage is skipped when the script runs again (DATA/.done-*, OUT/.done-*); a stage
@@ -83,33 +83,33 @@ pack_all() {  # what the base network trains on: demos at every 2nd step, and th
 }
 stage pack "$DATA" pack_all
 
-# 1 (session 2, an H100): the `small` network from its priors, reasoning and actions together.
+# 1 (an H100): the `small` network from its priors, reasoning and actions together.
 stage 1_base "$OUT" "$PY" main.py train --preset small --data "$DATA/packed_demos,$DATA/packed_scenes" \
   --out "$OUT/1_base" --steps "$BASE_STEPS" --batch-size "$BASE_BATCH" --lr 1e-3 --stale-prob 0.3 \
   --scene-balance 0.5 --eval-every 4000 --target-eval-scenes "$EVAL_SCENES" --device "$DEVICE" \
   --workers "$WORKERS" --threads "$THREADS"
-# 2 (session 3, CPU): the action head refitted on the frozen network.
+# 2 (CPU): the action head refitted on the frozen network.
 stage 2_head "$OUT" "$PY" main.py train --head-only --init-from "$OUT/1_base" --data "$DATA/demos" \
   --out "$OUT/2_head" --head-rows-per-phase "$HEAD_ROWS" --stale-prob 0.3 --head-loss l1+mse-xy --threads "$THREADS"
-# 3 (session 3, CPU): the whole network fine-tuned with the head's loss.
+# 3 (CPU): the whole network fine-tuned with the head's loss.
 stage 3_finetune "$OUT" "$PY" main.py train --init-from "$OUT/2_head" --data "$DATA/demos" --out "$OUT/3_finetune" \
   --steps "$FT3_STEPS" --stop-at "$FT3_STOP" --batch-size "$FT_BATCH" --lr 2e-4 --phase-balance 0.5 \
   --stale-prob 0.3 --action-loss l1+mse-xy --threads "$THREADS" --eval-every "$EVAL_EVERY" \
   --save-every "$EVAL_EVERY" --target-eval-scenes "$EVAL_SCENES"
-# 4 (session 5, CPU): a head that also reads the reasoning's TARGET and PLACE boxes.
+# 4 (CPU): a head that also reads the reasoning's TARGET and PLACE boxes.
 stage 4_geometry_head "$OUT" "$PY" main.py train --head-only --head-geometry --init-from "$OUT/3_finetune" \
   --data "$DATA/demos" --out "$OUT/4_geometry_head" --head-rows-per-phase "$HEAD_ROWS" --stale-prob 0.3 \
   --head-loss l1+mse-xy --threads "$THREADS"
-# 5 (session 5, CPU): the whole network fine-tuned again.
+# 5 (CPU): the whole network fine-tuned again.
 stage 5_finetune "$OUT" "$PY" main.py train --init-from "$OUT/4_geometry_head" --data "$DATA/demos" \
   --out "$OUT/5_finetune" --steps "$FT5_STEPS" --batch-size "$FT_BATCH" --lr 2e-4 --phase-balance 0.5 \
   --stale-prob 0.3 --action-loss l1+mse-xy --threads "$THREADS" --eval-every "$EVAL_EVERY" \
   --save-every "$EVAL_EVERY" --target-eval-scenes "$EVAL_SCENES"
-# 6 (session 6, CPU): the head rebuilt to read each box's offset from the hand (the demos' camera).
+# 6 (CPU): the head rebuilt to read each box's offset from the hand (the demos' camera).
 stage 6_offsets_head "$OUT" "$PY" main.py train --head-only --geometry-offsets --init-from "$OUT/5_finetune" \
   --data "$DATA/demos" --out "$OUT/vla" --head-rows-per-phase "$HEAD_ROWS" --stale-prob 0.3 \
   --stale-from-start 0.5 --threads "$THREADS"
-# 7 (session 16, CPU, ~8 min): the object namer, a second look at each listed box that renames
+# 7 (CPU, ~8 min): the object namer, a second look at each listed box that renames
 # what the network lists before it writes TARGET (policy/object_namer.py).
 stage 7_namer "$OUT" "$PY" main.py train-namer --data "$DATA/scenes1,$DATA/scenes2,$DATA/demos" \
   --checkpoint "$OUT/vla" --steps "$NAMER_STEPS" --threads "$THREADS"

@@ -59,8 +59,8 @@ def camera_model(cfg: CameraConfig) -> CameraModel:
     # Square pixels: OpenGL's projection scales x by the aspect ratio, so fx = fy.
     # TinyRenderer puts the optical axis at column W/2 (a ball's silhouette is centred there);
     # (W-1)/2 put every perceived position 4.5 mm off in y. Rows are still half a pixel the other
-    # way: fixing cy moves perceived heights, which perception's size prototypes were fitted on
-    # (docs/BENCHMARKS.md, sessions 10 and 14).
+    # way: fixing cy moves perceived heights, which perception's size prototypes were fitted on,
+    # so it waits for a refit of those prototypes and of the conformal calibration.
     return CameraModel(
         width=cfg.width, height=cfg.height, fx=fy, fy=fy,
         cx=cfg.width / 2.0, cy=(cfg.height - 1) / 2.0, base_from_camera=pose,

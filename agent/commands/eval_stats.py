@@ -1,7 +1,7 @@
 """How much a closed-loop success count can be trusted, and whether two runs really differ.
 
 A run of ``main.py eval`` is 30 episodes a task. Moving the aim by a few millimetres flips 3-4 of
-90 episodes either way (docs/BENCHMARKS.md, session 14), so a count comes with its Wilson 95 %
+90 episodes either way (docs/RESULTS.md, "Pick and place"), so a count comes with its Wilson 95 %
 interval, and two runs on the same seeds are compared episode by episode: only the episodes one
 won and the other lost carry information, and McNemar's exact test says how likely a split that
 lopsided is when neither variant is better.

@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
-                             "reasoning on CPU after a one-off compile, 3.5x on an H100; docs/BENCHMARKS.md); "
+                             "reasoning on CPU after a one-off compile, 3.5x on an H100; docs/RESULTS.md); "
                              "auto = compiled on CUDA, dynamic on CPU")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steer", choices=("none", "perception", "truth"), default="none",
@@ -89,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--snap-iou", type=float, default=_snap_default(),
                         help="with --steer perception: replace a steering box by the policy's own listed box "
                              "of the object when they overlap at least this much (IoU; 0 = never, the agent's "
-                             "VLA executor's default since session 13; sessions 10-12 snapped at 0.3)")
+                             "VLA executor's default; 0.3 was the old default)")
     parser.add_argument("--retries", type=int, default=None,
                         help="with --steer perception: run the agent's VLA executor (its own end of a motion) and, "
                              "when a motion ends without success, let the agent's own look decide "

@@ -58,7 +58,7 @@ def test_every_suite_runs_without_errors(tmp_path: Path) -> None:
     scenarios = [make_scenario(name, seed) for name in sorted(SUITES) for seed in range(4)]
     report = run_all(scenarios, [], FAST, tmp_path / "run", workers=2)
     assert report.summary.errors == 0, [e.error for e in report.episodes if e.error]
-    assert report.summary.passed >= 0.6 * len(scenarios)  # the learned policy: 75-100 % a suite (BENCHMARKS)
+    assert report.summary.passed >= 0.6 * len(scenarios)  # the learned policy: 75-100 % a suite (RESULTS.md)
 
 
 @pytest.mark.slow

@@ -1,8 +1,8 @@
 """The GPU benchmark's network and LoRA-step timings run on CPU with the tiny geometry.
 
-The lent GPU is drawn by chance and held for minutes, so what it runs must not break on it: in
-session 12 the LoRA step still built a training batch without the geometry field added in
-session 5 and failed on the card. This runs the same functions here, small and fast.
+The lent GPU is drawn by chance and held for minutes, so what it runs must not break on it: a
+LoRA step that built its training batch without the action head's geometry field once failed on
+the card. This runs the same functions here, small and fast.
 """
 
 import argparse

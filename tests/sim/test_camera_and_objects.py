@@ -79,7 +79,7 @@ def test_bowl_holds_a_dropped_ball_and_mapping_is_two_way(arm: PyBulletArm) -> N
 
 def test_a_balls_silhouette_is_centred_on_its_projected_centre_across_the_image() -> None:
     """TinyRenderer puts the optical axis at column W/2; a model at (W-1)/2 put every perceived
-    position 4.5 mm off in y (docs/BENCHMARKS.md, sessions 10 and 14)."""
+    position 4.5 mm off in y."""
     arm = PyBulletArm(CameraConfig(width=96, height=96))
     arm.connect()
     for y in (-0.15, 0.0, 0.12):
