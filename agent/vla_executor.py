@@ -242,6 +242,11 @@ class VLAExecutor:
             # motion is over; the agent's look after it sees where the object went.
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]", scripted=True), True
         chunk = self.runtime.predict_chunk(obs, instruction, turns)
+        notice = getattr(chunk, "notice", None)
+        if getattr(chunk, "holding", False):  # a remote policy server is down (agent/remote_runtime.py)
+            self._finished = bool(chunk.gave_up)  # waited long enough: the motion ends where it is
+            return PolicyOutput(actions=chunk.actions, raw_text="[hold: policy server down]", scripted=True,
+                                notice=notice), False
         actions = chunk.actions[: self.runtime.execute_steps]
         self._note_grasp(np.asarray(obs["state"]), actions)
         self._steps += len(actions)
@@ -250,7 +255,7 @@ class VLAExecutor:
         phase = chunk.reasoning.move.split(",")[0].strip()
         over = self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done"
         return PolicyOutput(actions=actions, reasoning=chunk.reasoning, raw_text=chunk.reasoning_text,
-                            target=chunk.written_target, confidence=chunk.confidence), over
+                            target=chunk.written_target, confidence=chunk.confidence, notice=notice), over
 
     def _note_grasp(self, state: np.ndarray, actions: np.ndarray) -> None:
         """Remember where the grasp point was when the hand first closed this motion: the state
