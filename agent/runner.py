@@ -56,6 +56,8 @@ class RunConfig:
     policy_server: Optional[str] = None
     # The server's API key ("Authorization: Api-Key ..."), None when it needs none.
     policy_api_key: Optional[str] = None
+    # Seconds the arm holds while the policy server is unreachable before the motion ends.
+    policy_server_wait_s: float = 30.0
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).
     image_size: int = 96
     # Square resolution (pixels) of the frame perception looks at, once per look (same camera):
@@ -127,7 +129,8 @@ def _vla(env: Any, models: SharedModels) -> Any:
     if models.config.policy_server:  # the same executor; the network calls go to `main.py serve`
         from agent.remote_runtime import RemoteRuntime
 
-        return VLAExecutor(RemoteRuntime.connect(models.config.policy_server, api_key=models.config.policy_api_key))
+        return VLAExecutor(RemoteRuntime.connect(models.config.policy_server, api_key=models.config.policy_api_key,
+                                                 give_up_s=models.config.policy_server_wait_s))
     return VLAExecutor.from_policy(models.policy())  # checkpoint loaded once per run/worker
 
 
