@@ -8,6 +8,11 @@ and is dropped ``ttl_s`` after its last call (or, past ``max_sessions``, the lea
 the decode loop writes a chain of thought token by token with per-session choices (box pointing,
 phase gate), so calls are NOT fused into one batched forward. Batching here saves the hand-off
 per call between the event loop and the worker thread, nothing more.
+
+Because every call runs in that one thread, the sessions also share one fixed-size reasoning KV
+cache (``policy.decode_cache.ReasoningCache``, used by the ``static`` and ``compiled`` decodes):
+each reasoning call loads its own prefix into it, and a ``compiled`` step (the default on CUDA)
+is compiled once for the server, not once per new session.
 """
 
 from __future__ import annotations
@@ -62,18 +67,31 @@ class RuntimeBackend:
 
     name = "askvla-paligemma-vla"
 
-    def __init__(self, policy: Any, *, device: str = "cpu", replan_every: int = 4, ttl_s: float = 600.0,
-                 max_sessions: int = 256) -> None:
-        from policy.runtime import RuntimeSettings, VLARuntime
+    def __init__(self, policy: Any, *, device: str = "cpu", replan_every: int = 4, decode: str = "auto",
+                 ttl_s: float = 600.0, max_sessions: int = 256) -> None:
+        from policy.runtime import RuntimeSettings
 
         # The steered settings of agent.vla_executor.VLAExecutor.from_policy: the agent's boxes
         # replace the policy's, so renaming and holding lost boxes have nothing to decide.
-        settings = RuntimeSettings(replan_every=replan_every, rename_listed="off", hold_lost=())
+        self.settings = RuntimeSettings(replan_every=replan_every, rename_listed="off", hold_lost=(), decode=decode)
         self.policy = policy
+        self.device = device
         self.config = policy.config
-        self.sessions = SessionStore(lambda: VLARuntime(policy, settings, device), ttl_s=ttl_s,
-                                     max_sessions=max_sessions)
-        self._execute_steps = VLARuntime(policy, settings, device).execute_steps
+        self._shared_cache: Any = None  # the sessions' one ReasoningCache (module docstring)
+        self.sessions = SessionStore(self._new_runtime, ttl_s=ttl_s, max_sessions=max_sessions)
+        self._execute_steps = self._new_runtime().execute_steps
+
+    def _new_runtime(self) -> Any:
+        from policy.runtime import VLARuntime
+
+        runtime = VLARuntime(self.policy, self.settings, self.device)
+        runtime._reasoning_cache = self._shared_cache  # None until a first reasoning call made one
+        return runtime
+
+    def _share_cache(self, runtime: Any) -> None:
+        cache = runtime._reasoning_cache
+        if cache is not None and (self._shared_cache is None or cache.max_len > self._shared_cache.max_len):
+            self._shared_cache = cache
 
     @classmethod
     def from_checkpoint(cls, folder: str, **kwargs: Any) -> "RuntimeBackend":
@@ -103,9 +121,12 @@ class RuntimeBackend:
             if request.steer is not None:
                 s = request.steer
                 runtime.steer(s.target, s.place, snap_iou=s.snap_iou, snap_place=s.snap_place)
+            if runtime._reasoning_cache is None:  # made before the first reasoning call of the server
+                runtime._reasoning_cache = self._shared_cache
             start = time.perf_counter()
             chunk = runtime.predict_chunk({"rgb": request.image, "state": request.state}, request.prompt,
                                           request.dialogue)
+            self._share_cache(runtime)
             written = chunk.written_target
             return {"actions": np.asarray(chunk.actions, dtype=np.float32), "reasoning": chunk.reasoning_text,
                     "confidence": float(chunk.confidence), "reasoned": bool(chunk.reasoned),

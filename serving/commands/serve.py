@@ -30,13 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest request frame accepted (MiB)")
     parser.add_argument("--session-ttl-s", type=float, default=600.0, help="drop a session this long after its last call")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
+                        help="KV cache the reasoning is decoded on (RuntimeSettings.decode; auto: compiled on CUDA)")
 
 
 def run(args: argparse.Namespace) -> int:
     from serving.policy_backend import RuntimeBackend
     from serving.server import PolicyServer, ServeConfig
 
-    backend = RuntimeBackend.from_checkpoint(args.checkpoint, device=args.device, ttl_s=args.session_ttl_s)
+    backend = RuntimeBackend.from_checkpoint(args.checkpoint, device=args.device, decode=args.decode,
+                                             ttl_s=args.session_ttl_s)
     config = ServeConfig(host=args.host, port=args.port, api_key=args.api_key or None, max_batch=args.max_batch,
                          batch_wait_ms=args.batch_wait_ms, max_frame_bytes=int(args.max_frame_mb * 2**20))
     server = PolicyServer(backend, config)

@@ -34,3 +34,19 @@ def test_remote_chunks_equal_in_process_chunks_per_session(policy):  # noqa: F81
         assert len(backend.sessions) == 2
     finally:
         server.stop()
+
+
+def test_sessions_share_one_static_reasoning_cache_and_answer_as_alone(policy):  # noqa: F811
+    from serving.requests import PolicyRequest
+
+    backend = RuntimeBackend(policy, decode="static")
+    alone = VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=(), decode="static"))
+    obs_a, obs_b = fake_obs(seed=1), fake_obs(seed=2)
+    want = alone.predict_chunk(obs_a, "pick up the blue ball")
+    replies = backend.infer_batch([PolicyRequest("b", obs_b["rgb"], obs_b["state"], "put the red cube in the green bowl"),
+                                   PolicyRequest("a", obs_a["rgb"], obs_a["state"], "pick up the blue ball")])
+    assert all(isinstance(r, dict) for r in replies), replies
+    np.testing.assert_allclose(replies[1]["actions"], want.actions, rtol=1e-5, atol=1e-6)
+    assert replies[1]["reasoning"] == want.reasoning_text
+    caches = {id(backend.sessions.get(s)._reasoning_cache) for s in ("a", "b")}
+    assert len(caches) == 1 and backend._shared_cache is not None
