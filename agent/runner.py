@@ -129,8 +129,7 @@ def _vla(env: Any, models: SharedModels) -> Any:
     if models.config.policy_server:  # the same executor; the network calls go to `main.py serve`
         from agent.remote_runtime import RemoteRuntime
 
-        return VLAExecutor(RemoteRuntime.connect(models.config.policy_server, api_key=models.config.policy_api_key,
-                                                 give_up_s=models.config.policy_server_wait_s))
+        return VLAExecutor(RemoteRuntime(models.policy_client(), give_up_s=models.config.policy_server_wait_s))
     return VLAExecutor.from_policy(models.policy())  # checkpoint loaded once per run/worker
 
 

@@ -66,7 +66,9 @@ class VLAExecutor:
     """reset(target) / select_action(obs, instruction, dialogue) -> chunk / done.
 
     Args:
-        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`).
+        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`), or an
+            ``agent.remote_runtime.RemoteRuntime`` asking a ``main.py serve`` server (a chunk it
+            marks ``holding``, the server being down, is sent as it is and ends nothing).
         max_steps: actions after which the motion counts as finished (the agent verifies success).
         still_chunks: consecutive near-still chunks (< ``still_m`` of motion) that also end it.
     """
