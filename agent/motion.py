@@ -95,6 +95,9 @@ def run_motion(ctx: AgentContext, target: ActTarget, start: int, dialogue: list[
             else:
                 out = ctx.executor.select_action(ctx.arm.get_observation(), target.instruction,
                                                  [t.text for t in dialogue])
+            if out.notice:  # the executor has something to tell the person (a policy server lost/back)
+                ctx.say(out.notice)
+                ctx.transcript.write("say", out.notice, step=start + sent_steps)
             if (out.raw_text, out.reasoning) != last_reasoning:
                 last_reasoning = (out.raw_text, out.reasoning)
                 ctx.transcript.write("reasoning", out.raw_text, reasoning=out.reasoning, step=start + sent_steps)

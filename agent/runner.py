@@ -51,6 +51,13 @@ class RunConfig:
     policy: str = "vla"
     # Checkpoint folder the "vla" executor loads (the committed embedded default).
     policy_checkpoint: str = str(Path(__file__).resolve().parent.parent / "checkpoints" / "vla")
+    # ws://host:port of a `main.py serve` policy server: the "vla" executor asks it for chunks
+    # instead of loading policy_checkpoint (agent/remote_runtime.py); None = in-process.
+    policy_server: Optional[str] = None
+    # The server's API key ("Authorization: Api-Key ..."), None when it needs none.
+    policy_api_key: Optional[str] = None
+    # Seconds the arm holds while the policy server is unreachable before the motion ends.
+    policy_server_wait_s: float = 30.0
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).
     image_size: int = 96
     # Square resolution (pixels) of the frame perception looks at, once per look (same camera):
@@ -119,6 +126,10 @@ def _expert(env: Any, models: SharedModels) -> Any:
 def _vla(env: Any, models: SharedModels) -> Any:
     from agent.vla_executor import VLAExecutor
 
+    if models.config.policy_server:  # the same executor; the network calls go to `main.py serve`
+        from agent.remote_runtime import RemoteRuntime
+
+        return VLAExecutor(RemoteRuntime(models.policy_client(), give_up_s=models.config.policy_server_wait_s))
     return VLAExecutor.from_policy(models.policy())  # checkpoint loaded once per run/worker
 
 

@@ -24,6 +24,7 @@ class SharedModels:
     _transcriber: Any = None
     _calibration: Any = None
     _policy: Any = None
+    _policy_client: Any = None
 
     def calibration(self) -> Optional[Any]:
         """The conformal calibration the config asks for, or None ("off", or "auto" without one)."""
@@ -46,6 +47,15 @@ class SharedModels:
 
             self._policy = load_checkpoint(self.config.policy_checkpoint)
         return self._policy
+
+    def policy_client(self) -> Any:
+        """One websocket to ``config.policy_server`` (serving.client.PolicyClient) for every
+        episode of the run/worker; each episode's executor is its own session on it."""
+        if self._policy_client is None:
+            from serving.client import PolicyClient
+
+            self._policy_client = PolicyClient(self.config.policy_server, api_key=self.config.policy_api_key)
+        return self._policy_client
 
     def consistency(self) -> Optional[Any]:
         """The SigLIP checker the config asks for, or None ("off", or "auto" without one)."""

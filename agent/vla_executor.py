@@ -66,7 +66,9 @@ class VLAExecutor:
     """reset(target) / select_action(obs, instruction, dialogue) -> chunk / done.
 
     Args:
-        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`).
+        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`), or an
+            ``agent.remote_runtime.RemoteRuntime`` asking a ``main.py serve`` server (a chunk it
+            marks ``holding``, the server being down, is sent as it is and ends nothing).
         max_steps: actions after which the motion counts as finished (the agent verifies success).
         still_chunks: consecutive near-still chunks (< ``still_m`` of motion) that also end it.
     """
@@ -241,6 +243,11 @@ class VLAExecutor:
             # motion is over; the agent's look after it sees where the object went.
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]", scripted=True), True
         chunk = self.runtime.predict_chunk(obs, instruction, turns)
+        notice = getattr(chunk, "notice", None)
+        if getattr(chunk, "holding", False):  # a remote policy server is down (agent/remote_runtime.py)
+            self._finished = bool(chunk.gave_up)  # waited long enough: the motion ends where it is
+            return PolicyOutput(actions=chunk.actions, raw_text="[hold: policy server down]", scripted=True,
+                                notice=notice), False
         actions = chunk.actions[: self.runtime.execute_steps]
         self._note_grasp(np.asarray(obs["state"]), actions)
         self._steps += len(actions)
@@ -249,7 +256,7 @@ class VLAExecutor:
         phase = chunk.reasoning.move.split(",")[0].strip()
         over = self._steps >= self.max_steps or self._still >= self.still_chunks or phase == "done"
         return PolicyOutput(actions=actions, reasoning=chunk.reasoning, raw_text=chunk.reasoning_text,
-                            target=chunk.written_target, confidence=chunk.confidence), over
+                            target=chunk.written_target, confidence=chunk.confidence, notice=notice), over
 
     def _note_grasp(self, state: np.ndarray, actions: np.ndarray) -> None:
         """Remember where the grasp point was when the hand first closed this motion: the state

@@ -40,3 +40,5 @@ class PolicyOutput(BaseModel):
     #: A move the executor scripted itself (going home, rising clear, putting back): no chain of
     #: thought was written for it, so there is nothing to check against the grounding.
     scripted: bool = False
+    #: Something the person should be told now (a remote policy server lost or back), else None.
+    notice: Optional[str] = None

@@ -8,6 +8,7 @@ procedural suite, shows a progress bar, prints a results table and writes the re
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 
@@ -23,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", default=defaults.policy, choices=sorted(EXECUTORS),
                         help="motion source: vla (the learned policy, default) or expert (privileged scripted, sim-only)")
     parser.add_argument("--checkpoint", default=defaults.policy_checkpoint, help="policy checkpoint folder for --policy vla")
+    parser.add_argument("--policy-server", metavar="WS_URL",
+                        help="ask a `main.py serve` policy server (ws://host:port) instead of loading --checkpoint")
+    parser.add_argument("--api-key", default=os.environ.get("ASKVLA_API_KEY"),
+                        help="the policy server's API key (default $ASKVLA_API_KEY)")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>-<id>, new per run); "
@@ -55,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         loaded.scenarios.extend(make_suite(args.suite, seeds))
     for error in loaded.errors:
         print(f"scenario error: {error}")
-    config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size, max_control_steps=args.max_steps,
+    config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), policy_server=args.policy_server,
+                       policy_api_key=args.api_key, image_size=args.image_size, max_control_steps=args.max_steps,
                        consistency=args.consistency, calibration=args.calibration)
     try:
         run_dir = claim_run_dir(args.run_dir)

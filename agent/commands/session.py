@@ -18,6 +18,7 @@ the robot says the motion was cut and what it sees now (``agent.recovery``).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 from uuid import uuid4
@@ -116,6 +117,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(privileged scripted, sim only)")
     parser.add_argument("--checkpoint", type=Path, default=Path(RunConfig.policy_checkpoint),
                         help="policy checkpoint folder for --policy vla")
+    parser.add_argument("--policy-server", metavar="WS_URL",
+                        help="ask a `main.py serve` policy server (ws://host:port) instead of loading --checkpoint")
+    parser.add_argument("--api-key", default=os.environ.get("ASKVLA_API_KEY"),
+                        help="the policy server's API key (default $ASKVLA_API_KEY)")
     parser.add_argument("--run-dir", type=Path, help="sessions folder (default runs/sessions): each session "
                         "gets <run-dir>/<id>/ with session.json (scene, poses, settings), transcript, SQLite")
     parser.add_argument("--session-id", help="resume this session by id alone (found under --run-dir or runs/; "
@@ -238,7 +243,8 @@ def open_record(args: argparse.Namespace, channel: Channel) -> tuple[Any, Path, 
 
 def make_executor(args: argparse.Namespace, env: Any) -> Any:
     """The executor ``--policy`` names; a bad ``--checkpoint`` fails here with the loader's message."""
-    config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size)
+    config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), image_size=args.image_size,
+                       policy_server=args.policy_server, policy_api_key=args.api_key)
     return EXECUTORS[args.policy](env, SharedModels(config))
 
 

@@ -1,0 +1,1 @@
+"""main.py commands of the serving layer."""
