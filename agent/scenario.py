@@ -228,8 +228,13 @@ class LoadResult:
 
 
 def _loc_to_field(loc: tuple[Any, ...]) -> str:
-    """Pydantic error location -> dotted field name ('as_' shown as the YAML key 'as')."""
-    return ".".join("as" if part == "as_" else str(part) for part in loc)
+    """Pydantic error location -> dotted field name ('as_' shown as the YAML key 'as'); a key
+    with line breaks or other control characters is shown escaped, so the error stays one line."""
+    return ".".join("as" if part == "as_" else _printable(str(part)) for part in loc)
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -90,3 +90,14 @@ def test_a_scenario_named_to_escape_writes_only_inside_its_run_folder(tmp_path: 
     assert row.error is None and row.name == "../../escaped"
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != path]
     assert written and all(inside(run, p) for p in written), [str(p) for p in written if not inside(run, p)]
+
+
+def test_a_key_with_a_line_break_is_reported_on_one_line(tmp_path) -> None:
+    from agent.scenario import load_file
+
+    path = tmp_path / "odd.yaml"
+    path.write_text('name: x\nscene: {objects: [{id: a, shape: cube, color: red, position: [0.5, 0.0]}]}\n'
+                    'instruction: "pick up the red cube"\nuser: {intent: {pick: a, "odd\\nkey": 1}}\n'
+                    'expect: {success: true}\n')
+    errors = load_file(path).errors
+    assert len(errors) == 1 and "\n" not in str(errors[0]) and "odd\\nkey" in str(errors[0])
