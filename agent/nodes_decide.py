@@ -64,7 +64,8 @@ def decide(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         f", consistency {decision.consistency:.2f}" if decision.consistency is not None else "")
     ctx.transcript.write("decision", f"{decision.kind}: {decision.reason} ({scores})", **decision.model_dump())
     update: dict[str, Any] = {"decision": decision}
-    unknown = unknown_words(g)
+    parser = getattr(ctx.grounder, "parser", None)
+    unknown = unknown_words(g, parser.lexicon) if parser is not None else []
     if decision.kind in ("act", "clarify") and unknown and not state.get("asked"):
         # Say which words were not used, once per instruction (before its first question or act).
         text = f"I don't know the word{'s' if len(unknown) > 1 else ''} {' or '.join(repr(w) for w in unknown)}, so I'll go by the rest."
@@ -199,12 +200,9 @@ def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], pick
     return PendingQuestion(text=text, options=[obj.index], yes_no=True, attempt=attempt), "confidence is low"
 
 
-def unknown_words(g: GroundingResult) -> list[str]:
-    """Words of the request the parser could not use (not in its lexicon): 'shiny' in "the shiny
-    red block". Colours and shapes that are merely absent from the table are not unknown."""
-    from perception.lexicon import default_lexicon
-
-    lexicon = default_lexicon()
+def unknown_words(g: GroundingResult, lexicon: Any) -> list[str]:
+    """Words of the request the parser could not use (not in ``lexicon``, the grounder's own):
+    'shiny' in "the shiny red block". Colours and shapes merely absent from the table are not."""
     return [w for w in g.unmatched if all(t.kind == "unknown" for t in lexicon.tokenize(w))]
 
 
