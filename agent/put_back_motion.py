@@ -12,13 +12,18 @@ the perceived point; nothing here looks at the simulator's poses.
   object's old centre, open, rise ``retreat_m``. With ``grasped_at`` (where the grasp point was
   when the hand closed on it) the hand goes back to exactly that pose instead, so the object
   lands where it stood even when it was grasped off its centre (a ball, a cube by its edge).
+- With ``fetch_from`` (the perceived centre of the object, set down somewhere since: in a bowl,
+  on another object) and an empty hand: open, rise to ``carry_z``, go over it, lower straight
+  down to its centre, close, and lift it back to ``carry_z``; then on as above. Without
+  ``return_to`` the motion ends there, holding it (the first stage of a new placement).
 - Otherwise (never closed, or closed on nothing): open and rise straight up ``retreat_m``.
 - With ``home`` (a grasp-point position), it then goes there: the learned policy's
   demonstrations all start from the arm's home pose, and its next motion starts best from it.
 
 Each step moves at most ``max_step`` metres (below the safety envelope's 3 cm) and a waypoint
 counts as reached within ``tolerance``; opening the hand waits ``settle`` steps. An object that
-was already set down somewhere else is not handled here (it needs the object found again).
+was already set down somewhere else is fetched only when the caller found it again
+(``fetch_from``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class PutBackSettings:
     settle: int = 4  # steps to open the fingers
     # Fingers commanded closed yet at least this open (0 closed .. 1 8 cm): something is between them.
     holding_opening: float = 0.05
+    min_grasp_z: float = 0.018  # lowest grasp point of a fetch: fingertips stay off the surface
 
 
 def holds_something(state: np.ndarray, settings: PutBackSettings = PutBackSettings()) -> bool:
@@ -55,10 +61,13 @@ def holds_something(state: np.ndarray, settings: PutBackSettings = PutBackSettin
 class PutBackMotion:
     """``next_actions(state) -> (chunk, 7)`` deltas; ``done`` once back and clear."""
 
-    def __init__(self, return_to: tuple[float, float, float], chunk_size: int = 4,
+    def __init__(self, return_to: Optional[tuple[float, float, float]], chunk_size: int = 4,
                  settings: PutBackSettings = PutBackSettings(), home: Optional[np.ndarray] = None,
-                 grasped_at: Optional[np.ndarray] = None) -> None:
-        self.return_to = np.asarray(return_to, dtype=np.float64)
+                 grasped_at: Optional[np.ndarray] = None, fetch_from: Optional[np.ndarray] = None) -> None:
+        if return_to is None and fetch_from is None:
+            raise ValueError("a put-back needs where to put it (return_to) or what to fetch (fetch_from)")
+        self.return_to = None if return_to is None else np.asarray(return_to, dtype=np.float64)
+        self.fetch_from = None if fetch_from is None else np.asarray(fetch_from, dtype=np.float64)
         self.grasped_at = None if grasped_at is None else np.asarray(grasped_at, dtype=np.float64)
         self.home = None if home is None else np.asarray(home, dtype=np.float64)
         self.chunk_size = chunk_size
@@ -73,15 +82,41 @@ class PutBackMotion:
 
     def _make_plan(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
         """(name, grasp-point goal or None to stay, gripper command) per phase."""
-        plan = self._undo(state)
+        ee = np.asarray(state[:3], dtype=np.float64)
+        holding = holds_something(state, self.settings)
+        plan: list[tuple[str, Optional[np.ndarray], float]] = []
+        if not holding and self.fetch_from is not None:
+            plan, ee, holding = self._fetch(ee), self._lifted(self.fetch_from), True
+            self.grasped_at = None  # the hand closes where it fetched, not where it once grasped
+        if self.return_to is None:
+            return plan
+        plan += self._undo(ee, holding)
         if self.home is not None:
             plan.append(("home", self.home, OPEN))
         return plan
 
-    def _undo(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
+    def _lifted(self, point: np.ndarray) -> np.ndarray:
+        return np.array([point[0], point[1], self.settings.carry_z])
+
+    def _fetch(self, ee: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
+        """Open, up to carry height, over the object, straight down to its centre, close, lift."""
         s = self.settings
-        ee = np.asarray(state[:3], dtype=np.float64)
-        if not holds_something(state, s):
+        assert self.fetch_from is not None
+        carry = max(s.carry_z, float(ee[2]))
+        x, y, z = self.fetch_from
+        return [
+            ("open", None, OPEN),
+            ("rise", np.array([ee[0], ee[1], carry]), OPEN),
+            ("over", np.array([x, y, carry]), OPEN),
+            ("descend", np.array([x, y, max(float(z), s.min_grasp_z)]), OPEN),
+            ("close", None, CLOSED),
+            ("lift", self._lifted(self.fetch_from), CLOSED),
+        ]
+
+    def _undo(self, ee: np.ndarray, holding: bool) -> list[tuple[str, Optional[np.ndarray], float]]:
+        s = self.settings
+        assert self.return_to is not None
+        if not holding:
             up = np.array([ee[0], ee[1], max(float(ee[2]), float(self.return_to[2])) + s.retreat_m])
             return [("open", None, OPEN), ("rise", up, OPEN)]
         carry = max(s.carry_z, float(ee[2]))
@@ -107,7 +142,7 @@ class PutBackMotion:
                 continue
             name, goal, grip = self._plan[self._index]
             chunk[i, 6] = grip
-            if goal is None:  # open in place, wait for the fingers
+            if goal is None:  # open or close in place, wait for the fingers
                 self._waited += 1
                 if self._waited > self.settings.settle:
                     self._index, self._waited = self._index + 1, 0

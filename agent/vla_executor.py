@@ -35,12 +35,16 @@ from there, the policy takes the start for the end and writes "release" before l
 A put-back (``ActTarget.return_to``: "no, the other one" with the wrong object in the hand) is
 not something the policy was shown; it runs :class:`agent.put_back_motion.PutBackMotion`, which
 reads only the arm's proprio state and the perceived point (or the pose the hand closed at, when
-it closed near that point), and ends at the arm's home pose (where the first motion began). An
-object the robot already set down elsewhere (found by perception below the open hand,
-:func:`set_down_elsewhere`: in a bowl, say) is not fetched: the demonstrations never pick from
-there, and a tried fetch knocked the bowl over. It raises
-``TargetUnreachable`` before anything moves, and the agent says it could not put it back. A
-motion that starts with an empty hand away from home first goes home the same proprio-only way
+it closed near that point), and ends at the arm's home pose (where the first motion began).
+
+The demonstrations never pick an object out of a bowl or off another object, and the policy
+asked to knocked the bowl over. With ``fetch_set_down`` (default) such an object is fetched by
+the same proprio-only follower, straight down onto its perceived centre and back up: for a
+put-back of an object already set down elsewhere (found by perception below the open hand,
+:func:`set_down_elsewhere`), and as the first stage of a new placement of an object that rests
+in or on another (:func:`resting_on`), the policy's placement following with it in the hand.
+Without it, the put-back raises ``TargetUnreachable`` before anything moves. A motion that
+starts with an empty hand away from home first goes home the same proprio-only way
 (:func:`homing_motion`): the policy's demonstrations all start there.
 """
 
@@ -78,7 +82,7 @@ class VLAExecutor:
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
                  snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: float = 0.05,
-                 step_back: bool = True, stage_close: bool = True) -> None:
+                 step_back: bool = True, stage_close: bool = True, fetch_set_down: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
@@ -109,6 +113,9 @@ class VLAExecutor:
         self.stage_close = stage_close
         self._then: Any = None  # (target, instruction, spot) of the placement stage still to come
         self._held = False  # the hand held something during this motion (a later empty close: dropped)
+        #: Fetch what rests in a bowl or on another object with a proprio-only grasp (module doc).
+        self.fetch_set_down = fetch_set_down
+        self._fetch: Optional[PutBackMotion] = None  # the fetch stage of a new placement
         # Grasp point when the first motion began (the arm's home pose); a put-back ends there.
         self._home: Optional[np.ndarray] = None
 
@@ -164,7 +171,12 @@ class VLAExecutor:
         self._stepping_back = None
         self._held = False
         self._then = None
-        if self._put_back is None and self.steerable and self.stage_close and too_close(target):
+        self._fetch = None
+        if self._put_back is None and self.steerable and self.fetch_set_down and resting_on(target) is not None:
+            self._then = (target, self._instruction, self._spot)
+            self._fetch = PutBackMotion(None, fetch_from=np.asarray(target.pick.position, dtype=np.float64))
+            self._target = None
+        elif self._put_back is None and self.steerable and self.stage_close and too_close(target):
             self._then = (target, self._instruction, self._spot)
             self._target = replace(target, place=None, relation=None, place2=None, region=None)
             self._instruction = f"pick up the {target.pick.color} {target.pick.shape}"
@@ -189,6 +201,15 @@ class VLAExecutor:
                 self._put_back.home = self._home
         if self._put_back is not None:
             return self._put_back_chunk(obs, instruction)
+        if self._fetch is not None:  # first stage: take it out of the bowl, then the placement
+            state = np.asarray(obs["state"])
+            if not self._fetch.done:
+                return PolicyOutput(actions=self._fetch.next_actions(state), raw_text="[fetch]", scripted=True)
+            self._fetch, self._homing = None, False
+            if not holds_something(state):  # closed on nothing: the agent's look says what happened
+                self._then, self._finished = None, True
+                return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+            self._next_stage(state)
         if self._homing is None:  # first call of a motion: start from home, as the demonstrations do
             self._homing = homing_motion(np.asarray(obs["state"]), self._home, self.home_m) or False
         if self._homing is not False and not self._homing.done:
@@ -278,7 +299,10 @@ class VLAExecutor:
         if not self._checked_hand:  # first call: in the hand, or already set down somewhere?
             self._checked_hand = True
             elsewhere = set_down_elsewhere(obs, self._put_back_of, self._put_back.return_to)
-            if elsewhere is not None:
+            if elsewhere is not None and self.fetch_set_down:
+                self._put_back = PutBackMotion(self._put_back.return_to, home=self._home,
+                                               fetch_from=np.asarray(elsewhere.position, dtype=np.float64))
+            elif elsewhere is not None:
                 raise TargetUnreachable(f"I already set the {self._put_back_of.color} {self._put_back_of.shape} "
                                         "down elsewhere, and I have not learned to pick things up from there")
         actions = self._put_back.next_actions(np.asarray(obs["state"]))
@@ -323,6 +347,23 @@ def too_close(target: Any) -> bool:
     gap = float(np.linalg.norm(np.asarray(pick.position[:2]) - np.asarray(place.position[:2]))) \
         - 0.5 * (float(pick.extent) + float(place.extent))
     return gap < DEMO_MIN_GAP_M
+
+
+def resting_on(target: Any) -> Optional[Any]:
+    """The perceived object the pick rests in or on (its centre within that one's footprint:
+    in a bowl, on a cube), among ``target.others``; None when it stands on the table, when the
+    hand already holds it, or for a put-back."""
+    pick = getattr(target, "pick", None)
+    if pick is None or getattr(target, "holding", False) or getattr(target, "return_to", None) is not None:
+        return None
+    xy = np.asarray(pick.position[:2], dtype=np.float64)
+    for other in getattr(target, "others", ()):
+        if other.index == pick.index or other.position[2] >= pick.position[2]:
+            continue
+        radius = 0.5 * float(other.extent) if other.extent else 0.02
+        if float(np.linalg.norm(np.asarray(other.position[:2]) - xy)) < radius:
+            return other
+    return None
 
 
 def steering_box(obj: Any, obs: dict[str, Any], policy_camera: Any = None) -> Optional[tuple[float, float, float, float]]:
