@@ -167,6 +167,24 @@ def which_question(options: Sequence[PerceivedObject], viewpoint: Viewpoint, att
     return f"Which one should I take: {listed}? Sorry, I didn't get that; you can say {keys}."
 
 
+def between_question(first: PerceivedObject, options: Sequence[PerceivedObject], scene_objects: Sequence[PerceivedObject],
+                     viewpoint: Viewpoint, attempt: int = 1) -> str:
+    """The second reference of "between" is ambiguous: 'Between the red bowl and which cube: the
+    yellow or the blue one?' (colour tells them apart), else 'Between the red bowl and the cube on
+    the left or the one on the right?'."""
+    anchor = describe(first, scene_objects, viewpoint)
+    colors = [o.color for o in options]
+    if attempt <= 1 and len({o.shape for o in options}) == 1 and len(set(colors)) == len(colors):
+        named = ", ".join(f"the {c}" for c in colors[:-1])
+        return f"Between {anchor} and which {options[0].shape}: {named} or the {colors[-1]} one?"
+    phrases = choice_phrases(options, viewpoint)
+    listed = ", ".join(phrases[:-1]) + " or " + phrases[-1]
+    if attempt <= 1:
+        return f"Between {anchor} and {listed}?"
+    keys = " or ".join(f"'{_answer_key(p, phrases)}'" for p in phrases)
+    return f"Between {anchor} and which one: {listed}? Sorry, I didn't get that; you can say {keys}."
+
+
 def confirm_question(obj: PerceivedObject, others: Sequence[PerceivedObject], viewpoint: Viewpoint,
                      attempt: int = 1, said: Optional[str] = None) -> str:
     """Yes/no question proposing one object ('Do you mean the orange cube on the left?').

@@ -48,7 +48,7 @@ class Question(BaseModel):
     text: str
     candidates: list[PerceivedObject]
     yes_no: bool = False
-    about: Literal["pick", "place", "correction"] = "pick"  # correction: an open "what instead?"
+    about: Literal["pick", "place", "place2", "correction"] = "pick"  # correction: an open "what instead?"
     image: Optional[str] = Field(None, description="PNG showing the candidates as numbered boxes, in order")
 
 

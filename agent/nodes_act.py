@@ -173,7 +173,8 @@ def _self_check(ctx: AgentContext, state: AgentState, target: ActTarget, scene: 
     if not verdict.agree and not asked and retries < settings.max_retries:
         # A retry's target is what the robot's own look found again, not the words: a new look
         # would ground the words again on an object perception may now name differently.
-        if not (state.get("excluded") or state.get("restrict") or state.get("restrict_place") or state.get("retries")):
+        if not (state.get("excluded") or state.get("restrict") or state.get("restrict_place")
+                or state.get("restrict_place2") or state.get("retries")):
             record(verdict, "look_again", first, _difference(verdict, first, target, scene, size, settings.min_iou))
             return None, {"self_checks": checks, "recheck": "look_again"}
         record(verdict, "requery", first)

@@ -21,6 +21,7 @@ from perception.types import Candidate, GroundingResult, PerceivedObject, SceneO
 from agent.context import AgentContext, AgentSettings
 from agent.corrections import answer_correction
 from agent.dialogue import (
+    between_question,
     cannot_see_message,
     confirm_question,
     understood,
@@ -33,6 +34,8 @@ from agent.dialogue import (
 from agent.near_miss import near_misses
 from agent.state import AgentState, Decision, DialogueTurn, Outcome, PendingQuestion
 
+#: The state key that holds the person's answer about each slot.
+RESTRICT_KEYS: dict[str, str] = {"pick": "restrict", "place": "restrict_place", "place2": "restrict_place2"}
 #: Decision reason of a question about a near miss (only one such question per instruction).
 NEAR_MISS_REASON = "nothing matches exactly; one object is a near miss"
 
@@ -112,11 +115,12 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     pset = g.prediction_set
     picks = _unique([c.pick for c in pset])
     places = _unique([c.place for c in pset])
+    seconds = _unique([c.place2 for c in pset if c.place2 is not None])
     signals = dict(
-        confidence=g.confidence, consistency=g.consistency, set_size=len({(c.pick, c.place) for c in pset}),
+        confidence=g.confidence, consistency=g.consistency, set_size=len({(c.pick, c.place, c.place2) for c in pset}),
         scores={c.pick: c.score for c in reversed(g.candidates)},
     )
-    answered = state.get("restrict") is not None or state.get("restrict_place") is not None
+    answered = any(state.get(key) is not None for key in RESTRICT_KEYS.values())
     said_color, said_shape = said_attributes(g.parse.get("pick") or state["instruction"])
     near = None
     if not pset and not answered and not state.get("near_miss_asked"):
@@ -155,7 +159,7 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
     if pset and place_words and all(c.place is None for c in pset):
         return Decision(kind="refuse", reason="no place in view matches the request",
                         say=cannot_see_message(place_words), status="refused", **signals), None
-    clear = len(picks) == 1 and len(places) <= 1 and (calibrated or g.confidence >= settings.confidence_threshold)
+    clear = len(picks) == 1 and len(places) <= 1 and len(seconds) <= 1 and (calibrated or g.confidence >= settings.confidence_threshold)
     if clear and not inconsistent:
         return Decision(kind="act", reason="one interpretation is clearly best", **signals), None
     if state.get("unusable_answers", 0) >= settings.max_unusable_answers:
@@ -166,13 +170,13 @@ def _choose(state: AgentState, g: GroundingResult, scene: SceneObservation, sett
         return Decision(kind="refuse", reason="asked as many questions as allowed", status="gave_up",
                         say=f"I understood: {understood(g.parse)}. I'm still not sure which one you mean, so I won't "
                             "move. Please tell me again.", **signals), None
-    question, why = _ask(state, scene, pset, picks, places, near if near is not None else (best if inconsistent else None),
+    question, why = _ask(state, scene, pset, picks, places, seconds, near if near is not None else (best if inconsistent else None),
                          said_color, said_shape)
     return Decision(kind="clarify", reason=NEAR_MISS_REASON if near is not None else why, **signals), question
 
 
 def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], picks: list[int], places: list[int],
-         doubted: Optional[PerceivedObject], said_color: Optional[str],
+         seconds: list[int], doubted: Optional[PerceivedObject], said_color: Optional[str],
          said_shape: Optional[str]) -> tuple[PendingQuestion, str]:
     """ONE short question: yes/no about a doubted object, else which of the plausible ones.
 
@@ -188,6 +192,13 @@ def _ask(state: AgentState, scene: SceneObservation, pset: list[Candidate], pick
             text = f"{text} {note}"  # SigLIP's own words: "I see an orange cube, not a red one."
         return PendingQuestion(text=text, options=[doubted.index], yes_no=True, attempt=attempt), \
             "words and image still disagree"
+    if len(picks) <= 1 and len(places) == 1 and len(seconds) > 1:  # "between the red bowl and the cube"
+        first = by_index(scene, places[0])
+        objs = question_order([o for i in seconds if (o := by_index(scene, i))], viewpoint)
+        assert first is not None, "prediction set refers to a perceived object"
+        return PendingQuestion(text=between_question(first, objs, scene.objects, viewpoint, attempt),
+                               options=[o.index for o in objs], about="place2", attempt=attempt), \
+            f"{len(objs)} second references fit"
     if len(picks) > 1 or len(places) > 1:
         about: Literal["pick", "place"] = "pick" if len(picks) > 1 else "place"
         objs = question_order([o for i in (picks if about == "pick" else places) if (o := by_index(scene, i))], viewpoint)
@@ -242,7 +253,7 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     ctx, scene, g = runtime.context, state["scene"], state["grounding"]
     assert scene is not None and g is not None
     options = [o for i in question.options if (o := by_index(scene, i))]
-    pool_ids = _unique([c.pick if question.about == "pick" else c.place for c in g.candidates])
+    pool_ids = _unique([i for c in g.candidates if (i := getattr(c, question.about)) is not None])
     fallback = [o for i in pool_ids if (o := by_index(scene, i))]
     reading = interpret_answer(answer, options, scene.viewpoint, question.yes_no, fallback)
     ctx.transcript.write("answer", answer, reading=reading.model_dump(), question=question.text)
@@ -251,7 +262,7 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         "dialogue": [*state.get("dialogue", []), DialogueTurn(who="user", text=answer, kind="answer")],
         "unusable_answers": 0,
     }
-    key = "restrict" if question.about == "pick" else "restrict_place"
+    key = RESTRICT_KEYS[question.about]
     if reading.kind == "cancel":
         update["outcome"] = Outcome(status="cancelled", success=False, message="Okay, never mind. I won't move.")
     elif reading.kind in ("choose", "narrow"):
@@ -266,7 +277,7 @@ def clarify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         # the answer's words in the asked-about slot. What was offered is ruled out (for a pick),
         # so a misread object ("yellow cylinder" for the yellow cube) comes up as a near miss.
         update["instruction"] = reworded(state["instruction"], g.parse.get(question.about), reading.named)
-        update["restrict"], update["restrict_place"] = None, None
+        update.update({k: None for k in RESTRICT_KEYS.values()})
         if question.about == "pick":
             update["excluded"] = [*state.get("excluded", []), *(Candidate(pick=i, score=0.0) for i in question.options)]
     else:

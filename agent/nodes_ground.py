@@ -34,7 +34,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx.transcript.write("utterance", said)
     update: dict[str, Any] = {
         "instruction": said, "correction": False, "dialogue": dialogue, "excluded": [], "restrict": None,
-        "restrict_place": None, "question": None, "target": None, "decision": None, "grounding": None,
+        "restrict_place": None, "restrict_place2": None, "question": None, "target": None, "decision": None, "grounding": None,
         "outcome": None, "put_back": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
         "asked": 0, "questions": [], "reperceptions": 0, "near_miss_asked": False, "steps": 0,
         "self_checks": [], "recheck": None, "retries": 0, "grasped": False, "relook": False, "follow": None,
@@ -102,6 +102,7 @@ def reperceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         "reperceptions": state.get("reperceptions", 0) + 1,
         "restrict": None,
         "restrict_place": None,
+        "restrict_place2": None,
     }
 
 
@@ -137,6 +138,7 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         excluded=excluded,
         restrict=restrict,
         restrict_place=state.get("restrict_place"),
+        restrict_place2=state.get("restrict_place2"),
     )
     note = None
     # The check crops a fresh frame at the observation's boxes: after a correction that kept the
@@ -232,6 +234,7 @@ def constrain(
     excluded: list[int],
     restrict: Optional[list[int]],
     restrict_place: Optional[list[int]],
+    restrict_place2: Optional[list[int]] = None,
 ) -> GroundingResult:
     """Drop excluded picks and keep only what the person's answers allow.
 
@@ -239,7 +242,7 @@ def constrain(
     after exclusions only, the chosen pick's share of the remaining score (summed per pick).
     The grounder's own confidence is kept when nothing was constrained.
     """
-    answered = restrict is not None or restrict_place is not None
+    answered = restrict is not None or restrict_place is not None or restrict_place2 is not None
     if not excluded and not answered:
         return result
 
@@ -248,6 +251,7 @@ def constrain(
             c.pick not in excluded
             and (restrict is None or c.pick in restrict)
             and (restrict_place is None or c.place in restrict_place)
+            and (restrict_place2 is None or c.place2 in restrict_place2)
         )
 
     candidates = [c for c in result.candidates if keep(c)]
@@ -259,7 +263,7 @@ def constrain(
     elif excluded and not pset and candidates:
         # "The other one" implies there is one: offer the best remaining, weighed against all.
         pset, pool = [candidates[0]], candidates
-    distinct = {(c.pick, c.place) for c in pset}
+    distinct = {(c.pick, c.place, c.place2) for c in pset}
     if len(distinct) == 1 and answered:
         confidence = 1.0
     elif pset:

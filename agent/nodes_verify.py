@@ -104,5 +104,6 @@ def _retry(ctx: AgentContext, state: AgentState, candidate: Candidate, scene: Sc
         "excluded": excluded,
         "restrict": None,
         "restrict_place": None,
+        "restrict_place2": None,
         "dialogue": [*state.get("dialogue", []), DialogueTurn(who="robot", text=text)],
     }

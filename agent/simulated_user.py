@@ -272,6 +272,8 @@ class SimulatedUser:
             return self._what_instead(rng)
         if about == "place" and intent.place is not None:
             target_id: Optional[str] = intent.place
+        elif about == "place2" and getattr(intent, "place2", None) is not None:
+            target_id = intent.place2
         elif about == "pick":
             target_id = intent.pick
         else:

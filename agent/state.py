@@ -57,8 +57,9 @@ class PendingQuestion(BaseModel):
 
     text: str
     options: list[int] = Field(description="PerceivedObject.index of each option, in the order the question names them")
-    about: Literal["pick", "place", "correction"] = Field(
-        "pick", description="whether the options are things to pick or places; 'correction': an open question "
+    about: Literal["pick", "place", "place2", "correction"] = Field(
+        "pick", description="whether the options are things to pick or places (place2: the second reference of "
+        "'between'); 'correction': an open question "
         "after a correction it could not read ('What should I do instead?'), no options")
     yes_no: bool = Field(False, description="True when the question proposes options[0] and expects yes/no")
     attempt: int = Field(1, description="1 for the first wording, 2 for the rephrased one after an unusable answer")
@@ -113,6 +114,7 @@ class AgentState(TypedDict, total=False):
     restrict: Optional[list[int]]
     """Pick indices the person's answers narrowed the choice to (None: no answer yet)."""
     restrict_place: Optional[list[int]]
+    restrict_place2: Optional[list[int]]
     """Place indices the person's answers narrowed the placement to (None: no answer yet)."""
     target: Optional[Candidate]
     """The candidate chosen to act on."""

@@ -42,8 +42,11 @@ T = TypeVar("T")
 #: Candidates within this factor of the best score are near-ties the calibrated cut must not split.
 TIE_RATIO = 0.8
 
-Slot = Literal["pick", "place"]
-SLOTS: tuple[Slot, ...] = ("pick", "place")
+Slot = Literal["pick", "place", "place2"]
+SLOTS: tuple[Slot, ...] = ("pick", "place", "place2")
+#: A slot without a calibration of its own uses this one's (the second reference of "between"
+#: is matched exactly like the first, and is rare in calibration scenes).
+CALIBRATED_AS: dict[str, str] = {"place2": "place"}
 
 
 def slot_scores(candidates: Sequence[Candidate], slot: Slot) -> dict[int, float]:
@@ -154,7 +157,8 @@ class ConformalCalibration(BaseModel):
 
     def slot_threshold(self, slot: Slot) -> float:
         """Minimum marginal score an object needs to enter ``slot``'s set."""
-        return 1.0 - self.slot_qhat.get(slot, self.qhat)
+        qhat = self.slot_qhat.get(slot, self.slot_qhat.get(CALIBRATED_AS.get(slot, slot), self.qhat))
+        return 1.0 - qhat
 
     def apply_slots(self, result: GroundingResult) -> GroundingResult:
         """Per-slot sets from marginal scores; the prediction set is their product over the
@@ -165,10 +169,9 @@ class ConformalCalibration(BaseModel):
             if marginals:
                 ids = list(marginals)
                 sets[slot] = [ids[i] for i in set_members(list(marginals.values()), self.slot_threshold(slot))]
-        keep_pick = set(sets.get("pick", []))
-        keep_place = set(sets.get("place", []))
+        keep = {slot: set(members) for slot, members in sets.items()}
         pset = [c for c in result.candidates
-                if c.pick in keep_pick and (c.place is None or c.place in keep_place)]
+                if all(getattr(c, slot) is None or getattr(c, slot) in keep.get(slot, ()) for slot in SLOTS)]
         return result.model_copy(update={"prediction_set": pset, "slot_sets": sets})
 
     def evaluate(self, examples: Sequence[CalibrationExample]) -> SetStatistics:

@@ -74,3 +74,19 @@ def test_the_expert_puts_the_cube_on_the_left_side_of_the_table(tmp_path: Path) 
     scenario = _scenario("left-side", "put the green cube on the left side of the table",
                          {"pick": "cube", "region": "left_side"})
     _run(tmp_path, scenario)
+
+
+def test_an_ambiguous_second_reference_of_between_gets_one_question_naming_the_difference(tmp_path: Path) -> None:
+    # Two cylinders: "between the yellow bowl and the cylinder" does not say which.
+    objects = [*OBJECTS, {"id": "cyl2", "shape": "cylinder", "color": "red", "size": "medium", "position": [0.30, -0.15]}]
+    parsed = parse_scenario({
+        "name": "between-which", "scene": {"objects": objects},
+        "instruction": "put the green cube between the yellow bowl and the cylinder",
+        "user": {"intent": {"pick": "cube", "place": "bowl", "place2": "cyl", "relation": "between"}},
+        "expect": {"success": True, "ask": True}}, "test.yaml")
+    assert isinstance(parsed, Scenario), str(parsed)
+    result = run_scenario(parsed, EXPERT, tmp_path, seed=0)
+    assert result.error is None and result.success and result.passed, result.message
+    assert result.asked == 1 and result.moved == ["cube"]
+    question = next(q for q in result.questions)
+    assert question.startswith("Between the yellow bowl and which cylinder:") and "blue" in question and "red" in question
