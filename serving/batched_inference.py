@@ -7,8 +7,8 @@ for each (runtime, observation) pair, but runs the B calls together:
    and prefilled together (image + prompt + state, one forward of B rows), then decoded in
    lockstep, one token per row per step on one KV cache of B rows. Each row's choices are the
    runtime's own (``_RowWriter`` below follows ``VLARuntime._reason``): the greedy token, the box
-   pointer's choice among the listed boxes (``policy.box_pointer.choose_box``, scored on a copy of
-   that row's cache) and the MOVE phase gate. A chosen box's tokens are fed one per step; a row
+   pointer's choice among the listed boxes and the MOVE phase gate (``policy.box_pointer.choose_box``'s
+   scores, all of a row's candidates in one forward over a copy of that row's cache). A chosen box's tokens are fed one per step; a row
    that has finished feeds a masked pad until the slowest row ends;
 2. **actions**: every row (reasoning rows after their memory is updated and steered, and rows that
    reuse their last reasoning) reads its action chunk in ONE forward of B rows over
@@ -27,13 +27,14 @@ server always serves with it off) and a batch of one, which keeps the runtime's 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Generator, Optional, Sequence
 
 import numpy as np
 import torch
 
-from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
+from policy.box_pointer import (BoxChoice, candidate_box, candidate_boxes, keep_tracked, listed_twins, on_named_side,
                                 pointed_slot)
 from policy.cot_format import DialogueTurn, format_prompt, named_side, parse_reasoning
 from policy.dataset import image_to_tensor
@@ -144,6 +145,34 @@ def _row_cache(cache: Any, mask: torch.Tensor, b: int) -> Any:
     return single
 
 
+def score_candidates(model: Any, cache: Any, logits: torch.Tensor, candidates: list[list[int]]) -> BoxChoice:
+    """``policy.box_pointer.choose_box``'s choice, its candidates scored in ONE forward: the
+    one-row ``cache`` is repeated per candidate and every candidate's tokens (right-padded: the
+    suffix is causal, so a pad never reaches an earlier position) run together. ``cache`` is
+    left as it was; ``next_logits`` is the winner's (the batch feeds its tokens itself)."""
+    from transformers import DynamicCache
+
+    K, width = len(candidates), max(len(c) for c in candidates)
+    ids = torch.tensor([c + [c[-1]] * (width - len(c)) for c in candidates], device=logits.device)
+    stacked = DynamicCache()
+    for index, layer in enumerate(cache.layers):
+        stacked.update(layer.keys.expand(K, -1, -1, -1).contiguous(), layer.values.expand(K, -1, -1, -1).contiguous(),
+                       index)
+    past = cache.get_seq_length()
+    mask = torch.ones(K, past + width, dtype=torch.long, device=logits.device)
+    positions = past + 1 + torch.arange(width, device=logits.device).expand(K, -1)
+    hidden = _backbone(model, model.embed(ids, None, None), None, mask, positions, stacked)
+    rest = torch.log_softmax(model.backbone.lm_head(hidden).float(), dim=-1)  # (K, width, V)
+    first = torch.log_softmax(logits.float(), dim=-1)[0]
+    token_logps = [[float(first[c[0]])] + [float(rest[k, j, c[j + 1]]) for j in range(len(c) - 1)]
+                   for k, c in enumerate(candidates)]
+    posterior = torch.softmax(torch.tensor([sum(lp) for lp in token_logps]), dim=0)
+    best = int(torch.argmax(posterior))
+    return BoxChoice(token_ids=list(candidates[best]), token_probs=[math.exp(lp) for lp in token_logps[best]],
+                     posterior=float(posterior[best]),
+                     next_logits=model.backbone.lm_head(hidden[best:best + 1, len(candidates[best]) - 1]))
+
+
 def _write_reasoning(rows: list[_Row]) -> None:
     """New chains of thought for ``rows`` (module docstring, step 1); each row's memory updated."""
     from transformers import DynamicCache
@@ -232,7 +261,7 @@ class _RowWriter:
                     if settings.track_iou is not None:
                         candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), settings.track_iou,
                                                   hold_lost=slot in settings.hold_lost)
-                    choice = choose_box(model, self.row_cache(), logits, candidates)
+                    choice = score_candidates(model, self.row_cache(), logits, candidates)
                     mem.pointed[slot] = candidate_box(tokenizer, choice.token_ids)
                     generated.extend(choice.token_ids)
                     probs.extend(choice.token_probs)
@@ -240,7 +269,7 @@ class _RowWriter:
                     continue
             allowed = runtime._allowed_phases(generated)
             if allowed and not any(ids[0] == token for ids in allowed):
-                choice = choose_box(model, self.row_cache(), logits, allowed)
+                choice = score_candidates(model, self.row_cache(), logits, allowed)
                 generated.extend(choice.token_ids)
                 probs.extend(choice.token_probs)
                 runtime.calls["phase_gated"] += 1
