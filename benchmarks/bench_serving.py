@@ -9,11 +9,10 @@ thought every ``replan_every`` calls, one forward otherwise). Reported:
 
 1. overhead: median per-call time at 1 client over the websocket vs the same calls on an
    in-process ``VLARuntime`` (ms, and their ratio);
-2. p50 / p99 per call (ms) at 1, 2, 4, 8 clients (batched: ``--max-batch 8``);
-3. aggregate throughput (calls/s) with 8 clients, batched (``--max-batch 8``) vs unbatched
-   (``--max-batch 1``), and their ratio. The policy cannot fuse calls into one forward
-   (``serving/policy_backend.py``): a batch runs its calls one after another in the worker
-   thread, so batching saves only the hand-offs; expect a ratio near 1.
+2. p50 / p99 per call (ms) and aggregate calls/s at 1, 2, 4, 8 clients, on a batching server
+   (``--max-batch 8``: concurrent calls run as one batched pass, ``serving/batched_inference.py``)
+   and on an unbatched one (``--max-batch 1``: one call after another), in the same run;
+3. the batched / unbatched throughput ratio at 8 clients.
 
 Every wait is bounded (client timeouts, a server start timeout). Wall-clock numbers move with
 the load on a shared machine.
@@ -158,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=16, help="timed calls per client")
     parser.add_argument("--rounds", type=int, default=3, help="in-process / 1-client rounds, interleaved")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, here and in the server")
-    parser.add_argument("--batch-wait-ms", type=float, default=2.0)
+    parser.add_argument("--batch-wait-ms", type=float, default=5.0)
+    parser.add_argument("--max-clients", type=int, default=8, help="largest client count (1, 2, 4, 8)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
 
@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     image_size = json.loads((Path(args.checkpoint) / "config.json").read_text())["policy"]["image_size"]
     obs = observations(args.calls, image_size)
     runtime = in_process_runtime(args.checkpoint)
-    results: dict[str, Any] = {"calls_per_client": args.calls, "image_size": image_size, "threads": args.threads}
+    results: dict[str, Any] = {"calls_per_client": args.calls, "image_size": image_size, "threads": args.threads,
+                               "batch_wait_ms": args.batch_wait_ms}
+    clients = [n for n in (1, 2, 4, 8) if n <= args.max_clients]
     server = Server(args.checkpoint, max_batch=8, batch_wait_ms=args.batch_wait_ms, threads=args.threads)
     try:
         local: list[float] = []
@@ -181,29 +183,31 @@ def main(argv: list[str] | None = None) -> int:
                                  "mean_ms": float(local_ms.mean()), "calls": int(local_ms.size)}
         one_ms = np.array([r["p50_ms"] for r in ones])
         results["batched"] = [min(ones, key=lambda r: abs(r["p50_ms"] - float(np.median(one_ms))))]
-        results["batched"] += [drive(server.uri, n, obs) for n in (2, 4, 8)]
+        results["batched"] += [drive(server.uri, n, obs) for n in clients[1:]]
     finally:
         server.stop()
     server = Server(args.checkpoint, max_batch=1, batch_wait_ms=0.0, threads=args.threads)
     try:
-        results["unbatched_8"] = drive(server.uri, 8, obs)
+        results["unbatched"] = [drive(server.uri, n, obs) for n in clients]
     finally:
         server.stop()
     one = results["batched"][0]
     results["one_client_p50_per_round_ms"] = [r["p50_ms"] for r in ones]
     results["overhead_ms"] = one["p50_ms"] - results["in_process"]["p50_ms"]
     results["overhead_ratio"] = one["p50_ms"] / results["in_process"]["p50_ms"]
-    results["batched_vs_unbatched_8"] = results["batched"][-1]["throughput_per_s"] / results["unbatched_8"]["throughput_per_s"]
+    results["batched_vs_unbatched"] = {str(b["clients"]): b["throughput_per_s"] / u["throughput_per_s"]
+                                       for b, u in zip(results["batched"], results["unbatched"])}
 
     print(f"in-process      p50 {results['in_process']['p50_ms']:7.1f} ms   p99 {results['in_process']['p99_ms']:7.1f} ms")
     print(f"loopback 1 cl.  p50 {one['p50_ms']:7.1f} ms   overhead {results['overhead_ms']:+.1f} ms "
           f"(x{results['overhead_ratio']:.2f})")
-    print("clients  p50 ms  p99 ms  calls/s  mean batch")
-    for r in results["batched"]:
-        print(f"{r['clients']:7d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['throughput_per_s']:8.1f} {r['mean_batch']:10.2f}")
-    u = results["unbatched_8"]
-    print(f"8 clients unbatched: {u['throughput_per_s']:.1f} calls/s (p50 {u['p50_ms']:.1f} ms, p99 {u['p99_ms']:.1f} ms); "
-          f"batched/unbatched x{results['batched_vs_unbatched_8']:.2f}")
+    print("server     clients  p50 ms  p99 ms  calls/s  mean batch")
+    for name in ("batched", "unbatched"):
+        for r in results[name]:
+            print(f"{name:10s} {r['clients']:7d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['throughput_per_s']:8.2f} "
+                  f"{r['mean_batch']:10.2f}")
+    print("batched / unbatched calls/s: " + ", ".join(f"{n} clients x{v:.2f}"
+                                                      for n, v in results["batched_vs_unbatched"].items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
