@@ -51,6 +51,8 @@ class RemoteChunk:
     gave_up: bool = False
     # Something the person should be told now (lost / back / gave up), else None.
     notice: Optional[str] = None
+    # True when the server wrote new reasoning for this chunk (False: reused, or a hold).
+    reasoned: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class RemoteRuntime:
         self._steer: Optional[dict[str, Any]] = None
         self._down_since: Optional[float] = None
         self._told_down = False
+        #: The server session's runtime counters (``VLARuntime.calls``), as of the last reply.
+        self.calls: dict[str, int] = {"reason": 0, "reuse": 0, "phase_gated": 0, "renamed": 0, "retreat": 0}
 
     @classmethod
     def connect(cls, uri: str, *, api_key: Optional[str] = None, **kwargs: Any) -> "RemoteRuntime":
@@ -100,6 +104,13 @@ class RemoteRuntime:
                 self._read_metadata()
             except PolicyServerDown:
                 return None
+        return self._config
+
+    def require_config(self) -> _ServedConfig:
+        """The served policy's shapes; PolicyServerDown / PolicyServerError when it cannot be read."""
+        if self._config is None:
+            self._read_metadata()
+        assert self._config is not None
         return self._config
 
     @property
@@ -142,10 +153,11 @@ class RemoteRuntime:
         self._down_since, self._told_down = None, False
         text = str(reply.get("reasoning", ""))
         written = reply.get("written_target")
+        self.calls.update({k: int(v) for k, v in (reply.get("calls") or {}).items() if k in self.calls})
         return RemoteChunk(np.asarray(reply["actions"], dtype=np.float32), text, parse_reasoning(text),
                            float(reply.get("confidence", 0.0)),
                            ReasonedObject(name=written["name"], box=tuple(written["box"])) if written else None,
-                           notice=notice)
+                           notice=notice, reasoned=bool(reply.get("reasoned", False)))
 
     def _hold(self, state: np.ndarray) -> RemoteChunk:
         """Zero motion, the gripper as last commanded (state[7]: 1 closed), after the client's backoff."""

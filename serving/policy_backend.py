@@ -142,8 +142,8 @@ class RuntimeBackend:
                 chunks = predict_chunks([rt for _, rt in ready], [{"rgb": r.image, "state": r.state} for r in batch],
                                         [r.prompt for r in batch], [r.dialogue for r in batch])
                 infer_ms = 1000.0 * (time.perf_counter() - start)
-                for (i, _), chunk in zip(ready, chunks):
-                    replies[i] = self._reply(chunk, infer_ms)
+                for (i, runtime), chunk in zip(ready, chunks):
+                    replies[i] = self._reply(chunk, infer_ms, runtime)
             except Exception:  # one bad request must not cost the others their answer: run them alone
                 for i, _ in ready:
                     replies[i] = self._infer_one(requests[i], prepared=True)
@@ -164,12 +164,12 @@ class RuntimeBackend:
         return runtime
 
     @staticmethod
-    def _reply(chunk: Any, infer_ms: float) -> dict[str, Any]:
+    def _reply(chunk: Any, infer_ms: float, runtime: Any) -> dict[str, Any]:
         written = chunk.written_target
         return {"actions": np.asarray(chunk.actions, dtype=np.float32), "reasoning": chunk.reasoning_text,
                 "confidence": float(chunk.confidence), "reasoned": bool(chunk.reasoned),
                 "written_target": None if written is None else {"name": written.name, "box": list(written.box)},
-                "server_timing": {"infer_ms": infer_ms}}
+                "calls": dict(runtime.calls), "server_timing": {"infer_ms": infer_ms}}
 
     def _infer_one(self, request: PolicyRequest, prepared: bool = False) -> Any:
         try:
@@ -178,6 +178,6 @@ class RuntimeBackend:
             chunk = runtime.predict_chunk({"rgb": request.image, "state": request.state}, request.prompt,
                                           request.dialogue)
             self._share_cache(runtime)
-            return self._reply(chunk, 1000.0 * (time.perf_counter() - start))
+            return self._reply(chunk, 1000.0 * (time.perf_counter() - start), runtime)
         except Exception as exc:  # one request's failure is its own reply; the batch goes on
             return exc
