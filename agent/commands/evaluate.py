@@ -23,6 +23,7 @@ IOU_CORRECT = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
+    from agent.ray_pool import add_ray_argument
     from policy.runtime_settings import RENAME_MODES
 
     parser.add_argument("--checkpoint", help="policy checkpoint folder (or --policy-server)")
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the runtime settings are then the server's")
     parser.add_argument("--api-key", default=os.environ.get("ASKVLA_API_KEY"),
                         help="the policy server's API key (default $ASKVLA_API_KEY)")
+    add_ray_argument(parser)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
     parser.add_argument("--start", type=int, default=0,
                         help="first episode index (seed 2 * index + 1): a later block of held-out seeds, "
@@ -332,6 +334,10 @@ def run(args: argparse.Namespace) -> int:
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
+    if args.ray is not None:  # every episode a Ray task running this command alone (agent/ray_pool.py)
+        from agent.ray_pool import fan_out
+
+        return write_report(args, [r for r in fan_out("agent.commands.evaluate", args) if r is not None])
     torch.set_num_threads(args.threads)
     if args.rename is None:
         args.rename = "every" if args.steer == "none" else "off"
@@ -377,6 +383,11 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()
+    return write_report(args, records)
+
+
+def write_report(args: argparse.Namespace, records: list[dict[str, Any]]) -> int:
+    """Print the summary of ``records`` and write the report to ``args.report`` (when set)."""
     report = {"checkpoint": str(args.checkpoint), "seeds": "odd (2i+1), never used by collect",
               **summarize(records), "settings": vars(args), "per_episode": records}
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_episode", "settings")}, indent=1))
