@@ -12,7 +12,9 @@ out (``execute_steps`` of it) before it asks again. Each call waits at most the 
 action with the gripper as it was (what it holds stays held), and the output carries a
 ``notice`` the agent says once ("I lost the policy server ..."); the next tries come after the
 client's backoff (waited here, so a robot loop is paced by wall-clock, not spun), and the first
-reply after an outage says it is back. After ``give_up_s`` of outage the motion ends
+reply after an outage says it is back. The first request on a new connection carries the
+motion's steering again: the server behind it (restarted, or another replica behind a load
+balancer) may not hold this session. After ``give_up_s`` of outage the motion ends
 (``gave_up``); the agent's check afterwards reports what was achieved.
 """
 
@@ -51,6 +53,8 @@ class RemoteChunk:
     gave_up: bool = False
     # Something the person should be told now (lost / back / gave up), else None.
     notice: Optional[str] = None
+    # True when the server wrote new reasoning for this chunk (False: reused, or a hold).
+    reasoned: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,14 @@ class RemoteRuntime:
         self._execute_steps: Optional[int] = None
         self._reset = True
         self._steer: Optional[dict[str, Any]] = None
+        # The motion's steering, sent again on a new connection: the server behind it (a restart,
+        # another replica behind a load balancer) may not hold this session.
+        self._motion_steer: Optional[dict[str, Any]] = None
+        self._delivered_on = 0  # client.connections when the last request was answered
         self._down_since: Optional[float] = None
         self._told_down = False
+        #: The server session's runtime counters (``VLARuntime.calls``), as of the last reply.
+        self.calls: dict[str, int] = {"reason": 0, "reuse": 0, "phase_gated": 0, "renamed": 0, "retreat": 0}
 
     @classmethod
     def connect(cls, uri: str, *, api_key: Optional[str] = None, **kwargs: Any) -> "RemoteRuntime":
@@ -102,6 +112,13 @@ class RemoteRuntime:
                 return None
         return self._config
 
+    def require_config(self) -> _ServedConfig:
+        """The served policy's shapes; PolicyServerDown / PolicyServerError when it cannot be read."""
+        if self._config is None:
+            self._read_metadata()
+        assert self._config is not None
+        return self._config
+
     @property
     def execute_steps(self) -> int:
         if self._execute_steps is None:
@@ -112,13 +129,14 @@ class RemoteRuntime:
     def reset(self) -> None:
         """A new motion: the server forgets this session's reasoning and steering at the next call."""
         self._reset = True
-        self._steer = None
+        self._steer = self._motion_steer = None
 
     def steer(self, target: Any, place: Any = None, *, snap_iou: Optional[float] = None, snap_place: bool = True) -> None:
         """Sent with the next call (see ``VLARuntime.steer``)."""
         self._steer = {"target": None if target is None else [float(v) for v in target],
                        "place": None if place is None else [float(v) for v in place],
                        "snap_iou": snap_iou, "snap_place": bool(snap_place)}
+        self._motion_steer = self._steer
 
     def predict_chunk(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[Any] = ()) -> RemoteChunk:
         """The server's chunk for this observation, or a hold while it cannot be reached."""
@@ -128,24 +146,28 @@ class RemoteRuntime:
                                    "dialogue": [[str(q), str(a)] for q, a in dialogue],
                                    "session_id": self.session_id, "reset": self._reset,
                                    "side_words": self.settings.side_words}
-        if self._steer is not None:
-            request["steer"] = self._steer
         try:
             if self._config is None:
                 self._read_metadata()
+            self.client.connect()
+            steer = self._steer if self.client.connections == self._delivered_on else self._motion_steer
+            if steer is not None:
+                request["steer"] = steer
             reply = self.client.infer(request)
         except PolicyServerDown:
             return self._hold(state)
+        self._delivered_on = self.client.connections
         # Delivered: the reset and steering are now the server's (its session keeps them).
         self._reset, self._steer = False, None
         notice = SERVER_BACK if self._told_down else None
         self._down_since, self._told_down = None, False
         text = str(reply.get("reasoning", ""))
         written = reply.get("written_target")
+        self.calls.update({k: int(v) for k, v in (reply.get("calls") or {}).items() if k in self.calls})
         return RemoteChunk(np.asarray(reply["actions"], dtype=np.float32), text, parse_reasoning(text),
                            float(reply.get("confidence", 0.0)),
                            ReasonedObject(name=written["name"], box=tuple(written["box"])) if written else None,
-                           notice=notice)
+                           notice=notice, reasoned=bool(reply.get("reasoned", False)))
 
     def _hold(self, state: np.ndarray) -> RemoteChunk:
         """Zero motion, the gripper as last commanded (state[7]: 1 closed), after the client's backoff."""

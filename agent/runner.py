@@ -367,13 +367,14 @@ def default_run_dir(root: str | Path = "runs") -> Path:
 
 
 def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunConfig,
-            run_dir: Optional[Path] = None, progress: bool = False, workers: int = 1,
+            run_dir: Optional[Path] = None, progress: bool = False, workers: int = 1, ray_address: Optional[str] = None,
             on_line: Optional[Callable[[str, str], None]] = None,
             on_result: Optional[Callable[[Scenario, EpisodeResult], None]] = None) -> Report:
     """Run every scenario (seeded by position) and write ``run_dir/report.json``; malformed
     scenarios are reported with their error. ``workers`` > 1 runs episodes in that many
     processes (each episode owns its physics client; a worker that dies is reported as its
-    episode's error and replaced); ``on_line`` then sees nothing."""
+    episode's error and replaced), ``ray_address`` as Ray tasks (``agent/ray_pool.py``);
+    ``on_line`` then sees nothing."""
     run_dir = run_dir or default_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     bar = None
@@ -394,7 +395,11 @@ def run_all(scenarios: list[Scenario], errors: list[ScenarioError], config: RunC
         s = scenarios[i]
         done(i, EpisodeResult(name=s.name, passed=False, success=False, error=why, expect=s.expect, source=s.source))
 
-    if workers > 1 and len(scenarios) > 1:
+    if ray_address is not None:  # one Ray task per episode (agent/ray_pool.py)
+        from agent.ray_pool import run_on_ray
+
+        run_on_ray(_run_in_worker, scenarios, (config, run_dir), ray_address, done, lost)
+    elif workers > 1 and len(scenarios) > 1:
         from agent.worker_pool import run_in_workers
 
         # Spawned children start clean (no inherited physics clients or torch thread pools); a

@@ -8,12 +8,12 @@ one steered instruction, so the runtime's reasoning reuse runs as in a motion: a
 thought every ``replan_every`` calls, one forward otherwise). Reported:
 
 1. overhead: median per-call time at 1 client over the websocket vs the same calls on an
-   in-process ``VLARuntime`` (ms, and their ratio);
-2. p50 / p99 per call (ms) at 1, 2, 4, 8 clients (batched: ``--max-batch 8``);
-3. aggregate throughput (calls/s) with 8 clients, batched (``--max-batch 8``) vs unbatched
-   (``--max-batch 1``), and their ratio. The policy cannot fuse calls into one forward
-   (``serving/policy_backend.py``): a batch runs its calls one after another in the worker
-   thread, so batching saves only the hand-offs; expect a ratio near 1.
+   in-process ``VLARuntime`` (ms, and their ratio), and the serving cost alone: the median of
+   each call's round trip minus the server's own inference time (socket, msgpack, queue);
+2. p50 / p99 per call (ms) and aggregate calls/s at 1, 2, 4, 8 clients, on a batching server
+   (``--max-batch 8``: concurrent calls run as one batched pass, ``serving/batched_inference.py``)
+   and on an unbatched one (``--max-batch 1``: one call after another), in the same run;
+3. the batched / unbatched throughput ratio at 8 clients.
 
 Every wait is bounded (client timeouts, a server start timeout). Wall-clock numbers move with
 the load on a shared machine.
@@ -127,6 +127,7 @@ def drive(uri: str, clients: int, obs: list[dict[str, np.ndarray]], warmup: int 
             c.infer(request(o, f"warm-{i}", k == 0))
     times: list[list[float]] = [[] for _ in range(clients)]
     batch: list[int] = []
+    wire: list[float] = []  # per call: client round trip minus the server's inference time (ms)
     barrier = threading.Barrier(clients)
 
     def run(i: int) -> None:
@@ -136,6 +137,7 @@ def drive(uri: str, clients: int, obs: list[dict[str, np.ndarray]], warmup: int 
             reply = conns[i].infer(request(o, f"client-{i}", k == 0))
             times[i].append(1000.0 * (time.perf_counter() - start))
             batch.append(int(reply["server_timing"].get("batch_size", 1)))
+            wire.append(times[i][-1] - float(reply["server_timing"].get("infer_ms", 0.0)))
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
     start = time.perf_counter()
@@ -146,19 +148,28 @@ def drive(uri: str, clients: int, obs: list[dict[str, np.ndarray]], warmup: int 
     wall = time.perf_counter() - start
     for c in conns:
         c.close()
-    flat = np.array([t for ts in times for t in ts])
-    return {"clients": clients, "calls": int(flat.size), "p50_ms": float(np.percentile(flat, 50)),
-            "p99_ms": float(np.percentile(flat, 99)), "mean_ms": float(flat.mean()),
-            "throughput_per_s": float(flat.size / wall), "mean_batch": float(np.mean(batch))}
+    flat = [t for ts in times for t in ts]
+    return {"clients": clients, "times_ms": flat, "wall_s": wall, "batch": batch, "wire_ms": wire}
+
+
+def pooled(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """p50 / p99 over every call of the rounds; calls/s over their summed wall time."""
+    flat = np.array([t for r in rounds for t in r["times_ms"]])
+    return {"clients": rounds[0]["clients"], "calls": int(flat.size), "rounds": len(rounds),
+            "p50_ms": float(np.percentile(flat, 50)), "p99_ms": float(np.percentile(flat, 99)),
+            "mean_ms": float(flat.mean()), "throughput_per_s": float(flat.size / sum(r["wall_s"] for r in rounds)),
+            "mean_batch": float(np.mean([b for r in rounds for b in r["batch"]])),
+            "wire_p50_ms": float(np.median([w for r in rounds for w in r["wire_ms"]]))}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "vla"))
     parser.add_argument("--calls", type=int, default=16, help="timed calls per client")
-    parser.add_argument("--rounds", type=int, default=3, help="in-process / 1-client rounds, interleaved")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per client count, variants alternating")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, here and in the server")
-    parser.add_argument("--batch-wait-ms", type=float, default=2.0)
+    parser.add_argument("--batch-wait-ms", type=float, default=5.0)
+    parser.add_argument("--max-clients", type=int, default=8, help="largest client count (1, 2, 4, 8)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
 
@@ -168,42 +179,54 @@ def main(argv: list[str] | None = None) -> int:
     image_size = json.loads((Path(args.checkpoint) / "config.json").read_text())["policy"]["image_size"]
     obs = observations(args.calls, image_size)
     runtime = in_process_runtime(args.checkpoint)
-    results: dict[str, Any] = {"calls_per_client": args.calls, "image_size": image_size, "threads": args.threads}
-    server = Server(args.checkpoint, max_batch=8, batch_wait_ms=args.batch_wait_ms, threads=args.threads)
+    results: dict[str, Any] = {"calls_per_client": args.calls, "image_size": image_size, "threads": args.threads,
+                               "batch_wait_ms": args.batch_wait_ms}
+    clients = [n for n in (1, 2, 4, 8) if n <= args.max_clients]
+    # Both servers stay up; every client count runs rounds that alternate batched / unbatched
+    # (and, at 1 client, the in-process runtime), so a change in the machine's load hits all alike.
+    batched = Server(args.checkpoint, max_batch=8, batch_wait_ms=args.batch_wait_ms, threads=args.threads)
+    unbatched = Server(args.checkpoint, max_batch=1, batch_wait_ms=0.0, threads=args.threads)
+    local: list[float] = []
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {"batched": {}, "unbatched": {}}
     try:
-        local: list[float] = []
-        ones: list[dict[str, Any]] = []
-        for _ in range(args.rounds):  # interleaved, so load from other processes hits both alike
-            local.extend(in_process_ms(runtime, obs))
-            ones.append(drive(server.uri, 1, obs))
-        local_ms = np.array(local)
-        results["in_process"] = {"p50_ms": float(np.median(local_ms)), "p99_ms": float(np.percentile(local_ms, 99)),
-                                 "mean_ms": float(local_ms.mean()), "calls": int(local_ms.size)}
-        one_ms = np.array([r["p50_ms"] for r in ones])
-        results["batched"] = [min(ones, key=lambda r: abs(r["p50_ms"] - float(np.median(one_ms))))]
-        results["batched"] += [drive(server.uri, n, obs) for n in (2, 4, 8)]
+        for n in clients:
+            for _ in range(args.rounds):
+                if n == 1:
+                    local.extend(in_process_ms(runtime, obs))
+                for name, server in (("batched", batched), ("unbatched", unbatched)):
+                    runs[name].setdefault(n, []).append(drive(server.uri, n, obs))
     finally:
-        server.stop()
-    server = Server(args.checkpoint, max_batch=1, batch_wait_ms=0.0, threads=args.threads)
-    try:
-        results["unbatched_8"] = drive(server.uri, 8, obs)
-    finally:
-        server.stop()
+        batched.stop()
+        unbatched.stop()
+    local_ms = np.array(local)
+    results["in_process"] = {"p50_ms": float(np.median(local_ms)), "p99_ms": float(np.percentile(local_ms, 99)),
+                             "mean_ms": float(local_ms.mean()), "calls": int(local_ms.size)}
+    for name in ("batched", "unbatched"):
+        results[name] = [pooled(runs[name][n]) for n in clients]
+    ones = runs["batched"][1]
     one = results["batched"][0]
-    results["one_client_p50_per_round_ms"] = [r["p50_ms"] for r in ones]
+    results["one_client_p50_per_round_ms"] = [float(np.median(r["times_ms"])) for r in ones]
     results["overhead_ms"] = one["p50_ms"] - results["in_process"]["p50_ms"]
     results["overhead_ratio"] = one["p50_ms"] / results["in_process"]["p50_ms"]
-    results["batched_vs_unbatched_8"] = results["batched"][-1]["throughput_per_s"] / results["unbatched_8"]["throughput_per_s"]
+    # The serving cost alone (socket, msgpack, queue, hand-off), free of the compute's load noise.
+    results["wire_overhead_ratio"] = 1.0 + one["wire_p50_ms"] / results["in_process"]["p50_ms"]
+    results["batched_vs_unbatched"] = {str(b["clients"]): b["throughput_per_s"] / u["throughput_per_s"]
+                                       for b, u in zip(results["batched"], results["unbatched"])}
+    rate = lambda r: len(r["times_ms"]) / r["wall_s"]  # noqa: E731
+    results["batched_vs_unbatched_per_round"] = {str(n): [rate(b) / rate(u) for b, u in
+                                                          zip(runs["batched"][n], runs["unbatched"][n])] for n in clients}
 
     print(f"in-process      p50 {results['in_process']['p50_ms']:7.1f} ms   p99 {results['in_process']['p99_ms']:7.1f} ms")
     print(f"loopback 1 cl.  p50 {one['p50_ms']:7.1f} ms   overhead {results['overhead_ms']:+.1f} ms "
-          f"(x{results['overhead_ratio']:.2f})")
-    print("clients  p50 ms  p99 ms  calls/s  mean batch")
-    for r in results["batched"]:
-        print(f"{r['clients']:7d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['throughput_per_s']:8.1f} {r['mean_batch']:10.2f}")
-    u = results["unbatched_8"]
-    print(f"8 clients unbatched: {u['throughput_per_s']:.1f} calls/s (p50 {u['p50_ms']:.1f} ms, p99 {u['p99_ms']:.1f} ms); "
-          f"batched/unbatched x{results['batched_vs_unbatched_8']:.2f}")
+          f"(x{results['overhead_ratio']:.2f}); round trip minus server inference p50 {one['wire_p50_ms']:.1f} ms "
+          f"(x{results['wire_overhead_ratio']:.2f})")
+    print("server     clients  p50 ms  p99 ms  calls/s  mean batch")
+    for name in ("batched", "unbatched"):
+        for r in results[name]:
+            print(f"{name:10s} {r['clients']:7d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['throughput_per_s']:8.2f} "
+                  f"{r['mean_batch']:10.2f}")
+    print("batched / unbatched calls/s: " + ", ".join(f"{n} clients x{v:.2f}"
+                                                      for n, v in results["batched_vs_unbatched"].items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -23,6 +23,8 @@ DEFAULT_KINDS = "pick,place_in,place_on"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agent.ray_pool import add_ray_argument
+
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--out", default="data/demos")
     parser.add_argument("--kinds", default=DEFAULT_KINDS, help="comma-separated task kinds, cycled")
@@ -37,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="record only the first K steps of each episode (many scenes cheaply; "
                              "success not required)")
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
+    add_ray_argument(parser)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,13 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.ray is not None:  # every episode a Ray task running this command alone (agent/ray_pool.py)
+        from agent.ray_pool import fan_out
+
+        fan_out("agent.commands.collect", args)
+        present = sum(episode_path(out, i).exists() for i in range(args.start, args.start + args.episodes))
+        print(f"{present} of {args.episodes} episodes present in {out} after the Ray run")
+        return 0
     failed_file = out / "failed.txt"
     failed = frozenset(failed_file.read_text().split()) if failed_file.exists() else frozenset()
     indices = range(args.start, args.start + args.episodes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agent.ray_pool import add_ray_argument
     from agent.runner import EXECUTORS, RunConfig
     from agent.suites import SUITES
 
@@ -37,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", default=defaults.calibration,
                         help="conformal prediction sets: 'auto' (checkpoints/conformal.json if present), 'off', or a JSON file")
     parser.add_argument("--workers", type=int, default=1, help="episodes run in parallel processes")
+    add_ray_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(exc)
         return 2
     report = run_all(loaded.scenarios, loaded.errors, config, run_dir, progress=not args.no_progress,
-                     workers=args.workers)
+                     workers=args.workers, ray_address=args.ray)
     print(format_table(report))
     if args.report:
         report.write(args.report)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -22,9 +23,16 @@ IOU_CORRECT = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
+    from agent.ray_pool import add_ray_argument
     from policy.runtime_settings import RENAME_MODES
 
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", help="policy checkpoint folder (or --policy-server)")
+    parser.add_argument("--policy-server", metavar="WS_URL",
+                        help="ask a `main.py serve` policy server (ws://host:port) instead of loading --checkpoint; "
+                             "the runtime settings are then the server's")
+    parser.add_argument("--api-key", default=os.environ.get("ASKVLA_API_KEY"),
+                        help="the policy server's API key (default $ASKVLA_API_KEY)")
+    add_ray_argument(parser)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
     parser.add_argument("--start", type=int, default=0,
                         help="first episode index (seed 2 * index + 1): a later block of held-out seeds, "
@@ -217,6 +225,8 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         t0 = time.perf_counter()
         chunk = runtime.predict_chunk(obs, instruction, dialogue)
         policy_s += time.perf_counter() - t0
+        if getattr(chunk, "gave_up", False):  # a policy server that did not come back (agent/remote_runtime.py)
+            break
         if chunk.reasoned:
             ok, iou, call = score_call(env, spec, chunk.written_target, obs, steps, box_camera, start_z)
             checks.append(ok)
@@ -319,17 +329,26 @@ def run(args: argparse.Namespace) -> int:
 
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
+    from agent.remote_runtime import RemoteRuntime
     from policy.checkpoint import load_checkpoint
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
+    if args.ray is not None:  # every episode a Ray task running this command alone (agent/ray_pool.py)
+        from agent.ray_pool import fan_out
+
+        return write_report(args, [r for r in fan_out("agent.commands.evaluate", args) if r is not None])
     torch.set_num_threads(args.threads)
     if args.rename is None:
         args.rename = "every" if args.steer == "none" else "off"
     if args.hold_lost is None:
         args.hold_lost = "PLACE" if args.steer == "none" else ""
-    policy = load_checkpoint(args.checkpoint)
-    runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
+    if not args.checkpoint and not args.policy_server:
+        raise SystemExit("eval: give --checkpoint DIR or --policy-server ws://host:port")
+    policy = None if args.policy_server else load_checkpoint(args.checkpoint)
+    remote = RemoteRuntime.connect(args.policy_server, api_key=args.api_key) if policy is None else None
+    runtime = remote if remote is not None else VLARuntime(policy, RuntimeSettings(
+                                                     replan_every=args.replan_every, execute_steps=args.execute_steps,
                                                      point_boxes=not args.free_boxes,
                                                      binary_gripper=not args.raw_gripper,
                                                      track_iou=None if args.no_track else RuntimeSettings.track_iou,
@@ -348,7 +367,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_steps is None:
         args.max_steps = 160 if args.retries is None else 300
     snap_iou = (args.snap_iou if args.snap_iou > 0 else None) if args.steer == "perception" else None
-    env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
+    image_size = remote.require_config().image_size if remote is not None else policy.config.image_size
+    env = TabletopEnv(image_size=image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
     try:
         bar = tqdm(range(args.start, args.start + args.episodes), desc="eval", unit="ep")
@@ -363,6 +383,11 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()
+    return write_report(args, records)
+
+
+def write_report(args: argparse.Namespace, records: list[dict[str, Any]]) -> int:
+    """Print the summary of ``records`` and write the report to ``args.report`` (when set)."""
     report = {"checkpoint": str(args.checkpoint), "seeds": "odd (2i+1), never used by collect",
               **summarize(records), "settings": vars(args), "per_episode": records}
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_episode", "settings")}, indent=1))

@@ -26,7 +26,7 @@ class FakeBackend:
 
     def metadata(self) -> dict[str, Any]:
         return {"policy": "fake", "action_dim": 7, "chunk": CHUNK, "execute_steps": CHUNK, "state_dim": STATE_DIM,
-                "image_size": 32, "writes_reasoning": True, "geometry_camera": None, "batching": "sequential"}
+                "image_size": 32, "writes_reasoning": True, "geometry_camera": None, "batching": "fused"}
 
     def infer_batch(self, requests: list[PolicyRequest]) -> list[Any]:
         out: list[Any] = []

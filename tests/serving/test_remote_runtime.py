@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -77,3 +78,25 @@ def test_the_robot_side_imports_no_torch():
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-1000:]
+
+
+def test_a_new_connection_carries_the_motions_steering_again():
+    """Another replica (or a restarted server) does not hold the session: the steering goes again."""
+    first = FakeBackend()
+    server = start_server(first)
+    port = server.port
+    runtime = RemoteRuntime(PolicyClient(server.uri, timeout_s=5, backoff_s=0.05, max_backoff_s=0.2), give_up_s=30)
+    runtime.steer((0.1, 0.2, 0.3, 0.4), (0.5, 0.5, 0.7, 0.7))
+    runtime.predict_chunk(_obs(), "put the red cube in the bowl")
+    runtime.predict_chunk(_obs(), "put the red cube in the bowl")
+    assert [r.steer is not None for r in first.calls] == [True, False]  # sent once per connection
+    server.stop()
+    assert runtime.predict_chunk(_obs(), "put the red cube in the bowl").holding
+    second = FakeBackend()  # a fresh process: no sessions
+    server = start_server(second, port=port)
+    try:
+        time.sleep(0.25)  # past the client's backoff
+        assert not runtime.predict_chunk(_obs(), "put the red cube in the bowl").holding
+        assert second.calls[0].steer is not None and second.calls[0].steer.target == (0.1, 0.2, 0.3, 0.4)
+    finally:
+        server.stop()

@@ -1,0 +1,343 @@
+"""Many sessions' network calls as ONE batched pass through the VLA: the server's dynamic batching.
+
+``predict_chunks(runtimes, observations, prompts)`` answers what ``runtime.predict_chunk`` answers
+for each (runtime, observation) pair, but runs the B calls together:
+
+1. **reasoning**: the rows that must write a new chain of thought are left-padded to one length
+   and prefilled together (image + prompt + state, one forward of B rows), then decoded in
+   lockstep, one token per row per step on one KV cache of B rows. Each row's choices are the
+   runtime's own (``_RowWriter`` below follows ``VLARuntime._reason``): the greedy token, the box
+   pointer's choice among the listed boxes and the MOVE phase gate (``policy.box_pointer.choose_box``'s
+   scores, all of a row's candidates in one forward over a copy of that row's cache). A chosen box's tokens are fed one per step; a row
+   that has finished feeds a masked pad until the slowest row ends;
+2. **actions**: every row (reasoning rows after their memory is updated and steered, and rows that
+   reuse their last reasoning) reads its action chunk in ONE forward of B rows over
+   prefix + reasoning + the C action queries, as ``VLARuntime._reuse`` does for one.
+
+Padding never changes a row's answer: pads are masked out of attention, and every row's position
+ids count only its own tokens, so rotary positions are those of the row run alone (a pad or a
+finished row's filler is skipped in the count). Results equal the single calls' up to float
+rounding (tests/serving/test_batched_inference.py).
+
+Rows this path does not cover run alone through ``predict_chunk``: runtimes whose settings ask
+the object namer to rename the listing (``rename_listed`` other than ``off`` with a namer; the
+server always serves with it off) and a batch of one, which keeps the runtime's own decode
+(``static`` / ``compiled`` KV caches, ``policy/decode_cache.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Generator, Optional, Sequence
+
+import numpy as np
+import torch
+
+from policy.box_pointer import (BoxChoice, candidate_box, candidate_boxes, keep_tracked, listed_twins, on_named_side,
+                                pointed_slot)
+from policy.cot_format import DialogueTurn, format_prompt, named_side, parse_reasoning
+from policy.dataset import image_to_tensor
+from policy.runtime import ChunkResult, VLARuntime, target_confidence
+from policy.tokenizer import decode_text
+
+# A row's decision loop yields the tokens to feed next and is sent the logits (1, V) after them.
+_Writer = Generator[list[int], torch.Tensor, tuple[list[int], list[float]]]
+
+
+@dataclass
+class _Row:
+    """One call of the batch: its runtime and the tensors of its observation."""
+
+    runtime: VLARuntime
+    prompt: str
+    pixels: torch.Tensor  # (1, 3, S, S)
+    state: torch.Tensor  # (1, state_dim) normalised
+    reasons: bool = False
+    result: Optional[ChunkResult] = None
+
+
+def batchable(runtime: VLARuntime) -> bool:
+    """True when ``runtime``'s calls can join a batch (see module docstring)."""
+    return runtime.settings.rename_listed == "off" or runtime.policy.namer is None
+
+
+@torch.no_grad()
+def predict_chunks(runtimes: Sequence[VLARuntime], observations: Sequence[dict[str, Any]], instructions: Sequence[str],
+                   dialogues: Optional[Sequence[Sequence[DialogueTurn]]] = None) -> list[ChunkResult]:
+    """``[runtimes[i].predict_chunk(observations[i], instructions[i], dialogues[i])]``, batched.
+
+    The runtimes must be distinct (each call moves its runtime's memory) and share one model."""
+    dialogues = dialogues if dialogues is not None else [()] * len(runtimes)
+    if len({id(r) for r in runtimes}) != len(runtimes):
+        raise ValueError("a batch holds each runtime (session) at most once")
+    if len({id(r.model) for r in runtimes}) > 1:
+        raise ValueError("a batch runs on one model")
+    together = [i for i, r in enumerate(runtimes) if batchable(r)]
+    results: list[Optional[ChunkResult]] = [None] * len(runtimes)
+    for i in range(len(runtimes)):
+        if i not in together or len(together) < 2:
+            results[i] = runtimes[i].predict_chunk(observations[i], instructions[i], dialogues[i])
+    if len(together) >= 2:
+        rows = [_begin(runtimes[i], observations[i], instructions[i], dialogues[i]) for i in together]
+        _write_reasoning([row for row in rows if row.reasons])
+        _read_actions([row for row in rows if row.result is None])
+        for i, row in zip(together, rows):
+            results[i] = row.result
+    return [r for r in results if r is not None]  # every slot is filled above
+
+
+def _begin(runtime: VLARuntime, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn]) -> _Row:
+    """``predict_chunk`` up to the network call: proprio bookkeeping, the release retreat (which
+    answers without the network) and whether this call reasons."""
+    mem, cfg = runtime._memory, runtime.config
+    prompt = format_prompt(instruction, dialogue)
+    pixels = image_to_tensor(np.asarray(obs["rgb"]), cfg.image_size)[None].to(runtime.device)
+    runtime._raw_state = np.asarray(obs["state"], dtype=np.float32)
+    mem.grasp.update(runtime._raw_state)
+    state = torch.from_numpy(runtime.policy.stats.normalize_state(runtime._raw_state))[None].to(runtime.device)
+    row = _Row(runtime, prompt, pixels, state)
+    if runtime._retreat is not None and runtime._retreat.update(runtime._raw_state, mem.reasoning.place is not None):
+        row.result = runtime._retreat_chunk()
+        return row
+    row.reasons = (mem.stale or prompt != mem.prompt or mem.chunks_since_reasoning >= runtime.settings.replan_every
+                   or not mem.reasoning_ids)
+    return row
+
+
+# -- 1. reasoning: lockstep decode of B rows ----------------------------------------------------
+def _left_pad(seqs: list[list[int]], types: list[list[int]], pad_id: int) -> tuple[torch.Tensor, ...]:
+    """(ids, token types, attention mask, position ids), each (B, L), rows padded on the left."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    typ = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for b, (s, t) in enumerate(zip(seqs, types)):
+        ids[b, width - len(s):] = torch.tensor(s)
+        typ[b, width - len(s):] = torch.tensor(t)
+        mask[b, width - len(s):] = 1
+    return ids, typ, mask, _positions(mask)
+
+
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    """PaliGemma's 1-based positions counting each row's own (unmasked) tokens only."""
+    return (mask.cumsum(dim=1) * mask).clamp(min=1)
+
+
+def _backbone(model: Any, embeds: torch.Tensor, types: Optional[torch.Tensor], mask: torch.Tensor,
+              positions: torch.Tensor, cache: Any = None) -> torch.Tensor:
+    """``VLAModel.run_backbone`` with a padding mask and explicit position ids; (B, L, H)."""
+    kwargs = {model._cache_kwarg: cache, "use_cache": cache is not None}
+    out = model.backbone.model(inputs_embeds=embeds, token_type_ids=types, attention_mask=mask,
+                               position_ids=positions, **kwargs)
+    return out.last_hidden_state
+
+
+def _row_cache(cache: Any, mask: torch.Tensor, b: int) -> Any:
+    """A one-row ``DynamicCache`` holding row ``b``'s unmasked positions: the cache that row would
+    have run alone (what the box pointer scores its candidates on)."""
+    from transformers import DynamicCache
+
+    keep = mask[b].nonzero().squeeze(1)
+    single = DynamicCache()
+    for index, layer in enumerate(cache.layers):
+        single.update(layer.keys[b:b + 1, :, keep].clone(), layer.values[b:b + 1, :, keep].clone(), index)
+    return single
+
+
+def score_candidates(model: Any, cache: Any, logits: torch.Tensor, candidates: list[list[int]]) -> BoxChoice:
+    """``policy.box_pointer.choose_box``'s choice, its candidates scored in ONE forward: the
+    one-row ``cache`` is repeated per candidate and every candidate's tokens (right-padded: the
+    suffix is causal, so a pad never reaches an earlier position) run together. ``cache`` is
+    left as it was; ``next_logits`` is the winner's (the batch feeds its tokens itself)."""
+    from transformers import DynamicCache
+
+    K, width = len(candidates), max(len(c) for c in candidates)
+    ids = torch.tensor([c + [c[-1]] * (width - len(c)) for c in candidates], device=logits.device)
+    stacked = DynamicCache()
+    for index, layer in enumerate(cache.layers):
+        stacked.update(layer.keys.expand(K, -1, -1, -1).contiguous(), layer.values.expand(K, -1, -1, -1).contiguous(),
+                       index)
+    past = cache.get_seq_length()
+    mask = torch.ones(K, past + width, dtype=torch.long, device=logits.device)
+    positions = past + 1 + torch.arange(width, device=logits.device).expand(K, -1)
+    hidden = _backbone(model, model.embed(ids, None, None), None, mask, positions, stacked)
+    rest = torch.log_softmax(model.backbone.lm_head(hidden).float(), dim=-1)  # (K, width, V)
+    first = torch.log_softmax(logits.float(), dim=-1)[0]
+    token_logps = [[float(first[c[0]])] + [float(rest[k, j, c[j + 1]]) for j in range(len(c) - 1)]
+                   for k, c in enumerate(candidates)]
+    posterior = torch.softmax(torch.tensor([sum(lp) for lp in token_logps]), dim=0)
+    best = int(torch.argmax(posterior))
+    return BoxChoice(token_ids=list(candidates[best]), token_probs=[math.exp(lp) for lp in token_logps[best]],
+                     posterior=float(posterior[best]),
+                     next_logits=model.backbone.lm_head(hidden[best:best + 1, len(candidates[best]) - 1]))
+
+
+def _write_reasoning(rows: list[_Row]) -> None:
+    """New chains of thought for ``rows`` (module docstring, step 1); each row's memory updated."""
+    from transformers import DynamicCache
+
+    if not rows:
+        return
+    runtime0 = rows[0].runtime
+    model, cfg = runtime0.model, runtime0.config
+    device = rows[0].pixels.device
+    prefixes = [row.runtime._prefix(row.prompt) for row in rows]
+    ids, types, mask, positions = (t.to(device) for t in _left_pad([p[0][0].tolist() for p in prefixes],
+                                                                    [p[1][0].tolist() for p in prefixes],
+                                                                    cfg.pad_token_id))
+    cache = DynamicCache()
+    embeds = model.embed(ids, torch.cat([r.pixels for r in rows]), torch.cat([r.state for r in rows]))
+    hidden = _backbone(model, embeds, types, mask, positions, cache)
+    logits = model.backbone.lm_head(hidden[:, -1])  # (B, V)
+    state = {"mask": mask}  # the attention mask grows with every step; _row_cache reads it
+    writers = [_RowWriter(row, lambda b=b: _row_cache(cache, state["mask"], b)) for b, row in enumerate(rows)]
+    pending = [w.start(logits[b:b + 1]) for b, w in enumerate(writers)]
+    while any(p for p in pending):
+        feed = torch.full((len(rows), 1), cfg.pad_token_id, dtype=torch.long, device=device)
+        fed = torch.zeros((len(rows), 1), dtype=torch.long, device=device)
+        for b, tokens in enumerate(pending):
+            if tokens:
+                feed[b, 0] = tokens.pop(0)
+                fed[b, 0] = 1
+        state["mask"] = torch.cat([state["mask"], fed], dim=1)
+        step_pos = _positions(state["mask"])[:, -1:]
+        hidden = _backbone(model, model.embed(feed, None, None), None, state["mask"], step_pos, cache)
+        logits = model.backbone.lm_head(hidden[:, -1])
+        for b, w in enumerate(writers):
+            if fed[b, 0] and not pending[b]:  # the row's last queued token: its next decision
+                pending[b] = w.send(logits[b:b + 1])
+    for w in writers:
+        w.finish()
+
+
+class _RowWriter:
+    """One row's decisions while the batch decodes: ``VLARuntime._reason``'s loop as a generator
+    (the runtime's settings and memory, the box pointer, the phase gate); the batch feeds what it
+    yields and sends back the logits after the last of those tokens."""
+
+    def __init__(self, row: _Row, row_cache: Any) -> None:
+        self.row = row
+        self.row_cache = row_cache
+        self.generated: list[int] = []
+        self.probs: list[float] = []
+        self._loop: Optional[_Writer] = None
+
+    def start(self, logits: torch.Tensor) -> list[int]:
+        self._loop = self._decide(logits)
+        try:
+            return next(self._loop)
+        except StopIteration:  # no reasoning tokens allowed at all
+            return []
+
+    def send(self, logits: torch.Tensor) -> list[int]:
+        assert self._loop is not None
+        try:
+            return self._loop.send(logits)
+        except StopIteration:
+            return []
+
+    def _decide(self, logits: torch.Tensor) -> _Writer:
+        runtime, row = self.row.runtime, self.row
+        model, cfg, mem, settings = runtime.model, runtime.config, runtime._memory, runtime.settings
+        if row.prompt != mem.prompt:
+            mem.pointed.clear()
+            mem.held = None
+        generated, probs = self.generated, self.probs
+        side = named_side(row.prompt) if settings.side_words is not None else None
+        while len(generated) < cfg.max_reasoning_tokens:
+            p = torch.softmax(logits.float(), dim=-1)[0]
+            token = int(torch.argmax(p))
+            if settings.point_boxes and token in runtime._loc_ids:
+                tokenizer = runtime.policy.tokenizer
+                text = decode_text(tokenizer, generated)
+                candidates = candidate_boxes(tokenizer, text)
+                if candidates:
+                    slot = pointed_slot(text)
+                    if side is not None and slot not in mem.pointed and listed_twins(text):
+                        candidates = on_named_side(tokenizer, candidates, side, cfg.geometry_camera,
+                                                   settings.side_words)
+                        side = None
+                    if settings.track_iou is not None:
+                        candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), settings.track_iou,
+                                                  hold_lost=slot in settings.hold_lost)
+                    choice = score_candidates(model, self.row_cache(), logits, candidates)
+                    mem.pointed[slot] = candidate_box(tokenizer, choice.token_ids)
+                    generated.extend(choice.token_ids)
+                    probs.extend(choice.token_probs)
+                    logits = yield list(choice.token_ids)
+                    continue
+            allowed = runtime._allowed_phases(generated)
+            if allowed and not any(ids[0] == token for ids in allowed):
+                choice = score_candidates(model, self.row_cache(), logits, allowed)
+                generated.extend(choice.token_ids)
+                probs.extend(choice.token_probs)
+                runtime.calls["phase_gated"] += 1
+                logits = yield list(choice.token_ids)
+                continue
+            generated.append(token)
+            probs.append(float(p[token]))
+            if token == cfg.eos_token_id:
+                yield [token]  # fed so the batch stays in step; the reasoning is complete
+                break
+            logits = yield [token]
+        return generated, probs
+
+    def finish(self) -> None:
+        """The end of ``VLARuntime._reason``: close a truncated reasoning, update the memory,
+        apply steering (actions are then read in step 2)."""
+        runtime, row = self.row.runtime, self.row
+        cfg, mem, settings = runtime.config, runtime._memory, runtime.settings
+        generated, probs = self.generated, self.probs
+        if not generated or generated[-1] != cfg.eos_token_id:
+            generated.append(cfg.eos_token_id)
+            probs.append(0.0)
+        mem.prompt = row.prompt
+        mem.reasoning_ids = generated
+        mem.reasoning_text = decode_text(runtime.policy.tokenizer, generated)
+        mem.reasoning = parse_reasoning(mem.reasoning_text)
+        mem.written_target = mem.reasoning.target
+        if settings.hold_boxes or mem.reasoning.relation in settings.hold_place:
+            r, (t, p) = mem.reasoning, mem.held or (None, None)
+            t = (t or (r.target.box if r.target else None)) if settings.hold_boxes else None
+            mem.held = (t, p or (r.place.box if r.place else None))
+        mem.confidence = target_confidence(runtime.policy.tokenizer, generated, probs)
+        mem.chunks_since_reasoning = 0
+        mem.stale = False
+        runtime._apply_steer()
+
+
+# -- 2. actions: one forward of B rows -----------------------------------------------------------
+def _read_actions(rows: list[_Row]) -> None:
+    """Every row's action chunk from prefix + its reasoning + the C action queries (one forward),
+    then ``predict_chunk``'s bookkeeping (counters, gripper, replanning on a gripper flip)."""
+    if not rows:
+        return
+    runtime0 = rows[0].runtime
+    model, cfg = runtime0.model, runtime0.config
+    C = cfg.chunk_size
+    prefixes = [row.runtime._prefix(row.prompt, row.runtime._memory.reasoning_ids + [cfg.pad_token_id] * C)
+                for row in rows]
+    device = rows[0].pixels.device
+    ids, types, mask, positions = (t.to(device) for t in _left_pad([p[0][0].tolist() for p in prefixes],
+                                                                    [p[1][0].tolist() for p in prefixes],
+                                                                    cfg.pad_token_id))
+    action_mask = torch.zeros_like(ids, dtype=torch.bool)
+    action_mask[:, -C:] = True  # left padding: every row's queries are its last C positions
+    embeds = model.embed(ids, torch.cat([r.pixels for r in rows]), torch.cat([r.state for r in rows]), action_mask)
+    hidden = _backbone(model, embeds, types, mask, positions)
+    geometry = torch.cat([row.runtime._geometry() for row in rows])
+    actions = model.action_head(hidden[action_mask].view(len(rows), C, -1), geometry)
+    for b, row in enumerate(rows):
+        runtime, mem = row.runtime, row.runtime._memory
+        runtime.calls["reason" if row.reasons else "reuse"] += 1
+        mem.chunks_since_reasoning += 1
+        unnorm = runtime.policy.stats.unnormalize_action(actions[b].float().cpu().numpy())
+        if runtime.settings.binary_gripper:
+            unnorm[:, 6] = (unnorm[:, 6] > 0.5).astype(unnorm.dtype)
+        gripper = float(unnorm[runtime.execute_steps - 1, 6] > 0.5)
+        if runtime.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
+            mem.stale = True
+        mem.last_gripper = gripper
+        row.result = ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence,
+                                 row.reasons, mem.written_target)
