@@ -38,6 +38,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "outcome": None, "put_back": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
         "asked": 0, "questions": [], "reperceptions": 0, "near_miss_asked": False, "steps": 0,
         "self_checks": [], "recheck": None, "retries": 0, "grasped": False, "relook": False, "follow": None,
+        "plan": None, "plan_next": False,
     }
     reading = read_interjection(said)
     last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
