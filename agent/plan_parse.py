@@ -26,7 +26,7 @@ from typing import Callable, Literal, Optional
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from perception.lexicon import SHAPE_WORDS, normalize
+from perception.lexicon import SHAPE_WORDS
 from perception.referring import ReferringParser
 from perception.types import PerceivedObject, SceneObservation
 
@@ -49,6 +49,7 @@ _MATCHING = re.compile(r"\b(?:in|into|inside|to)\s+(?:the\s+)?(?:bowls?|dish(?:e
                        r"matching)\s+(?:its|their|the same|the matching|a matching)\s+colou?rs?\b"
                        r"|\b(?:in|into|inside|to)\s+(?:the\s+|their\s+|its\s+)?(?:matching|same[- ]colou?r(?:ed)?)\s+"
                        r"(?:bowls?|dish(?:es)?|containers?)\b|\bby colou?r\b")
+_LIST_COMMA = re.compile(r"\s*,\s*(?:and\s+)?(?=(?:the|a|an|all|every|each|both|two|three|four|five|that|this)\b)")
 _CLEAR = re.compile(r"\bclear(?: off| up)?\s+(?:the\s+)?table\b")
 _CONJ = re.compile(r"\s*(?:,\s*(?:and\s+)?|\band\b|\bas well as\b|\bplus\b|\balong with\b)\s*")
 _REST = re.compile(r"^(?:all\s+)?(?:the\s+)?(?:rest|others|other ones|remaining ones|remaining|everything else|"
@@ -104,8 +105,8 @@ class CompoundRequest(BaseModel):
 
 def parse_compound(text: str) -> Optional[CompoundRequest]:
     """The request's pick groups, or None when it names one object (the single-step path)."""
-    flat = _FILLER.sub(" ", normalize(text))
-    flat = " ".join(re.sub(r"[^a-z0-9',; -]+", " ", flat).split())
+    flat = _FILLER.sub(" ", text.lower().replace("#", " number "))  # as lexicon.normalize, commas kept
+    flat = " ".join(re.sub(r"[^a-z0-9',; -]+", " ", flat).replace(",", " , ").split())
     clauses = [c.strip(" ,;") for c in _SEQUENCE.split(_LEAD.sub("", flat)) if c.strip(" ,;")]
     groups: list[PickGroup] = []
     verb = "put"
@@ -129,6 +130,7 @@ def _clause(clause: str, verb: str) -> tuple[list[PickGroup], str]:
     clause = _MATCHING.sub(" ", clause)
     cleared = bool(_CLEAR.search(clause))
     clause = _CLEAR.sub("put all the objects", clause)
+    clause = _LIST_COMMA.sub(" and ", clause)  # "the cube, the ball and the can": the tokens drop commas
     excluded, clause = _exclusions(clause)
     tokens = _PARSER.lexicon.tokenize(clause)
     if not any(t.kind == "verb" for t in tokens):
@@ -223,17 +225,20 @@ def expand(request: CompoundRequest, scene: SceneObservation, resolve: Resolve) 
     steps: list[PlanStep] = []
     notes: list[str] = []
     selector: Optional[Selector] = None
+    named: list[Selector] = []  # what the word steps name: "the rest" leaves those out even when unsure which
     for group in request.groups:
         verb = "put" if group.placement or group.matching else "pick up"
         if group.kind == "one":
             index = resolve(f"{verb} {group.words} {group.placement}".strip())
             if index is not None:
                 claimed.add(index)
+            named.append(_selector(group.words))
             steps.append(PlanStep(instruction=f"{verb} {group.words} {group.placement}".strip(), words=group.words,
                                   placement=group.placement))
             continue
         pool = [o for o in movable if o.index not in claimed and group.selector.fits(o)
-                and not any(x.fits(o) for x in group.exclude) and not _is_reference(o, group.placement)]
+                and not any(x.fits(o) for x in group.exclude) and not _is_reference(o, group.placement)
+                and not (group.kind == "rest" and any((x.color or x.shape) and x.fits(o) for x in named))]
         pool.sort(key=lambda o: float(np.hypot(o.position[0], o.position[1])))  # nearest the robot first
         if group.kind == "count" and group.count is not None:
             if len(pool) < group.count:
