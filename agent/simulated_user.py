@@ -225,6 +225,7 @@ class SimulatedUser:
         meant (``watching``), one of the place when it announced the place they meant. An
         interjection's ``then`` is said ``then.after`` steps after it."""
         from agent.interjection import read_interjection
+        from agent.plan_corrections import read_plan_correction
 
         for i, (at, words) in enumerate(self._due):
             if step >= at:
@@ -233,8 +234,8 @@ class SimulatedUser:
         for i, inter in enumerate(self.spec.interjections):
             if i not in self._fired and step >= inter.after_step:
                 self._fired.add(i)
-                reading = read_interjection(inter.say)
-                slot = reading.slot if reading is not None else None
+                reading = None if read_plan_correction(inter.say) else read_interjection(inter.say)
+                slot = reading.slot if reading is not None else None  # a plan correction is always said
                 if slot == "pick" and self.watching is not None and self.watching in {i.pick for i in self.spec.intents}:
                     continue
                 if slot == "place" and self.watching_place is not None and self.watching_place == self._current().place:
