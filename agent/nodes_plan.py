@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
+import numpy as np
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
 from agent.plan import Plan, announce, summary
-from agent.plan_corrections import PlanListener, apply_plan_correction
+from agent.plan_corrections import PlanListener, apply_plan_correction, read_plan_correction
 from agent.plan_parse import expand, parse_compound
+from agent.put_back_motion import PutBackMotion, holds_something
 from agent.state import AgentState, DialogueTurn, Outcome, TrackedObject
 
 #: Per-step bookkeeping reset when a step starts (``asked``/``questions``/``steps`` are reset too,
@@ -39,6 +41,8 @@ STEP_RESET: dict[str, Any] = {
     "near_miss_asked": False, "self_checks": [], "recheck": None, "retries": 0, "grasped": False,
     "relook": False, "follow": None,
 }
+#: Metres from the plan's home pose within which the hand needs no homing between steps.
+HOME_M = 0.05
 #: Outcomes that end the whole plan, not just the step ("stop", "never mind", a cut motion).
 ENDS_PLAN = ("stopped", "cancelled")
 #: Outcomes of a step that are worth one more try from a new look (a motion that did not make it).
@@ -59,6 +63,8 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     scene = state["scene"]
     assert scene is not None, "plan runs after perceive"
     made = expand(request, scene, lambda words: _clear_pick(ctx, words, scene))
+    home = ctx.arm.get_observation()["state"][:3]
+    made = made.model_copy(update={"home": tuple(float(v) for v in home)})
     text = announce(made)
     ctx.transcript.write("plan", text, request=made.request, ordered=made.ordered,
                          steps=[s.model_dump(mode="json", exclude={"pick"}) | {"pick_index": s.pick.index if s.pick else None}
@@ -150,8 +156,32 @@ def plan_step(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
         ctx.transcript.write("say", reply, plan_correction=heard.kind)
         dialogue += [DialogueTurn(who="user", text=heard.text, kind="interjection"), DialogueTurn(who="robot", text=reply)]
     if made.next_pending() is not None and not made.stop_after:
-        return {"plan": made, "plan_next": True, "dialogue": dialogue}
+        sent = _clear_the_view(ctx, made, state.get("steps", 0))
+        return {"plan": made, "plan_next": True, "dialogue": dialogue, "steps": state.get("steps", 0) + sent}
     return _finish(ctx, state, made, dialogue)
+
+
+#: Most control steps the arm takes to go home between two steps.
+HOMING_STEPS = 200
+
+
+def _clear_the_view(ctx: AgentContext, made: Plan, start: int) -> int:
+    """Between two steps the empty hand rises and goes back to where it stood when the plan was
+    made (proprio only, ``agent.vla_executor.homing_motion``), so the next look sees the table,
+    not the arm over it. Returns the control steps sent (each logged as an ``action``); a re-run
+    after a kill starts from wherever the hand is, so it never goes anywhere twice."""
+    state = np.asarray(ctx.arm.get_observation()["state"])
+    if made.home is None or holds_something(state) or float(np.linalg.norm(state[:3] - np.asarray(made.home))) <= HOME_M:
+        return 0
+    # A put-back to where the hand is, holding nothing, is exactly: open, rise, go home.
+    motion = PutBackMotion(tuple(float(v) for v in state[:3]), home=np.asarray(made.home))
+    sent = 0
+    while not motion.done and sent < HOMING_STEPS:
+        for action in motion.next_actions(np.asarray(ctx.arm.get_observation()["state"])):
+            out = ctx.arm.send_action(action)
+            ctx.transcript.write("action", "home", step=start + sent, sent=out)
+            sent += 1
+    return sent
 
 
 def _finish(ctx: AgentContext, state: AgentState, made: Plan, dialogue: list[DialogueTurn]) -> dict[str, Any]:
@@ -171,6 +201,23 @@ def _finish(ctx: AgentContext, state: AgentState, made: Plan, dialogue: list[Dia
             "dialogue": [*dialogue, DialogueTurn(who="robot", text=text)], "asked": made.asked,
             "questions": made.questions, "reperceptions": made.reperceptions, "retries": made.retries,
             "self_checks": made.self_checks}
+
+
+def plan_follow_up(state: AgentState, said: str) -> Optional[dict[str, Any]]:
+    """A plan correction said once the last plan has ended ("also the green one", "no, all of
+    them", "skip the blue one"): the changes to ``listen``'s update, or None when ``said`` is
+    not one (or there was no plan). New steps run as the same plan, from a new look."""
+    made: Optional[Plan] = state.get("plan")
+    heard = read_plan_correction(said) if made is not None else None
+    if made is None or heard is None:
+        return None
+    if heard.kind not in ("add", "all"):
+        return {"plan": made, "outcome": Outcome(status="idle", success=False,
+                                                 message="That plan is over already; tell me what to do next.")}
+    changed, reply = apply_plan_correction(made.model_copy(update={"stop_after": False}), heard)
+    if changed.next_pending() is None:
+        return {"plan": changed, "outcome": Outcome(status="idle", success=False, message=reply)}
+    return {"plan": changed, "plan_next": True, "reply": reply}
 
 
 def route_plan_step(state: AgentState) -> Literal["perceive", "__end__"]:

@@ -59,6 +59,8 @@ class Plan(BaseModel):
     notes: list[str] = Field(default_factory=list, description="what the plan could not include, said with it")
     selector: Optional[dict[str, Optional[str]]] = Field(
         None, description="colour/shape of the chosen objects' kind ('no, all of them' widens to every one of it)")
+    home: Optional[tuple[float, float, float]] = Field(
+        None, description="grasp point (m, base frame) when the plan was made: the hand goes back there between steps")
     reperceptions: int = Field(0, description="second looks of finished steps")
     retries: int = Field(0, description="motions tried again in finished steps")
     self_checks: list[SelfCheckRecord] = Field(default_factory=list, description="self-check records of finished steps")

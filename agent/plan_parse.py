@@ -32,6 +32,7 @@ from perception.types import PerceivedObject, SceneObservation
 
 from agent.dialogue import describe, placement_words
 from agent.plan import Plan, PlanStep
+from agent.plan_corrections import read_plan_correction
 
 GroupKind = Literal["one", "all", "count", "rest"]
 
@@ -64,6 +65,7 @@ _GENERIC_PLURALS = frozenset({"ones", "things", "objects", "items", "toys", "pie
 _WORDS_FOR = {"everything else": "the others", "anything else": "the others", "the rest": "the others",
               "rest": "others", "everything": "all the objects", "sort": "put", "tidy": "put"}
 _WORDING = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _WORDS_FOR), key=len, reverse=True)) + r")\b")
+_ADDED = re.compile(r"\b(?:also|too|as well)\b")
 _FILLER = re.compile(r"\b(?:please|thanks|thank you|for me|now)\b")
 
 
@@ -104,7 +106,10 @@ class CompoundRequest(BaseModel):
 
 
 def parse_compound(text: str) -> Optional[CompoundRequest]:
-    """The request's pick groups, or None when it names one object (the single-step path)."""
+    """The request's pick groups, or None when it names one object (the single-step path) or
+    corrects a plan ("no, all of them": ``agent.plan_corrections``)."""
+    if read_plan_correction(text) is not None:
+        return None
     flat = _FILLER.sub(" ", text.lower().replace("#", " number "))  # as lexicon.normalize, commas kept
     flat = " ".join(re.sub(r"[^a-z0-9',; -]+", " ", flat).replace(",", " , ").split())
     clauses = [c.strip(" ,;") for c in _SEQUENCE.split(_LEAD.sub("", flat)) if c.strip(" ,;")]
@@ -146,7 +151,7 @@ def _clause(clause: str, verb: str) -> tuple[list[PickGroup], str]:
     pick_text = parsed.pick.text.strip()
     if cleared and not pick_text:
         pick_text = "everything"
-    phrases = [p.strip() for p in _CONJ.split(pick_text) if p and p.strip()]
+    phrases = [_ADDED.sub(" ", p).strip() for p in _CONJ.split(pick_text) if p and p.strip()]
     return [_group(p, placement, excluded, matching) for p in phrases if _PARSER.parse_expression(p).has_content
             or _quantified(p)], verb
 

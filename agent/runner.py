@@ -212,6 +212,7 @@ class StepOrder:
     agent verifies (the runner is the referee of ``user.ordered``)."""
 
     achieved: list[int]
+    user: Optional[SimulatedUser] = None  # told which steps hold (it answers about the others)
 
     def watch(self, env: Any, scenario: Scenario, verify: Callable[[Any], bool]) -> Callable[[Any], bool]:
         def verify_and_note(target: Any) -> bool:
@@ -219,6 +220,8 @@ class StepOrder:
             for i, held in enumerate(steps_check(env, scenario).done):
                 if held and i not in self.achieved:
                     self.achieved.append(i)
+            if self.user is not None:
+                self.user.done_steps = set(self.achieved)
             return ok
 
         return verify_and_note
@@ -276,7 +279,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     session_id = f"{safe_name(scenario.name)}-{uuid4().hex[:8]}"  # a path component: names can say "../"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
     models = models or SharedModels(config)
-    order = StepOrder([])
+    order = StepOrder([], user)
     person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id,
                                                 voice=scenario.user.voice, snr_db=scenario.user.snr_db))
     context = AgentContext(

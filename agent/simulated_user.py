@@ -191,6 +191,9 @@ class SimulatedUser:
     watching: Optional[str] = None
     # True scene id of where the robot announced it puts it (None: unknown or nowhere).
     watching_place: Optional[str] = None
+    # Positions in ``spec.intents`` of the steps already achieved (a multi-step request; the
+    # runner updates it after every motion): questions are about a step still to do.
+    done_steps: set[int] = field(default_factory=set)
     _fired: set[int] = field(default_factory=set)
     # Follow-ups (``then``) due: (control step, words), said once each.
     _due: list[tuple[int, str]] = field(default_factory=list)
@@ -256,7 +259,7 @@ class SimulatedUser:
         """The intent a question or a correction is about: with a list of intents (a multi-step
         request), the step whose object is among ``candidates``, else the one the robot is
         going for (``watching``), else the first; a single intent is always itself."""
-        intents = self.spec.intents
+        intents = [i for n, i in enumerate(self.spec.intents) if n not in self.done_steps] or self.spec.intents
         return (next((i for i in intents if i.pick is not None and i.pick in candidates), None)
                 or next((i for i in intents if self.watching is not None and i.pick == self.watching), None)
                 or next((i for i in intents if i.place is not None and i.place in candidates), None)
