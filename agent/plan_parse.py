@@ -152,8 +152,7 @@ def _clause(clause: str, verb: str) -> tuple[list[PickGroup], str]:
     if cleared and not pick_text:
         pick_text = "everything"
     phrases = [_ADDED.sub(" ", p).strip() for p in _CONJ.split(pick_text) if p and p.strip()]
-    return [_group(p, placement, excluded, matching) for p in phrases if _PARSER.parse_expression(p).has_content
-            or _quantified(p)], verb
+    return [_group(p, placement, excluded, matching) for p in phrases if _names_kind(p) or _quantified(p)], verb
 
 
 def _exclusions(clause: str) -> tuple[list[Selector], str]:
@@ -171,6 +170,12 @@ def _exclusions(clause: str) -> tuple[list[Selector], str]:
         if expr.color or expr.shape:
             selectors.append(Selector(color=expr.color, shape=expr.shape))
     return selectors, " ".join(rest.split())
+
+
+def _names_kind(phrase: str) -> bool:
+    """The phrase says what kind of object (a colour or a shape): 'on second thought' does not."""
+    expr = _PARSER.parse_expression(phrase)
+    return bool(expr.color or expr.shape)
 
 
 def _quantified(phrase: str) -> bool:

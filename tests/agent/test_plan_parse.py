@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import pytest
@@ -110,3 +111,18 @@ def test_the_summary_says_what_was_done_and_what_was_not() -> None:
     plan = _plan("put the red cube, the blue cube and the yellow ball in the green bowl")
     plan = plan.with_step(0, status="done").with_step(1, status="skipped").with_step(2, status="failed")
     assert summary(plan) == "Done: the red cube. I could not do the yellow ball. I skipped the blue cube, as you said."
+
+
+def test_no_correction_phrase_of_the_project_reads_as_a_compound_request() -> None:
+    import agent.correction_phrases as phrases
+    import agent.suite_corrections as suite
+
+    said: list[str] = []
+    for module in (phrases, suite):
+        for value in vars(module).values():
+            groups = value.values() if isinstance(value, dict) else [value]
+            for group in groups:
+                if isinstance(group, (tuple, list)) and group and all(isinstance(x, str) for x in group):
+                    said += [re.sub(r"\{\w+\}", "red", x) for x in group]
+    assert len(said) > 50
+    assert [s for s in said if parse_compound(s) is not None] == []
