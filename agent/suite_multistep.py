@@ -2,7 +2,7 @@
 
 Families (the report's ``family``), each phrased many ways:
 
-- ``conjunction``: "put the red cube and the blue ball in the green bowl" (2-3 objects);
+- ``conjunction``: "put the red cube and the blue ball in the green bowl" (2-4 objects);
 - ``quantifier``: "put all the red blocks in the bowl", "every ball", "the red cubes", "both ...";
 - ``count``: "put two of the cubes in the bowl" where exactly that many are on the table (the
   contract names the objects meant, so "two of three" is not generated);
@@ -10,7 +10,7 @@ Families (the report's ``family``), each phrased many ways:
 - ``matching``: "put each block in the bowl of its colour";
 - ``exclusion``: "put all the cubes except the green one in the bowl";
 - ``rest``: "put the red cube in the bowl, then the rest";
-- ``skip``: a conjunction of three with "skip the blue one" said while the first step moves.
+- ``skip``: a conjunction of three or four with "skip the blue one" said while the first step moves.
 
 Several objects go into one bowl, so that bowl is large (18 cm) and they are small (4 cm).
 The other objects on the table must stay where they are. Seeds 11000-11199 are the measured block.
@@ -33,9 +33,11 @@ PUT = ("put", "place", "move", "please put", "could you put", "can you place", "
 IN = ("in", "into", "inside")
 AND = ("{a} and {b}", "{a} as well as {b}", "both {a} and {b}", "{a} and also {b}")
 AND3 = ("{a}, {b} and {c}", "{a}, {b}, and {c}")
+AND4 = ("{a}, {b}, {c} and {d}", "{a}, {b}, {c}, and also {d}")
 ALL = ("all the {c} {s}s", "every {c} {w}", "each {c} {w}", "the {c} {s}s", "all of the {c} {s}s", "all {c} {s}s")
 COUNT = ("two of the {c} {s}s", "the two {c} {s}s", "both {c} {s}s", "2 {c} {s}s", "both of the {c} {s}s")
 COUNT3 = ("three of the {c} {s}s", "the three {c} {s}s", "all three {c} {s}s")
+COUNT4 = ("four of the {c} {s}s", "the four {c} {s}s", "all four {c} {s}s")
 SEQ = ("first put {a} {rel} {bowl}, then {b}", "put {a} {rel} {bowl} first, then {b}",
        "put {a} {rel} {bowl} and then {b}", "first {a}, then {b}, {rel} {bowl}",
        "start with {a}, after that {b}, both {rel} {bowl}", "put {a} {rel} {bowl}, after that put {b} {rel} {bowl}")
@@ -84,7 +86,7 @@ def _scene(rng: np.random.Generator, family: str) -> dict[str, Any]:
         return {"scene": table.scene(), "instruction": str(rng.choice(MATCH)),
                 "user": {"intent": _intents(blocks, [b.id for b in bowls])}, "expect": {"success": True, "ask": False}}
     if family in ("conjunction", "skip", "sequence"):
-        n = 3 if family == "skip" else int(rng.integers(2, 4 if family == "conjunction" else 3))
+        n = int(rng.integers(3, 5)) if family == "skip" else int(rng.integers(2, 5 if family == "conjunction" else 3))
         kinds = _distinct_kinds(rng, n)
         bowl = _big_bowl(table, rng, {c for _, c in kinds})
         objs = [table.add(s, c, "small") for s, c in kinds]
@@ -94,18 +96,20 @@ def _scene(rng: np.random.Generator, family: str) -> dict[str, Any]:
             ordered = True
             text = _phrase(rng, SEQ, a=names[0], b=names[1], rel=rel, bowl=bowl_word.format(c=bowl.color))
         else:
-            listed = _phrase(rng, AND, a=names[0], b=names[1]) if n == 2 else _phrase(rng, AND3, a=names[0], b=names[1], c=names[2])
+            listed = (_phrase(rng, AND, a=names[0], b=names[1]) if n == 2 else
+                      _phrase(rng, AND3, a=names[0], b=names[1], c=names[2]) if n == 3 else
+                      _phrase(rng, AND4, a=names[0], b=names[1], c=names[2], d=names[3]))
             text = f"{put} {listed} {where}"
         meant = objs
         if family == "skip":
-            skipped = objs[int(rng.integers(1, 3))]
+            skipped = objs[int(rng.integers(1, n))]
             meant = [o for o in objs if o is not skipped]
             said = str(rng.choice(("skip the {c} one", "skip the {c} {w}", "leave out the {c} one", "not the {c} one",
                                    "forget the {c} {w}"))).format(c=skipped.color, w=_word(rng, skipped.shape))
             interjections = [{"after_step": int(rng.integers(5, 30)), "say": said}]
     elif family in ("quantifier", "count", "exclusion"):
         shape, color = str(rng.choice(SHAPES)), str(rng.choice(KIND_COLORS))
-        n = int(rng.integers(2, 4))
+        n = int(rng.integers(2, 5 if family != "exclusion" else 4))
         if family == "exclusion":
             others = [str(c) for c in rng.choice([c for c in KIND_COLORS], size=n + 1, replace=False)]
             bowl = _big_bowl(table, rng, set(others))
@@ -117,11 +121,11 @@ def _scene(rng: np.random.Generator, family: str) -> dict[str, Any]:
             bowl = _big_bowl(table, rng, {color})
             meant = [table.add(shape, color, "small") for _ in range(n)]
             table.add_distractors(int(rng.integers(1, 3)), avoid={(color, shape), *((c, "bowl") for c in COLORS)})
-            choices = ALL if family == "quantifier" else (COUNT if n == 2 else COUNT3)
+            choices = ALL if family == "quantifier" else {2: COUNT, 3: COUNT3, 4: COUNT4}[n]
             phrase = _phrase(rng, choices, c=color, s=shape, w=_word(rng, shape))
         text = f"{put} {phrase} {rel} {bowl_word.format(c=bowl.color)}"
     else:  # rest
-        kinds = _distinct_kinds(rng, int(rng.integers(2, 4)))
+        kinds = _distinct_kinds(rng, int(rng.integers(2, 5)))
         bowl = _big_bowl(table, rng, {c for _, c in kinds})
         meant = [table.add(s, c, "small") for s, c in kinds]
         text = _phrase(rng, REST, a=_the(rng, meant[0]), rel=rel, bowl=bowl_word.format(c=bowl.color))
