@@ -100,3 +100,17 @@ def test_skip_the_blue_one_mid_plan_drops_that_step_and_leaves_it(tmp_path: Path
     assert _said(result, "outcome")[-1] == ("Done: the yellow ball and the red cube on the left. "
                                             "I skipped the blue cube, as you said.")
     assert not any(e["kind"] == "plan_step" and "blue" in e["text"] for e in _events(result))
+
+
+@pytest.mark.slow
+def test_stop_inside_a_step_halts_the_arm_and_ends_the_whole_plan(tmp_path: Path) -> None:
+    scenario = Scenario.model_validate({
+        "name": "multistep-stop", "scene": {"objects": OBJECTS},
+        "instruction": "put the blue cube and the yellow ball in the green bowl",
+        "user": {"intent": _into_g("b", "y"), "interjections": [{"after_step": 20, "say": "stop"}]},
+        "expect": {"success": False, "ask": False},
+    })
+    result = run_scenario(scenario, EXPERT, tmp_path, seed=0)
+    assert result.error is None and result.status == "stopped" and result.steps_done == 0
+    assert "y" not in result.moved
+    assert [e["text"] for e in _events(result) if e["kind"] == "plan_step"] == ["put the blue cube in the green bowl"]
