@@ -40,7 +40,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "outcome": None, "put_back": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
         "asked": 0, "questions": [], "reperceptions": 0, "near_miss_asked": False, "steps": 0,
         "self_checks": [], "recheck": None, "retries": 0, "grasped": False, "relook": False, "follow": None,
-        "plan": None, "plan_next": False,
+        "plan": None, "plan_next": False, "plan_ambiguous": None,
     }
     follow_up = plan_follow_up(state, said)  # "also the green one" after a plan (agent.nodes_plan)
     if follow_up is not None:

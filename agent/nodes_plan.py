@@ -29,6 +29,7 @@ from agent.context import AgentContext
 from agent.plan import Plan, announce, summary
 from agent.plan_corrections import PlanListener, apply_plan_correction, read_plan_correction
 from agent.plan_parse import expand, parse_compound
+from agent.plan_questions import ambiguous_steps, up_front_question
 from agent.put_back_motion import PutBackMotion, holds_something
 from agent.state import AgentState, DialogueTurn, Outcome, TrackedObject
 
@@ -54,11 +55,13 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     current: Optional[Plan] = state.get("plan")
     if current is not None and state.get("plan_next"):
-        return _start(ctx, state, current)
+        return start_step(ctx, state, current)
     if current is not None or state.get("correction"):
         return {}  # a look inside a step (after a correction): nothing to plan
     request = parse_compound(state["instruction"])
     if request is None:
+        if isinstance(ctx.interjections, PlanListener):  # no plan now: every word goes to the motion
+            ctx.interjections = ctx.interjections.inner  # type: ignore[assignment]
         return {}
     scene = state["scene"]
     assert scene is not None, "plan runs after perceive"
@@ -78,19 +81,31 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         return {"plan": made, "dialogue": dialogue, "outcome": Outcome(
             status="refused", success=False,
             message="I can hold only one thing at a time. Tell me where to put them, and I'll move them one by one.")}
-    return _start(ctx, {**state, "dialogue": dialogue}, made)  # type: ignore[arg-type]
+    ambiguous = ambiguous_steps(made, scene, lambda words: _prediction_picks(ctx, words, scene))
+    if ambiguous:  # asked once, up front, before anything moves (agent.plan_questions)
+        question = up_front_question(made, scene, ambiguous)
+        ctx.say(question.text)
+        ctx.transcript.write("question", question.text, options=question.options, plan_steps=[i + 1 for i in ambiguous])
+        return {"plan": made, "question": question, "plan_ambiguous": {str(k): v for k, v in ambiguous.items()},
+                "dialogue": [*dialogue, DialogueTurn(who="robot", text=question.text, kind="question")]}
+    return start_step(ctx, {**state, "dialogue": dialogue}, made)  # type: ignore[arg-type]
+
+
+def _prediction_picks(ctx: AgentContext, words: str, scene: Any) -> list[int]:
+    """The objects a phrase may name: the picks of the calibrated prediction set, best first."""
+    raw = ctx.grounder.ground(words, scene)
+    result = ctx.calibration.apply(raw) if ctx.calibration is not None else raw
+    return [c.pick for c in sorted(result.prediction_set, key=lambda c: -c.score)]
 
 
 def _clear_pick(ctx: AgentContext, words: str, scene: Any) -> Optional[int]:
     """The object a phrase names when the calibrated grounding is sure of it (one pick in the
     prediction set), else None."""
-    raw = ctx.grounder.ground(words, scene)
-    result = ctx.calibration.apply(raw) if ctx.calibration is not None else raw
-    picks = {c.pick for c in result.prediction_set}
+    picks = set(_prediction_picks(ctx, words, scene))
     return picks.pop() if len(picks) == 1 else None
 
 
-def _start(ctx: AgentContext, state: AgentState, made: Plan) -> dict[str, Any]:
+def start_step(ctx: AgentContext, state: AgentState, made: Plan) -> dict[str, Any]:
     """Start the plan's next pending step: its request becomes the instruction."""
     index = made.next_pending()
     assert index is not None, "a plan starts a step only when one is pending"
@@ -106,9 +121,12 @@ def _start(ctx: AgentContext, state: AgentState, made: Plan) -> dict[str, Any]:
     return update
 
 
-def route_plan(state: AgentState) -> Literal["ground", "report"]:
-    """A plan with nothing to do (or only pick-ups) is answered at once."""
-    return "report" if state.get("outcome") is not None else "ground"
+def route_plan(state: AgentState) -> Literal["ground", "report", "plan_ask"]:
+    """A plan with nothing to do (or only pick-ups) is answered at once; one with ambiguous steps
+    asks about them first."""
+    if state.get("outcome") is not None:
+        return "report"
+    return "plan_ask" if state.get("plan_ambiguous") else "ground"
 
 
 def route_report(state: AgentState) -> Literal["plan_step", "__end__"]:

@@ -114,3 +114,19 @@ def test_stop_inside_a_step_halts_the_arm_and_ends_the_whole_plan(tmp_path: Path
     assert result.error is None and result.status == "stopped" and result.steps_done == 0
     assert "y" not in result.moved
     assert [e["text"] for e in _events(result) if e["kind"] == "plan_step"] == ["put the blue cube in the green bowl"]
+
+
+@pytest.mark.slow
+def test_an_ambiguous_step_is_asked_about_once_before_anything_moves(tmp_path: Path) -> None:
+    scenario = Scenario.model_validate({
+        "name": "multistep-ask", "scene": {"objects": OBJECTS},
+        "instruction": "put the yellow ball and the red cube in the green bowl",
+        "user": {"intent": _into_g("y", "r2")}, "expect": {"success": True, "ask": {"min": 1, "max": 1}},
+    })
+    result = run_scenario(scenario, EXPERT, tmp_path, seed=0)
+    assert result.error is None and result.passed and result.steps_done == 2
+    events = _events(result)
+    asked = [e for e in events if e["kind"] == "question"]
+    assert len(asked) == 1 and asked[0]["text"].startswith("Before I start: ")
+    first_action = next(e["seq"] for e in events if e["kind"] == "action")
+    assert asked[0]["seq"] < first_action and sorted(result.moved) == ["r2", "y"]

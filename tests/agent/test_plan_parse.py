@@ -126,3 +126,16 @@ def test_no_correction_phrase_of_the_project_reads_as_a_compound_request() -> No
                     said += [re.sub(r"\{\w+\}", "red", x) for x in group]
     assert len(said) > 50
     assert [s for s in said if parse_compound(s) is not None] == []
+
+
+def test_one_up_front_question_settles_every_ambiguous_step_its_answer_names() -> None:
+    from agent.plan_questions import ambiguous_steps, settle, up_front_question
+
+    plan = _plan("put the red cube and the cube in the green bowl")
+    options = {"put the red cube in the green bowl": [1, 2], "put the cube in the green bowl": [1, 2, 3, 4]}
+    ambiguous = ambiguous_steps(plan, SCENE, lambda words: options[words])
+    assert list(ambiguous) == [0, 1]
+    question = up_front_question(plan, SCENE, ambiguous)
+    assert question.text.startswith("Before I start: the red cube: do you mean") and " And the cube: " in question.text
+    settled, which = settle("the one on the left, and the blue one", plan, SCENE, ambiguous)
+    assert which == [0, 1] and settled.steps[0].pick.index == 2 and settled.steps[1].pick.index == 3
