@@ -33,6 +33,7 @@ from agent.run_folder import new_run_dir, safe_name
 from agent.scenario import Fault, Scenario, ScenarioError
 from agent.shared_models import SharedModels
 from agent.simulated_user import HeardPerson, SimulatedUser
+from agent.step_check import StepOrder, verify_steps
 from perception.types import PerceivedObject, SceneObservation
 
 #: Metres an object must move to count as disturbed (sim/success.py uses the same limit).
@@ -196,45 +197,6 @@ def _verify(env: Any, scenario: Scenario, earlier_picks: set[str]) -> tuple[bool
         return False, "nothing to achieve: the person asked for something absent"
     report = check_success(task, scenario.scene, world_exempting(env, earlier_picks - {task.pick}))
     return report.success, report.reason
-
-
-def steps_check(env: Any, scenario: Scenario) -> Any:
-    """Every intent of the scenario checked at once (``sim.success.check_all``)."""
-    from sim.success import check_all
-
-    tasks = [i.to_task() for i in scenario.user.intents]
-    return check_all([t for t in tasks if t is not None], scenario.scene, env.world_state())
-
-
-@dataclass
-class StepOrder:
-    """The order in which the steps of a list intent first held, seen after every motion the
-    agent verifies (the runner is the referee of ``user.ordered``)."""
-
-    achieved: list[int]
-    user: Optional[SimulatedUser] = None  # told which steps hold (it answers about the others)
-
-    def watch(self, env: Any, scenario: Scenario, verify: Callable[[Any], bool]) -> Callable[[Any], bool]:
-        def verify_and_note(target: Any) -> bool:
-            ok = verify(target)
-            for i, held in enumerate(steps_check(env, scenario).done):
-                if held and i not in self.achieved:
-                    self.achieved.append(i)
-            if self.user is not None:
-                self.user.done_steps = set(self.achieved)
-            return ok
-
-        return verify_and_note
-
-
-def verify_steps(env: Any, scenario: Scenario, order: StepOrder) -> tuple[bool, str, int]:
-    """(success, reason, steps done) of a list intent: all hold now, in list order if ``ordered``."""
-    report = steps_check(env, scenario)
-    reason = "; ".join(f"step {i + 1}: {r}" for i, r in enumerate(report.reasons))
-    success = report.success
-    if success and scenario.user.ordered and order.achieved != sorted(order.achieved):
-        success, reason = False, f"steps done in the order {[i + 1 for i in order.achieved]}, not as listed; {reason}"
-    return success, reason, report.steps_done
 
 
 @dataclass
