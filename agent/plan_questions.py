@@ -51,7 +51,8 @@ def up_front_question(made: Plan, scene: SceneObservation, ambiguous: dict[int, 
     asks = []
     for i, options in ambiguous.items():
         text = which_question([by_index[o] for o in options], scene.viewpoint)
-        asks.append(text if len(ambiguous) == 1 else f"{made.steps[i].words}: {text[0].lower()}{text[1:]}")
+        text = text[0].lower() + text[1:]
+        asks.append(text if len(ambiguous) == 1 else f"{made.steps[i].words}: {text}")
     joined = " And ".join(asks) if len(asks) > 1 else asks[0]
     return PendingQuestion(text=f"Before I start: {joined}", options=[o for opts in ambiguous.values() for o in opts],
                            about="pick")
