@@ -44,6 +44,10 @@ _PATTERNS: tuple[tuple[PlanCorrectionKind, re.Pattern[str]], ...] = (
                        r"|" + _LEAD + r"(?P<w3>(?:the|that)\s+.+?),?\s+(?:too|as well)$")),
 )
 
+#: Words of a whole request inside what would be a correction's phrase: a sequence, or a placement.
+_REQUEST = re.compile(r"\b(?:then|after that|afterwards|finally|next)\b|"
+                      r"\b(?:in|into|inside|on|onto|to)\s+(?:the|a)\s+(?:\w+\s+)?(?:bowls?|dish(?:es)?|containers?|plates?)\b")
+
 
 class PlanCorrection(BaseModel):
     """One utterance read as a change of the plan."""
@@ -64,8 +68,8 @@ def read_plan_correction(text: str) -> Optional[PlanCorrection]:
         if m is None:
             continue
         words = next((g for g in (m.groupdict().get(k) for k in ("w", "w2", "w3")) if g), "")
-        if kind in ("skip", "first", "add") and not _names(words):
-            continue
+        if kind in ("skip", "first", "add") and (not _names(words) or _REQUEST.search(words)):
+            continue  # "start with the ball, then the cube, in the bowl" is a request of its own
         return PlanCorrection(kind=kind, text=text, words=words)
     return None
 
