@@ -13,7 +13,8 @@ Families (the report's ``family``), each phrased many ways:
 - ``skip``: a conjunction of three or four with "skip the blue one" said while the first step moves.
 
 Several objects go into one bowl, so that bowl is large (18 cm) and they are small (4 cm).
-The other objects on the table must stay where they are. Seeds 11000-11199 are the measured block.
+The other objects on the table must stay where they are. Seeds 11000-11199 were used in
+development (a parser fix came from 11005); 11200-11399 are the measured block (docs/RESULTS.md).
 """
 
 from __future__ import annotations

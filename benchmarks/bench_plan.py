@@ -1,6 +1,6 @@
 """Planning latency: what reading a request into a plan adds per instruction (bar: <= 50 ms on CPU).
 
-    python -m benchmarks.bench_plan [--seeds 11000-11199] [--repeats 5]
+    python -m benchmarks.bench_plan [--seeds 11200-11399] [--repeats 5]
 
 Side by side, on the same tables (the ``multistep`` suite's scenes, their objects given to the
 planner as perceived objects with true colours, shapes and positions, as perception hands them):
@@ -59,7 +59,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     from perception.grounding import Grounder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="11000-11199")
+    parser.add_argument("--seeds", default="11200-11399")
     parser.add_argument("--repeats", type=int, default=5, help="timings per instruction (the fastest is kept: "
                         "the planner's own cost, not the time the shared machine took the CPU away)")
     args = parser.parse_args(argv)
