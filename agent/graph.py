@@ -11,7 +11,8 @@ back" / "never mind"), and so does ``listen -> put_back`` for a correction after
 ``act -> report`` after "stop"; ``act -> clarify`` (and ``listen -> clarify``) asks what to do
 instead after a correction it could not read (``agent.corrections``).
 A multi-step request runs ``perceive -> plan -> ground`` (``plan`` makes the plan, or starts
-its next step; ``plan -> plan_ask -> ground`` asks about the ambiguous steps first, in one question) and ``report -> plan_step -> perceive`` until the plan ends (``agent.nodes_plan``);
+its next step; ``plan -> plan_ask -> ground`` first asks about its ambiguous steps, in one
+question) and ``report -> plan_step -> perceive`` until the plan ends (``agent.nodes_plan``);
 a single-object request passes ``plan`` untouched and ends at ``report``.
 Routers return ``Literal`` node names. Nothing is built at import time: call :func:`build_graph`.
 """
@@ -27,8 +28,8 @@ from agent.nodes_act import act, put_back, report
 from agent.nodes_decide import clarify, decide, refuse
 from agent.nodes_ground import ground, listen, perceive, reperceive
 from agent.nodes_plan import plan, plan_step, route_plan, route_plan_step, route_report
-from agent.plan_questions import plan_ask
 from agent.nodes_verify import verify
+from agent.plan_questions import plan_ask
 from agent.state import AgentState
 
 

@@ -167,7 +167,6 @@ class AgentState(TypedDict, total=False):
     plan_ambiguous: Optional[dict[str, list[int]]]
     """Plan steps (position, as text) whose words fit several objects -> their options: asked
     about in one question before the plan starts (``agent.plan_questions``)."""
-    """``plan_step`` closed a step and another is pending: the ``plan`` node starts it."""
     outcome: Optional[Outcome]
     """Final result of the instruction (set by decide on refusal, clarify on cancel, act on stop
     or an unreachable target, listen on a correction with nothing to correct, or verify)."""
