@@ -10,6 +10,10 @@ the object was set down somewhere the last look did not see; ``put_back -> repor
 back" / "never mind"), and so does ``listen -> put_back`` for a correction after the motion;
 ``act -> report`` after "stop"; ``act -> clarify`` (and ``listen -> clarify``) asks what to do
 instead after a correction it could not read (``agent.corrections``).
+A multi-step request runs ``perceive -> plan -> ground`` (``plan`` makes the plan, or starts
+its next step; ``plan -> plan_ask -> ground`` first asks about its ambiguous steps, in one
+question) and ``report -> plan_step -> perceive`` until the plan ends (``agent.nodes_plan``);
+a single-object request passes ``plan`` untouched and ends at ``report``.
 Routers return ``Literal`` node names. Nothing is built at import time: call :func:`build_graph`.
 """
 
@@ -17,13 +21,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 
 from agent.context import AgentContext
 from agent.nodes_act import act, put_back, report
 from agent.nodes_decide import clarify, decide, refuse
 from agent.nodes_ground import ground, listen, perceive, reperceive
+from agent.nodes_plan import plan, plan_step, route_plan, route_plan_step, route_report
 from agent.nodes_verify import verify
+from agent.plan_questions import plan_ask
 from agent.state import AgentState
 
 
@@ -96,12 +102,14 @@ def build_graph(checkpointer: Optional[Any] = None) -> Any:
     for name, node in (
         ("listen", listen), ("perceive", perceive), ("ground", ground), ("decide", decide),
         ("clarify", clarify), ("reperceive", reperceive), ("act", act), ("put_back", put_back), ("refuse", refuse),
-        ("verify", verify), ("report", report),
+        ("verify", verify), ("report", report), ("plan", plan), ("plan_step", plan_step),
+        ("plan_ask", plan_ask),
     ):
         builder.add_node(name, node)
     builder.add_edge(START, "listen")
     builder.add_conditional_edges("listen", route_listen)
-    builder.add_edge("perceive", "ground")
+    builder.add_edge("perceive", "plan")
+    builder.add_conditional_edges("plan", route_plan)
     builder.add_edge("ground", "decide")
     builder.add_conditional_edges("decide", route_decision)
     builder.add_conditional_edges("clarify", route_answer)
@@ -110,5 +118,7 @@ def build_graph(checkpointer: Optional[Any] = None) -> Any:
     builder.add_conditional_edges("put_back", route_put_back)
     builder.add_edge("refuse", "report")
     builder.add_conditional_edges("verify", route_verify)
-    builder.add_edge("report", END)
+    builder.add_conditional_edges("report", route_report)
+    builder.add_conditional_edges("plan_step", route_plan_step)
+    builder.add_conditional_edges("plan_ask", route_plan)
     return builder.compile(checkpointer=checkpointer)

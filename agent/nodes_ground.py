@@ -16,6 +16,8 @@ from agent.context import AgentContext
 from agent.corrections import IDLE, apply_correction, found_again, hand_of, resume_previous
 from agent.dialogue import said_attributes
 from agent.interjection import read_interjection
+from agent.nodes_plan import plan_follow_up
+from agent.plan_parse import parse_compound
 from agent.state import AgentState, DialogueTurn, Outcome
 
 
@@ -38,8 +40,19 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "outcome": None, "put_back": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
         "asked": 0, "questions": [], "reperceptions": 0, "near_miss_asked": False, "steps": 0,
         "self_checks": [], "recheck": None, "retries": 0, "grasped": False, "relook": False, "follow": None,
+        "plan": None, "plan_next": False, "plan_ambiguous": None,
     }
-    reading = read_interjection(said)
+    follow_up = plan_follow_up(state, said)  # "also the green one" after a plan (agent.nodes_plan)
+    if follow_up is not None:
+        reply = follow_up.pop("reply", None)
+        update.update(follow_up)
+        if reply:
+            ctx.say(reply)
+            ctx.transcript.write("say", reply)
+            update["dialogue"] = [*dialogue, DialogueTurn(who="robot", text=reply)]
+        return update
+    # A compound request ("the red cube and the blue ball in the bowl") is a request of its own.
+    reading = None if parse_compound(said) is not None else read_interjection(said)
     last_target, last_instruction = state.get("last_target"), state.get("last_instruction")
     if reading is None or (reading.kind == "referent" and last_target is None):
         return update  # a request of its own ("the red cube" first is "pick up the red cube")

@@ -14,7 +14,10 @@ Summary definitions (over all episodes, malformed scenarios included):
   the agent's grounding (0 with the privileged expert, whose TARGET is the grounded object);
 - ``acted_on_intended_rate``: among episodes where the robot picked something, the share in
   which that was the object the person meant (episodes with no pick are left out).
-Each row also carries its own ``unneeded_ask`` / ``missed_ask`` flags.
+- ``steps_done`` / ``steps_total``: intents (steps) that held at the end / asked for (a single
+  intent counts one); ``all_steps_rate``: among episodes with a list of more than one intent,
+  the share with every step done.
+Each row also carries its own ``unneeded_ask`` / ``missed_ask`` flags and ``steps_done`` / ``steps_total``.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class EpisodeResult(BaseModel):
     transcript: Optional[str] = None
     source: Optional[str] = None
     family: Optional[str] = Field(None, description="the scenario's task family, if it has one")
+    steps_done: Optional[int] = Field(None, description="intents (steps) that hold at the end")
+    steps_total: Optional[int] = Field(None, description="intents of the scenario: 1, or the length of its list")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -95,6 +100,10 @@ class Summary(BaseModel):
     mean_duration_s: Optional[float] = None
     families: dict[str, FamilySummary] = Field(default_factory=dict, description="per task family, when "
                                                  "episodes carry one (e.g. the knowno suite)")
+    steps_done: int = Field(0, description="steps (intents) that held at the end, all episodes")
+    steps_total: int = Field(0, description="steps (intents) asked for, all episodes that ran")
+    multistep_episodes: int = Field(0, description="episodes whose intent is a list of more than one step")
+    all_steps_rate: Optional[float] = Field(None, description="share of the multi-step episodes with every step done")
 
 
 
@@ -127,6 +136,7 @@ def _families(episodes: list[EpisodeResult]) -> dict[str, FamilySummary]:
 def summarize(episodes: list[EpisodeResult]) -> Summary:
     n = len(episodes)
     acted = [e.acted_on_intended for e in episodes if e.acted_on_intended is not None]
+    multi = [e for e in episodes if (e.steps_total or 0) > 1]
     return Summary(
         episodes=n,
         passed=sum(e.passed for e in episodes),
@@ -138,6 +148,10 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
         asks=sum(e.asked for e in episodes),
         reperceptions=sum(e.reperceptions for e in episodes),
         retries=sum(e.retries for e in episodes),
+        steps_done=sum(e.steps_done or 0 for e in episodes),
+        steps_total=sum(e.steps_total or 0 for e in episodes),
+        multistep_episodes=len(multi),
+        all_steps_rate=round(sum(e.steps_done == e.steps_total for e in multi) / len(multi), 4) if multi else None,
         self_check_disagreements=sum(e.self_check_disagreements for e in episodes),
         acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
         mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
@@ -175,6 +189,8 @@ def format_table(report: Report, width: int = 34) -> str:
         + (f"  acted_on_intended {s.acted_on_intended_rate:.2f}" if s.acted_on_intended_rate is not None else "")
         + (f"  self_check_disagreements {s.self_check_disagreements}" if s.self_check_disagreements else "")
         + (f"  retries {s.retries}" if s.retries else "")
+        + (f"  steps_done {s.steps_done}/{s.steps_total}  all_steps_rate {s.all_steps_rate:.2f}"
+           if s.all_steps_rate is not None else "")
     )
     for family, f in s.families.items():
         lines.append(f"  {family:<14} {f.episodes:>4} episodes  success {f.success_rate:.2f}  help (ask) rate "

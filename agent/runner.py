@@ -33,6 +33,7 @@ from agent.run_folder import new_run_dir, safe_name
 from agent.scenario import Fault, Scenario, ScenarioError
 from agent.shared_models import SharedModels
 from agent.simulated_user import HeardPerson, SimulatedUser
+from agent.step_check import StepOrder, verify_steps
 from perception.types import PerceivedObject, SceneObservation
 
 #: Metres an object must move to count as disturbed (sim/success.py uses the same limit).
@@ -191,7 +192,7 @@ def _verify(env: Any, scenario: Scenario, earlier_picks: set[str]) -> tuple[bool
     before the last one (exempt from the disturbance rule, see :func:`world_exempting`)."""
     from sim.success import check_success
 
-    task = scenario.user.intent.to_task()
+    task = scenario.user.first.to_task()
     if task is None:
         return False, "nothing to achieve: the person asked for something absent"
     report = check_success(task, scenario.scene, world_exempting(env, earlier_picks - {task.pick}))
@@ -209,6 +210,7 @@ class Episode:
     perception: FaultyPerception
     transcript_path: Path
     session_id: str
+    order: StepOrder
 
 
 def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int = 0,
@@ -227,7 +229,7 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
                       detail_size=config.perception_size)
     try:
         # No task for an absent object: the env then samples one, which nobody checks.
-        env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
+        env.reset(seed=seed, options={"scene": scenario.scene, "task": scenario.user.first.to_task()})
     except Exception:
         env.close()
         raise
@@ -239,18 +241,19 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     session_id = f"{safe_name(scenario.name)}-{uuid4().hex[:8]}"  # a path component: names can say "../"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
     models = models or SharedModels(config)
+    order = StepOrder([], user)
     person = HeardPerson(user, models.hearing(scenario.user.channel, seed, run_dir / "audio" / session_id,
                                                 voice=scenario.user.voice, snr_db=scenario.user.snr_db))
     context = AgentContext(
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env, models),
         transcript=TranscriptWriter(session_id, transcript_path, on_event=_watch(user)),
         settings=AgentSettings(max_control_steps=config.max_control_steps),
-        interjections=person, verify=target_verifier(env), consistency=models.consistency(),
+        interjections=person, verify=order.watch(env, scenario, target_verifier(env)), consistency=models.consistency(),
         calibration=models.calibration(),
     )
     # One SQLite file per session: parallel workers never contend for a database lock.
     session = AgentSession(context, session_id, str(run_dir / "checkpoints" / f"{session_id}.sqlite"))
-    return Episode(env, session, user, person, perception, transcript_path, session_id)
+    return Episode(env, session, user, person, perception, transcript_path, session_id, order)
 
 
 def _watch(user: SimulatedUser) -> Callable[[Any], None]:
@@ -323,8 +326,12 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             episode.env.arm.hold()
         # No exemption for objects picked in earlier turns: a wrong pick the person corrected
         # must have been put back (within DISTURB_M) for the episode to succeed.
-        success, reason = _verify(episode.env, scenario, set())
-        return _result(scenario, episode, finished, success, reason, time.perf_counter() - start)
+        if scenario.user.multi:
+            success, reason, done = verify_steps(episode.env, scenario, episode.order)
+        else:
+            success, reason = _verify(episode.env, scenario, set())
+            done = int(success)
+        return _result(scenario, episode, finished, success, reason, time.perf_counter() - start, done)
     except Exception as exc:  # one broken episode must not stop the run
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return EpisodeResult(name=scenario.name, passed=False, success=False, error=detail,
@@ -337,7 +344,8 @@ def run_scenario(scenario: Scenario, config: RunConfig, run_dir: Path, seed: int
             episode.env.close()
 
 
-def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool, reason: str, duration: float) -> EpisodeResult:
+def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool, reason: str, duration: float,
+            steps_done: int) -> EpisodeResult:
     """Report row; questions, re-perceptions and steps add up over the instruction and follow-ups."""
     truth = _truth(ep.env)
     initial = ep.env.world_state().initial_positions
@@ -345,7 +353,7 @@ def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool,
     acted = [f.acted_on for f in finished if f.acted_on is not None]
     acted_on = acted[-1] if acted else None
     asked = sum(f.asked for f in finished)
-    intended = scenario.user.intent.pick
+    intended = {i.pick for i in scenario.user.intents}
     last = finished[-1] if finished else None
     return EpisodeResult(
         name=scenario.name, success=success, asked=asked,
@@ -354,10 +362,11 @@ def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool,
         reperceptions=sum(f.reperceptions for f in finished), retries=sum(f.retries for f in finished), steps=sum(f.steps for f in finished),
         self_check_disagreements=sum(f.self_check_disagreements for f in finished),
         duration_s=round(duration, 3), expect=scenario.expect, status=last.status if last else None,
-        acted_on=acted_on, acted_on_intended=None if acted_on is None else acted_on == intended,
+        acted_on=acted_on, acted_on_intended=None if acted_on is None else acted_on in intended,
         moved=moved, answers=[x.answer for x in ep.user.exchanges],
         message=f"{' / '.join(f.message for f in finished)} [verify: {reason}]".strip(),
         session_id=ep.session_id, transcript=str(ep.transcript_path), source=scenario.source, family=scenario.family,
+        steps_done=steps_done, steps_total=len(scenario.user.intents),
     )
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from sim.relations import Region
 from sim.scene import COLORS, GRASPABLE_SHAPES, SceneSpec
@@ -72,12 +72,24 @@ class Interjection(BaseModel):
     then: Optional[FollowUp] = None
 
 
+#: Tags of the two forms of ``user.intent`` (one mapping, or a list of steps); pydantic puts
+#: them in an error's location, where :func:`_loc_to_field` drops them again.
+_INTENT_FORMS = ("mapping", "list")
+IntentField = Annotated[
+    Union[Annotated[Intent, Tag("mapping")], Annotated[list[Intent], Tag("list"), Field(min_length=1)]],
+    Discriminator(lambda v: "list" if isinstance(v, list) else "mapping"),
+]
+
+
 class UserSpec(BaseModel):
-    """The simulated person."""
+    """The simulated person. ``intent``: one mapping, or a list of intents (the steps of a
+    multi-step request) that must all hold at the end, in list order when ``ordered``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    intent: Intent
+    intent: IntentField
+    # Only beside a list of intents: the steps must be achieved in list order.
+    ordered: bool = False
     # Said in order when asked, before any answer made up from the intent.
     replies: list[str] = Field(default_factory=list)
     channel: Literal["text", "speech"] = "text"
@@ -88,6 +100,21 @@ class UserSpec(BaseModel):
     # Questions answered before they give up ("never mind").
     patience: int = Field(3, ge=0)
     interjections: list[Interjection] = Field(default_factory=list)
+
+    @property
+    def intents(self) -> list[Intent]:
+        """Every intent, in order (one for a single mapping)."""
+        return list(self.intent) if isinstance(self.intent, list) else [self.intent]
+
+    @property
+    def first(self) -> Intent:
+        """The first (for a single mapping: the only) intent."""
+        return self.intents[0]
+
+    @property
+    def multi(self) -> bool:
+        """``intent`` is a list (a multi-step request, even of one step)."""
+        return isinstance(self.intent, list)
 
 
 class Fault(BaseModel):
@@ -154,30 +181,17 @@ class Scenario(BaseModel):
 
 def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:
     """Cross-field checks pydantic cannot do alone: (dotted field, message) per problem."""
+    user = scenario.user
+    problems: list[tuple[str, str]] = []
+    if user.multi:
+        problems += _steps_problems(user.intents)
+        for i, intent in enumerate(user.intents):
+            problems += _intent_problems(scenario, intent, f"user.intent.{i}")
+    else:
+        problems += _intent_problems(scenario, user.first, "user.intent")
+        if user.ordered:
+            problems.append(("user.ordered", "only a list of intents has an order"))
     ids = {o.id for o in scenario.scene.objects}
-    intent = scenario.user.intent
-    problems = [(f"user.intent.{fld}", msg) for fld, msg in
-                structure_problems(intent.pick, intent.place, intent.place2, intent.relation, intent.region)]
-    for key in ("pick", "place", "place2"):
-        value = getattr(intent, key)
-        if value is not None and value not in ids:
-            problems.append((f"user.intent.{key}", f"{value!r} is not an object in the scene"))
-    if intent.pick is not None and intent.pick in ids:
-        shape = scenario.scene.get(intent.pick).shape
-        if shape not in GRASPABLE_SHAPES:
-            problems.append(("user.intent.pick", f"{intent.pick!r} is a {shape}; it cannot be picked up"))
-    if not problems and intent.pick is not None and scenario.expect.success:
-        task = intent.to_task()
-        if task is not None and not is_feasible(scenario.scene, task):
-            problems.append(("user.intent", f"{task.kind} of {task.pick!r} is not feasible in this scene "
-                             "(wrong container/support, or no clear spot on the table), yet expect.success is true"))
-    if intent.pick is not None and intent.pick == intent.place:
-        problems.append(("user.intent.place", "an object cannot be placed relative to itself"))
-    if intent.pick is None and (intent.place is not None or intent.region is not None):
-        problems.append(("user.intent.place" if intent.place is not None else "user.intent.region",
-                         "a placement given but pick is null"))
-    if intent.pick is None and scenario.expect.success:
-        problems.append(("expect.success", "true, but user.intent.pick is null (nothing can be achieved)"))
     for i, fault in enumerate(scenario.faults):
         where = f"faults.{i}"
         if fault.object not in ids:
@@ -186,6 +200,55 @@ def semantic_problems(scenario: Scenario) -> list[tuple[str, str]]:
             problems.append((f"{where}.as", f"unknown colour {fault.as_!r}"))
         if fault.type == "misperceive_color" and fault.as_ is None:
             problems.append((f"{where}.as", "misperceive_color needs the colour seen ('as')"))
+    return problems
+
+
+def _intent_problems(scenario: Scenario, intent: Intent, at: str) -> list[tuple[str, str]]:
+    """The checks of one intent; ``at``: its dotted field ("user.intent" or "user.intent.1")."""
+    ids = {o.id for o in scenario.scene.objects}
+    problems = [(f"{at}.{fld}", msg) for fld, msg in
+                structure_problems(intent.pick, intent.place, intent.place2, intent.relation, intent.region)]
+    for key in ("pick", "place", "place2"):
+        value = getattr(intent, key)
+        if value is not None and value not in ids:
+            problems.append((f"{at}.{key}", f"{value!r} is not an object in the scene"))
+    if intent.pick is not None and intent.pick in ids:
+        shape = scenario.scene.get(intent.pick).shape
+        if shape not in GRASPABLE_SHAPES:
+            problems.append((f"{at}.pick", f"{intent.pick!r} is a {shape}; it cannot be picked up"))
+    if not problems and intent.pick is not None and scenario.expect.success:
+        task = intent.to_task()
+        if task is not None and not is_feasible(scenario.scene, task):
+            problems.append((at, f"{task.kind} of {task.pick!r} is not feasible in this scene "
+                             "(wrong container/support, or no clear spot on the table), yet expect.success is true"))
+    if intent.pick is not None and intent.pick == intent.place:
+        problems.append((f"{at}.place", "an object cannot be placed relative to itself"))
+    if intent.pick is None and (intent.place is not None or intent.region is not None):
+        problems.append((f"{at}.place" if intent.place is not None else f"{at}.region",
+                         "a placement given but pick is null"))
+    if intent.pick is None and scenario.expect.success:
+        problems.append(("expect.success", f"true, but {at}.pick is null (nothing can be achieved)"))
+    return problems
+
+
+def _steps_problems(intents: list[Intent]) -> list[tuple[str, str]]:
+    """Checks across the steps of a list: each moves its own object, and what one step moves is
+    no other step's reference (the final check reads them all at once)."""
+    problems: list[tuple[str, str]] = []
+    moved: dict[str, int] = {}
+    for i, intent in enumerate(intents):
+        if intent.pick is None:
+            problems.append((f"user.intent.{i}.pick", "every step of a list needs an object to move (null given)"))
+        elif intent.pick in moved:
+            problems.append((f"user.intent.{i}.pick", f"{intent.pick!r} is already moved by user.intent.{moved[intent.pick]}"))
+        else:
+            moved[intent.pick] = i
+    for i, intent in enumerate(intents):
+        for key in ("place", "place2"):
+            ref = getattr(intent, key)
+            if ref is not None and ref in moved and moved[ref] != i:
+                problems.append((f"user.intent.{i}.{key}", f"{ref!r} is moved by user.intent.{moved[ref]}; "
+                                 "a step's reference must stay where it is"))
     return problems
 
 
@@ -230,6 +293,8 @@ class LoadResult:
 def _loc_to_field(loc: tuple[Any, ...]) -> str:
     """Pydantic error location -> dotted field name ('as_' shown as the YAML key 'as'); a key
     with line breaks or other control characters is shown escaped, so the error stays one line."""
+    if len(loc) > 2 and loc[:2] == ("user", "intent") and loc[2] in _INTENT_FORMS:
+        loc = loc[:2] + loc[3:]  # the union's tag, not a field of the file
     return ".".join("as" if part == "as_" else _printable(str(part)) for part in loc)
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from agent.scenario import UserSpec
+from agent.scenario import Intent, UserSpec
 from sim.scene import COLORS, SIZE_METRES, ObjectSpec, SceneSpec
 
 #: Everyday nouns people use for each shape (the first is the plain word).
@@ -191,6 +191,9 @@ class SimulatedUser:
     watching: Optional[str] = None
     # True scene id of where the robot announced it puts it (None: unknown or nowhere).
     watching_place: Optional[str] = None
+    # Positions in ``spec.intents`` of the steps already achieved (a multi-step request; the
+    # runner updates it after every motion): questions are about a step still to do.
+    done_steps: set[int] = field(default_factory=set)
     _fired: set[int] = field(default_factory=set)
     # Follow-ups (``then``) due: (control step, words), said once each.
     _due: list[tuple[int, str]] = field(default_factory=list)
@@ -225,6 +228,7 @@ class SimulatedUser:
         meant (``watching``), one of the place when it announced the place they meant. An
         interjection's ``then`` is said ``then.after`` steps after it."""
         from agent.interjection import read_interjection
+        from agent.plan_corrections import read_plan_correction
 
         for i, (at, words) in enumerate(self._due):
             if step >= at:
@@ -233,11 +237,11 @@ class SimulatedUser:
         for i, inter in enumerate(self.spec.interjections):
             if i not in self._fired and step >= inter.after_step:
                 self._fired.add(i)
-                reading = read_interjection(inter.say)
-                slot = reading.slot if reading is not None else None
-                if slot == "pick" and self.watching is not None and self.watching == self.spec.intent.pick:
+                reading = None if read_plan_correction(inter.say) else read_interjection(inter.say)
+                slot = reading.slot if reading is not None else None  # a plan correction is always said
+                if slot == "pick" and self.watching is not None and self.watching in {i.pick for i in self.spec.intents}:
                     continue
-                if slot == "place" and self.watching_place is not None and self.watching_place == self.spec.intent.place:
+                if slot == "place" and self.watching_place is not None and self.watching_place == self._current().place:
                     continue
                 if inter.then is not None:
                     # A late line (beyond any motion) is followed by its follow-up as the next line.
@@ -251,9 +255,19 @@ class SimulatedUser:
         # One stream per (seed, question number): same scenario + seed -> same words.
         return np.random.default_rng([self.seed, self.answered])
 
+    def _current(self, candidates: Sequence[Optional[str]] = ()) -> Intent:
+        """The intent a question or a correction is about: with a list of intents (a multi-step
+        request), the step whose object is among ``candidates``, else the one the robot is
+        going for (``watching``), else the first; a single intent is always itself."""
+        intents = [i for n, i in enumerate(self.spec.intents) if n not in self.done_steps] or self.spec.intents
+        return (next((i for i in intents if i.pick is not None and i.pick in candidates), None)
+                or next((i for i in intents if self.watching is not None and i.pick == self.watching), None)
+                or next((i for i in intents if i.place is not None and i.place in candidates), None)
+                or intents[0])
+
     def _target_for(self, candidates: list[Optional[str]]) -> Optional[str]:
         """The intended object the question is about: the pick, or the place if only that is shown."""
-        intent = self.spec.intent
+        intent = self._current(candidates)
         if intent.pick in candidates or not candidates:
             return intent.pick
         if intent.place is not None and intent.place in candidates:
@@ -267,7 +281,7 @@ class SimulatedUser:
     def _from_intent(self, question: str, candidates: list[Optional[str]], yes_no: Optional[bool],
                      about: Optional[str]) -> str:
         rng = self._rng()
-        intent = self.spec.intent
+        intent = self._current(candidates)
         if about == "correction":
             return self._what_instead(rng)
         if about == "place" and intent.place is not None:
@@ -301,7 +315,7 @@ class SimulatedUser:
     def _what_instead(self, rng: np.random.Generator) -> str:
         """The answer to "what should I do instead?": what is wrong with what the robot does
         (as far as the person saw), else go on."""
-        intent = self.spec.intent
+        intent = self._current()
         if intent.pick is None:
             return str(rng.choice(["never mind", "forget it"]))
         if self.watching is not None and self.watching != intent.pick:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.interjection import InterjectionKind
+from agent.plan import Plan, PlanStep
 from agent.self_check import SelfCheckRecord, SelfCheckVerdict
 
 Speaker = Literal["user", "robot"]
@@ -160,6 +161,14 @@ class AgentState(TypedDict, total=False):
     """Target of the previous instruction, for a later 'no, the other one'."""
     last_instruction: Optional[str]
     """Previous instruction of the session, for a later 'no, the other one'."""
+    plan: Optional[Plan]
+    """The steps of a multi-step request and where it is in them (``agent.nodes_plan``); None for
+    a single-object request. Kept after the plan ends (its steps' statuses), until the next request."""
+    plan_next: bool
+    """``plan_step`` closed a step and another is pending: the ``plan`` node starts it."""
+    plan_ambiguous: Optional[dict[str, list[int]]]
+    """Plan steps (position, as text) whose words fit several objects -> their options: asked
+    about in one question before the plan starts (``agent.plan_questions``)."""
     outcome: Optional[Outcome]
     """Final result of the instruction (set by decide on refusal, clarify on cancel, act on stop
     or an unreachable target, listen on a correction with nothing to correct, or verify)."""
@@ -168,6 +177,8 @@ class AgentState(TypedDict, total=False):
 #: Types the checkpointer may rebuild from msgpack (langgraph warns about, and will block,
 #: any type not allow-listed).
 STATE_TYPES: tuple[type, ...] = (
+    Plan,
+    PlanStep,
     DialogueTurn,
     Decision,
     PendingQuestion,

@@ -365,4 +365,4 @@ def _infeasible(rng: np.random.Generator) -> dict[str, Any]:
 
 
 # Suites in modules of their own register themselves on import (after the helpers above exist).
-from agent import suite_corrections, suite_knowno  # noqa: E402,F401
+from agent import suite_corrections, suite_knowno, suite_multistep  # noqa: E402,F401

@@ -6,7 +6,8 @@ Every line is ``{"session": id, "seq": n, "kind": ..., "text": ..., "data": {...
 control step: what was actually sent), ``interjection``, ``consistency`` (a language-vision doubt and what was made of it),
 ``self_check`` (the policy's chain-of-thought TARGET against the grounding before a motion's
 first chunk, and what was done about it), ``own_check`` (the robot's own look at the result of a
-motion: done or missed, and why) and ``outcome``. The file is opened in
+motion: done or missed, and why), ``plan`` (the steps of a multi-step request, as said),
+``plan_step`` (a step starts) and ``outcome``. The file is opened in
 append mode so a session resumed after a kill continues the same transcript.
 """
 
@@ -33,6 +34,8 @@ EventKind = Literal[
     "self_check",
     "own_check",
     "outcome",
+    "plan",
+    "plan_step",
 ]
 
 

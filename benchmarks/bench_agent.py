@@ -64,7 +64,7 @@ def bench_sim_loop(image_size: int, steps: int = 100) -> dict[str, float]:
     scenario = make_scenario("unambiguous", 0)
     env = TabletopEnv(image_size=image_size)
     try:
-        env.reset(seed=0, options={"scene": scenario.scene, "task": scenario.user.intent.to_task()})
+        env.reset(seed=0, options={"scene": scenario.scene, "task": scenario.user.first.to_task()})
         zero = np.zeros(7, dtype=np.float32)
         start = time.perf_counter()
         for _ in range(steps):

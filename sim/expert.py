@@ -147,6 +147,8 @@ class ScriptedExpert:
         if self.return_to is not None:
             return self.return_to[:2].copy()
         positions = {k: p.position for k, p in poses.items()}
+        if self.task.relation == "in" and self.task.place is not None:
+            return free_spot_in_bowl(self.scene, self.task, positions)
         cands = task_spots(self.scene, self.task, positions)
         # next_to: the clear side nearest to where the object is now (shortest carry); a region:
         # the clear spot nearest its centre (sim.relations.region_spots' order).
@@ -242,3 +244,19 @@ class ScriptedExpert:
                 else:
                     self._waited += 1
         return chunk
+
+
+def free_spot_in_bowl(scene: SceneSpec, task: TaskSpec, positions: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Where to let go into a bowl (x, y, metres): its centre when nothing is in it; else, of the
+    centre and 12 spots on a ring as far out as the object fits inside the wall, the one farthest
+    from what already lies in it (a second block set on the first would not rest on the floor)."""
+    bowl = positions[str(task.place)][:2]
+    g = object_geometry(scene.get(str(task.place)))
+    r = object_geometry(scene.get(task.pick)).radius
+    inside = [positions[o.id][:2] for o in scene.objects if o.id not in (task.pick, task.place)
+              and float(np.linalg.norm(positions[o.id][:2] - bowl)) < g.inner_radius]
+    if not inside:
+        return bowl.copy()
+    ring = max(0.0, g.inner_radius - r - 0.006)
+    spots = [bowl] + [bowl + ring * np.array([math.cos(a), math.sin(a)]) for a in np.linspace(0, 2 * math.pi, 12, endpoint=False)]
+    return np.asarray(max(spots, key=lambda xy: min(float(np.linalg.norm(xy - o)) for o in inside)), dtype=np.float64)

@@ -40,7 +40,7 @@ REST_SPEED = 0.05  # m/s below which an object counts as resting
 REST_HEIGHT = 0.012  # metres: bottom this close to its support counts as resting on it
 #: Re-exported for readers of the viewpoint conventions above (defined in sim/relations.py).
 __all__ = ["DIRECTIONS", "DIRECTIONAL_RELATIONS", "CHECKS", "SuccessReport", "WorldState", "check_success",
-           "footprint", "judge_task", "task_spots"]
+           "footprint", "judge_task", "task_spots", "StepsReport", "check_all"]
 
 
 def footprint(scene: SceneSpec, object_id: str, xy: np.ndarray) -> Footprint:
@@ -178,3 +178,34 @@ def check_success(task: TaskSpec, scene: SceneSpec, world: WorldState) -> Succes
         if problem:
             return SuccessReport(False, problem)
     return CHECKS[task.kind](task, scene, world)
+
+
+@dataclass(frozen=True)
+class StepsReport:
+    """Outcome of several tasks checked at once: which hold, and why each does or not."""
+
+    done: tuple[bool, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def success(self) -> bool:
+        return all(self.done)
+
+    @property
+    def steps_done(self) -> int:
+        return sum(self.done)
+
+
+def check_all(tasks: list[TaskSpec], scene: SceneSpec, world: WorldState) -> StepsReport:
+    """Do all ``tasks`` (the steps of one request) hold in ``world``? Each is checked as by
+    :func:`check_success`, the objects the other steps move exempt from its disturbance rule."""
+    picks = {t.pick for t in tasks}
+    done, reasons = [], []
+    for task in tasks:
+        exempt = picks - {task.pick}
+        initial = {k: (world.positions[k] if k in exempt else v) for k, v in world.initial_positions.items()}
+        report = check_success(task, scene, WorldState(world.positions, initial, world.speeds, world.touching_robot,
+                                                       world.bottoms))
+        done.append(report.success)
+        reasons.append(report.reason)
+    return StepsReport(tuple(done), tuple(reasons))

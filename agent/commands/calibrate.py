@@ -104,7 +104,7 @@ def collect_examples(seeds: Iterable[int], suites: Sequence[str]) -> list[SceneE
 
 
 def _example(scenario: Any, objects: Sequence[Any], candidates: Sequence[Any], seed: int) -> SceneExamples:
-    intent = scenario.user.intent
+    intent = scenario.user.first
     scene = scenario.scene
     pick = true_object(objects, intent.pick, scene.get(intent.pick).position)
     place = None if intent.place is None else true_object(objects, intent.place, scene.get(intent.place).position)

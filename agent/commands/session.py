@@ -152,11 +152,18 @@ def load_scene(args: argparse.Namespace) -> Any:
 
 
 def sim_verifier(env: Any) -> Callable[[Any], bool]:
-    """Success check of the agent's own target against the simulator (privileged, sim only)."""
+    """Success check of the agent's own target against the simulator (privileged, sim only).
+    An object counts as pushed when it moved during this motion, not since the session began:
+    the table as the previous motion (or the session's start, or its resume) left it is the
+    baseline, so what earlier requests moved is not held against the next one."""
+    from dataclasses import replace
+
     from sim.success import check_success
     from sim.tasks import TaskSpec
 
     from agent.executors import true_object_id
+
+    baseline = {k: p.position.copy() for k, p in env.object_poses().items()}
 
     def verify(target: Any) -> bool:
         truth = {k: p.position for k, p in env.object_poses().items()}
@@ -165,8 +172,10 @@ def sim_verifier(env: Any) -> Callable[[Any], bool]:
         if pick is None:
             return False
         task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")
-        return check_success(task, env.scene, env.world_state()).success
-
+        world = replace(env.world_state(), initial_positions=dict(baseline))
+        ok = check_success(task, env.scene, world).success
+        baseline.update({k: v.copy() for k, v in truth.items()})
+        return ok
     return verify
 
 
