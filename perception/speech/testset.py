@@ -217,3 +217,7 @@ def noise_only_clip(kind: str, rng: np.random.Generator, talkers: list[Audio], s
         return Audio(room.astype(np.float32), WHISPER_RATE)
     babble = 10 ** (-45 / 20) * babble_noise(n, talkers, rng, voices=3)
     return Audio((room + babble).astype(np.float32), WHISPER_RATE)
+
+
+for _cls in (TestVoice, TestPhrase, TestClip, TestSetSpec):
+    _cls.__test__ = False  # type: ignore[attr-defined]  # data classes, not pytest test classes
