@@ -45,6 +45,11 @@ _REPAIR_WORDS = (*CANONICAL_COLORS, *CANONICAL_SHAPES, *SIDE_WORDS, "small", "bi
 _CONTROL_WORDS = frozenset({"stop", "wait", "hold", "continue", "carry", "go", "back", "undo", "cancel", "never",
                             "forget", "abort", "resume", "proceed", "pause", "freeze", "halt", "other", "wrong",
                             "yes", "no", "yeah", "nope", "okay", "ok", "sure", "correct", "right", "left", "it"})
+#: Everyday words of corrections and answers that the lexicon leaves out: never "repaired".
+_CONVERSATIONAL = frozenset({"alright", "hmm", "oops", "oh", "fine", "good", "great", "thanks", "rather", "instead",
+                             "scratch", "said", "sorry", "please", "not", "that", "this", "those", "mean", "meant",
+                             "second", "thought", "hang", "sec", "moment", "keep", "going", "put", "where", "was",
+                             "make", "bother", "don't", "about", "like", "whoa", "hey", "now", "what", "why"})
 _YES_NO = frozenset({"yes", "no", "yeah", "yep", "nope", "correct", "sure", "right", "wrong", "okay", "ok"})
 _NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
 
@@ -194,9 +199,12 @@ class CommandReader:
                 continue
             word = words[i]
             options = [([word], None)]
-            if word in COLOR_WORDS or word in SHAPE_WORDS:  # a known word may still be a mis-hearing
+            if (word in COLOR_WORDS or word in SHAPE_WORDS) and not self._pair_fits(words, i, vocabulary):
+                # a known word naming nothing on the table may be a mis-hearing ("blue ball" for "blue bowl")
+                table = COLOR_WORDS if word in COLOR_WORDS else SHAPE_WORDS
                 pool = CANONICAL_COLORS if word in COLOR_WORDS else CANONICAL_SHAPES
-                options += [([p], Match(word, p, s)) for p in pool if p != word and (s := similarity(word, p)) >= 0.6]
+                options += [([p], Match(word, p, s)) for p in pool
+                            if table[p] != table[word] and (s := similarity(word, p)) >= 0.6]
             slots.append(options)
             i += 1
         out: list[tuple[str, tuple[Match, ...]]] = []
@@ -206,6 +214,16 @@ class CommandReader:
             if len(out) >= self.config.max_candidates:
                 break
         return out
+
+    @staticmethod
+    def _pair_fits(words: list[str], i: int, vocabulary: SceneVocabulary) -> bool:
+        """Whether the colour-shape pair word `i` belongs to ("blue" + "ball") is on the table."""
+        word = words[i]
+        if word in COLOR_WORDS:
+            color, shape = COLOR_WORDS[word], SHAPE_WORDS.get(words[i + 1]) if i + 1 < len(words) else None
+        else:
+            color, shape = (COLOR_WORDS.get(words[i - 1]) if i > 0 else None), SHAPE_WORDS[word]
+        return vocabulary.fits(color, shape)
 
     # ---- fit ------------------------------------------------------------------------------
     def fit(self, text: str, vocabulary: SceneVocabulary, expected: ExpectedAnswer) -> float:
@@ -248,7 +266,8 @@ class CommandReader:
 
     def _is_unknown(self, word: str) -> bool:
         tokens = default_lexicon().tokenize(word)
-        return len(tokens) == 1 and tokens[0].kind == "unknown" and not _filler(word) and word not in _CONTROL_WORDS
+        return (len(tokens) == 1 and tokens[0].kind == "unknown" and not _filler(word) and word not in _CONTROL_WORDS
+                and word not in _CONVERSATIONAL)
 
     def _unknown_words(self, text: str) -> list[str]:
         return [w for w in _tidy(text).lower().split() if self._is_unknown(w)]
@@ -256,7 +275,7 @@ class CommandReader:
     def _on_topic(self, text: str) -> bool:
         tokens = default_lexicon().tokenize(text)
         content = {"color", "shape", "size", "superlative", "spatial", "relation", "verb", "ordinal", "number"}
-        return any(t.kind in content for t in tokens) or any(t.text in _CONTROL_WORDS for t in tokens)
+        return any(t.kind in content or t.text in _CONTROL_WORDS or t.text in ("number", "one") for t in tokens)
 
 
 def _expression_fit(expr: ReferringExpression, vocabulary: SceneVocabulary) -> float:
@@ -270,9 +289,12 @@ def _filler(word: str) -> bool:
     return word in ORDINAL_WORDS or word in ("number", "and", "then", "it", "one", "other", "another")
 
 
+_DIGITS = {str(v): k for k, v in NUMBER_WORDS.items()}
+
+
 def _tidy(text: str) -> str:
-    """Whisper's punctuation dropped, words single-spaced ("Put the cyan, cylinder." -> "Put the cyan cylinder")."""
-    return " ".join(re.sub(r"[^\w\s'-]", " ", text).split())
+    """Whisper's punctuation dropped, digits spelled, words single-spaced ("Number 2." -> "Number two")."""
+    return " ".join(_DIGITS.get(w, w) for w in re.sub(r"[^\w\s'-]", " ", text).split())
 
 
 def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -> bool:
