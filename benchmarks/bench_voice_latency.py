@@ -146,7 +146,8 @@ class Rig:
 
 
 def build_rig(run_dir: Path, policy: str = "vla") -> Rig:
-    from agent.runner import RunConfig, _quiet_stdout
+    from agent.runner import RunConfig
+    from sim.quiet_stdout import quiet_c_stdout
     from agent.shared_models import SharedModels
     from perception.speech.stt import WhisperTranscriber
     from perception.speech.synthesize import VoiceSynthesizer
@@ -175,7 +176,7 @@ def build_rig(run_dir: Path, policy: str = "vla") -> Rig:
     scene = SceneSpec(objects=[ObjectSpec(**o) for o in SCENE_OBJECTS])
 
     def make_env() -> Any:
-        with _quiet_stdout():
+        with quiet_c_stdout():
             return TabletopEnv(image_size=RunConfig().image_size, max_episode_steps=RunConfig().max_control_steps)
 
     env = timed("PyBullet env", make_env)
