@@ -72,7 +72,7 @@ def print_table(title: str, cells: dict[tuple[str, str], Cell]) -> None:
     from perception.speech.wer import word_error_rate
 
     print(f"\n{title}")
-    header = (f"{'system':<9} {'group':<24} {'n':>4} {'WER%':>6} {'cmd%':>6} {'ans%':>6} {'cor%':>6} {'lex%':>6} "
+    header = (f"{'system':<14} {'group':<24} {'n':>4} {'WER%':>6} {'cmd%':>6} {'ans%':>6} {'cor%':>6} {'lex%':>6} "
               f"{'asked%':>7} {'wrong-acted%':>12} {'noise->text':>11} {'s med/p90':>10}")
     print(header)
     print("-" * len(header))
@@ -81,7 +81,7 @@ def print_table(title: str, cells: dict[tuple[str, str], Cell]) -> None:
         wer = 100 * word_error_rate(c.refs, c.hyps) if n else float("nan")
         noise = f"{c.noise_text}/{c.noise_clips}" if c.noise_clips else "-"
         secs = np.array(c.seconds) if c.seconds else np.array([np.nan])
-        print(f"{system:<9} {group:<24} {n:4d} {wer:6.1f} {_pct(c.ok['command'])} {_pct(c.ok['answer'])} "
+        print(f"{system:<14} {group:<24} {n:4d} {wer:6.1f} {_pct(c.ok['command'])} {_pct(c.ok['answer'])} "
               f"{_pct(c.ok['correction'])} {_pct(c.ok['lexicon'])} {100 * c.asked / max(n, 1):7.1f} "
               f"{100 * c.wrong_acted / max(n, 1):12.1f} {noise:>11} "
               f"{np.median(secs):4.2f}/{np.percentile(secs, 90):4.2f}")
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise-only", type=int, default=20)
     parser.add_argument("--conditions", nargs="+", help="condition names to keep (default: all)")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
-    parser.add_argument("--model", default="tiny.en", help="whisper model spec (see perception.speech.models)")
+    parser.add_argument("--model", nargs="+", default=["tiny.en"],
+                        help="whisper model spec(s) (see perception.speech.models); several: compared clip by clip")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--cache", type=Path, default=None, help="test-set folder (default: <cache>/speech-testset)")
     parser.add_argument("--show-errors", action="store_true", help="print every misunderstood clip")
@@ -127,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"test set: {len(clips)} clips ({len(phrases)} phrases x {len(conditions)} conditions + "
           f"{args.noise_only} noise-only) ready in {time.perf_counter() - t:.1f} s")
     vad = VadConfig()
-    stt = WhisperTranscriber(SttConfig(model=args.model, vad=vad))
-    stt.model  # noqa: B018 (load before timing)
+    stts = {}
+    for spec in args.model:
+        stts[spec] = WhisperTranscriber(SttConfig(model=spec, vad=vad))
+        stts[spec].model  # noqa: B018 (load before timing)
+    runs = [(system, spec) for spec in args.model for system in args.systems]
     reader = CommandReader()
     by_cond: dict[tuple[str, str], Cell] = {}
     by_voice: dict[tuple[str, str], Cell] = {}
@@ -137,12 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         clip = read_wav(clip_info.path)
         cut, _ = streamed_cut(clip, vad)
         ctx = contexts.get(clip_info.key)
-        for system in args.systems:
+        for system_name, spec in runs:
+            stt = stts[spec]
+            system = system_name if len(args.model) == 1 else f"{system_name}/{spec}"
             start = time.perf_counter()
             asked = False
             if cut is None:
                 text = ""
-            elif system == "baseline":
+            elif system_name == "baseline":
                 text = stt.transcribe(cut).text
             else:
                 nbest = stt.transcribe_nbest(cut, prompt=scene_prompt(ctx.vocabulary) if ctx else None)
@@ -170,12 +176,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.show_errors and (not ok or normalize_text(text) != normalize_text(clip_info.text)):
                 print(f"  [{system} {clip_info.voice} {clip_info.condition}] {clip_info.text!r} -> {text!r}"
                       f"{' (asked)' if asked else ''}")
-    print(f"\nSpeech benchmark: whisper {args.model}, torch threads {args.threads}, seeds {args.seeds}, "
+    print(f"\nSpeech benchmark: whisper {' vs '.join(args.model)}, torch threads {args.threads}, seeds {args.seeds}, "
           f"VAD hangover {vad.end_silence_s:.2f} s")
     print_table("By condition", by_cond)
     print_table("By voice (all conditions)", by_voice)
     summary_20 = {}
-    for system in args.systems:
+    for system in dict.fromkeys(s for s, _ in by_cond):
         merged = Cell()
         for (s, cond), c in by_cond.items():
             if s == system and "20 dB" in cond:

@@ -150,3 +150,15 @@ def test_noise_only_clips_give_no_text(transcriber, name):
     assert CommandReader().read(transcriber.transcribe_nbest(clip, prompt=scene_prompt(TABLE)), TABLE).text == ""
     silence = Audio(np.random.default_rng(0).normal(0, 1e-4, 16_000).astype(np.float32), 16_000)
     assert transcriber.transcribe_nbest(silence).hypotheses == []
+
+
+def test_transcribe_scene_file_errors_name_file_and_field(tmp_path):
+    from perception.commands.transcribe import load_scene_vocabulary
+
+    good = tmp_path / "scene.yaml"
+    good.write_text("scene:\n  objects:\n    - {id: a, shape: cylinder, color: cyan, position: [0.5, 0.1]}\n")
+    assert load_scene_vocabulary(good).names() == ["cyan cylinder"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("objects:\n  - {id: a, shape: cylindr, color: cyan, position: [0.5, 0.1]}\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: field objects.0.shape"):
+        load_scene_vocabulary(bad)
