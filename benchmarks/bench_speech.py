@@ -102,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--cache", type=Path, default=None, help="test-set folder (default: <cache>/speech-testset)")
     parser.add_argument("--show-errors", action="store_true", help="print every misunderstood clip")
-    parser.add_argument("--json", type=Path, help="also write every clip's result here")
+    parser.add_argument("--json", type=Path, help="write every clip's result here (JSON lines, as they come)")
+    parser.add_argument("--report", type=Path, help="only print the tables of an earlier run's --json file")
     args = parser.parse_args(argv)
+    if args.report:
+        report([json.loads(line) for line in args.report.read_text().splitlines() if line.strip()])
+        return 0
 
     import torch
 
@@ -134,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         stts[spec].model  # noqa: B018 (load before timing)
     runs = [(system, spec) for spec in args.model for system in args.systems]
     reader = CommandReader()
-    by_cond: dict[tuple[str, str], Cell] = {}
-    by_voice: dict[tuple[str, str], Cell] = {}
+    # the bars' conditions first, so an interrupted run still has them (--report reads the JSONL)
+    order = {"20 dB": 0, "noise": 1, "10 dB": 2}
+    clips = sorted(clips, key=lambda c: next((v for k, v in order.items() if k in c.condition), 3))
+    out = open(args.json, "w") if args.json else None
     records = []
     for clip_info in clips:
         clip = read_wav(clip_info.path)
@@ -156,47 +162,59 @@ def main(argv: list[str] | None = None) -> int:
                                       ctx.expected if ctx else "command")
                 text, asked = reading.text, bool(reading.confirm)
             seconds = time.perf_counter() - start
-            cells = [by_cond.setdefault((system, clip_info.condition), Cell())]
-            if clip_info.kind == "noise":
-                cells[0].noise_clips += 1
-                cells[0].noise_text += bool(text.strip())
-                records.append({**clip_info.__dict__, "system": system, "heard": text})
-                continue
-            cells.append(by_voice.setdefault((system, clip_info.voice), Cell()))
-            ok = understood(clip_info.kind, clip_info.text, text, ctx)
-            for cell in cells:
-                cell.refs.append(clip_info.text)
-                cell.hyps.append(text)
-                cell.ok[clip_info.kind].append(bool(ok))
-                cell.asked += asked
-                cell.wrong_acted += (not ok) and not asked
-                cell.seconds.append(seconds)
-            records.append({**clip_info.__dict__, "system": system, "heard": text, "understood": ok, "asked": asked,
-                            "seconds": seconds})
-            if args.show_errors and (not ok or normalize_text(text) != normalize_text(clip_info.text)):
+            ok = None if clip_info.kind == "noise" else understood(clip_info.kind, clip_info.text, text, ctx)
+            record = {**clip_info.__dict__, "system": system, "heard": text, "understood": ok, "asked": asked,
+                      "seconds": seconds}
+            records.append(record)
+            if out is not None:
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+            if args.show_errors and ok is not None and (not ok or normalize_text(text) != normalize_text(clip_info.text)):
                 print(f"  [{system} {clip_info.voice} {clip_info.condition}] {clip_info.text!r} -> {text!r}"
-                      f"{' (asked)' if asked else ''}")
+                      f"{' (asked)' if asked else ''}", flush=True)
     print(f"\nSpeech benchmark: whisper {' vs '.join(args.model)}, torch threads {args.threads}, seeds {args.seeds}, "
           f"VAD hangover {vad.end_silence_s:.2f} s")
-    print_table("By condition", by_cond)
-    print_table("By voice (all conditions)", by_voice)
-    summary_20 = {}
-    for system in dict.fromkeys(s for s, _ in by_cond):
-        merged = Cell()
-        for (s, cond), c in by_cond.items():
-            if s == system and "20 dB" in cond:
-                merged.refs += c.refs
-                merged.hyps += c.hyps
-                for k, v in c.ok.items():
-                    merged.ok[k] += v
-                merged.asked += c.asked
-                merged.wrong_acted += c.wrong_acted
-                merged.seconds += c.seconds
-        summary_20[(system, "all 20 dB")] = merged
-    print_table("All 20 dB conditions (bars: WER <= 5 %, command accuracy >= 97 %)", summary_20)
-    if args.json:
-        args.json.write_text(json.dumps(records, indent=0))
+    report(records)
     return 0
+
+
+def report(records: list[dict]) -> None:
+    """Print the tables of a run from its clip records."""
+    by_cond: dict[tuple[str, str], Cell] = {}
+    by_voice: dict[tuple[str, str], Cell] = {}
+    for r in records:
+        system = r["system"]
+        cells = [by_cond.setdefault((system, r["condition"]), Cell())]
+        if r["kind"] == "noise":
+            cells[0].noise_clips += 1
+            cells[0].noise_text += bool(r["heard"].strip())
+            continue
+        cells.append(by_voice.setdefault((system, r["voice"]), Cell()))
+        ok = bool(r["understood"])
+        for cell in cells:
+            cell.refs.append(r["text"])
+            cell.hyps.append(r["heard"])
+            cell.ok[r["kind"]].append(ok)
+            cell.asked += r["asked"]
+            cell.wrong_acted += (not ok) and not r["asked"]
+            cell.seconds.append(r["seconds"])
+    print_table("By condition", dict(sorted(by_cond.items(), key=lambda kv: (kv[0][1], kv[0][0]))))
+    print_table("By voice (all conditions)", dict(sorted(by_voice.items(), key=lambda kv: (kv[0][1], kv[0][0]))))
+    summary = {}
+    for system in dict.fromkeys(s for s, _ in by_cond):
+        for level in ("20 dB", "10 dB"):
+            merged = Cell()
+            for (s, cond), c in by_cond.items():
+                if s == system and level in cond:
+                    merged.refs += c.refs
+                    merged.hyps += c.hyps
+                    for k, v in c.ok.items():
+                        merged.ok[k] += v
+                    merged.asked += c.asked
+                    merged.wrong_acted += c.wrong_acted
+                    merged.seconds += c.seconds
+            summary[(system, f"all {level}")] = merged
+    print_table("All 20 dB / 10 dB conditions (bars at 20 dB: WER <= 5 %, command accuracy >= 97 %)", summary)
 
 
 if __name__ == "__main__":
