@@ -146,25 +146,26 @@ def main(argv: list[str] | None = None) -> int:
     for clip_info in clips:
         clip = read_wav(clip_info.path)
         cut, _ = streamed_cut(clip, vad)
+        # the end-pointer did not close before the clip ended (steady babble keeps it open): a
+        # microphone would go on until a pause or max_utterance_s; the whole clip stands for that
+        utterance = clip if cut is None else cut
         ctx = contexts.get(clip_info.key)
         for system_name, spec in runs:
             stt = stts[spec]
             system = system_name if len(args.model) == 1 else f"{system_name}/{spec}"
             start = time.perf_counter()
             asked = False
-            if cut is None:
-                text = ""
-            elif system_name == "baseline":
-                text = stt.transcribe(cut).text
+            if system_name == "baseline":
+                text = stt.transcribe(utterance).text
             else:
-                nbest = stt.transcribe_nbest(cut, prompt=scene_prompt(ctx.vocabulary) if ctx else None)
+                nbest = stt.transcribe_nbest(utterance, prompt=scene_prompt(ctx.vocabulary) if ctx else None)
                 reading = reader.read(nbest, ctx.vocabulary if ctx else SceneVocabulary(),
                                       ctx.expected if ctx else "command")
                 text, asked = reading.text, bool(reading.confirm)
             seconds = time.perf_counter() - start
             ok = None if clip_info.kind == "noise" else understood(clip_info.kind, clip_info.text, text, ctx)
             record = {**clip_info.__dict__, "system": system, "heard": text, "understood": ok, "asked": asked,
-                      "seconds": seconds}
+                      "seconds": seconds, "end_pointer_closed": cut is not None}
             records.append(record)
             if out is not None:
                 out.write(json.dumps(record) + "\n")

@@ -41,6 +41,8 @@ CANONICAL_SHAPES = ("cube", "block", "ball", "sphere", "cylinder", "bowl")
 SIDE_WORDS = ("left", "right", "middle", "front", "back", "nearer", "farther")
 _REPAIR_WORDS = (*CANONICAL_COLORS, *CANONICAL_SHAPES, *SIDE_WORDS, "small", "big", "large", "medium", "number",
                  *NUMBER_WORDS, "pick", "put", "grab", "place", "move", "take", "yes", "no", "stop", "other")
+#: Verbs a command may open with (sound-alike repairs of its first word).
+_VERB_WORDS = ("pick", "put", "grab", "place", "move", "take", "lift", "set", "drop", "stack", "hand", "get")
 #: Words that make an utterance about the robot's work even without an object in it.
 _CONTROL_WORDS = frozenset({"stop", "wait", "hold", "continue", "carry", "go", "back", "undo", "cancel", "never",
                             "forget", "abort", "resume", "proceed", "pause", "freeze", "halt", "other", "wrong",
@@ -122,7 +124,8 @@ class ReaderConfig:
     act_confidence: float = 0.3
     # a repair that sounds less alike than this is confirmed first
     confirm_similarity: float = 0.85
-    # greedy text is taken without beam search at this fit and avg_logprob
+    # greedy text is taken without beam search at this fit (+0.5 for a command: it has a verb)
+    # and avg_logprob
     greedy_fit: float = 1.0
     greedy_logprob: float = -0.7
     # an utterance with no robot word and a confidence below this is treated as noise
@@ -146,7 +149,7 @@ class CommandReader:
             return Reading("", "", 0.0)
         greedy = nbest.hypotheses[0]
         if (not nbest.expanded and greedy.avg_logprob >= self.config.greedy_logprob
-                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit
+                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit + 0.5 * (expected == "command")
                 and not self._unknown_words(greedy.text)):
             return self._finish(greedy, greedy.text, (), nbest, vocabulary, expected, False)
         used_beam = not nbest.expanded
@@ -207,6 +210,10 @@ class CommandReader:
                             if table[p] != table[word] and (s := similarity(word, p)) >= 0.6]
             slots.append(options)
             i += 1
+        if slots and words[0] not in _VERB_WORDS and (words[0] not in _CONTROL_WORDS or words[0] in SIDE_WORDS):
+            # a command opens with its verb: "left the gray cube" was "lift the gray cube"
+            slots[0] = slots[0] + [([v], Match(words[0], v, s)) for v in _VERB_WORDS
+                                   if (s := similarity(words[0], v)) >= 0.75 and [v] != slots[0][0][0]]
         out: list[tuple[str, tuple[Match, ...]]] = []
         for combo in product(*slots):
             repairs = tuple(m for _, m in combo if m is not None)
