@@ -1,105 +1,56 @@
-"""Speech benchmark: word error rate and end-of-speech latency of the robot's ears.
+"""Speech benchmark: does the robot understand what people say, across voices, accents and noise?
 
-    python -m benchmarks.bench_speech [--snr 20 10] [--voices piper espeak] [--compare-prompt]
-                                      [--limit N] [--threads 1] [--show-errors]
+    python -m benchmarks.bench_speech [--seeds 12000-12999] [--commands 20] [--answers 12]
+        [--corrections 8] [--lexicon 6] [--noise-only 20] [--threads 1] [--show-errors]
+        [--model tiny.en] [--systems baseline scene] [--cache DIR] [--json OUT]
 
-For every utterance of UTTERANCES (commands and answers a person gives the robot), each voice
-(piper, espeak-ng) and each condition (clean, white noise at each --snr dB) the text is synthesised,
-padded with 0.5 s of quiet before and 1.0 s after (noise covers the padding), streamed in
-30 ms blocks through the microphone's VAD end-pointer, and the utterance it cuts out is
-transcribed with Whisper tiny.en (packaged weights) with the default robot-domain prompt
-(stt.DOMAIN_PROMPT) and, with --compare-prompt, also without any prompt.
-
-Reported per row: WER (word edits / reference words, punctuation and case ignored), sentence
-accuracy, mean avg_logprob, how well "avg_logprob < -0.8" flags wrong transcripts (the channel's
-"did you say ...?" rule), and latency = VAD hangover (audio time from the last speech frame to the
-cut) + transcription wall time (median / 90th percentile). Wall-clock timings depend on the
-load on the machine's cores; --threads caps torch's threads.
+The test set (`perception.speech.testset`) speaks the project's phrases (`speech_phrases`:
+suite commands, answers to "which one?" questions, corrections, lexicon phrases) in the espeak-ng
+accents and piper voices of `VOICES`, in every condition of `CONDITIONS` (clean; white 30 dB;
+white, babble and room + reverb at 20 and 10 dB), plus noise-only clips. Each clip is streamed in
+30 ms blocks through the microphone's end-pointer (`UtteranceDetector`); the utterance it cuts is
+recognised by each system side by side:
+- baseline: today's recognizer, `WhisperTranscriber.transcribe` (greedy, fixed domain prompt);
+- scene: `transcribe_nbest` with the prompt biased to the scene's objects, read by
+  `CommandReader` (greedy when it fits the scene, else beam-5 n-best rescoring, sound-alike
+  repairs, expected answer type, noise gate).
+Reported per system x condition and system x voice: WER; command / answer / correction /
+lexicon accuracy (the project's own parser and answer reader: see speech_phrases.understood);
+for the scene system how often it asks "did you say ...?" and how often it acts on a wrong
+reading without asking; noise-only clips that gave text; recognition time (median / p90).
+Bars: at 20 dB WER <= 5 % and command accuracy >= 97 %; no text from noise-only clips.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-#: Commands and answers a person says to the robot (56): instructions, clarifications, corrections.
-UTTERANCES: tuple[str, ...] = (
-    "pick up the red cube",
-    "put the red cube in the green bowl",
-    "put the blue ball in the bowl",
-    "pick up the yellow cylinder",
-    "place the green block on the blue cube",
-    "put the orange ball next to the purple cube",
-    "move the pink cylinder to the left of the bowl",
-    "put the cyan cube behind the red ball",
-    "pick up the small brown cube",
-    "put the large white ball in the black bowl",
-    "grab the gray cylinder",
-    "put the purple ball in front of the yellow cube",
-    "pick up the blue sphere",
-    "put the green cube to the right of the orange cylinder",
-    "move the red block into the white bowl",
-    "pick up the medium pink ball",
-    "place the black cube on the green cylinder",
-    "put the brown ball next to the cyan bowl",
-    "hand me the yellow block",
-    "put the small red cube in the large bowl",
-    "pick up the cube on the left",
-    "put the ball on the right in the bowl",
-    "take the blue cylinder and put it behind the red cube",
-    "pick up the orange cube nearest to me",
-    "put the gray ball in the purple bowl",
-    "put it in the bowl",
-    "pick it up",
-    "move the green ball a little to the left",
-    "put the white cube on top of the black cube",
-    "pick up the purple cylinder on the right",
-    "put the red ball in the blue bowl",
-    "stack the yellow cube on the green cube",
-    "the one on the left",
-    "the one on the right",
-    "the red one",
-    "the blue one",
-    "the small one",
-    "the big one",
-    "the one nearer to me",
-    "the one farther away",
-    "the cube",
-    "the ball",
-    "yes",
-    "no",
-    "yes, that one",
-    "no, the other one",
-    "stop",
-    "stop, wait",
-    "never mind",
-    "the green bowl",
-    "in the bowl",
-    "the one in the middle",
-    "the left one",
-    "the cylinder next to the bowl",
-    "no, I meant the blue ball",
-    "that's right",
-)
+SYSTEMS = ("baseline", "scene")
 
 
 @dataclass
-class Row:
-    """Accumulated results of one (voice, condition, prompt) cell."""
+class Cell:
+    """Results of one (system, group) cell."""
 
     refs: list[str] = field(default_factory=list)
     hyps: list[str] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    latency_s: list[float] = field(default_factory=list)
-    compute_s: list[float] = field(default_factory=list)
-    vad_misses: int = 0
+    ok: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    asked: int = 0
+    wrong_acted: int = 0
+    seconds: list[float] = field(default_factory=list)
+    noise_text: int = 0
+    noise_clips: int = 0
 
 
 def streamed_cut(clip, vad):
-    """Feed `clip` in 30 ms blocks to the VAD end-pointer; (utterance, audio s from speech end to cut)."""
+    """Feed `clip` in 30 ms blocks to the VAD end-pointer; (utterance or None, s from speech end to cut)."""
     from perception.speech.vad import UtteranceDetector, speech_segments
 
     detector = UtteranceDetector(clip.rate, vad)
@@ -113,75 +64,158 @@ def streamed_cut(clip, vad):
     return None, 0.0
 
 
+def _pct(values: list[bool]) -> str:
+    return f"{100 * np.mean(values):5.1f}" if values else "    -"
+
+
+def print_table(title: str, cells: dict[tuple[str, str], Cell]) -> None:
+    from perception.speech.wer import word_error_rate
+
+    print(f"\n{title}")
+    header = (f"{'system':<14} {'group':<24} {'n':>4} {'WER%':>6} {'cmd%':>6} {'ans%':>6} {'cor%':>6} {'lex%':>6} "
+              f"{'asked%':>7} {'wrong-acted%':>12} {'noise->text':>11} {'s med/p90':>10}")
+    print(header)
+    print("-" * len(header))
+    for (system, group), c in cells.items():
+        n = len(c.refs)
+        wer = 100 * word_error_rate(c.refs, c.hyps) if n else float("nan")
+        noise = f"{c.noise_text}/{c.noise_clips}" if c.noise_clips else "-"
+        secs = np.array(c.seconds) if c.seconds else np.array([np.nan])
+        print(f"{system:<14} {group:<24} {n:4d} {wer:6.1f} {_pct(c.ok['command'])} {_pct(c.ok['answer'])} "
+              f"{_pct(c.ok['correction'])} {_pct(c.ok['lexicon'])} {100 * c.asked / max(n, 1):7.1f} "
+              f"{100 * c.wrong_acted / max(n, 1):12.1f} {noise:>11} "
+              f"{np.median(secs):4.2f}/{np.percentile(secs, 90):4.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--snr", type=float, nargs="+", default=[20.0], help="noisy conditions: white noise SNR, dB")
-    parser.add_argument("--voices", nargs="+", default=["piper", "espeak"])
-    parser.add_argument("--limit", type=int, default=None, help="only the first N utterances")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (1 is fastest when other jobs share the 2 cores)")
-    parser.add_argument("--compare-prompt", action="store_true", help="also transcribe without the domain prompt")
-    parser.add_argument("--show-errors", action="store_true", help="print every wrong transcript")
+    parser.add_argument("--seeds", default="12000-12999", help="suite seed block the phrases are drawn from")
+    parser.add_argument("--commands", type=int, default=20)
+    parser.add_argument("--answers", type=int, default=12)
+    parser.add_argument("--corrections", type=int, default=8)
+    parser.add_argument("--lexicon", type=int, default=6)
+    parser.add_argument("--noise-only", type=int, default=20)
+    parser.add_argument("--conditions", nargs="+", help="condition names to keep (default: all)")
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument("--model", nargs="+", default=["tiny.en"],
+                        help="whisper model spec(s) (see perception.speech.models); several: compared clip by clip")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--cache", type=Path, default=None, help="test-set folder (default: <cache>/speech-testset)")
+    parser.add_argument("--show-errors", action="store_true", help="print every misunderstood clip")
+    parser.add_argument("--json", type=Path, help="write every clip's result here (JSON lines, as they come)")
+    parser.add_argument("--report", type=Path, help="only print the tables of an earlier run's --json file")
     args = parser.parse_args(argv)
+    if args.report:
+        report([json.loads(line) for line in args.report.read_text().splitlines() if line.strip()])
+        return 0
 
     import torch
 
-    from perception.speech.audio import WHISPER_RATE, Audio
-    from perception.speech.stt import DOMAIN_PROMPT, SttConfig, WhisperTranscriber
-    from perception.speech.synthesize import VoiceSynthesizer, add_noise
+    from agent.suites import parse_seeds
+    from benchmarks.speech_phrases import project_phrases, understood
+    from perception.speech.audio import read_wav
+    from perception.speech.models import default_cache_dir
+    from perception.speech.stt import SttConfig, WhisperTranscriber
+    from perception.speech.testset import CONDITIONS, TestSetSpec, build_testset
+    from perception.speech.understanding import CommandReader, SceneVocabulary, scene_prompt
     from perception.speech.vad import VadConfig
-    from perception.speech.wer import normalize_text, word_error_rate
+    from perception.speech.wer import normalize_text
 
     torch.set_num_threads(args.threads)
-    utterances = UTTERANCES[: args.limit]
+    seeds = parse_seeds(args.seeds)
+    phrases, contexts = project_phrases(range(seeds[0], seeds[-1] + 1), args.commands, args.answers,
+                                        args.corrections, args.lexicon)
+    conditions = tuple(c for c in CONDITIONS if not args.conditions or c.name in args.conditions)
+    t = time.perf_counter()
+    clips = build_testset(TestSetSpec(phrases, conditions=conditions, noise_only=args.noise_only, seed=seeds[0]),
+                          args.cache or default_cache_dir() / "speech-testset")
+    print(f"test set: {len(clips)} clips ({len(phrases)} phrases x {len(conditions)} conditions + "
+          f"{args.noise_only} noise-only) ready in {time.perf_counter() - t:.1f} s")
     vad = VadConfig()
-    model = WhisperTranscriber().model  # one model shared by both prompt settings
-    transcribers = {"domain": WhisperTranscriber(SttConfig(vad=vad, prompt=DOMAIN_PROMPT), model)}
-    if args.compare_prompt:
-        transcribers["none"] = WhisperTranscriber(SttConfig(vad=vad, prompt=None), model)
-    synth = VoiceSynthesizer()
-    conditions = {"clean": None, **{f"{snr:g} dB": snr for snr in args.snr}}
-    rows: dict[tuple[str, str, str], Row] = {}
-    for voice in args.voices:
-        for i, text in enumerate(utterances):
-            speech = synth.backend(voice).synthesize(text).resampled(WHISPER_RATE)
-            padded = Audio.concat([Audio.silence(0.5), speech, Audio.silence(1.0)])
-            for cond, snr in conditions.items():
-                clip = add_noise(padded, snr, np.random.default_rng(i))
-                cut, hangover = streamed_cut(clip, vad)
-                for prompt, stt in transcribers.items():
-                    row = rows.setdefault((voice, cond, prompt), Row())
-                    if cut is None:
-                        row.vad_misses += 1
-                    start = time.perf_counter()
-                    t = stt.transcribe(cut if cut is not None else clip)
-                    compute = time.perf_counter() - start
-                    row.refs.append(text)
-                    row.hyps.append(t.text)
-                    row.logprobs.append(t.avg_logprob)
-                    row.compute_s.append(compute)
-                    row.latency_s.append(hangover + compute)
-                    if args.show_errors and normalize_text(t.text) != normalize_text(text):
-                        print(f"  [{voice} {cond} {prompt}] {text!r} -> {t.text!r} ({t.avg_logprob:.2f})")
-
-    print(f"\nSpeech benchmark: {len(utterances)} utterances x {len(args.voices)} voices, Whisper tiny.en "
-          f"(packaged), torch threads {args.threads}, VAD hangover {vad.end_silence_s:.2f} s")
-    header = (f"{'voice':<7} {'cond':<7} {'prompt':<7} {'WER%':>6} {'sent%':>6} {'logp':>6} "
-              f"{'flag P/R':>9} {'vadmiss':>7} {'stt med/p90 s':>14} {'eos->text med/p90 s':>20}")
-    print(header)
-    print("-" * len(header))
-    for (voice, cond, prompt), row in rows.items():
-        wrong = np.array([normalize_text(r) != normalize_text(h) for r, h in zip(row.refs, row.hyps)])
-        flagged = np.array(row.logprobs) < -0.8
-        precision = (wrong & flagged).sum() / max(flagged.sum(), 1)
-        recall = (wrong & flagged).sum() / max(wrong.sum(), 1)
-        comp, lat = np.array(row.compute_s), np.array(row.latency_s)
-        print(f"{voice:<7} {cond:<7} {prompt:<7} {100 * word_error_rate(row.refs, row.hyps):6.1f} "
-              f"{100 * (1 - wrong.mean()):6.1f} {np.mean(row.logprobs):6.2f} "
-              f"{precision:4.2f}/{recall:4.2f} {row.vad_misses:7d} "
-              f"{np.median(comp):6.2f}/{np.percentile(comp, 90):5.2f}      "
-              f"{np.median(lat):6.2f}/{np.percentile(lat, 90):5.2f}")
+    stts = {}
+    for spec in args.model:
+        stts[spec] = WhisperTranscriber(SttConfig(model=spec, vad=vad))
+        stts[spec].model  # noqa: B018 (load before timing)
+    runs = [(system, spec) for spec in args.model for system in args.systems]
+    reader = CommandReader()
+    # the bars' conditions first, so an interrupted run still has them (--report reads the JSONL)
+    order = {"20 dB": 0, "noise": 1, "10 dB": 2}
+    clips = sorted(clips, key=lambda c: next((v for k, v in order.items() if k in c.condition), 3))
+    out = open(args.json, "w") if args.json else None
+    records = []
+    for clip_info in clips:
+        clip = read_wav(clip_info.path)
+        cut, _ = streamed_cut(clip, vad)
+        # the end-pointer did not close before the clip ended (steady babble keeps it open): a
+        # microphone would go on until a pause or max_utterance_s; the whole clip stands for that
+        utterance = clip if cut is None else cut
+        ctx = contexts.get(clip_info.key)
+        for system_name, spec in runs:
+            stt = stts[spec]
+            system = system_name if len(args.model) == 1 else f"{system_name}/{spec}"
+            start = time.perf_counter()
+            asked = False
+            if system_name == "baseline":
+                text = stt.transcribe(utterance).text
+            else:
+                nbest = stt.transcribe_nbest(utterance, prompt=scene_prompt(ctx.vocabulary) if ctx else None)
+                reading = reader.read(nbest, ctx.vocabulary if ctx else SceneVocabulary(),
+                                      ctx.expected if ctx else "command")
+                text, asked = reading.text, bool(reading.confirm)
+            seconds = time.perf_counter() - start
+            ok = None if clip_info.kind == "noise" else understood(clip_info.kind, clip_info.text, text, ctx)
+            record = {**clip_info.__dict__, "system": system, "heard": text, "understood": ok, "asked": asked,
+                      "seconds": seconds, "end_pointer_closed": cut is not None}
+            records.append(record)
+            if out is not None:
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+            if args.show_errors and ok is not None and (not ok or normalize_text(text) != normalize_text(clip_info.text)):
+                print(f"  [{system} {clip_info.voice} {clip_info.condition}] {clip_info.text!r} -> {text!r}"
+                      f"{' (asked)' if asked else ''}", flush=True)
+    print(f"\nSpeech benchmark: whisper {' vs '.join(args.model)}, torch threads {args.threads}, seeds {args.seeds}, "
+          f"VAD hangover {vad.end_silence_s:.2f} s")
+    report(records)
     return 0
+
+
+def report(records: list[dict]) -> None:
+    """Print the tables of a run from its clip records."""
+    by_cond: dict[tuple[str, str], Cell] = {}
+    by_voice: dict[tuple[str, str], Cell] = {}
+    for r in records:
+        system = r["system"]
+        cells = [by_cond.setdefault((system, r["condition"]), Cell())]
+        if r["kind"] == "noise":
+            cells[0].noise_clips += 1
+            cells[0].noise_text += bool(r["heard"].strip())
+            continue
+        cells.append(by_voice.setdefault((system, r["voice"]), Cell()))
+        ok = bool(r["understood"])
+        for cell in cells:
+            cell.refs.append(r["text"])
+            cell.hyps.append(r["heard"])
+            cell.ok[r["kind"]].append(ok)
+            cell.asked += r["asked"]
+            cell.wrong_acted += (not ok) and not r["asked"]
+            cell.seconds.append(r["seconds"])
+    print_table("By condition", dict(sorted(by_cond.items(), key=lambda kv: (kv[0][1], kv[0][0]))))
+    print_table("By voice (all conditions)", dict(sorted(by_voice.items(), key=lambda kv: (kv[0][1], kv[0][0]))))
+    summary = {}
+    for system in dict.fromkeys(s for s, _ in by_cond):
+        for level in ("20 dB", "10 dB"):
+            merged = Cell()
+            for (s, cond), c in by_cond.items():
+                if s == system and level in cond:
+                    merged.refs += c.refs
+                    merged.hyps += c.hyps
+                    for k, v in c.ok.items():
+                        merged.ok[k] += v
+                    merged.asked += c.asked
+                    merged.wrong_acted += c.wrong_acted
+                    merged.seconds += c.seconds
+            summary[(system, f"all {level}")] = merged
+    print_table("All 20 dB / 10 dB conditions (bars at 20 dB: WER <= 5 %, command accuracy >= 97 %)", summary)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Voice latency benchmark: end of speech -> first arm motion, through the real pipeline.
 
     python -m benchmarks.bench_voice_latency [--runs 10] [--snr 30] [--threads 1]
+                                             [--variants baseline scene]
 
 Per run, one unambiguous command (COMMANDS, cycled) is spoken by piper and streamed in 30 ms
 blocks, paced by the wall clock like a microphone (block i is delivered when its last sample
@@ -18,7 +19,10 @@ Time stamps (wall clock, seconds from the stream's start):
   audio time, mapped to wall clock via the stream's start;
 - cut: the end-pointer returns the utterance;  - heard_at: whisper's transcript is ready;
 - decided: the agent's "decision" transcript event;  - moved: first non-zero `send_action`.
-One warm-up run is excluded; model loads are timed separately. Wall-clock figures depend on
+Variants, run in turn on the same machine so their figures compare: `baseline` (whisper's text
+as it is, `--baseline-wait` s end-of-speech wait) and `scene` (the voice channel's
+`CommandReader` with the table's objects, the detector's default wait). One warm-up run is
+excluded; model loads are timed separately. Wall-clock figures depend on
 the load on the machine (the load average is printed).
 """
 
@@ -93,12 +97,14 @@ def last_voiced_s(speech: Any) -> float:
     return 0.0 if len(voiced) == 0 else (voiced[-1] + 1) * frame / speech.rate
 
 
-def paced_source(clip: Any, stamps: dict[str, float]) -> Any:
+def paced_source(clip: Any, stamps: dict[str, float], vad: Any = None) -> Any:
     """An AudioSource that streams `clip` in real time through the VAD end-pointer (a fake mic).
 
     Sets stamps["start"] (wall clock of sample 0) and stamps["cut"] (utterance returned)."""
     from perception.speech.audio_io import AudioSource, EndOfInput
     from perception.speech.vad import UtteranceDetector, VadConfig
+
+    vad = vad or VadConfig()
 
     class PacedSource(AudioSource):
         def __init__(self) -> None:
@@ -108,7 +114,6 @@ def paced_source(clip: Any, stamps: dict[str, float]) -> Any:
             if self.used:
                 raise EndOfInput("one utterance per run")
             self.used = True
-            vad = VadConfig()
             detector = UtteranceDetector(clip.rate, vad)
             block = int(round(clip.rate * vad.frame_s))
             stamps["start"] = t0 = time.perf_counter()
@@ -141,7 +146,8 @@ class Rig:
 
 
 def build_rig(run_dir: Path, policy: str = "vla") -> Rig:
-    from agent.runner import RunConfig, _quiet_stdout
+    from agent.runner import RunConfig
+    from sim.quiet_stdout import quiet_c_stdout
     from agent.shared_models import SharedModels
     from perception.speech.stt import WhisperTranscriber
     from perception.speech.synthesize import VoiceSynthesizer
@@ -170,14 +176,15 @@ def build_rig(run_dir: Path, policy: str = "vla") -> Rig:
     scene = SceneSpec(objects=[ObjectSpec(**o) for o in SCENE_OBJECTS])
 
     def make_env() -> Any:
-        with _quiet_stdout():
+        with quiet_c_stdout():
             return TabletopEnv(image_size=RunConfig().image_size, max_episode_steps=RunConfig().max_control_steps)
 
     env = timed("PyBullet env", make_env)
     return Rig(transcriber, synth, models, env, scene, run_dir, policy, loads)
 
 
-def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int) -> dict[str, Any]:
+def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int, variant: str = "scene",
+             baseline_wait_s: float = 0.6) -> dict[str, Any]:
     """One command from audio to first motion; returns wall stamps relative to stream start."""
     from agent.context import AgentContext
     from agent.driver import AgentSession
@@ -205,8 +212,16 @@ def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int) ->
         transcript=TranscriptWriter(sid, rig.run_dir / f"{sid}.jsonl", on_event=on_event),
         verify=target_verifier(env), consistency=rig.models.consistency(), calibration=rig.models.calibration(),
     )
-    channel = SpeechChannel(paced_source(clip, stamps), rig.transcriber, tts=None,
-                            config=ChannelConfig(confirm=False), printer=lambda line: None)
+    from dataclasses import replace
+
+    from perception.speech.understanding import CommandReader
+    from perception.speech.vad import VadConfig
+
+    vad = replace(VadConfig(), end_silence_s=baseline_wait_s) if variant == "baseline" else VadConfig()
+    channel = SpeechChannel(paced_source(clip, stamps, vad), rig.transcriber, tts=None,
+                            config=ChannelConfig(confirm=False), printer=lambda line: None,
+                            reader=CommandReader() if variant == "scene" else None)
+    channel.set_scene(scene.objects)
     heard = channel.listen()
     stamps["heard_at"] = time.perf_counter()
     outcome = "moved"
@@ -219,7 +234,7 @@ def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int) ->
     t0 = stamps["start"]
     rel = {k: v - t0 for k, v in stamps.items() if isinstance(v, float)}
     rel["eos"] = speech_end_s
-    return {"text": text, "heard": heard, "outcome": outcome, "doubtful": channel.needs_confirmation(),
+    return {"variant": variant, "text": text, "heard": heard, "outcome": outcome, "doubtful": channel.needs_confirmation(),
             "decision": stamps.get("decision", ""), **rel}
 
 
@@ -233,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", choices=("vla", "expert"), default="vla",
                         help="what moves the arm: the learned policy (default, as the product runs) or the "
                              "privileged scripted expert")
+    parser.add_argument("--variants", nargs="+", default=["baseline", "scene"], choices=("baseline", "scene"))
+    parser.add_argument("--baseline-wait", type=float, default=0.6, help="baseline's end-of-speech wait, s")
     args = parser.parse_args(argv)
 
     import torch
@@ -256,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in range(args.runs):
             text = COMMANDS[n % len(COMMANDS)]
-            rows.append(run_once(rig, text, *clips[text], index=n + 1))
+            for variant in args.variants:
+                rows.append(run_once(rig, text, *clips[text], index=n + 1, variant=variant,
+                                     baseline_wait_s=args.baseline_wait))
     finally:
         rig.env.close()
 
@@ -264,13 +283,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.threads}, {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("loads (s): " + ", ".join(f"{k} {v:.2f}" for k, v in rig.loads.items()))
     for r in rows:
-        print(f"  {r['text']!r:40} heard {r['heard']!r:40} {r['outcome']}"
+        print(f"  {r['variant']:<8} {r['text']!r:40} heard {r['heard']!r:40} {r['outcome']}"
               f"{' [doubtful]' if r['doubtful'] else ''}  total {r.get('moved', float('nan')) - r['eos']:.2f} s")
     moved = [r for r in rows if "moved" in r]
-    print(f"\n{'stage':<40} {'median s':>9} {'p90 s':>7}   (over {len(moved)} runs that moved)")
-    for name, (a, b) in STAGES.items():
-        d = np.array([r[b] - r[a] for r in moved]) if moved else np.array([np.nan])
-        print(f"{name:<40} {np.median(d):9.3f} {np.percentile(d, 90):7.3f}")
+    for variant in args.variants:
+        mine = [r for r in moved if r["variant"] == variant]
+        print(f"\n{variant:<40} {'median s':>9} {'p90 s':>7}   (over {len(mine)} runs that moved)")
+        for name, (a, b) in STAGES.items():
+            d = np.array([r[b] - r[a] for r in mine]) if mine else np.array([np.nan])
+            print(f"{name:<40} {np.median(d):9.3f} {np.percentile(d, 90):7.3f}")
     return 0 if len(moved) == len(rows) else 1
 
 

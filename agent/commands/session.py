@@ -82,7 +82,7 @@ def voice_channel(args: argparse.Namespace) -> Channel:
     from perception.speech.voice_session import VoiceOptions, open_voice_channel
 
     options = VoiceOptions(audio_in=tuple(args.audio_in or ()), audio_out=args.audio_out, tts=args.tts,
-                           whisper_model=args.whisper_model)
+                           whisper_model=args.whisper_model, push_to_talk=args.push_to_talk)
     try:
         return open_voice_channel(options)
     except (AudioUnavailable, ModelUnavailable) as exc:
@@ -109,6 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", action="store_true", help="talk by voice (same as --channel voice)")
     parser.add_argument("--audio-in", type=Path, nargs="+", help="voice: WAV files said in order instead of the mic")
     parser.add_argument("--audio-out", type=Path, help="voice: save the robot's speech as WAVs in this folder")
+    parser.add_argument("--push-to-talk", action="store_true", help="voice: speak while holding the space bar "
+                        "(instead of the voice detector's end-of-speech wait)")
     parser.add_argument("--tts", default="piper", help="voice: text-to-speech backend (piper | espeak)")
     parser.add_argument("--whisper-model", default="tiny.en", help="voice: whisper name, .pt or CTranslate2 folder")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
@@ -272,6 +274,8 @@ def run(args: argparse.Namespace) -> int:
     channel = CHANNELS["voice" if args.voice else args.channel](args)
     record, folder, resumed = open_record(args, channel)
     scene = record.scene
+    if hasattr(channel, "set_scene"):  # a voice channel reads what it hears against the table
+        channel.set_scene(scene.objects)
     env = TabletopEnv(image_size=args.image_size, gui=args.gui, detail_size=RunConfig().perception_size)
     env.reset(seed=args.seed, options={"scene": scene})
     if record.poses:  # where the last session left the objects

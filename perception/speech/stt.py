@@ -120,6 +120,37 @@ class WhisperTranscriber:
             text = ""
         return Transcript(text, logprob, no_speech, audio.duration_s, time.perf_counter() - start)
 
+    def transcribe_nbest(self, audio: Audio, prompt: str | None = None, beam_size: int = 5,
+                         greedy_first: bool = True) -> "NBest":
+        """Up to `beam_size` hypotheses, best first, for rescoring (`perception.speech.understanding`).
+
+        The audio is encoded once. With `greedy_first` the greedy hypothesis comes first and the
+        beam search runs only when `NBest.expand()` is called (the caller decides whether the
+        greedy text is good enough). `prompt` None: the configured prompt. A clip the voice
+        detector finds no speech in gives no hypotheses without running the model.
+        """
+        import torch
+        import whisper
+
+        start = time.perf_counter()
+        clip = audio.resampled(WHISPER_RATE)
+        segments = speech_segments(clip, self.config.vad)
+        prompt = self.config.prompt if prompt is None else prompt
+        if not segments:
+            return NBest([], 1.0, audio.duration_s, time.perf_counter() - start)
+        lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
+        hi = min(len(clip.samples), int((segments[-1].end_s + _TAIL_S) * WHISPER_RATE))
+        samples = clip.samples[lo:hi][: int(_WINDOW_S * WHISPER_RATE)]
+        model = self.model
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(samples)), model.dims.n_mels)
+        with torch.inference_mode():
+            features = model.embed_audio(mel.unsqueeze(0).to(model.device))
+        nbest = NBest([], 1.0, audio.duration_s, 0.0, _decoder=lambda k: _decode_hypotheses(model, features, prompt, k),
+                      _beam_size=beam_size)
+        nbest.expand(1 if greedy_first else beam_size)
+        nbest.compute_s += time.perf_counter() - start
+        return nbest
+
     def transcribe_file(self, path: str | Path) -> Transcript:
         """Transcribe a WAV file (any rate / sample format)."""
         return self.transcribe(read_wav(path))
@@ -166,6 +197,74 @@ class WhisperTranscriber:
         logprob = float(np.average([s["avg_logprob"] for s in segs], weights=weights))
         no_speech = float(np.average([s["no_speech_prob"] for s in segs], weights=weights))
         return out["text"].strip(), logprob, no_speech
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One decoding of a clip: its text and mean token log-probability (nats)."""
+
+    text: str
+    avg_logprob: float
+
+
+@dataclass
+class NBest:
+    """Hypotheses for one clip, best first by the decoder's own score."""
+
+    hypotheses: list[Hypothesis]
+    # whisper's probability that the clip holds no speech (1.0 when the detector found none)
+    no_speech_prob: float
+    audio_s: float = 0.0
+    # wall-clock seconds spent so far (resampling + VAD + encoder + every decode)
+    compute_s: float = 0.0
+    _decoder: object = None
+    _beam_size: int = 5
+    _beamed: bool = False
+
+    @property
+    def expanded(self) -> bool:
+        """True once the beam search has run (or cannot: no speech)."""
+        return self._decoder is None or self._beamed
+
+    def expand(self, beam_size: int | None = None) -> "NBest":
+        """Run the decoder (beam `beam_size`, default the requested width; 1 = greedy) and
+        merge its hypotheses after those already there. Idempotent once beam search ran."""
+        k = beam_size or self._beam_size
+        if self.expanded:
+            return self
+        self._beamed = k > 1
+        start = time.perf_counter()
+        found, self.no_speech_prob = self._decoder(k)  # type: ignore[operator]
+        seen = {h.text for h in self.hypotheses}
+        self.hypotheses += [h for h in found if h.text not in seen]
+        self.compute_s += time.perf_counter() - start
+        return self
+
+
+def _decode_hypotheses(model, features, prompt: str | None, beam_size: int) -> tuple[list[Hypothesis], float]:
+    """Decode encoded audio `features` (1, n_ctx, n_state); beam_size 1 is greedy. All finished
+    beams are returned (whisper's ranker keeps only the best: it is wrapped to see them all)."""
+    import torch
+    import whisper
+    from whisper.decoding import DecodingTask
+
+    options = whisper.DecodingOptions(language="en", task="transcribe", temperature=0.0, without_timestamps=True,
+                                      fp16=False, prompt=prompt, beam_size=beam_size if beam_size > 1 else None)
+    task = DecodingTask(model, options)
+    seen: dict[str, list] = {}
+    rank = task.sequence_ranker.rank
+
+    def keep_all(tokens, sum_logprobs):
+        seen["tokens"], seen["logprobs"] = tokens[0], sum_logprobs[0]
+        return rank(tokens, sum_logprobs)
+
+    task.sequence_ranker.rank = keep_all
+    with torch.inference_mode():
+        result = task.run(features)[0]
+    hyps = [Hypothesis(task.tokenizer.decode(t.tolist()).strip(), float(lp) / (len(t) + 1))
+            for t, lp in zip(seen["tokens"], seen["logprobs"])]
+    hyps.sort(key=lambda h: -h.avg_logprob)
+    return [h for h in hyps if h.text], float(result.no_speech_prob)
 
 
 def pause_cuts(segments: list, n_samples: int, pre_roll_s: float) -> list[tuple[int, int]]:

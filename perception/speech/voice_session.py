@@ -22,6 +22,7 @@ from perception.speech.interjections import VoiceInterjections
 from perception.speech.models import EMBEDDED_MODEL
 from perception.speech.stt import SttConfig, WhisperTranscriber
 from perception.speech.tts import TtsBackend, TtsUnavailable, default_tts
+from perception.speech.understanding import CommandReader
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class VoiceOptions:
     whisper_model: str = EMBEDDED_MODEL
     # read doubtful transcripts back ("did you say ...?") before using them
     confirm: bool = True
+    # record while a key (space) is held instead of waiting for the voice detector's end of speech
+    push_to_talk: bool = False
+    # read what was heard against the scene and the question (n-best rescoring, sound-alike repairs)
+    understand: bool = True
     channel: ChannelConfig = field(default_factory=ChannelConfig)
 
 
@@ -61,11 +66,18 @@ def _sink(options: VoiceOptions, say: Callable[[str], None]) -> AudioSink:
 
 def open_voice_channel(options: VoiceOptions = VoiceOptions(), printer: Callable[[str], None] = print) -> SpeechChannel:
     """A ready SpeechChannel (whisper loaded), or AudioUnavailable / ModelUnavailable."""
-    source: AudioSource = ScriptedAudioSource(options.audio_in) if options.audio_in else open_microphone()
+    if options.audio_in:
+        source: AudioSource = ScriptedAudioSource(options.audio_in)
+    elif options.push_to_talk:
+        from perception.speech.push_to_talk import open_push_to_talk
+
+        source = open_push_to_talk()
+    else:
+        source = open_microphone()
     transcriber = WhisperTranscriber(SttConfig(model=options.whisper_model))
     transcriber.model  # noqa: B018 (load now: a missing model must surface before the session starts)
     # A scripted source is not shared with a background listener (it would eat the script).
     listener = None if options.audio_in else VoiceInterjections(source, transcriber)
     config = ChannelConfig(**{**options.channel.__dict__, "confirm": options.confirm})
     return SpeechChannel(source, transcriber, _tts(options.tts, printer), _sink(options, printer), config,
-                         printer, interjections=listener)
+                         printer, interjections=listener, reader=CommandReader() if options.understand else None)

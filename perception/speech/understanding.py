@@ -1,0 +1,316 @@
+"""Reading what a person said to the robot from whisper's hypotheses, with the scene in mind.
+
+`CommandReader.read(nbest, vocabulary, expected) -> Reading`:
+1. the greedy hypothesis is taken as it is when it parses into something that fits the scene
+   (every object it names is on the table) and whisper is sure of it: no beam search, no delay;
+2. otherwise the beam search's n-best list is expanded; each hypothesis is also repaired by
+   sound: words the lexicon does not know are replaced by the lexicon or scene phrases they
+   sound like ("sand ceiling" -> "cyan cylinder"), and colour/shape words that name nothing on
+   the table by a sound-alike that does ("the blue ball" -> "the blue bowl" when only a blue
+   bowl is there);
+3. every candidate is scored: does it parse into an intent that fits the scene (a command), or
+   into the kind of answer the question expects (a colour, a side, a number, yes/no), plus
+   whisper's log-probability, minus how far each repair is from what was heard;
+4. the reading carries a confidence; below `act_confidence`, or after a repair that does not
+   sound alike enough, `Reading.confirm` is the question to ask first ("Did you say the cyan
+   cylinder?");
+5. noise gets no text: nothing when the detector found no speech, whisper says "no speech",
+   the text repeats itself ("blah, blah, blah"), or it holds no word the robot understands and
+   whisper was unsure of it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Iterable, Literal, Optional
+
+from perception.lexicon import COLOR_WORDS, NUMBER_WORDS, ORDINAL_WORDS, SHAPE_WORDS, default_lexicon
+from perception.referring import ReferringExpression, ReferringParser
+from perception.speech.phonetic import Match, PhoneticMatcher, similarity
+from perception.speech.stt import DOMAIN_PROMPT, Hypothesis, NBest
+
+ExpectedAnswer = Literal["command", "choice", "color", "side", "number", "yes_no"]
+
+#: Canonical words offered as repairs (everyday synonyms are left to the person).
+CANONICAL_COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "brown", "gray", "white",
+                    "black")
+CANONICAL_SHAPES = ("cube", "block", "ball", "sphere", "cylinder", "bowl")
+SIDE_WORDS = ("left", "right", "middle", "front", "back", "nearer", "farther")
+_REPAIR_WORDS = (*CANONICAL_COLORS, *CANONICAL_SHAPES, *SIDE_WORDS, "small", "big", "large", "medium", "number",
+                 *NUMBER_WORDS, "pick", "put", "grab", "place", "move", "take", "yes", "no", "stop", "other")
+#: Verbs a command may open with (sound-alike repairs of its first word).
+_VERB_WORDS = ("pick", "put", "grab", "place", "move", "take", "lift", "set", "drop", "stack", "hand", "get")
+#: Words that make an utterance about the robot's work even without an object in it.
+_CONTROL_WORDS = frozenset({"stop", "wait", "hold", "continue", "carry", "go", "back", "undo", "cancel", "never",
+                            "forget", "abort", "resume", "proceed", "pause", "freeze", "halt", "other", "wrong",
+                            "yes", "no", "yeah", "nope", "okay", "ok", "sure", "correct", "right", "left", "it"})
+#: Everyday words of corrections and answers that the lexicon leaves out: never "repaired".
+_CONVERSATIONAL = frozenset({"alright", "hmm", "oops", "oh", "fine", "good", "great", "thanks", "rather", "instead",
+                             "scratch", "said", "sorry", "please", "not", "that", "this", "those", "mean", "meant",
+                             "second", "thought", "hang", "sec", "moment", "keep", "going", "put", "where", "was",
+                             "make", "bother", "don't", "about", "like", "whoa", "hey", "now", "what", "why"})
+_YES_NO = frozenset({"yes", "no", "yeah", "yep", "nope", "correct", "sure", "right", "wrong", "okay", "ok"})
+_NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
+
+
+@dataclass(frozen=True)
+class SceneVocabulary:
+    """What the robot currently sees, as (colour, shape) pairs; empty: no scene known."""
+
+    objects: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, objects: Iterable) -> "SceneVocabulary":
+        """From anything with `.color` and `.shape` (perceived objects, scene object specs)."""
+        return cls(tuple((str(o.color), str(o.shape)) for o in objects))
+
+    def names(self) -> list[str]:
+        """"red cube", "green bowl", ... (each once)."""
+        return list(dict.fromkeys(f"{c} {s}" for c, s in self.objects))
+
+    def fits(self, color: Optional[str], shape: Optional[str]) -> bool:
+        """True when some object on the table has this colour and shape (None: any)."""
+        if not self.objects:
+            return True
+        return any((color is None or c == color) and (shape is None or s == shape) for c, s in self.objects)
+
+
+def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT) -> str:
+    """The decoder prompt: the robot's vocabulary plus the names of what is on the table."""
+    names = vocabulary.names()
+    return base if not names else f"{base} On the table: the {', the '.join(names)}."
+
+
+def expected_answer(question: str) -> ExpectedAnswer:
+    """What kind of answer a question asks for ("... on the left or the one on the right?" -> side)."""
+    q = question.lower()
+    if re.search(r"\bdid you say\b|\bis (it|that)\b|\bshould i\b|\bdo you mean\b|\bthis one\?", q):
+        return "yes_no"
+    if re.search(r"\bnumber\b|\bwhich number\b", q):
+        return "number"
+    if re.search(r"\b(left|right|middle|front|back|nearer|farther)\b.*\bor\b", q):
+        return "side"
+    if sum(c in q.split() for c in CANONICAL_COLORS) >= 2 and " or " in q:
+        return "color"
+    return "choice" if q.strip() else "command"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the robot takes the person to have said."""
+
+    # the text to act on ("" when nothing intelligible was said)
+    text: str
+    # whisper's best hypothesis as decoded
+    heard: str
+    # rough probability the reading is what was said, in [0, 1]
+    confidence: float
+    # sound-alike replacements made ("sand ceiling" -> "cyan cylinder")
+    repairs: tuple[Match, ...] = ()
+    # the question to ask before acting on it ("Did you say the cyan cylinder?"); "" when sure
+    confirm: str = ""
+    # whether the beam search ran (the greedy text was not good enough)
+    used_beam: bool = False
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """Thresholds of `CommandReader` (fit scores are in `CommandReader.fit` units)."""
+
+    # below this confidence the robot asks before acting
+    act_confidence: float = 0.3
+    # a repair that sounds less alike than this is confirmed first
+    confirm_similarity: float = 0.85
+    # greedy text is taken without beam search at this fit (+0.5 for a command: it has a verb)
+    # and avg_logprob
+    greedy_fit: float = 1.0
+    greedy_logprob: float = -0.7
+    # an utterance with no robot word and a confidence below this is treated as noise
+    offtopic_confidence: float = 0.6
+    # beam width of the n-best list
+    beam_size: int = 5
+    # most candidate texts scored per hypothesis
+    max_candidates: int = 24
+
+
+@dataclass
+class CommandReader:
+    """Scene- and dialogue-aware reading of whisper's n-best list (see the module docstring)."""
+
+    config: ReaderConfig = field(default_factory=ReaderConfig)
+    parser: ReferringParser = field(default_factory=ReferringParser)
+
+    def read(self, nbest: NBest, vocabulary: SceneVocabulary = SceneVocabulary(),
+             expected: ExpectedAnswer = "command") -> Reading:
+        if not nbest.hypotheses:
+            return Reading("", "", 0.0)
+        greedy = nbest.hypotheses[0]
+        if (not nbest.expanded and greedy.avg_logprob >= self.config.greedy_logprob
+                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit + 0.5 * (expected == "command")
+                and not self._unknown_words(greedy.text)):
+            return self._finish(greedy, greedy.text, (), nbest, vocabulary, expected, False)
+        used_beam = not nbest.expanded
+        nbest.expand(self.config.beam_size)
+        best: tuple[float, Hypothesis, str, tuple[Match, ...]] | None = None
+        for hyp in nbest.hypotheses:
+            for text, repairs in self.candidates(hyp.text, vocabulary):
+                score = (self.fit(text, vocabulary, expected) + max(hyp.avg_logprob, -5.0)
+                         + sum(math.log(max(m.similarity, 1e-3)) for m in repairs))
+                if best is None or score > best[0]:
+                    best = (score, hyp, text, repairs)
+        assert best is not None
+        return self._finish(best[1], best[2], best[3], nbest, vocabulary, expected, used_beam)
+
+    def _finish(self, hyp: Hypothesis, text: str, repairs: tuple[Match, ...], nbest: NBest,
+                vocabulary: SceneVocabulary, expected: ExpectedAnswer, used_beam: bool) -> Reading:
+        heard = nbest.hypotheses[0].text
+        confidence = math.exp(max(hyp.avg_logprob, -5.0)) * (1.0 - nbest.no_speech_prob)
+        confidence *= math.prod(m.similarity for m in repairs)
+        if self.fit(text, vocabulary, expected) <= 0:
+            confidence *= 0.5
+        if is_noise(hyp.text, hyp.avg_logprob, nbest.no_speech_prob) or (
+                not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence):
+            return Reading("", heard, 0.0, used_beam=used_beam)
+        text = _tidy(text)
+        doubtful = [m for m in repairs if m.similarity < self.config.confirm_similarity]
+        confirm = ""
+        if doubtful:
+            confirm = f"Did you say {self._phrase_of(text, doubtful)}?"
+        elif confidence < self.config.act_confidence:
+            confirm = f'Did you say "{text}"?'
+        return Reading(text, heard, confidence, repairs, confirm, used_beam)
+
+    # ---- candidates -------------------------------------------------------------------------
+    def candidates(self, text: str, vocabulary: SceneVocabulary) -> list[tuple[str, tuple[Match, ...]]]:
+        """`text` and its sound-alike repairs, each with the repairs made (at most `max_candidates`)."""
+        words = _tidy(text).lower().split()
+        matcher = PhoneticMatcher((*_REPAIR_WORDS, *vocabulary.names()))
+        slots: list[list[tuple[list[str], Optional[Match]]]] = []
+        i = 0
+        while i < len(words):
+            run = i
+            while run < len(words) and self._is_unknown(words[run]):
+                run += 1
+            if run > i:  # a run of unknown words: replace it whole
+                heard = " ".join(words[i:run])
+                options = [(words[i:run], None)] + [(m.phrase.split(), m) for m in matcher.best(heard)]
+                slots.append(options)
+                i = run
+                continue
+            word = words[i]
+            options = [([word], None)]
+            if (word in COLOR_WORDS or word in SHAPE_WORDS) and not self._pair_fits(words, i, vocabulary):
+                # a known word naming nothing on the table may be a mis-hearing ("blue ball" for "blue bowl")
+                table = COLOR_WORDS if word in COLOR_WORDS else SHAPE_WORDS
+                pool = CANONICAL_COLORS if word in COLOR_WORDS else CANONICAL_SHAPES
+                options += [([p], Match(word, p, s)) for p in pool
+                            if table[p] != table[word] and (s := similarity(word, p)) >= 0.6]
+            slots.append(options)
+            i += 1
+        if slots and words[0] not in _VERB_WORDS and (words[0] not in _CONTROL_WORDS or words[0] in SIDE_WORDS):
+            # a command opens with its verb: "left the gray cube" was "lift the gray cube"
+            slots[0] = slots[0] + [([v], Match(words[0], v, s)) for v in _VERB_WORDS
+                                   if (s := similarity(words[0], v)) >= 0.75 and [v] != slots[0][0][0]]
+        out: list[tuple[str, tuple[Match, ...]]] = []
+        for combo in product(*slots):
+            repairs = tuple(m for _, m in combo if m is not None)
+            out.append((" ".join(w for ws, _ in combo for w in ws), repairs))
+            if len(out) >= self.config.max_candidates:
+                break
+        return out
+
+    @staticmethod
+    def _pair_fits(words: list[str], i: int, vocabulary: SceneVocabulary) -> bool:
+        """Whether the colour-shape pair word `i` belongs to ("blue" + "ball") is on the table."""
+        word = words[i]
+        if word in COLOR_WORDS:
+            color, shape = COLOR_WORDS[word], SHAPE_WORDS.get(words[i + 1]) if i + 1 < len(words) else None
+        else:
+            color, shape = (COLOR_WORDS.get(words[i - 1]) if i > 0 else None), SHAPE_WORDS[word]
+        return vocabulary.fits(color, shape)
+
+    # ---- fit ------------------------------------------------------------------------------
+    def fit(self, text: str, vocabulary: SceneVocabulary, expected: ExpectedAnswer) -> float:
+        """How well `text` reads as what is expected, given the scene: about +1 to +2 for a
+        command whose objects are all on the table, -1 for each object that is not there,
+        -0.5 for each word the lexicon does not know."""
+        tokens = default_lexicon().tokenize(text)
+        unknown = -0.5 * sum(1 for t in tokens if t.kind == "unknown" and not _filler(t.text))
+        if expected == "command":
+            return self._command_fit(text, vocabulary) + unknown
+        kinds = {t.kind for t in tokens}
+        words = {t.text for t in tokens}
+        colors = [t.value for t in tokens if t.kind == "color"]
+        shapes = [t.value for t in tokens if t.kind == "shape"]
+        named_fits = all(vocabulary.fits(c, None) for c in colors) and all(vocabulary.fits(None, s) for s in shapes)
+        hit = {"color": bool(colors) and named_fits,
+               "side": "spatial" in kinds,
+               "number": bool({"number", "ordinal"} & kinds) or bool(words & set(NUMBER_WORDS)) or "number" in words,
+               "yes_no": bool(words & _YES_NO),
+               "choice": bool(kinds & {"color", "shape", "size", "superlative", "spatial", "ordinal", "number"})
+               and named_fits}[expected]
+        return (1.0 if hit else -0.5) + unknown
+
+    def _command_fit(self, text: str, vocabulary: SceneVocabulary) -> float:
+        parsed = self.parser.parse_instruction(text)
+        score = 0.5 if any(t.kind == "verb" for t in default_lexicon().tokenize(text)) else 0.0
+        for expr in (parsed.pick, parsed.place):
+            if expr is None:
+                continue
+            score += _expression_fit(expr, vocabulary)
+        return score
+
+    def _phrase_of(self, text: str, repairs: list[Match]) -> str:
+        """The noun phrase a repair sits in ("the cyan cylinder"), else the repaired words."""
+        parsed = self.parser.parse_instruction(text)
+        for expr in (parsed.pick, parsed.place):
+            if expr is not None and any(w in expr.text.split() for m in repairs for w in m.phrase.split()):
+                return "the " + " ".join(x for x in (expr.size, expr.color, expr.shape) if x)
+        return f'"{text}"'
+
+    def _is_unknown(self, word: str) -> bool:
+        tokens = default_lexicon().tokenize(word)
+        return (len(tokens) == 1 and tokens[0].kind == "unknown" and not _filler(word) and word not in _CONTROL_WORDS
+                and word not in _CONVERSATIONAL)
+
+    def _unknown_words(self, text: str) -> list[str]:
+        return [w for w in _tidy(text).lower().split() if self._is_unknown(w)]
+
+    def _on_topic(self, text: str) -> bool:
+        tokens = default_lexicon().tokenize(text)
+        content = {"color", "shape", "size", "superlative", "spatial", "relation", "verb", "ordinal", "number"}
+        return any(t.kind in content or t.text in _CONTROL_WORDS or t.text in ("number", "one") for t in tokens)
+
+
+def _expression_fit(expr: ReferringExpression, vocabulary: SceneVocabulary) -> float:
+    """+1 when the phrase names something on the table, -1 when it names nothing there."""
+    if expr.color is None and expr.shape is None:
+        return 0.0 if (expr.pronoun or expr.has_content) else -0.5
+    return 1.0 if vocabulary.fits(expr.color, expr.shape) else -1.0
+
+
+def _filler(word: str) -> bool:
+    return word in ORDINAL_WORDS or word in ("number", "and", "then", "it", "one", "other", "another")
+
+
+_DIGITS = {str(v): k for k, v in NUMBER_WORDS.items()}
+
+
+def _tidy(text: str) -> str:
+    """Whisper's punctuation dropped, digits spelled, words single-spaced ("Number 2." -> "Number two")."""
+    return " ".join(_DIGITS.get(w, w) for w in re.sub(r"[^\w\s'-]", " ", text).split())
+
+
+def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -> bool:
+    """True for what whisper writes on noise: nothing, "[BLANK_AUDIO]", "(coughs)", a word said
+    over and over ("blah, blah, blah, blah"), or its own no-speech verdict."""
+    if _NON_SPEECH.match(text):
+        return True
+    words = _tidy(text).lower().split()
+    odd = [w for w in words if w not in _CONTROL_WORDS and default_lexicon().tokenize(w)[0].kind == "unknown"]
+    if odd and max(words.count(w) for w in odd) >= 3 and max(words.count(w) for w in odd) / len(words) >= 0.5:
+        return True
+    return no_speech_prob > 0.6 and avg_logprob < -1.0

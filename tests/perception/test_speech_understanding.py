@@ -1,0 +1,164 @@
+"""Reading speech with the scene in mind: rescoring, sound-alike repairs, the confirmation
+question, and no text from noise (fast tests on hand-made n-best lists; whisper on the
+committed WAVs in tests/perception/data/speech, 16 kHz mono, each 1.5-4 s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception.speech.audio import Audio, read_wav
+from perception.speech.audio_io import ScriptedAudioSource
+from perception.speech.channel import ChannelConfig, SpeechChannel
+from perception.speech.phonetic import PhoneticMatcher, similarity
+from perception.speech.stt import Hypothesis, NBest, Transcript
+from perception.speech.understanding import (CommandReader, SceneVocabulary, expected_answer, is_noise,
+                                             scene_prompt)
+
+DATA = Path(__file__).parent / "data" / "speech"
+TABLE = SceneVocabulary((("cyan", "cylinder"), ("brown", "bowl"), ("yellow", "ball"), ("blue", "bowl")))
+
+
+def nbest(*hyps: tuple[str, float], no_speech: float = 0.05) -> NBest:
+    return NBest([Hypothesis(t, lp) for t, lp in hyps], no_speech)
+
+
+def test_sound_alike_words_match_the_lexicon():
+    assert similarity("ball", "bowl") == 1.0
+    assert similarity("sand ceiling", "cyan cylinder") > 0.6
+    best = PhoneticMatcher(["cyan cylinder", "brown bowl", "red cube", "green", "cube"]).best("sand ceiling")
+    assert best[0].phrase == "cyan cylinder" and 0.5 < best[0].similarity < 0.85
+
+
+def test_rescoring_prefers_a_command_that_fits_the_scene():
+    # whisper's first choice names a blue ball; only a blue bowl is on the table
+    reading = CommandReader().read(nbest(("put the yellow ball into the blue ball", -0.2),
+                                         ("put the yellow ball into the blue bowl", -0.4)), TABLE)
+    assert reading.text == "put the yellow ball into the blue bowl"
+    assert not reading.confirm  # "ball" and "bowl" sound the same: the scene decides, no question
+
+
+def test_expected_answer_type_picks_the_number_from_the_n_best_list():
+    hyps = nbest(("Thumb up dude.", -0.64), ("Thumb up.", -0.83), ("Number two.", -0.96))
+    assert CommandReader().read(hyps, TABLE, "number").text.lower() == "number two"
+    assert expected_answer("Which one, number 1 or number 2?") == "number"
+    assert expected_answer("The red cube on the left or the one on the right?") == "side"
+    assert expected_answer("Did you say the cyan cylinder?") == "yes_no"
+
+
+def test_unsure_repair_asks_did_you_say_before_acting():
+    reading = CommandReader().read(nbest(("Put the sand ceiling in front of the brown bowl.", -0.4)), TABLE)
+    assert reading.text == "put the cyan cylinder in front of the brown bowl"
+    assert reading.confirm == "Did you say the cyan cylinder?"
+
+
+class _Heard:
+    """A transcriber whose n-best lists and transcripts are scripted, in order."""
+
+    def __init__(self, nbests: list[NBest], transcripts: list[str]) -> None:
+        self.nbests, self.transcripts, self.prompts = nbests, transcripts, []
+
+    def transcribe_nbest(self, clip, prompt=None):
+        self.prompts.append(prompt)
+        return self.nbests.pop(0)
+
+    def transcribe(self, clip):
+        return Transcript(self.transcripts.pop(0), -0.2, 0.01)
+
+
+def test_voice_channel_confirms_the_repair_then_acts_on_yes():
+    said: list[str] = []
+    heard = _Heard([nbest(("Put the sand ceiling in front of the brown bowl.", -0.4))], ["Yes."])
+    channel = SpeechChannel(ScriptedAudioSource([Audio.silence(1.0)] * 2), heard, config=ChannelConfig(confirm=True),
+                            printer=said.append, reader=CommandReader())
+    channel.set_scene(_Obj(c, s) for c, s in TABLE.objects)
+    assert channel.ask("") == "put the cyan cylinder in front of the brown bowl"
+    assert "robot asks: Did you say the cyan cylinder?" in said
+    assert "cyan cylinder" in heard.prompts[0]  # the decoder was primed with what the robot sees
+
+
+def test_voice_channel_asks_again_on_no():
+    heard = _Heard([nbest(("Put the sand ceiling in front of the brown bowl.", -0.4))], ["No."])
+    channel = SpeechChannel(ScriptedAudioSource([Audio.silence(1.0)] * 2), heard, config=ChannelConfig(confirm=True),
+                            printer=lambda line: None, reader=CommandReader())
+    channel.set_scene(_Obj(c, s) for c, s in TABLE.objects)
+    assert channel.ask("") == ""
+
+
+class _Obj:
+    def __init__(self, color: str, shape: str) -> None:
+        self.color, self.shape = color, shape
+
+
+@pytest.mark.parametrize("text", ["Blam, blah, blah, blah, blah.", "(coughing)", "[BLANK_AUDIO]", "..."])
+def test_whisper_noise_outputs_are_noise(text):
+    assert is_noise(text)
+    assert CommandReader().read(nbest((text, -0.9)), TABLE).text == ""
+
+
+def test_off_topic_unsure_text_is_dropped_but_short_answers_are_kept():
+    reader = CommandReader()
+    assert reader.read(nbest(("I think the meeting moved", -0.9)), TABLE).text == ""
+    assert reader.read(nbest(("no no, the cube", -0.3)), TABLE).text == "no no the cube"
+    assert reader.read(nbest(("stop", -0.3)), TABLE).text == "stop"
+
+
+def test_scene_prompt_names_what_is_on_the_table():
+    prompt = scene_prompt(TABLE)
+    assert prompt.endswith("On the table: the cyan cylinder, the brown bowl, the yellow ball, the blue bowl.")
+
+
+# ---- whisper on committed clips ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    import torch
+
+    from perception.speech.stt import WhisperTranscriber
+
+    torch.set_num_threads(1)
+    stt = WhisperTranscriber()
+    stt.model  # noqa: B018
+    return stt
+
+
+@pytest.mark.audio
+def test_scene_bias_hears_the_cyan_cylinder_and_brown_bowl(transcriber):
+    from perception.referring import ReferringParser
+
+    clip = read_wav(DATA / "cyan_cylinder_scotland_white15db.wav")  # espeak-ng Scottish, white noise 15 dB
+    reading = CommandReader().read(transcriber.transcribe_nbest(clip, prompt=scene_prompt(TABLE)), TABLE)
+    parsed = ReferringParser().parse_instruction(reading.text)
+    assert (parsed.pick.color, parsed.pick.shape, parsed.relation) == ("cyan", "cylinder", "in_front_of")
+    assert (parsed.place.color, parsed.place.shape) == ("brown", "bowl")
+
+
+@pytest.mark.audio
+def test_number_answer_is_read_as_a_number(transcriber):
+    clip = read_wav(DATA / "number_two_gb_white15db.wav")
+    assert CommandReader().read(transcriber.transcribe_nbest(clip), TABLE, "number").text.lower() == "number two"
+
+
+@pytest.mark.audio
+@pytest.mark.parametrize("name", ["cough_only", "babble_only"])
+def test_noise_only_clips_give_no_text(transcriber, name):
+    clip = read_wav(DATA / f"{name}.wav")
+    assert transcriber.transcribe(clip).text == ""
+    assert CommandReader().read(transcriber.transcribe_nbest(clip, prompt=scene_prompt(TABLE)), TABLE).text == ""
+    silence = Audio(np.random.default_rng(0).normal(0, 1e-4, 16_000).astype(np.float32), 16_000)
+    assert transcriber.transcribe_nbest(silence).hypotheses == []
+
+
+def test_transcribe_scene_file_errors_name_file_and_field(tmp_path):
+    from perception.commands.transcribe import load_scene_vocabulary
+
+    good = tmp_path / "scene.yaml"
+    good.write_text("scene:\n  objects:\n    - {id: a, shape: cylinder, color: cyan, position: [0.5, 0.1]}\n")
+    assert load_scene_vocabulary(good).names() == ["cyan cylinder"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("objects:\n  - {id: a, shape: cylindr, color: cyan, position: [0.5, 0.1]}\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: field objects.0.shape"):
+        load_scene_vocabulary(bad)
