@@ -190,11 +190,10 @@ class Feed:
         self._wake_all()
 
     def frame(self, rgb: np.ndarray) -> None:
-        """A camera frame the agent rendered anyway (the policy's or perception's observation)."""
-        if not self._subscribers:
-            return
+        """A camera frame the agent rendered anyway (the policy's or perception's observation);
+        kept by reference (each observation is a new array), encoded only when a page asks."""
         self._frames += 1
-        self.latest_frame = Frame(seq=self._frames, t=time.time(), rgb=np.array(rgb, copy=True))
+        self.latest_frame = Frame(seq=self._frames, t=time.time(), rgb=rgb)
         self._wake_all()
 
     @property

@@ -70,8 +70,7 @@ class WatchedArm(Arm):
     def show(self) -> None:
         """Render and publish the current view and state (between turns, on the agent thread)."""
         self.feed.set_state(self.feed.status, self.state_now())
-        if self.feed.watched:
-            self.get_observation()
+        self.get_observation()
 
     def __getattr__(self, name: str) -> Any:  # backend extras (segmentation_labels, hold, ...)
         return getattr(self.inner, name)
