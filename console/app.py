@@ -105,7 +105,7 @@ class ConsoleApp:
             if self.channel.choose(message.number) is None:
                 return {"type": "note", "text": f"there is no candidate {message.number} to choose now"}
         elif isinstance(message, Stop):
-            if not self.channel.stop():
+            if not self.channel.stop(message.t_page / 1000 if message.t_page else None):
                 return {"type": "note", "text": "the arm is not moving"}
         elif isinstance(message, OpenSession):
             if not self.channel.request_switch(Switch(session_id=message.session_id)):

@@ -65,22 +65,31 @@ def encode_frame(frame: Frame, quality: int = 85) -> dict[str, Any]:
 
 
 class Subscriber:
-    """One page: its ordered messages and what it has seen of the latest-wins slots."""
+    """One page: its ordered messages and what it has seen of the latest-wins slots.
+
+    The agent thread wakes it at most once until it has drained (``pending``); states go out
+    at most every ``feed.min_state_interval_s`` and frames every ``feed.min_frame_interval_s``
+    (a later wake is scheduled for what had to wait), so a fast control loop costs the page's
+    side a bounded number of sends per second."""
 
     def __init__(self, feed: "Feed", loop: asyncio.AbstractEventLoop) -> None:
         self.feed = feed
         self.loop = loop
         self.messages: deque[dict[str, Any]] = deque()
         self.wake = asyncio.Event()
+        self.pending = False  # a wake is on its way (set by the agent thread, cleared here)
         self.state_key: tuple[int, str, float] = (-1, "", 0.0)
+        self.state_sent_at = 0.0
         self.frame_seq = -1
         self.frame_sent_at = 0.0
+        self._later: Optional[asyncio.TimerHandle] = None
 
     async def next_messages(self) -> list[str]:
         """Wait for something new; the JSON texts to send, in order (events, state, frame)."""
         while True:
             await self.wake.wait()
             self.wake.clear()
+            self.pending = False
             out = [json.dumps(m) for m in self._drain()]
             if out:
                 return out
@@ -88,35 +97,51 @@ class Subscriber:
     def _drain(self) -> list[dict[str, Any]]:
         out = list(self.messages)
         self.messages.clear()
+        now = time.monotonic()
+        waits = []
         state = self.feed.latest_state
         if state is not None and (state.step, state.status, state.t) != self.state_key:
-            self.state_key = (state.step, state.status, state.t)
-            out.append(state.message())
+            wait = self.feed.min_state_interval_s - (now - self.state_sent_at)
+            if wait <= 0 or state.status != "moving":
+                self.state_key, self.state_sent_at = (state.step, state.status, state.t), now
+                out.append(state.message())
+            else:
+                waits.append(wait)
         frame = self.feed.latest_frame
         if frame is not None and frame.seq != self.frame_seq:
-            wait = self.feed.min_frame_interval_s - (time.monotonic() - self.frame_sent_at)
+            wait = self.feed.min_frame_interval_s - (now - self.frame_sent_at)
             if wait <= 0:
-                self.frame_seq, self.frame_sent_at = frame.seq, time.monotonic()
+                self.frame_seq, self.frame_sent_at = frame.seq, now
                 out.append(self.feed.encoded(frame))
-            else:  # come back when the frame rate allows it
-                self.loop.call_later(wait, self.wake.set)
+            else:
+                waits.append(wait)
+        if waits and self._later is None:  # come back when the rates allow it
+            self._later = self.loop.call_later(min(waits), self._wake_later)
         return out
+
+    def _wake_later(self) -> None:
+        self._later = None
+        self.wake.set()
 
 
 class Feed:
     """Thread-safe hub between the agent thread (publisher) and the pages (subscribers)."""
 
-    def __init__(self, max_fps: float = 10.0) -> None:
+    def __init__(self, max_fps: float = 10.0, max_states_per_s: float = 30.0) -> None:
         self.min_frame_interval_s = 1.0 / max_fps
+        self.min_state_interval_s = 1.0 / max_states_per_s
         self.latest_state: Optional[ArmState] = None
         self.latest_frame: Optional[Frame] = None
         self.status = "busy"
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
         self._steps = 0
+        self.started = 0  # control steps begun (a STOP counts the steps begun after it arrived)
         self._frames = 0
         self._encoded: tuple[int, dict[str, Any]] = (-1, {})
         self._raw_state: Optional[tuple[float, tuple[float, ...]]] = None
+        # Wall-clock time of each recent control step (the benchmark's control-loop rate).
+        self.step_times: deque[float] = deque(maxlen=20_000)
         # Latest message per key that a page connecting later must see first (session, turn, ...).
         self._sticky: dict[str, dict[str, Any]] = {}
 
@@ -162,10 +187,15 @@ class Feed:
         with self._lock:
             self._sticky.clear()
 
+    def begin_step(self) -> None:
+        """A control step starts (WatchedArm.send_action, before the arm moves)."""
+        self.started += 1
+
     def step_done(self, state: np.ndarray) -> None:
         """The arm finished a control step (WatchedArm.send_action): keep its state until the
         transcript says whether it was a move or a hold (:meth:`event`)."""
         self._raw_state = (time.time(), tuple(float(v) for v in state))
+        self.step_times.append(self._raw_state[0])
 
     def event(self, event: Any) -> None:
         """A transcript event (agent.transcript.TranscriptEvent) as it is written."""
@@ -208,7 +238,9 @@ class Feed:
         with self._lock:
             subs = list(self._subscribers)
         for sub in subs:
-            sub.loop.call_soon_threadsafe(sub.wake.set)
+            if not sub.pending:
+                sub.pending = True
+                sub.loop.call_soon_threadsafe(sub.wake.set)
 
     @staticmethod
     def _deliver(sub: Subscriber, message: dict[str, Any]) -> None:

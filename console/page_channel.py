@@ -44,17 +44,19 @@ Item = Union[Said, Switch]
 
 @dataclass(frozen=True)
 class StopRecord:
-    """One STOP: when it reached the server and the control steps around it."""
+    """One STOP: when it was clicked and reached the server, and the control steps around it."""
 
-    t_received: float
-    steps_at_receipt: int  # control steps the arm had done when STOP arrived
-    t_held: Optional[float] = None  # when the hold action was sent
-    steps_at_hold: Optional[int] = None  # control steps done once the hold step ran (hold included)
+    t_received: float  # time.time() when the server had it
+    started_at_receipt: int  # control steps begun when it arrived (one may be under way)
+    t_page: Optional[float] = None  # the page's clock at the click (s), when it sent one
+    t_held: Optional[float] = None  # when the hold step had run (the arm holding)
+    started_at_hold: Optional[int] = None  # control steps begun once the hold step began (the hold included)
 
     @property
     def moves_after(self) -> Optional[int]:
-        """Moving steps sent after STOP arrived and before the hold (0: the very next step held)."""
-        return None if self.steps_at_hold is None else self.steps_at_hold - self.steps_at_receipt - 1
+        """Moving steps begun after STOP arrived (0: the next step to begin was the hold; a step
+        already under way when it arrived finishes first)."""
+        return None if self.started_at_hold is None else self.started_at_hold - self.started_at_receipt - 1
 
 
 class PageChannel:
@@ -87,11 +89,11 @@ class PageChannel:
         self._items.put(Said(words, time.time()))
         return words
 
-    def stop(self) -> bool:
+    def stop(self, t_page: Optional[float] = None) -> bool:
         """STOP: True when the arm was busy (the stop goes to the control loop), False when idle."""
         if self._waiting.is_set():
             return False
-        self.stops.append(StopRecord(time.time(), self.feed.steps))
+        self.stops.append(StopRecord(time.time(), self.feed.started, t_page))
         self._items.put(Said(STOP_WORDS, time.time(), stop=True))
         return True
 
@@ -149,7 +151,8 @@ class PageChannel:
         """The control loop sent a hold: close the latest open STOP record."""
         if self.stops and self.stops[-1].t_held is None:
             last = self.stops[-1]
-            self.stops[-1] = StopRecord(last.t_received, last.steps_at_receipt, time.time(), self.feed.steps)
+            self.stops[-1] = StopRecord(last.t_received, last.started_at_receipt, last.t_page, time.time(),
+                                        self.feed.started)
 
 
 def _question(question: Any) -> Optional[dict[str, Any]]:

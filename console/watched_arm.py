@@ -54,6 +54,7 @@ class WatchedArm(Arm):
         return obs
 
     def send_action(self, action: np.ndarray) -> np.ndarray:
+        self.feed.begin_step()
         sent = self.inner.send_action(action)
         self.feed.step_done(self.state_now())
         if self.feed.watched and time.time() - self.feed.last_frame_t > self.min_frame_interval_s:

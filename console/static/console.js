@@ -11,7 +11,7 @@ const view = {
   idle: false,
 };
 // Figures the benchmark and the tests read: lag of each state shown (ms), frames drawn, outcomes.
-window.consoleStats = { stateLags: [], frames: 0, states: 0, outcomes: [], lastState: null };
+window.consoleStats = { stateLags: [], frames: 0, frameTimes: [], states: 0, outcomes: [], lastState: null };
 
 let ws = null;
 function connect() {
@@ -40,7 +40,15 @@ function handle(m) {
   }
 }
 
-function showState(m) {
+let shownState = null, nextState = null;
+function showState(m) {  // applied at the next animation frame: the panel updates at most once a frame
+  if (!nextState) requestAnimationFrame(applyState);
+  nextState = m;
+}
+function applyState() {
+  const m = nextState;
+  nextState = null;
+  if (!m) return;
   $("arm-status").textContent = m.status;
   $("arm-step").textContent = m.step;
   $("arm-ee").textContent = m.ee.map((v) => v.toFixed(3)).join(", ");
@@ -51,11 +59,17 @@ function showState(m) {
   stats.states += 1;
   stats.lastState = m;
   if (m.status === "moving" || m.status === "held") stats.stateLags.push(Date.now() - m.t * 1000);
+  shownState = m;
 }
 
 function showFrame(m) {
   const img = new Image();
-  img.onload = () => { view.frame = img; window.consoleStats.frames += 1; draw(); };
+  img.onload = () => {
+    view.frame = img;
+    window.consoleStats.frames += 1;
+    window.consoleStats.frameTimes.push(Date.now());
+    draw();
+  };
   img.src = "data:image/jpeg;base64," + m.jpeg;
 }
 

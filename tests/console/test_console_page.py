@@ -61,6 +61,7 @@ def test_stop_mid_motion_holds_the_arm(tmp_path: Path) -> None:
         assert page.text_content("#arm-status") in ("held", "idle")
         assert "stop" in page.text_content("#outcome").lower()
     stop = app.channel.stops[-1]
-    assert stop.steps_at_hold is not None and stop.moves_after is not None and stop.moves_after <= 1
+    # the hold came within one control step: at most the step about to begin when STOP arrived moved
+    assert stop.started_at_hold is not None and stop.moves_after is not None and stop.moves_after <= 1
     done = outcome_events(tmp_path)
     assert len(done) == 1 and not done[0].data["success"]
