@@ -117,11 +117,11 @@ class PageChannel:
 
     def ask(self, prompt: str) -> Optional[str]:
         self.question = self.live.session.pending() if (prompt and self.live is not None) else None
-        self.feed.post({"type": "asking", "prompt": prompt, "question": _question(self.question)}, sticky="turn")
         if self.arm is not None:
             self.arm.show()
         self.feed.set_state("idle")
-        self._waiting.set()
+        self._waiting.set()  # before the page hears "asking": what it sends next finds the robot idle
+        self.feed.post({"type": "asking", "prompt": prompt, "question": _question(self.question)}, sticky="turn")
         try:
             while True:
                 item = self._items.get()

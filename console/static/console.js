@@ -198,7 +198,7 @@ function draw() {
   for (const o of view.objects) {
     const [x, y, w, h] = pixelBox(o.box, view.imageSize);
     g.strokeStyle = "rgba(255,255,255,0.8)"; g.strokeRect(x, y, w, h);
-    const label = `${o.index}. ${o.color} ${o.shape}`;
+    const label = `${o.color} ${o.shape}`;  // no number: the numbers on the picture are a question's
     g.fillStyle = "rgba(0,0,0,0.6)"; g.fillRect(x, y + h, g.measureText(label).width + 6, 15);
     g.fillStyle = "#fff"; g.fillText(label, x + 3, y + h + 12);
   }
