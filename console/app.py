@@ -42,6 +42,11 @@ class ConsoleApp:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """The agent thread is alive (it ends when the page's session closes or on an error)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def close(self, timeout: float = 30.0) -> None:
         """End the session (after the current turn) and wait for the agent thread."""
         self.channel.request_switch(Switch(close=True))

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         if token:
             print(f"access token: {token} (needed from any machine; keep it private)", flush=True)
         app.start()
-        while app._thread is not None and app._thread.is_alive():
+        while app.running:
             await asyncio.sleep(0.2)
 
     try:

@@ -74,4 +74,6 @@ class WatchedArm(Arm):
         self.get_observation()
 
     def __getattr__(self, name: str) -> Any:  # backend extras (segmentation_labels, hold, ...)
+        if name == "inner":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)

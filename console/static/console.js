@@ -236,7 +236,10 @@ function wireControls() {
   $("stop").onclick = stop;
   document.addEventListener("keydown", (ev) => {
     const typing = document.activeElement === $("text");
-    if ((ev.code === "Space" && !typing) || ev.code === "Escape") { ev.preventDefault(); stop(); }
+    if ((ev.code === "Space" && !typing) || ev.code === "Escape") { ev.preventDefault(); if (!ev.repeat) stop(); }
+  });
+  document.addEventListener("keyup", (ev) => {  // Space on a focused button stops; it does not also click it
+    if (ev.code === "Space" && document.activeElement !== $("text")) ev.preventDefault();
   });
   $("say-form").onsubmit = (ev) => {
     ev.preventDefault();
