@@ -118,6 +118,7 @@ def test_sessions_are_listed_and_resumed_on_the_same_transcript_and_checkpoint(t
     assert (tmp_path / first / "checkpoint.sqlite").is_file()
 
 
+@pytest.mark.slow  # piper + whisper loads: ~30 s on the loaded 2-core box
 @pytest.mark.audio
 def test_push_to_talk_goes_through_the_sessions_whisper_path(tmp_path: Path) -> None:
     from perception.speech.audio import write_wav
