@@ -138,3 +138,17 @@ def test_push_to_talk_goes_through_the_sessions_whisper_path(tmp_path: Path) -> 
             assert len(question["question"]["candidates"]) == 2
             ws.send(b"not a wav")
             assert "not a RIFF/WAVE" in receive_until(ws, lambda m: m["type"] == "note")["text"]
+
+
+def test_a_correction_typed_mid_motion_reaches_the_arm(tmp_path: Path) -> None:
+    scene = str(REPO / "scenarios" / "correction-other-one.yaml")
+    with running_console(["--scene", scene, "--policy", "expert", "--run-dir", str(tmp_path)]) as (app, server):
+        with connect(f"ws://127.0.0.1:{server.bound_port}/ws", open_timeout=10) as ws:
+            receive_until(ws, lambda m: m["type"] == "asking")
+            ws.send(json.dumps({"type": "say", "text": "pick up the green cube on the left"}))
+            receive_until(ws, lambda m: m["type"] == "state" and m["status"] == "moving" and m["step"] >= 5)
+            ws.send(json.dumps({"type": "say", "text": "no, the other one"}))
+            heard = receive_until(ws, lambda m: m["type"] == "event" and m["kind"] == "interjection")
+            assert heard["text"] == "no, the other one" and heard["data"]["kind"] == "other"
+            done = receive_until(ws, lambda m: m["type"] == "event" and m["kind"] == "outcome")
+    assert done["data"]["success"] and done["data"]["acted_on"] == "right"
