@@ -11,6 +11,7 @@ import threading
 from typing import Any, Optional
 
 from agent.commands.session import DEFAULT_RUN_DIR, LiveSession, converse, open_live
+from agent.session_store import SessionError, check_session_id
 
 from console.feed import Feed
 from console.messages import BadMessage, Choose, ListSessions, OpenSession, SayText, Stop, parse_message
@@ -54,13 +55,20 @@ class ConsoleApp:
             self._thread.join(timeout)
 
     def _agent(self) -> None:
-        session_id = self.args.session_id
+        session_id, previous = self.args.session_id, None
         try:
             while True:
-                switch = self._one_session(session_id)
+                try:
+                    switch = self._one_session(session_id)
+                except SessionError as exc:
+                    if previous is None:  # the first session cannot open: the command says why
+                        raise
+                    self.feed.post({"type": "note", "text": str(exc)})
+                    session_id = previous  # back to the table it came from
+                    continue
                 if switch is None or switch.close:
                     return
-                session_id = switch.session_id
+                previous, session_id = self.live.session_id if self.live else None, switch.session_id
         except BaseException as exc:  # shown on the page and kept for the command's exit
             self.error = exc
             self.feed.post({"type": "note", "text": f"error: {exc}"}, sticky="error")
@@ -113,6 +121,11 @@ class ConsoleApp:
             if not self.channel.stop(message.t_page / 1000 if message.t_page else None):
                 return {"type": "note", "text": "the arm is not moving"}
         elif isinstance(message, OpenSession):
+            if message.session_id is not None:
+                try:
+                    check_session_id(message.session_id)
+                except SessionError as exc:
+                    return {"type": "note", "text": str(exc)}
             if not self.channel.request_switch(Switch(session_id=message.session_id)):
                 return {"type": "note", "text": "the robot is busy: wait for it to finish, or STOP it first"}
         elif isinstance(message, ListSessions):
