@@ -24,6 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     parser.add_argument("--max-fps", type=float, default=10.0, help="most camera frames a second sent to a page")
     session_command.add_arguments(parser)  # the session's own options: one definition of each
+    for action in parser._actions:  # the terminal's audio options mean nothing in the page
+        if action.dest in TERMINAL_ONLY:
+            action.help = argparse.SUPPRESS
+        if action.dest == "voice":
+            action.help = "push-to-talk in the page: the browser's microphone through whisper (--whisper-model)"
+
+
+#: `session` options the console accepts but does not use (the page is the channel).
+TERMINAL_ONLY = frozenset({"channel", "audio_in", "audio_out", "tts", "gui"})
 
 
 def load_transcriber(args: argparse.Namespace):
