@@ -17,6 +17,7 @@ import sys
 #: command -> (module with add_arguments(parser) and run(args) -> int, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "session": ("agent.commands.session", "interactive robot session (text, or --voice)"),
+    "console": ("console.command", "operator console in the browser: camera, reasoning, questions as boxes, STOP"),
     "episodes": ("agent.commands.episodes", "run scenario files or a procedural suite, write a report"),
     "demo": ("agent.commands.demo", "run the bundled scenarios and print dialogue, decisions and results"),
     "collect": ("agent.commands.collect", "record scripted-expert demonstrations for policy training"),

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES="libportaudio2 espeak-ng sox"
+# chromium + chromium-driver: the console's browser tests (tests/console) drive Debian's Chromium
+SYSTEM_PACKAGES="libportaudio2 espeak-ng sox chromium chromium-driver"
 missing=""
 for pkg in $SYSTEM_PACKAGES; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
@@ -16,7 +17,8 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
     echo "[setup] please install system packages:$missing (e.g. sudo apt-get install$missing);"
-    echo "[setup] without them voice I/O falls back to text and espeak-ng TTS is unavailable."
+    echo "[setup] without them voice I/O falls back to text, espeak-ng TTS is unavailable and the console's"
+    echo "[setup] browser tests are skipped."
   fi
 fi
 

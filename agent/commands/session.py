@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 from uuid import uuid4
 
 import numpy as np
@@ -259,19 +261,41 @@ def make_executor(args: argparse.Namespace, env: Any) -> Any:
     return EXECUTORS[args.policy](env, SharedModels(config))
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class LiveSession:
+    """One open session: its table (a TabletopEnv), its folder, transcript and the
+    :class:`agent.driver.AgentSession` every front end drives (this terminal, the browser
+    console of ``console/``)."""
+
+    record: Any  # agent.session_store.SessionRecord
+    folder: Path
+    resumed: bool
+    env: Any  # sim.tabletop_env.TabletopEnv
+    transcript: Any  # agent.transcript.TranscriptWriter
+    session: Any  # agent.driver.AgentSession
+    save_table: Callable[[], None]
+
+    @property
+    def session_id(self) -> str:
+        return self.record.session_id
+
+
+@contextmanager
+def open_live(args: argparse.Namespace, channel: Channel, on_event: Optional[Callable[[Any], None]] = None,
+              arm_view: Optional[Callable[[Any], Any]] = None) -> Iterator[LiveSession]:
+    """Open (or resume, with ``--session-id``) a session on its table; closed on exit.
+
+    ``on_event`` sees every transcript event after the session's own handling; ``arm_view``
+    wraps the arm the agent drives (the console watches its states and frames through it)."""
     from agent.context import AgentContext, NoInterjections
-    from agent.driver import AgentSession, Question
-    from agent.recovery import recover
-    from agent.session_store import (CHECKPOINT_FILE, POSE_SAVE_EVERY, TRANSCRIPT_FILE, poses_now,
-                                     save_record)
+    from agent.driver import AgentSession
+    from agent.session_store import CHECKPOINT_FILE, POSE_SAVE_EVERY, TRANSCRIPT_FILE, poses_now, save_record
     from agent.transcript import TranscriptEvent, TranscriptWriter
     from perception.grounding import Grounder
     from perception.proposals import perceive
     from sim.pybullet_arm import ObjectPose
     from sim.tabletop_env import TabletopEnv
 
-    channel = CHANNELS["voice" if args.voice else args.channel](args)
     record, folder, resumed = open_record(args, channel)
     scene = record.scene
     if hasattr(channel, "set_scene"):  # a voice channel reads what it hears against the table
@@ -281,7 +305,6 @@ def run(args: argparse.Namespace) -> int:
     if record.poses:  # where the last session left the objects
         env.arm.set_object_poses({k: ObjectPose(np.asarray(p.position), np.asarray(p.orientation))
                                   for k, p in record.poses.items()})
-    session_id = record.session_id
 
     def save_table() -> None:
         record.poses = poses_now(env)
@@ -293,12 +316,14 @@ def run(args: argparse.Namespace) -> int:
         step = event.data.get("step")
         if event.kind == "outcome" or (event.kind == "action" and isinstance(step, int) and step % POSE_SAVE_EVERY == 0):
             save_table()  # a kill mid-motion resumes on the table as it stood a moment before
+        if on_event is not None:
+            on_event(event)
 
     save_table()
-    transcript = TranscriptWriter(session_id, folder / TRANSCRIPT_FILE, on_event=show)
+    transcript = TranscriptWriter(record.session_id, folder / TRANSCRIPT_FILE, on_event=show)
     try:  # a bad checkpoint fails here: the physics client is closed before the one-line error
         context = AgentContext(
-            arm=env.arm,
+            arm=arm_view(env.arm) if arm_view is not None else env.arm,
             perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=env.arm.segmentation_labels),
             grounder=Grounder(),
             executor=make_executor(args, env),
@@ -309,37 +334,57 @@ def run(args: argparse.Namespace) -> int:
             interjections=getattr(channel, "interjections", None) or NoInterjections(),
             say=lambda text: channel.say(f"robot: {text}"),
         )
+        session = AgentSession(context, record.session_id, folder / CHECKPOINT_FILE)
     except BaseException:
         env.close()
         raise
-    channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")
     try:
-        with AgentSession(context, session_id, folder / CHECKPOINT_FILE) as session:
-            turn: Any = session.pending()
-            if resumed and turn is None:
-                turn = recover(session).turn  # a run the kill cut: carried on, or the cut motion told
-            while True:
-                if isinstance(turn, Question):
-                    shown = f"\n  [picture: {turn.image}]" if turn.image else ""
-                    reply = channel.ask(f"robot asks: {turn.text}{shown}")
-                    if reply is None or reply.lower().strip(" .!?") in ("quit", "exit"):
-                        break
-                    if not reply:  # silence or nothing intelligible: ask again
-                        continue
-                    turn = session.resume(reply)
-                    save_table()
-                    continue
-                said = channel.ask("")
-                if said is None or said.lower().strip(" .!?") in ("quit", "exit"):
-                    break
-                if said:
-                    turn = session.start(said)
-                    save_table()
+        yield LiveSession(record, folder, resumed, env, transcript, session, save_table)
     finally:
+        session.close()
         env.close()
+
+
+def converse(live: LiveSession, channel: Channel) -> None:
+    """The dialogue loop: instructions, questions and answers through ``channel`` until the
+    person quits (a reply of None, "quit" or "exit")."""
+    from agent.driver import Question
+    from agent.recovery import recover
+
+    session = live.session
+    turn: Any = session.pending()
+    if live.resumed and turn is None:
+        turn = recover(session).turn  # a run the kill cut: carried on, or the cut motion told
+    while True:
+        if isinstance(turn, Question):
+            shown = f"\n  [picture: {turn.image}]" if turn.image else ""
+            reply = channel.ask(f"robot asks: {turn.text}{shown}")
+            if reply is None or reply.lower().strip(" .!?") in ("quit", "exit"):
+                return
+            if not reply:  # silence or nothing intelligible: ask again
+                continue
+            turn = session.resume(reply)
+            live.save_table()
+            continue
+        said = channel.ask("")
+        if said is None or said.lower().strip(" .!?") in ("quit", "exit"):
+            return
+        if said:
+            turn = session.start(said)
+            live.save_table()
+
+
+def run(args: argparse.Namespace) -> int:
+    channel = CHANNELS["voice" if args.voice else args.channel](args)
+    try:
+        with open_live(args, channel) as live:
+            scene = live.record.scene
+            channel.say("On the table: " + ", ".join(o.describe() for o in scene.objects) + ". Type 'quit' to end.")
+            converse(live, channel)
+    finally:
         if hasattr(channel, "close"):
             channel.close()
-    channel.say(f"transcript: {transcript.path}")
-    where = "" if folder.parent.resolve() == DEFAULT_RUN_DIR.resolve() else f" --run-dir {folder.parent}"
-    channel.say(f"resume with: python main.py session --session-id {session_id}{where}")
+    channel.say(f"transcript: {live.transcript.path}")
+    where = "" if live.folder.parent.resolve() == DEFAULT_RUN_DIR.resolve() else f" --run-dir {live.folder.parent}"
+    channel.say(f"resume with: python main.py session --session-id {live.session_id}{where}")
     return 0
