@@ -151,25 +151,6 @@ def load_scene(args: argparse.Namespace) -> Any:
                              f"(seed {args.seed}); try fewer") from None
 
 
-def sim_verifier(env: Any) -> Callable[[Any], bool]:
-    """Success check of the agent's own target against the simulator (privileged, sim only)."""
-    from sim.success import check_success
-    from sim.tasks import TaskSpec
-
-    from agent.executors import true_object_id
-
-    def verify(target: Any) -> bool:
-        truth = {k: p.position for k, p in env.object_poses().items()}
-        pick = true_object_id(target.pick, truth)
-        place = true_object_id(target.place, truth) if target.place is not None else None
-        if pick is None:
-            return False
-        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")
-        return check_success(task, env.scene, env.world_state()).success
-
-    return verify
-
-
 def load_consistency(args: argparse.Namespace, channel: Channel) -> Any:
     """The SigLIP consistency checker, or None (with a note) when off or not trained yet."""
     if args.no_consistency:
@@ -290,7 +271,6 @@ def run(args: argparse.Namespace) -> int:
             grounder=Grounder(),
             executor=make_executor(args, env),
             transcript=transcript,
-            verify=sim_verifier(env),
             consistency=load_consistency(args, channel),
             calibration=load_calibration(args, channel),
             interjections=getattr(channel, "interjections", None) or NoInterjections(),

@@ -136,29 +136,16 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
 
 
 @pytest.mark.slow
-def test_the_agents_loop_no_longer_lets_go_next_to_the_bowl_it_has_not_reached():
-    """Held-out seed 87 ("put the pink cylinder in the cyan bowl", a large bowl beside a small
-    cylinder): after a good grasp the network wrote "release" and closed and opened on the spot
-    for 244 steps. Kept to "close"/"lift"/"carry" there, the cylinder lands in the bowl."""
-    from pathlib import Path
-
-    import torch
-
+def test_the_agents_loop_no_longer_lets_go_next_to_the_bowl_it_has_not_reached(tmp_path) -> None:
+    """Named regression, development seed 87 of `main.py eval` ("put the pink cylinder in the
+    cyan bowl", a large bowl beside a small cylinder): after a good grasp the network wrote
+    "release" and closed and opened on the spot for 244 steps. Kept to "close"/"lift"/"carry"
+    there, the cylinder lands in the bowl, run by the agent as `eval --loop agent` runs it."""
     from agent.commands.collect import sample_episode
-    from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
-    from policy.checkpoint import load_checkpoint
-    from policy.runtime import RuntimeSettings, VLARuntime
-    from sim.tabletop_env import TabletopEnv
+    from agent.commands.eval_agent import scenario_of
+    from agent.runner import RunConfig, run_scenario
 
-    policy = load_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "vla")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as `main.py eval` runs it
-    env = TabletopEnv(image_size=policy.config.image_size, n_objects=4, max_episode_steps=300)
-    try:
-        runtime = VLARuntime(policy, RuntimeSettings())
-        record = run_episode_with_retries(env, make_executor(runtime, 0.3, 300),
-                                          sample_episode(43, 87, "place_in", 4, 0.25), 300, 1)
-    finally:
-        env.close()
-        torch.set_num_threads(threads)
-    assert record["success"] and record["retried"] == 0, record["end_reason"]
+    scenario = scenario_of(sample_episode(43, 87, "place_in", 4, 0.25))
+    result = run_scenario(scenario, RunConfig(policy="vla"), tmp_path)
+    assert result.error is None, result.error
+    assert result.success and result.retries == 0 and result.verdict is True, result.message
