@@ -21,13 +21,13 @@ from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
+from common.proprio import holds_something
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.context import AgentContext
 from agent.nodes_act import act_target
 from agent.nodes_ground import look
 from agent.outcome_check import OutcomeCheck, aim_again, check_outcome, find_again
-from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome
 
 

@@ -28,6 +28,8 @@ from typing import Optional
 
 import numpy as np
 
+from common.proprio import Proprio
+
 from sim.arm import ACTION_DIM
 
 OPEN, CLOSED = 0.0, 1.0
@@ -43,13 +45,6 @@ class PutBackSettings:
     max_step: float = 0.02
     tolerance: float = 0.006
     settle: int = 4  # steps to open the fingers
-    # Fingers commanded closed yet at least this open (0 closed .. 1 8 cm): something is between them.
-    holding_opening: float = 0.05
-
-
-def holds_something(state: np.ndarray, settings: PutBackSettings = PutBackSettings()) -> bool:
-    """The hand is commanded closed and its fingers are held apart by something (proprio only)."""
-    return float(state[7]) > 0.5 and float(state[6]) >= settings.holding_opening
 
 
 class PutBackMotion:
@@ -81,7 +76,7 @@ class PutBackMotion:
     def _undo(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
         s = self.settings
         ee = np.asarray(state[:3], dtype=np.float64)
-        if not holds_something(state, s):
+        if not holds_something(state):
             up = np.array([ee[0], ee[1], max(float(ee[2]), float(self.return_to[2])) + s.retreat_m])
             return [("open", None, OPEN), ("rise", up, OPEN)]
         carry = max(s.carry_z, float(ee[2]))
@@ -100,7 +95,7 @@ class PutBackMotion:
             self._plan = self._make_plan(state)
         ee = np.asarray(state[:3], dtype=np.float64).copy()
         chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
-        grip = float(state[7])
+        grip = Proprio.from_array(state).command
         for i in range(self.chunk_size):
             if self.done:
                 chunk[i, 6] = grip  # hold still, the hand as it is

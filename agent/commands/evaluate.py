@@ -17,6 +17,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from common.proprio import Proprio
+
 IOU_CORRECT = 0.5
 
 
@@ -243,7 +245,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "retreat_chunks": runtime.calls["retreat"] - retreats_before,
         "grounding": grounding,
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
-        "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
+        "end_gripper_closed": Proprio.from_array(obs["state"]).closed,
     }
 
 
@@ -256,7 +258,7 @@ def score_call(env: Any, spec: Any, target: Any, obs: dict[str, Any], steps: int
 
     positions = {k: p.position for k, p in env.object_poses().items()}
     ok, iou = target_check(target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
-    return ok, iou, {"step": steps, "gripper_closed": bool(float(obs["state"][7]) > 0.5),
+    return ok, iou, {"step": steps, "gripper_closed": Proprio.from_array(obs["state"]).closed,
                      "target_raised_m": round(float(positions[spec.task.pick][2] - start_z), 3)}
 
 

@@ -18,8 +18,8 @@ from agent.context import ActTarget, AgentContext, AgentSettings
 from agent.driver import AgentSession, Finished
 from agent.executors import ExpertExecutor
 from agent.outcome_check import check_outcome
-from agent.put_back_motion import holds_something
 from agent.transcript import TranscriptWriter, read_transcript
+from common.proprio import holds_something
 from perception.grounding import Grounder
 from perception.proposals import perceive
 from perception.types import SceneObservation
