@@ -28,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 
-from common.proprio import Proprio
+from common.proprio import Proprio, holds_something
 
 from sim.arm import ACTION_DIM
 
