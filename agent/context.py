@@ -125,8 +125,6 @@ class NoInterjections:
 
 #: obs dict (see sim/arm.py) -> what perception saw; viewpoint/faults are bound by the caller.
 PerceiveFn = Callable[[dict[str, Any]], SceneObservation]
-#: Did the arm really do it? Sim: the env's privileged success check. Real arm: None.
-VerifyFn = Callable[[ActTarget], bool]
 
 
 @dataclass(frozen=True)
@@ -171,7 +169,6 @@ class AgentContext:
     transcript: TranscriptWriter
     settings: AgentSettings = field(default_factory=AgentSettings)
     interjections: InterjectionSource = field(default_factory=NoInterjections)
-    verify: Optional[VerifyFn] = None
     # Language-vision check of the chosen object before acting (SigLIP); None skips it.
     consistency: Optional[ConsistencyCheck] = None
     # Conformal calibration of the prediction set (KnowNo): with it a singleton set is acted on,

@@ -24,13 +24,13 @@ from typing import Any, Optional
 
 import numpy as np
 
+from common.proprio import Proprio
 from perception.referring import ReferringParser
 from perception.types import Candidate, PerceivedObject, SceneObservation
 
 from agent.dialogue import RELATION_WORDS
 from agent.interjection import InterjectionReading, read_interjection
 from agent.outcome_check import find_again
-from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome, PendingQuestion, TrackedObject
 
 IDLE = "Okay, I'm not doing anything right now."
@@ -51,8 +51,8 @@ class Hand:
 
 
 def hand_of(observation: dict[str, Any]) -> Hand:
-    state = np.asarray(observation["state"])
-    return Hand(holding=holds_something(state), xy=(float(state[0]), float(state[1])))
+    hand = Proprio.from_array(observation["state"])
+    return Hand(holding=hand.holding, xy=(hand.x, hand.y))
 
 
 def _by_index(scene: SceneObservation, index: Optional[int]) -> Optional[PerceivedObject]:

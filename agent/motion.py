@@ -17,6 +17,8 @@ from typing import Optional
 
 import numpy as np
 
+from common.proprio import Proprio
+
 from policy.types import PolicyOutput
 from sim.arm import ACTION_DIM
 
@@ -51,8 +53,8 @@ def run_motion(ctx: AgentContext, target: ActTarget, start: int, dialogue: list[
     """
     queue: deque[np.ndarray] = deque()
     # Gripper command a hold keeps (0 open .. 1 closed): the last one sent; before any, the arm's
-    # last command (state[7]; state[6] is the opening), so a stop never drops what is held.
-    grip = float(ctx.arm.get_observation()["state"][7])
+    # last command, so a stop never drops what is held.
+    grip = Proprio.from_array(ctx.arm.get_observation()["state"]).command
     grasped = grip > 0.5
     last_reasoning = None
     sent_steps = moving_steps = 0

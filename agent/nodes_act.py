@@ -19,6 +19,8 @@ from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
+from common.proprio import Proprio
+
 from perception.types import Candidate, SceneObservation
 from policy.types import PolicyOutput
 
@@ -248,9 +250,9 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     name = describe(obj, scene.objects, scene.viewpoint)
     target = ActTarget(pick=obj, place=None, relation=None, instruction=f"put {name} back where it was",
                        return_to=tuple(obj.position))
-    # Cut short before the fingers closed (state[7] = last gripper command, 1 = closed): there is
-    # nothing to put back, only to rise clear of it before moving sideways.
-    untouched = state.get("halt") is not None and float(ctx.arm.get_observation()["state"][7]) < 0.5
+    # Cut short before the fingers closed (the last gripper command is open): there is nothing to
+    # put back, only to rise clear of it before moving sideways.
+    untouched = state.get("halt") is not None and not Proprio.from_array(ctx.arm.get_observation()["state"]).closed
     text = f"I'll move up, away from {name}." if untouched else f"I'll put {name} back where it was."
     ctx.say(text)
     ctx.transcript.write("say", text, pick=obj.index, sim_id=obj.sim_id, return_to=list(obj.position))

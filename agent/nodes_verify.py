@@ -1,7 +1,7 @@
 """The ``verify`` node: look at the table after a motion, and try once more when it missed.
 
-After a motion that finished (not cut short, not out of steps) the robot looks again and judges
-the result itself (``agent.outcome_check``: perception and proprio only, what a real arm has).
+After a motion (finished, or out of control steps) the robot looks again and judges the result
+itself (``agent.outcome_check``: perception and proprio only, what a real arm has).
 When that look shows the motion missed ("the red cube is 9 cm from the middle of the green bowl")
 and it has retries left (``AgentSettings.max_retries``), it says so and tries again on the
 objects found again where they now are: the new look becomes the scene, the found objects the
@@ -9,9 +9,10 @@ one candidate, and the graph goes back to ``act`` (self-check and announcement i
 object still in the hand keeps the first look's words and size (a cylinder held up reads as a
 ball), and a reference it hides is aimed at where it stood (``outcome_check.aim_again``).
 
-The instruction's outcome is the simulator's success check when the context has one
-(``AgentContext.verify``, privileged: it scores, it never decides a retry), else the robot's
-own look.
+The instruction's outcome, and what the robot says about it, is that own look and nothing else:
+the simulator's success check never reaches the agent (the episode runner scores the table
+afterwards, and reports how often the two agree: ``verdict_accuracy``). A motion that ran out of
+control steps is looked at too, but not retried.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
+from common.proprio import holds_something
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
 
 from agent.context import AgentContext
 from agent.nodes_act import act_target
 from agent.nodes_ground import look
 from agent.outcome_check import OutcomeCheck, aim_again, check_outcome, find_again
-from agent.put_back_motion import holds_something
 from agent.state import AgentState, DialogueTurn, Outcome
 
 
@@ -36,40 +37,29 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     candidate, scene = state["target"], state["scene"]
     assert candidate is not None and scene is not None
     target = act_target(candidate, scene)
-    own: Optional[OutcomeCheck] = None
-    after: Optional[SceneObservation] = None
-    holding = False
-    if state.get("motion_finished"):
-        observation = ctx.arm.get_observation()
-        holding = holds_something(observation["state"])
-        after = look(ctx)
-        own = check_outcome(target, scene, after, observation["state"])
-        ctx.transcript.write("own_check", own.reason, done=own.done, pick=target.pick.index)
+    observation = ctx.arm.get_observation()
+    holding = holds_something(observation["state"])
+    after = look(ctx)
+    own = check_outcome(target, scene, after, observation["state"])
+    ctx.transcript.write("own_check", own.reason, done=own.done, pick=target.pick.index)
     retries = state.get("retries", 0)
-    if own is not None and after is not None:
-        after, own = aim_again(target, after, own, holding)  # still holding: as the first look saw it
-    place2 = _found_again(target.place2, scene, after) if after is not None else None
-    if own is not None and after is not None and not own.done and retries < ctx.settings.max_retries \
+    after, own = aim_again(target, after, own, holding)  # still holding: as the first look saw it
+    place2 = _found_again(target.place2, scene, after)
+    if state.get("motion_finished") and not own.done \
+            and retries < ctx.settings.max_retries \
             and own.pick is not None and (target.place is None or own.place in after.objects) \
             and (target.place2 is None or place2 is not None):
         # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
         return _retry(ctx, state, candidate, scene, after, own, retries, place2)
-    verified = ctx.verify is not None
-    if ctx.verify is not None:
-        success = bool(ctx.verify(target))
-    else:
-        success = own.done if own is not None else False
     done = target.instruction
-    if success:
-        message = f"Done ({done}{', checked' if verified else ', checked by looking'})."
+    if own.done:
+        message = f"Done ({done}, checked by looking)."
     elif not state.get("motion_finished"):
-        message = f"I ran out of time trying to {done}."
-    elif own is not None and not own.done:
-        message = f"I tried to {done}, but {own.reason}."
+        message = f"I ran out of time trying to {done}: {own.reason}."
     else:
-        message = f"I tried to {done}, but it didn't work."
-    return {"outcome": Outcome(status="success" if success else "failed", success=success,
-                               verified=verified, acted_on=target.pick.sim_id, message=message)}
+        message = f"I tried to {done}, but {own.reason}."
+    return {"outcome": Outcome(status="success" if own.done else "failed", success=own.done,
+                               verified=True, acted_on=target.pick.sim_id, message=message)}
 
 
 def _found_again(obj: Optional[PerceivedObject], before: SceneObservation,

@@ -32,11 +32,12 @@ from typing import Any, Optional
 
 import numpy as np
 
+from common.proprio import Proprio, holds_something
+
 from perception.types import PerceivedObject, SceneObservation
 from sim.relations import judge
 
 from agent.dialogue import placement_words
-from agent.put_back_motion import holds_something
 from agent.relation_spot import perceived_footprint, spot_xy
 
 
@@ -93,7 +94,7 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     looks done in ``after``, with ``state`` the arm's proprio state (sim/arm.py) after the motion."""
     state = np.asarray(state, dtype=np.float64)
     pick_before, place_before = target.pick, target.place
-    pick = find_again(pick_before, before, after, near_xy=state[:2], settings=settings)
+    pick = find_again(pick_before, before, after, near_xy=Proprio.from_array(state).xyz[:2], settings=settings)
     name = f"the {pick_before.color} {pick_before.shape}"
     relation = getattr(target, "relation", None) or "in"
     if place_before is None and relation != "region":
@@ -104,7 +105,7 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
     place2_before = getattr(target, "place2", None)
     place2 = None if place2_before is None else find_again(place2_before, before, after, settings=settings) or place2_before
     ref = f"the {place_before.color} {place_before.shape}" if place_before is not None else "the table"
-    if float(state[7]) > 0.5:
+    if Proprio.from_array(state).closed:
         return OutcomeCheck(False, f"{name} is still in my hand" if holds_something(state)
                             else "my hand is still closed", pick, place)
     if pick is None:
@@ -202,7 +203,7 @@ def _check_pick(pick: Optional[PerceivedObject], before: PerceivedObject, state:
     if pick is not None and _dist(pick.position, before.position) <= settings.unmoved_m and \
             (pick.height or 0.0) <= (before.height or 0.0) + settings.rest_m:
         return OutcomeCheck(False, f"{name} is still where it was", pick, None)
-    risen = float(state[2]) - float(before.position[2])
+    risen = Proprio.from_array(state).z - float(before.position[2])
     if risen < settings.lift_m:
         return OutcomeCheck(False, f"my hand is only {_cm(risen)} above where {name} stood", pick, None)
     return OutcomeCheck(True, f"{name} is in my hand, {_cm(risen)} up", pick, None)

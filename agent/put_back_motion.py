@@ -33,6 +33,8 @@ from typing import Optional
 
 import numpy as np
 
+from common.proprio import Proprio, holds_something
+
 from sim.arm import ACTION_DIM
 
 OPEN, CLOSED = 0.0, 1.0
@@ -48,14 +50,7 @@ class PutBackSettings:
     max_step: float = 0.02
     tolerance: float = 0.006
     settle: int = 4  # steps to open the fingers
-    # Fingers commanded closed yet at least this open (0 closed .. 1 8 cm): something is between them.
-    holding_opening: float = 0.05
     min_grasp_z: float = 0.018  # lowest grasp point of a fetch: fingertips stay off the surface
-
-
-def holds_something(state: np.ndarray, settings: PutBackSettings = PutBackSettings()) -> bool:
-    """The hand is commanded closed and its fingers are held apart by something (proprio only)."""
-    return float(state[7]) > 0.5 and float(state[6]) >= settings.holding_opening
 
 
 class PutBackMotion:
@@ -83,7 +78,7 @@ class PutBackMotion:
     def _make_plan(self, state: np.ndarray) -> list[tuple[str, Optional[np.ndarray], float]]:
         """(name, grasp-point goal or None to stay, gripper command) per phase."""
         ee = np.asarray(state[:3], dtype=np.float64)
-        holding = holds_something(state, self.settings)
+        holding = holds_something(state)
         plan: list[tuple[str, Optional[np.ndarray], float]] = []
         if not holding and self.fetch_from is not None:
             plan, ee, holding = self._fetch(ee), self._lifted(self.fetch_from), True
@@ -135,7 +130,7 @@ class PutBackMotion:
             self._plan = self._make_plan(state)
         ee = np.asarray(state[:3], dtype=np.float64).copy()
         chunk = np.zeros((self.chunk_size, ACTION_DIM), dtype=np.float32)
-        grip = float(state[7])
+        grip = Proprio.from_array(state).command
         for i in range(self.chunk_size):
             if self.done:
                 chunk[i, 6] = grip  # hold still, the hand as it is

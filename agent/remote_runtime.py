@@ -27,6 +27,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from common.proprio import Proprio
+
 from policy.cot_format import parse_reasoning
 from policy.geometry import CameraCalibration
 from policy.runtime_settings import RuntimeSettings
@@ -170,12 +172,12 @@ class RemoteRuntime:
                            notice=notice, reasoned=bool(reply.get("reasoned", False)))
 
     def _hold(self, state: np.ndarray) -> RemoteChunk:
-        """Zero motion, the gripper as last commanded (state[7]: 1 closed), after the client's backoff."""
+        """Zero motion, the gripper as last commanded, after the client's backoff."""
         now = self.clock()
         if self._down_since is None:
             self._down_since = now
         hold = np.zeros((1, 7), dtype=np.float32)
-        hold[0, 6] = 1.0 if float(state[7]) > 0.5 else 0.0
+        hold[0, 6] = 1.0 if Proprio.from_array(state).closed else 0.0
         if now - self._down_since >= self.give_up_s:
             return RemoteChunk(hold[:0], holding=True, gave_up=True, notice=SERVER_GONE)
         notice = None if self._told_down else SERVER_LOST

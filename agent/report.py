@@ -13,7 +13,11 @@ Summary definitions (over all episodes, malformed scenarios included):
 - ``self_check_disagreements``: total first chunks whose chain-of-thought TARGET disagreed with
   the agent's grounding (0 with the privileged expert, whose TARGET is the grounded object);
 - ``acted_on_intended_rate``: among episodes where the robot picked something, the share in
-  which that was the object the person meant (episodes with no pick are left out).
+  which that was the object the person meant (episodes with no pick are left out);
+- ``verdict_accuracy``: among episodes whose last instruction ended with the robot's own verdict
+  on a motion ("Done ..." or "I tried ..., but ..."; judged from its look and joints, never from
+  the simulator), the share in which that verdict equals ``success`` (the simulator's check of
+  the person's intent, made after the agent stopped); ``verdicts`` holds its confusion counts.
 - ``steps_done`` / ``steps_total``: intents (steps) that held at the end / asked for (a single
   intent counts one); ``all_steps_rate``: among episodes with a list of more than one intent,
   the share with every step done.
@@ -49,6 +53,8 @@ class EpisodeResult(BaseModel):
     status: Optional[str] = Field(None, description="agent outcome: success/failed/stopped/cancelled/refused/gave_up/idle (nothing to do: 'stop' with nothing running)")
     acted_on: Optional[str] = Field(None, description="true scene id of the object the robot picked, if any")
     acted_on_intended: Optional[bool] = Field(None, description="acted_on equals user.intent.pick (None when it picked nothing)")
+    verdict: Optional[bool] = Field(None, description="the robot's own verdict on its last motion (True: it said done; "
+                                    "None: the last instruction ended without one: refused, stopped, ...)")
     moved: list[str] = Field(default_factory=list, description="scene ids that moved more than 2 cm (picked one included)")
     answers: list[str] = Field(default_factory=list, description="what the simulated person answered")
     message: str = ""
@@ -84,6 +90,30 @@ class FamilySummary(BaseModel):
     missed_asks: int
 
 
+class VerdictCounts(BaseModel):
+    """The robot's own verdicts against the simulator's check, episode by episode."""
+
+    said_done_and_done: int = 0
+    said_done_but_failed: int = 0
+    said_failed_but_done: int = 0
+    said_failed_and_failed: int = 0
+
+    @classmethod
+    def of(cls, episodes: list[EpisodeResult]) -> "VerdictCounts":
+        rows = [(e.verdict, e.success) for e in episodes if e.verdict is not None and e.error is None]
+        return cls(said_done_and_done=rows.count((True, True)), said_done_but_failed=rows.count((True, False)),
+                   said_failed_but_done=rows.count((False, True)), said_failed_and_failed=rows.count((False, False)))
+
+    @property
+    def total(self) -> int:
+        return self.said_done_and_done + self.said_done_but_failed + self.said_failed_but_done + self.said_failed_and_failed
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        right = self.said_done_and_done + self.said_failed_and_failed
+        return round(right / self.total, 4) if self.total else None
+
+
 class Summary(BaseModel):
     episodes: int
     passed: int
@@ -98,6 +128,8 @@ class Summary(BaseModel):
     self_check_disagreements: int = Field(0, description="policy TARGETs that disagreed with the grounding, all episodes")
     acted_on_intended_rate: Optional[float] = None
     mean_duration_s: Optional[float] = None
+    verdict_accuracy: Optional[float] = Field(None, description="the robot's own verdicts that matched the simulator")
+    verdicts: VerdictCounts = Field(default_factory=VerdictCounts)
     families: dict[str, FamilySummary] = Field(default_factory=dict, description="per task family, when "
                                                  "episodes carry one (e.g. the knowno suite)")
     steps_done: int = Field(0, description="steps (intents) that held at the end, all episodes")
@@ -137,6 +169,7 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
     n = len(episodes)
     acted = [e.acted_on_intended for e in episodes if e.acted_on_intended is not None]
     multi = [e for e in episodes if (e.steps_total or 0) > 1]
+    verdicts = VerdictCounts.of(episodes)
     return Summary(
         episodes=n,
         passed=sum(e.passed for e in episodes),
@@ -155,6 +188,7 @@ def summarize(episodes: list[EpisodeResult]) -> Summary:
         self_check_disagreements=sum(e.self_check_disagreements for e in episodes),
         acted_on_intended_rate=round(sum(acted) / len(acted), 4) if acted else None,
         mean_duration_s=round(sum(e.duration_s for e in episodes) / n, 3) if n else None,
+        verdict_accuracy=verdicts.accuracy, verdicts=verdicts,
         families=_families(episodes),
     )
 
@@ -192,6 +226,11 @@ def format_table(report: Report, width: int = 34) -> str:
         + (f"  steps_done {s.steps_done}/{s.steps_total}  all_steps_rate {s.all_steps_rate:.2f}"
            if s.all_steps_rate is not None else "")
     )
+    if s.verdicts.total:
+        v = s.verdicts
+        lines.append(f"own verdicts: accuracy {s.verdict_accuracy:.3f} over {v.total}  (said done: {v.said_done_and_done} "
+                     f"right, {v.said_done_but_failed} wrong; said failed: {v.said_failed_and_failed} right, "
+                     f"{v.said_failed_but_done} wrong)")
     for family, f in s.families.items():
         lines.append(f"  {family:<14} {f.episodes:>4} episodes  success {f.success_rate:.2f}  help (ask) rate "
                      f"{f.ask_rate:.2f}  unneeded asks {f.unneeded_asks}  missed asks {f.missed_asks}")

@@ -76,6 +76,12 @@ class RunConfig:
     # Conformal calibration of the prediction set: "auto" = perception.conformal.DEFAULT_CALIBRATION
     # if present, "off" = the grounder's own set, else a calibration JSON file.
     calibration: str = "auto"
+    # Times a motion is tried again when the robot's own look afterwards says it missed.
+    max_retries: int = 1
+    # How perception groups pixels into objects, by name from SEGMENTERS: "depth" = depth +
+    # colour only (perception/depth_segmentation.py, what a real arm's camera allows), "sim" =
+    # the simulator's segmentation mask.
+    segmenter: str = "sim"
 
 
 # -- mapping perception to scene truth (privileged: the runner is the referee) ----------------
@@ -115,7 +121,18 @@ class FaultyPerception:
         return self.perceive(obs, faults)
 
 
-# -- executors and the agent's own verifier -------------------------------------------------
+def _depth_segmenter() -> Any:
+    from perception.depth_segmentation import DepthSegmenter
+
+    return DepthSegmenter()
+
+
+#: --segmenter name -> factory of the segmenter ``perception.proposals.perceive`` is given
+#: (None: the simulator's mask).
+SEGMENTERS: dict[str, Callable[[], Any]] = {"sim": lambda: None, "depth": _depth_segmenter}
+
+
+# -- executors -------------------------------------------------
 
 
 def _expert(env: Any, models: SharedModels) -> Any:
@@ -145,28 +162,6 @@ def world_exempting(env: Any, exempt: set[str]) -> Any:
     world = env.world_state()
     initial = {k: (world.positions[k] if k in exempt else v) for k, v in world.initial_positions.items()}
     return replace(world, initial_positions=initial)
-
-
-def target_verifier(env: Any) -> Callable[[Any], bool]:
-    """The agent's ``verify``: did the arm do what the AGENT chose (privileged sim check)? The
-    runner separately checks the person's intent, which is what the report's success means.
-    Objects picked for earlier targets of the episode are exempt from the disturbance rule."""
-    from agent.executors import PhantomTargetError, target_task
-    from sim.success import check_success
-
-    earlier: set[str] = set()
-
-    def verify(target: Any) -> bool:
-        try:
-            task = target_task(target, _truth(env))
-        except PhantomTargetError:
-            return False
-        pick = task.pick
-        ok = check_success(task, env.scene, world_exempting(env, earlier - {pick})).success
-        earlier.add(pick)
-        return ok
-
-    return verify
 
 
 def _truth(env: Any) -> dict[str, np.ndarray]:
@@ -225,6 +220,9 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
 
     if config.policy not in EXECUTORS:
         raise KeyError(f"unknown --policy {config.policy!r}; known: {sorted(EXECUTORS)}")
+    if config.segmenter not in SEGMENTERS:
+        raise KeyError(f"unknown --segmenter {config.segmenter!r}; known: {sorted(SEGMENTERS)}")
+    segmenter = SEGMENTERS[config.segmenter]()
     env = TabletopEnv(image_size=config.image_size, max_episode_steps=config.max_control_steps,
                       detail_size=config.perception_size)
     try:
@@ -236,7 +234,8 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     user = SimulatedUser(scenario.user, scenario.scene, seed=seed)
     labels = env.arm.segmentation_labels  # segmentation value -> scene id: faults + metrics only
     perception = FaultyPerception(
-        lambda obs, faults: perceive(obs, viewpoint=scenario.scene.viewpoint, faults=faults, labels=labels),
+        lambda obs, faults: perceive(obs, viewpoint=scenario.scene.viewpoint, faults=faults, labels=labels,
+                                     segmenter=segmenter),
         list(scenario.faults))
     session_id = f"{safe_name(scenario.name)}-{uuid4().hex[:8]}"  # a path component: names can say "../"
     transcript_path = run_dir / "transcripts" / f"{session_id}.jsonl"
@@ -246,9 +245,10 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
                                                 voice=scenario.user.voice, snr_db=scenario.user.snr_db))
     context = AgentContext(
         arm=env.arm, perceive=perception, grounder=Grounder(), executor=EXECUTORS[config.policy](env, models),
-        transcript=TranscriptWriter(session_id, transcript_path, on_event=_watch(user)),
-        settings=AgentSettings(max_control_steps=config.max_control_steps),
-        interjections=person, verify=order.watch(env, scenario, target_verifier(env)), consistency=models.consistency(),
+        transcript=TranscriptWriter(session_id, transcript_path,
+                                    on_event=_watch(user, (lambda: order.note(env, scenario)) if scenario.user.multi else None)),
+        settings=AgentSettings(max_control_steps=config.max_control_steps, max_retries=config.max_retries),
+        interjections=person, consistency=models.consistency(),
         calibration=models.calibration(),
     )
     # One SQLite file per session: parallel workers never contend for a database lock.
@@ -256,11 +256,14 @@ def build_episode(scenario: Scenario, config: RunConfig, run_dir: Path, seed: in
     return Episode(env, session, user, person, perception, transcript_path, session_id, order)
 
 
-def _watch(user: SimulatedUser) -> Callable[[Any], None]:
+def _watch(user: SimulatedUser, after_look: Optional[Callable[[], None]] = None) -> Callable[[Any], None]:
     """Transcript hook: the person sees which object the robot announces it goes for (the
-    ``sim_id`` act writes with "I'll pick up ..."; a put-back's announcement is not a new target)."""
+    ``sim_id`` act writes with "I'll pick up ..."; a put-back's announcement is not a new target);
+    ``after_look`` runs after each motion the agent judged with its own look (its ``own_check``)."""
 
     def on_event(event: Any) -> None:
+        if event.kind == "own_check" and after_look is not None:
+            after_look()
         if event.kind == "say" and "sim_id" in event.data and "return_to" not in event.data:
             user.watching = event.data["sim_id"]
             user.watching_place = event.data.get("place_sim_id")
@@ -363,6 +366,7 @@ def _result(scenario: Scenario, ep: Episode, finished: list[Any], success: bool,
         self_check_disagreements=sum(f.self_check_disagreements for f in finished),
         duration_s=round(duration, 3), expect=scenario.expect, status=last.status if last else None,
         acted_on=acted_on, acted_on_intended=None if acted_on is None else acted_on in intended,
+        verdict=last.success if last is not None and last.status in ("success", "failed") else None,
         moved=moved, answers=[x.answer for x in ep.user.exchanges],
         message=f"{' / '.join(f.message for f in finished)} [verify: {reason}]".strip(),
         session_id=ep.session_id, transcript=str(ep.transcript_path), source=scenario.source, family=scenario.family,

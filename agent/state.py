@@ -84,8 +84,8 @@ class Outcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     status: OutcomeStatus
-    success: bool = Field(description="the task was done (verified in sim when a verifier is given)")
-    verified: bool = Field(False, description="True when a success verifier checked it")
+    success: bool = Field(description="the robot's own verdict: its look after the motion says it was done")
+    verified: bool = Field(False, description="True when that verdict comes from a look after a motion")
     acted_on: Optional[str] = Field(None, description="sim id of the object it picked, if any")
     message: str = Field("", description="the robot's closing words to the person")
 

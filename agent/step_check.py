@@ -6,7 +6,7 @@ never sees it (its simulated person is told which steps are done, to answer abou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from agent.scenario import Scenario
 from agent.simulated_user import SimulatedUser
@@ -22,23 +22,19 @@ def steps_check(env: Any, scenario: Scenario) -> Any:
 
 @dataclass
 class StepOrder:
-    """The order in which the steps of a list intent first held, seen after every motion the
-    agent verifies (the runner is the referee of ``user.ordered``)."""
+    """The order in which the steps of a list intent first held, noted after every motion the
+    agent judged with its own look (the runner is the referee of ``user.ordered``)."""
 
     achieved: list[int]
     user: Optional[SimulatedUser] = None  # told which steps hold (it answers about the others)
 
-    def watch(self, env: Any, scenario: Scenario, verify: Callable[[Any], bool]) -> Callable[[Any], bool]:
-        def verify_and_note(target: Any) -> bool:
-            ok = verify(target)
-            for i, held in enumerate(steps_check(env, scenario).done):
-                if held and i not in self.achieved:
-                    self.achieved.append(i)
-            if self.user is not None:
-                self.user.done_steps = set(self.achieved)
-            return ok
-
-        return verify_and_note
+    def note(self, env: Any, scenario: Scenario) -> None:
+        """After a motion: the steps that hold now and did not before, in the order seen."""
+        for i, held in enumerate(steps_check(env, scenario).done):
+            if held and i not in self.achieved:
+                self.achieved.append(i)
+        if self.user is not None:
+            self.user.done_steps = set(self.achieved)
 
 
 def verify_steps(env: Any, scenario: Scenario, order: StepOrder) -> tuple[bool, str, int]:

@@ -56,8 +56,10 @@ from typing import Any, Optional
 
 import numpy as np
 
+from common.proprio import Proprio, holds_something
+
 from agent.context import TargetUnreachable
-from agent.put_back_motion import PutBackMotion, holds_something
+from agent.put_back_motion import PutBackMotion
 from agent.relation_spot import composed_instruction, spot_of
 from policy.types import PolicyOutput
 
@@ -256,10 +258,10 @@ class VLAExecutor:
         if self._target is not None:  # first call of a motion: steer with the grounded boxes
             self._steer(self._target, obs)
             self._target = None
-        state = np.asarray(obs["state"])
-        if holds_something(state):
+        hand = Proprio.from_array(obs["state"])
+        if hand.holding:
             self._held = True
-        elif self._held and float(state[7]) > 0.5 and float(state[6]) < DROPPED_OPENING:
+        elif self._held and hand.shut:
             # It held something and the fingers have now closed on nothing: it slipped out. The
             # motion is over; the agent's look after it sees where the object went.
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]", scripted=True), True
@@ -282,7 +284,7 @@ class VLAExecutor:
     def _note_grasp(self, state: np.ndarray, actions: np.ndarray) -> None:
         """Remember where the grasp point was when the hand first closed this motion: the state
         plus the deltas sent before the first closing action (what a put-back goes back to)."""
-        if self._grasped_at is not None or float(state[7]) > 0.5:
+        if self._grasped_at is not None or Proprio.from_array(state).closed:
             return
         closing = np.nonzero(actions[:, 6] > 0.5)[0]
         if len(closing):
@@ -325,8 +327,6 @@ class VLAExecutor:
                            snap_place=self._spot is None)
 
 
-#: Fingers commanded closed and this close together (0 closed .. 1 open) hold nothing.
-DROPPED_OPENING = 0.02
 #: The demonstrations' scenes keep at least this gap (m) between footprints (sim.scene.sample_scene).
 DEMO_MIN_GAP_M = 0.03
 
@@ -405,7 +405,7 @@ def set_down_elsewhere(obs: dict[str, Any], obj: Any, return_to: np.ndarray,
     from perception.proposals import perceive
 
     state = np.asarray(obs["state"])
-    if obj is None or float(state[7]) > 0.5 or "camera" not in obs or "depth" not in obs:
+    if obj is None or Proprio.from_array(state).closed or "camera" not in obs or "depth" not in obs:
         return None
     seen = perceive(obs).objects
     alike = [o for o in seen if o.color == obj.color]

@@ -188,7 +188,7 @@ def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int, va
     """One command from audio to first motion; returns wall stamps relative to stream start."""
     from agent.context import AgentContext
     from agent.driver import AgentSession
-    from agent.runner import EXECUTORS, target_verifier
+    from agent.runner import EXECUTORS
     from agent.transcript import TranscriptWriter
     from perception.grounding import Grounder
     from perception.proposals import perceive
@@ -210,7 +210,7 @@ def run_once(rig: Rig, text: str, clip: Any, speech_end_s: float, index: int, va
         arm=arm, perceive=lambda obs: perceive(obs, viewpoint=scene.viewpoint, labels=labels),
         grounder=Grounder(), executor=EXECUTORS[rig.policy](env, rig.models),
         transcript=TranscriptWriter(sid, rig.run_dir / f"{sid}.jsonl", on_event=on_event),
-        verify=target_verifier(env), consistency=rig.models.consistency(), calibration=rig.models.calibration(),
+        consistency=rig.models.consistency(), calibration=rig.models.calibration(),
     )
     from dataclasses import replace
 

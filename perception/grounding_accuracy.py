@@ -5,7 +5,10 @@ object says what a person would: "pick up the <colour> <shape>" with an everyday
 when another object has the same colour and shape, the phrase
 :func:`perception.distinguish.describe_choices` would use ("the red block on the left"). It reports how often the prediction set is exactly that object
 (``unique``), and, for the bare "pick up the <shape>" when several share the shape, how often
-the set holds all of them (``coverage``) so the agent asks instead of guessing.
+the set holds all of them (``coverage``) so the agent asks instead of guessing. An object perception did not find (or
+merged with another) counts as a failed request. ``--segmenter depth`` groups pixels by depth and
+colour (``perception.depth_segmentation``, what a real arm's camera allows) instead of the
+simulator's segmentation mask, which then only names objects for scoring.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ class GroundingAccuracy(BaseModel):
     failures: list[str]  # first few failing requests, for reading
 
 
-def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, viewpoint: str = "user") -> GroundingAccuracy:
+def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, viewpoint: str = "user",
+            depth_segmentation: bool = False) -> GroundingAccuracy:
+    from perception.depth_segmentation import DepthSegmenter
     from sim.pybullet_arm import PyBulletArm
     from sim.pybullet_camera import CameraConfig
     from sim.scene import sample_scene
@@ -54,10 +59,17 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, viewpoint: s
         for _ in range(scenes):
             scene = sample_scene(rng, int(rng.integers(3, 7)), viewpoint=viewpoint)  # type: ignore[arg-type]
             arm.load_scene(scene)
-            seen = perceive(arm.get_observation(), viewpoint, labels=arm.segmentation_labels)
+            segmenter = DepthSegmenter() if depth_segmentation else None
+            seen = perceive(arm.get_observation(), viewpoint, labels=arm.segmentation_labels, segmenter=segmenter)
             by_id = {o.sim_id: o for o in seen.objects}
             for spec in scene.objects:
-                if spec.shape not in SYNONYMS or spec.id not in by_id:
+                if spec.shape not in SYNONYMS:
+                    continue
+                if spec.id not in by_id:  # not found, or merged into another object's mask
+                    requests += 1
+                    sizes.append(0)
+                    if len(failures) < 8:
+                        failures.append(f"the {spec.color} {spec.shape} ({spec.id}) was not perceived")
                     continue
                 twins = [by_id[o.id] for o in scene.objects if o.id in by_id and (o.color, o.shape) == (spec.color, spec.shape)]
                 noun = str(rng.choice(SYNONYMS[spec.shape]))
@@ -93,8 +105,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--viewpoint", choices=("user", "robot"), default="user")
+    parser.add_argument("--segmenter", choices=("sim", "depth"), default="sim",
+                        help="depth: masks from depth + colour (no simulator labels); sim: the simulator's mask")
     args = parser.parse_args(argv)
-    print(measure(args.scenes, args.seed, args.image_size, args.viewpoint).model_dump_json(indent=2))
+    print(measure(args.scenes, args.seed, args.image_size, args.viewpoint,
+                  depth_segmentation=args.segmenter == "depth").model_dump_json(indent=2))
     return 0
 
 

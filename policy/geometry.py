@@ -22,11 +22,11 @@ Layout: TARGET x0 y0 x1 y1, TARGET present (1/0), PLACE x0 y0 x1 y1, PLACE prese
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 
+from common.camera import CameraModel
 from policy.types import ReasonedObject, Reasoning
 
 BOX_DIM = 10
@@ -35,63 +35,8 @@ OFFSET_DIM = 6
 OFFSET_SCALE = 0.1
 
 
-@dataclass(frozen=True)
-class CameraCalibration:
-    """Pinhole intrinsics (pixels at ``width`` x ``height``) and the camera's pose in the robot
-    base frame (``base_from_camera``, 4x4 row-major, OpenCV axes: x right, y down, z forward);
-    ``plane_z`` (m) is the height box centres are lifted onto."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    base_from_camera: tuple[tuple[float, ...], ...]
-    plane_z: float = 0.025
-
-    def __post_init__(self) -> None:
-        pose = np.asarray(self.base_from_camera, dtype=np.float64)
-        if pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
-            raise ValueError(f"base_from_camera must be a finite 4x4 matrix, got shape {pose.shape}")
-        if min(self.width, self.height) <= 0 or min(self.fx, self.fy) <= 0:
-            raise ValueError("camera width, height, fx and fy must be positive")
-        # Stored as nested tuples so the config stays hashable and compares by value.
-        object.__setattr__(self, "base_from_camera", tuple(tuple(float(v) for v in row) for row in pose))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CameraCalibration":
-        known = set(cls.__dataclass_fields__)
-        if not isinstance(data, dict) or set(data) - known or not {"width", "height", "fx", "fy", "cx", "cy",
-                                                                       "base_from_camera"} <= set(data):
-            raise ValueError(f"a camera calibration needs the fields {sorted(known)}, got {data!r:.200}")
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-    def project(self, points: np.ndarray) -> np.ndarray:
-        """(N, 3) base-frame points -> (N, 2) pixel coordinates (u, v) in this camera: the box
-        convention of demos recorded with it (``agent.commands.collect.project_boxes``)."""
-        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-        pose = np.asarray(self.base_from_camera)
-        cam = (pts - pose[:3, 3]) @ pose[:3, :3]  # the inverse rotation is the transpose
-        z = np.clip(cam[:, 2], 1e-6, None)
-        return np.stack([self.fx * cam[:, 0] / z + self.cx, self.fy * cam[:, 1] / z + self.cy], axis=1)
-
-    def lift(self, boxes: np.ndarray) -> np.ndarray:
-        """(N, 4) normalised (x0, y0, x1, y1) boxes -> (N, 3) base-frame points where each box
-        centre's viewing ray meets the plane z = ``plane_z``."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        pose = np.asarray(self.base_from_camera)
-        u = (boxes[:, 0] + boxes[:, 2]) / 2.0 * self.width
-        v = (boxes[:, 1] + boxes[:, 3]) / 2.0 * self.height
-        rays = np.stack([(u - self.cx) / self.fx, (v - self.cy) / self.fy, np.ones_like(u)], axis=1) @ pose[:3, :3].T
-        eye = pose[:3, 3]
-        # Rays that run (nearly) parallel to the plane or away from it are clamped to a short reach.
-        dz = np.where(np.abs(rays[:, 2]) < 1e-6, -1e-6, rays[:, 2])
-        t = np.clip((self.plane_z - eye[2]) / dz, 0.0, 10.0)
-        return eye + t[:, None] * rays
+#: The camera the demos were recorded with, in the project's one camera model (common/camera.py).
+CameraCalibration = CameraModel
 
 
 def geometry_dim(config: Any) -> int:

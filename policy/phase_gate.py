@@ -1,7 +1,7 @@
 """Keep the MOVE line's phase consistent with the gripper the robot reports.
 
 Every demonstration row pairs its MOVE phase with the gripper command the arm reported at that
-step (proprio ``state[7]``: 0 open, 1 closed), and the pairs never cross (measured over the
+step (proprio ``Proprio.command``: 0 open, 1 closed), and the pairs never cross (measured over the
 41,109 rows of the 900 committed demos): a put-down task is only "done"
 after the release, with the gripper open, and it only lifts, carries or lowers with the gripper
 closed. The small network does cross them: with an object held in the air it sometimes writes
@@ -19,7 +19,7 @@ once it has carried the object away: every "lower" and "release" row stands at l
 (horizontally) from where the hand closed, while "close" and "lift" rows stand right there. The
 network sometimes writes "release" straight after a good grasp next to a large bowl, and then
 closes and opens on the spot until the episode ends (held-out seed 87). So with the fingers held
-apart by something (proprio opening >= ``HOLDING_OPENING``) and the hand still within
+apart by something (``common.proprio.Proprio.holding``) and the hand still within
 ``NEAR_GRASP_M`` of where it closed, "lower" and "release" are not allowed either
 (``near_grasp``). An empty hand that closed on nothing is left to the network: the demos never
 show it, and its "release" there is how it tries again. (Holding the open hand to "done" once it
@@ -37,6 +37,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from common.proprio import Proprio
+
 #: Phases each gripper command appears with in the demonstrations, for tasks with a PLACE
 #: (put-down) and without (pick and lift).
 _PLACE = {
@@ -52,9 +54,6 @@ _AWAY_FROM_GRASP = ("lower", "release")
 #: Horizontal distance (m) from where the hand closed inside which ``_AWAY_FROM_GRASP`` is not
 #: allowed: the demonstrations' nearest such row is 9.4 cm away.
 NEAR_GRASP_M = 0.04
-#: Finger opening (proprio ``state[6]``, 0 shut .. 1 open) at or above which closed fingers hold
-#: something: the demonstrations' held objects keep them at >= 0.48; an empty hand shuts to ~0.
-HOLDING_OPENING = 0.2
 #: Every phase word the reasoning format uses.
 PHASES = tuple(dict.fromkeys(_PLACE["open"] + _PLACE["closed"] + _PICK["open"] + _PICK["closed"]))
 
@@ -90,16 +89,17 @@ class GraspPoint:
         self.xy: Any = None
 
     def update(self, state: Any) -> None:
-        holding = float(state[7]) > 0.5 and float(state[6]) >= HOLDING_OPENING
-        if not holding:
+        if not Proprio.from_array(state).holding:
             self.xy = None
         elif self.xy is None:
-            self.xy = (float(state[0]), float(state[1]))
+            hand = Proprio.from_array(state)
+            self.xy = (hand.x, hand.y)
 
     def near(self, state: Any) -> bool:
         if self.xy is None:
             return False
-        return ((float(state[0]) - self.xy[0]) ** 2 + (float(state[1]) - self.xy[1]) ** 2) ** 0.5 < NEAR_GRASP_M
+        hand = Proprio.from_array(state)
+        return ((hand.x - self.xy[0]) ** 2 + (hand.y - self.xy[1]) ** 2) ** 0.5 < NEAR_GRASP_M
 
 
 def move_phase(reasoning: str) -> str:
@@ -109,8 +109,8 @@ def move_phase(reasoning: str) -> str:
 
 def obeys_phase_table(reasoning: str, state: Any) -> bool:
     """True when the MOVE phase of ``reasoning`` is one the table allows with the gripper command
-    the proprio ``state`` reports (``state[7]``)."""
-    return move_phase(reasoning) in allowed_phases(has_place(reasoning), bool(float(state[7]) > 0.5))
+    the proprio ``state`` reports."""
+    return move_phase(reasoning) in allowed_phases(has_place(reasoning), Proprio.from_array(state).closed)
 
 
 def phase_candidates(tokenizer: Any, text: str, gripper_closed: bool, near_grasp: bool = False) -> dict[str, list[int]]:

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from policy.phase_gate import HOLDING_OPENING
+from common.proprio import Proprio
 
 
 class ReleaseRetreat:
@@ -43,10 +43,11 @@ class ReleaseRetreat:
     def update(self, state: Any, place_task: bool) -> bool:
         """True while the hand should rise: from the call that first sees a held object let go
         (``place_task``: the reasoning names where it goes) until it is ``height_m`` higher."""
-        z, opening, closed = float(state[2]), float(state[6]), float(state[7]) > 0.5
+        hand = Proprio.from_array(state)
+        z, closed = hand.z, hand.closed
         if self._held and not closed and place_task:
             self._goal_z = z + self.height_m
-        self._held = closed and opening >= HOLDING_OPENING
+        self._held = hand.holding
         if self._goal_z is not None and (closed or z >= self._goal_z - 0.5 * self.step_m):
             self._goal_z = None  # reached, or the hand closed again: the network has it
         return self._goal_z is not None

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
+
+from common.proprio import Proprio
 import torch
 
 from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
@@ -355,7 +357,7 @@ class VLARuntime:
         if not at_phase_word(decode_text(tokenizer, generated[-3:])):
             return []
         text = decode_text(tokenizer, generated)
-        return list(phase_candidates(tokenizer, text, bool(self._raw_state[7] > 0.5),
+        return list(phase_candidates(tokenizer, text, Proprio.from_array(self._raw_state).closed,
                                      self._memory.grasp.near(self._raw_state)).values())
 
     def _decode_cache(self, prefilled: Any) -> tuple[Any, Any]:

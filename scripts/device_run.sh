@@ -21,7 +21,7 @@
 #   targets, L1 + squared x/y, half phase-balanced, 30 % stale rows, half of those from the
 #   episode's start, the geometry head reading hand offsets through the demos' camera).
 # MODE=finetune: the committed checkpoint, whole network, lr 1e-4, same loss.
-# Then on CPU: `main.py eval --checkpoint DIR --episodes 90` alone and `--steer perception --retries 1`
+# Then on CPU: `main.py eval --checkpoint DIR --episodes 90` alone and with `--loop agent`
 # against the committed weights (docs/RESULTS.md, "Pick and place", has their figures).
 set -u
 OUT=${OUT:-runs/device}

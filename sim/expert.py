@@ -30,6 +30,8 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from common.proprio import Proprio
+
 from sim.arm import ACTION_DIM
 from sim.objects import object_geometry
 from sim.pybullet_arm import FINGER_TRAVEL, ObjectPose
@@ -126,7 +128,7 @@ class ScriptedExpert:
         obj = poses[self.task.pick].position
         between_fingers = (float(np.linalg.norm(ee[:2] - obj[:2])) < 0.03
                            and abs(float(ee[2] - obj[2])) < g.height / 2.0 + 0.02)
-        # state[6] is the finger opening (1 = wide open): partly closed around it = holding it.
+        # The finger opening (1 = wide open): partly closed around it = holding it.
         if between_fingers and gripper_opening < 0.95:
             # Finish closing where it is (no motion), then lift straight up; keep the wrist's yaw.
             # A take-over whose hand is already closed on it goes straight on lifting.
@@ -212,12 +214,12 @@ class ScriptedExpert:
         """Settle the first phase from what the arm holds (a put-back or take-over; no-op otherwise
         or later)."""
         if not self._started:
-            self._start_from_what_it_sees(np.asarray(state[:3], dtype=np.float64), float(state[5]), float(state[6]),
-                                          float(state[7]) > 0.5, poses)
+            hand = Proprio.from_array(state)
+            self._start_from_what_it_sees(hand.xyz, hand.yaw, hand.opening, hand.closed, poses)
     def next_actions(self, state: np.ndarray, poses: Mapping[str, ObjectPose]) -> np.ndarray:
         """A (chunk_size, 7) float32 chunk of delta actions from the ee ``state`` (8,) and true poses."""
-        ee = np.asarray(state[:3], dtype=np.float64).copy()
-        yaw = float(state[5])
+        hand = Proprio.from_array(state)
+        ee, yaw = hand.xyz, hand.yaw
         # Grasp point minus object centre, from measurements (not predictions): once held, this
         # offset carries the object's true position into the carry / place waypoints.
         held = ee - poses[self.task.pick].position

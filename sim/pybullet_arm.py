@@ -18,7 +18,7 @@ from typing import Any, Optional
 import numpy as np
 
 from sim.arm import STATE_DIM, Arm, register_arm
-from sim.camera import CameraModel
+from common.camera import CameraModel
 from sim.objects import SceneBodies, create_scene_objects
 from sim.pybullet_camera import CameraConfig, camera_model, render
 from sim.pybullet_camera import render as render_frame

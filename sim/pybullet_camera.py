@@ -3,7 +3,7 @@
 The camera stands on the person's side of the table (+x, beyond the table), raised and pitched
 down toward the robot, so the image shows the table with the robot behind it: the robot's left
 (+y) appears on the image's right, as the person sees it. Images follow the OpenCV convention
-used by :class:`sim.camera.CameraModel`: pixel (u, v) with u right and v down, integer pixel
+used by :class:`common.camera.CameraModel`: pixel (u, v) with u right and v down, integer pixel
 indices at pixel centres, depth = metric z along the optical axis.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.camera import CameraModel
+from common.camera import CameraModel
 
 
 @dataclass(frozen=True)

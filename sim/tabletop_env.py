@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sim.arm import ACTION_DIM, STATE_DIM
-from sim.camera import CameraModel
+from common.camera import CameraModel
 from sim.objects import lowest_z
 from sim.pybullet_arm import ObjectPose, PyBulletArm
 from sim.pybullet_camera import CameraConfig

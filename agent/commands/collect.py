@@ -89,15 +89,6 @@ def project_boxes(scene: Any, positions: dict[str, np.ndarray], camera: Any) -> 
     return boxes
 
 
-def calibration_of(camera: Any) -> Any:
-    """The policy's ``CameraCalibration`` of a ``sim.camera.CameraModel`` (the demos' camera,
-    stored beside them so a geometry head can turn boxes into hand-to-object offsets)."""
-    from policy.geometry import CameraCalibration
-
-    return CameraCalibration(width=camera.width, height=camera.height, fx=camera.fx, fy=camera.fy, cx=camera.cx,
-                             cy=camera.cy, base_from_camera=tuple(map(tuple, camera.base_from_camera)))
-
-
 def _png(rgb: np.ndarray) -> bytes:
     from PIL import Image
 
@@ -227,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     indices = range(args.start, args.start + args.episodes)
     skipped = sum(episode_path(out, i).exists() or str(i) in failed for i in indices)
     env = TabletopEnv(image_size=args.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
-    write_demo_camera(out, calibration_of(env.camera))
+    write_demo_camera(out, env.camera)
     written = 0
     try:
         for path, spec in pending_episodes(args, out, "collect", skip=failed):

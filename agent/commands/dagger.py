@@ -106,7 +106,7 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agent.commands.collect import calibration_of, pending_episodes, write_episode
+    from agent.commands.collect import pending_episodes, write_episode
     from policy.checkpoint import load_checkpoint
     from policy.dataset import write_demo_camera
     from policy.runtime import RuntimeSettings, VLARuntime
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     # Rows in the policy's own box convention (the camera its demos were recorded with), so
     # they train beside those demos; a policy without one gets the env's camera.
-    write_demo_camera(out, policy.config.geometry_camera or calibration_of(env.camera))
+    write_demo_camera(out, policy.config.geometry_camera or env.camera)
     written = rows = 0
     try:
         for path, spec in pending_episodes(args, out, "dagger"):

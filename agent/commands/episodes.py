@@ -14,7 +14,7 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.ray_pool import add_ray_argument
-    from agent.runner import EXECUTORS, RunConfig
+    from agent.runner import EXECUTORS, SEGMENTERS, RunConfig
     from agent.suites import SUITES
 
     defaults = RunConfig()
@@ -37,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SigLIP check: 'auto' (trained checkpoint if present), 'off', or a checkpoint folder")
     parser.add_argument("--calibration", default=defaults.calibration,
                         help="conformal prediction sets: 'auto' (checkpoints/conformal.json if present), 'off', or a JSON file")
+    parser.add_argument("--segmenter", default=defaults.segmenter, choices=sorted(SEGMENTERS),
+                        help="how perception finds objects: depth (depth + colour, what a real camera gives) or "
+                             "sim (the simulator's segmentation mask)")
+    parser.add_argument("--retries", type=int, default=defaults.max_retries,
+                        help="times a motion is tried again when the robot's own look says it missed")
     parser.add_argument("--workers", type=int, default=1, help="episodes run in parallel processes")
     add_ray_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -64,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"scenario error: {error}")
     config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), policy_server=args.policy_server,
                        policy_api_key=args.api_key, image_size=args.image_size, max_control_steps=args.max_steps,
-                       consistency=args.consistency, calibration=args.calibration)
+                       consistency=args.consistency, calibration=args.calibration, max_retries=args.retries,
+                       segmenter=args.segmenter)
     try:
         run_dir = claim_run_dir(args.run_dir)
     except RunDirInUse as exc:

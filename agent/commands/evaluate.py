@@ -18,6 +18,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from common.proprio import Proprio
+
 IOU_CORRECT = 0.5
 
 
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-objects", type=int, default=4)
     parser.add_argument("--twin-prob", type=float, default=0.25)
     parser.add_argument("--max-steps", type=int, default=None,
-                        help="control steps per episode (default 160; 300 with --retries: a retry needs its own)")
+                        help="control steps per episode (default 160); with --loop agent: per motion (default 400)")
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
     parser.add_argument("--free-boxes", action="store_true",
@@ -98,14 +100,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --steer perception: replace a steering box by the policy's own listed box "
                              "of the object when they overlap at least this much (IoU; 0 = never, the agent's "
                              "VLA executor's default; 0.3 was the old default)")
+    parser.add_argument("--loop", choices=("policy", "agent"), default="policy",
+                        help="policy: the network (with its runtime rules) runs the episode and the simulator ends "
+                             "it at success; agent: each episode runs as `main.py episodes` runs a scenario "
+                             "(agent/commands/eval_agent.py: the langgraph agent grounds, asks, steers the policy, "
+                             "judges the result from its own look and retries; the simulator scores only "
+                             "afterwards). With agent only --checkpoint, --retries, --segmenter, --max-steps "
+                             "(per motion), --workers and --run-dir apply")
     parser.add_argument("--retries", type=int, default=None,
-                        help="with --steer perception: run the agent's VLA executor (its own end of a motion) and, "
-                             "when a motion ends without success, let the agent's own look decide "
-                             "(agent/outcome_check.py) and try again up to this many times "
-                             "(agent/commands/evaluate_retry.py); 0 = the same loop without retries")
-    parser.add_argument("--depth-segmenter", action="store_true",
-                        help="with --steer perception: segment the frame from depth and colour (as on a real "
-                             "arm) instead of the simulator's segmentation mask")
+                        help="with --loop agent: motions tried again when the agent's own look says they missed "
+                             "(default 1)")
+    parser.add_argument("--segmenter", choices=("sim", "depth"), default="sim",
+                        help="with --steer perception or --loop agent: how perception finds objects: depth "
+                             "(depth + colour, as on a real arm) or sim (the simulator's segmentation mask)")
+    parser.add_argument("--workers", type=int, default=1, help="with --loop agent: episodes run in parallel processes")
+    parser.add_argument("--run-dir", default=None, help="with --loop agent: the run folder (default runs/<new>)")
 
 
 def _hold_place_default() -> tuple[str, ...]:
@@ -246,7 +255,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
         "retreat_chunks": runtime.calls["retreat"] - retreats_before,
         "grounding": grounding,
         "end_reason": reason,  # the success check's last verdict ("object still in the gripper", ...)
-        "end_gripper_closed": bool(float(obs["state"][7]) > 0.5),
+        "end_gripper_closed": Proprio.from_array(obs["state"]).closed,
     }
 
 
@@ -259,7 +268,7 @@ def score_call(env: Any, spec: Any, target: Any, obs: dict[str, Any], steps: int
 
     positions = {k: p.position for k, p in env.object_poses().items()}
     ok, iou = target_check(target, spec, project_boxes(spec.scene, positions, box_camera), spec.scene)
-    return ok, iou, {"step": steps, "gripper_closed": bool(float(obs["state"][7]) > 0.5),
+    return ok, iou, {"step": steps, "gripper_closed": Proprio.from_array(obs["state"]).closed,
                      "target_raised_m": round(float(positions[spec.task.pick][2] - start_z), 3)}
 
 
@@ -280,7 +289,6 @@ def send_chunk(env: Any, actions: Any, obs: dict[str, Any], steps: int, max_step
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     from agent.commands.eval_stats import wilson_interval
-    from agent.commands.evaluate_retry import retry_summary
 
     kinds = sorted({r["task"] for r in records})
     wins = {k: sum(bool(r["success"]) for r in records if r["task"] == k) for k in kinds}
@@ -300,7 +308,6 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "reasoning_calls": len(checks),
         "policy_ms_per_action": 1000.0 * sum(r["policy_s"] for r in records) / max(steps, 1),
         **_grounding_summary(records),
-        **retry_summary(records),
     }
 
 
@@ -328,16 +335,24 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from agent.commands.collect import sample_episode
-    from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
     from agent.remote_runtime import RemoteRuntime
     from policy.checkpoint import load_checkpoint
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    specs = [sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
+             for i in range(args.start, args.start + args.episodes)]
+    if args.loop == "agent":  # the agent's episodes fan out like `episodes` (processes or --ray)
+        from agent.commands.eval_agent import run_agent_loop
+
+        return _write(args, run_agent_loop(args, specs))
     if args.ray is not None:  # every episode a Ray task running this command alone (agent/ray_pool.py)
         from agent.ray_pool import fan_out
 
         return write_report(args, [r for r in fan_out("agent.commands.evaluate", args) if r is not None])
+    if args.retries is not None:
+        raise SystemExit("eval: --retries is the agent's own retry: add --loop agent")
     torch.set_num_threads(args.threads)
     if args.rename is None:
         args.rename = "every" if args.steer == "none" else "off"
@@ -361,25 +376,17 @@ def run(args: argparse.Namespace) -> int:
                                                      refine_min_iou=args.refine_min_iou or None,
                                                      retreat_m=args.retreat_m or None,
                                                      decode=args.decode))
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    if args.retries is not None and args.steer != "perception":
-        raise SystemExit("eval: --retries runs the agent's loop, which steers by its own perception: add --steer perception")
     if args.max_steps is None:
-        args.max_steps = 160 if args.retries is None else 300
+        args.max_steps = 160
     snap_iou = (args.snap_iou if args.snap_iou > 0 else None) if args.steer == "perception" else None
     image_size = remote.require_config().image_size if remote is not None else policy.config.image_size
     env = TabletopEnv(image_size=image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)
     records = []
     try:
-        bar = tqdm(range(args.start, args.start + args.episodes), desc="eval", unit="ep")
-        for i in bar:
-            spec = sample_episode(i, 2 * i + 1, kinds[i % len(kinds)], args.n_objects, args.twin_prob)
-            if args.retries is None:
-                records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou,
-                                           args.depth_segmenter))
-            else:
-                records.append(run_episode_with_retries(env, make_executor(runtime, snap_iou, args.max_steps), spec,
-                                                        args.max_steps, args.retries, args.depth_segmenter))
+        bar = tqdm(specs, desc="eval", unit="ep")
+        for spec in bar:
+            records.append(run_episode(env, runtime, spec, args.max_steps, args.steer, snap_iou,
+                                       args.segmenter == "depth"))
             bar.set_postfix(success=float(np.mean([r["success"] for r in records])), refresh=False)
     finally:
         env.close()
@@ -388,8 +395,12 @@ def run(args: argparse.Namespace) -> int:
 
 def write_report(args: argparse.Namespace, records: list[dict[str, Any]]) -> int:
     """Print the summary of ``records`` and write the report to ``args.report`` (when set)."""
-    report = {"checkpoint": str(args.checkpoint), "seeds": "odd (2i+1), never used by collect",
-              **summarize(records), "settings": vars(args), "per_episode": records}
+    return _write(args, {"checkpoint": str(args.checkpoint), "seeds": "odd (2i+1), never used by collect",
+                         **summarize(records), "settings": vars(args), "per_episode": records})
+
+
+def _write(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    """Print the summary (everything but the rows and settings) and write the report JSON."""
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_episode", "settings")}, indent=1))
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)

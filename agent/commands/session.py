@@ -155,34 +155,6 @@ def load_scene(args: argparse.Namespace) -> Any:
                              f"(seed {args.seed}); try fewer") from None
 
 
-def sim_verifier(env: Any) -> Callable[[Any], bool]:
-    """Success check of the agent's own target against the simulator (privileged, sim only).
-    An object counts as pushed when it moved during this motion, not since the session began:
-    the table as the previous motion (or the session's start, or its resume) left it is the
-    baseline, so what earlier requests moved is not held against the next one."""
-    from dataclasses import replace
-
-    from sim.success import check_success
-    from sim.tasks import TaskSpec
-
-    from agent.executors import true_object_id
-
-    baseline = {k: p.position.copy() for k, p in env.object_poses().items()}
-
-    def verify(target: Any) -> bool:
-        truth = {k: p.position for k, p in env.object_poses().items()}
-        pick = true_object_id(target.pick, truth)
-        place = true_object_id(target.place, truth) if target.place is not None else None
-        if pick is None:
-            return False
-        task = TaskSpec(pick=pick, place=place, relation=target.relation or "in")
-        world = replace(env.world_state(), initial_positions=dict(baseline))
-        ok = check_success(task, env.scene, world).success
-        baseline.update({k: v.copy() for k, v in truth.items()})
-        return ok
-    return verify
-
-
 def load_consistency(args: argparse.Namespace, channel: Channel) -> Any:
     """The SigLIP consistency checker, or None (with a note) when off or not trained yet."""
     if args.no_consistency:
@@ -328,7 +300,6 @@ def open_live(args: argparse.Namespace, channel: Channel, on_event: Optional[Cal
             grounder=Grounder(),
             executor=make_executor(args, env),
             transcript=transcript,
-            verify=sim_verifier(env),
             consistency=load_consistency(args, channel),
             calibration=load_calibration(args, channel),
             interjections=getattr(channel, "interjections", None) or NoInterjections(),

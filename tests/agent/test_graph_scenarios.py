@@ -11,7 +11,6 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pytest
 
-from agent.commands.session import sim_verifier
 from agent.context import AgentContext, AgentSettings
 from agent.driver import AgentSession, Finished, Question
 from agent.executors import ExpertExecutor
@@ -79,7 +78,7 @@ def make_rig(tmp_path: Path, *, interjections: Optional[Script] = None, session_
     context = AgentContext(
         arm=env.arm, perceive=see, grounder=Grounder(), executor=ExpertExecutor(env), transcript=transcript,
         settings=AgentSettings(max_control_steps=200), interjections=interjections or Script(),
-        verify=sim_verifier(env), say=said.append,
+        say=said.append,
     )
     return Rig(env, AgentSession(context, session_id, tmp_path / "checkpoints.sqlite"), transcript, said)
 

@@ -14,13 +14,12 @@ from typing import Any, Optional
 import numpy as np
 import pytest
 
-from agent.commands.session import sim_verifier
 from agent.context import ActTarget, AgentContext, AgentSettings
 from agent.driver import AgentSession, Finished
 from agent.executors import ExpertExecutor
 from agent.outcome_check import check_outcome
-from agent.put_back_motion import holds_something
 from agent.transcript import TranscriptWriter, read_transcript
+from common.proprio import holds_something
 from perception.grounding import Grounder
 from perception.proposals import perceive
 from perception.types import SceneObservation
@@ -115,14 +114,14 @@ class FumblesFirstPlacement:
         return self.inner.done
 
 
-def _session(env: TabletopEnv, tmp_path: Path, *, retries: int = 1, simulator_check: bool = True) -> tuple[AgentSession, list[str], Path]:
+def _session(env: TabletopEnv, tmp_path: Path, *, retries: int = 1) -> tuple[AgentSession, list[str], Path]:
     said: list[str] = []
     path = tmp_path / "s.jsonl"
     context = AgentContext(
         arm=env.arm, perceive=lambda obs: perceive(obs, viewpoint="user", labels=env.arm.segmentation_labels),
         grounder=Grounder(), executor=FumblesFirstPlacement(ExpertExecutor(env)),
         transcript=TranscriptWriter("s", path), settings=AgentSettings(max_control_steps=200, max_retries=retries),
-        verify=sim_verifier(env) if simulator_check else None, say=said.append)
+        say=said.append)
     return AgentSession(context, "s", tmp_path / "state.sqlite"), said, path
 
 
@@ -155,14 +154,17 @@ def test_without_retries_it_says_what_missed(env: TabletopEnv, tmp_path: Path) -
     assert "but the yellow" in said[-1] and "from the middle of the green bowl" in said[-1]
 
 
-def test_without_a_simulator_the_robot_trusts_its_own_look(env: TabletopEnv, tmp_path: Path) -> None:
-    session, said, _ = _session(env, tmp_path, simulator_check=False)  # as on a real arm
+def test_the_spoken_verdict_is_the_robots_own_look(env: TabletopEnv, tmp_path: Path) -> None:
+    """The context carries no simulator check: the closing words come from the last look."""
+    session, said, path = _session(env, tmp_path)
     try:
         done: Optional[Any] = session.start("put the yellow cube in the green bowl")
     finally:
         session.close()
-    assert isinstance(done, Finished) and done.success and not done.verified and _in_bowl(env)
+    assert isinstance(done, Finished) and done.success and done.verified and _in_bowl(env)
     assert said[-1].endswith("checked by looking).")
+    last_look = [e for e in read_transcript(path) if e.kind == "own_check"][-1]
+    assert last_look.data["done"] is True
 
 
 def test_a_cube_in_a_bowl_of_its_own_colour_is_told_from_the_bowl(env: TabletopEnv) -> None:
@@ -222,7 +224,7 @@ def test_a_motion_that_ends_holding_the_object_over_a_hidden_reference_is_tried_
     context = AgentContext(
         arm=env.arm, perceive=occluded_look, grounder=Grounder(), executor=StopsHoldingAboveThePlace(ExpertExecutor(env)),
         transcript=TranscriptWriter("s", path), settings=AgentSettings(max_control_steps=200, max_retries=1),
-        verify=sim_verifier(env), say=said.append)
+        say=said.append)
     session = AgentSession(context, "s", tmp_path / "state.sqlite")
     try:
         done = session.start("put the yellow cube on the blue cylinder")

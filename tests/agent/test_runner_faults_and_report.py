@@ -71,3 +71,15 @@ def test_summary_counts_unneeded_and_missed_questions(tmp_path: Path) -> None:
     assert load_report(path) == report
     table = format_table(report)
     assert "never-asked" in table and "passed 1/4" in table
+
+
+def test_the_report_sets_the_robots_own_verdicts_against_the_simulators() -> None:
+    """verdict_accuracy counts only episodes that ended with a verdict; the confusion counts add up."""
+    from agent.report import EpisodeResult, summarize
+
+    rows = [EpisodeResult(name=str(i), passed=s, success=s, verdict=v)
+            for i, (v, s) in enumerate([(True, True), (True, True), (True, False), (False, False), (None, True)])]
+    summary = summarize(rows)
+    assert summary.verdicts.model_dump() == {"said_done_and_done": 2, "said_done_but_failed": 1,
+                                             "said_failed_but_done": 0, "said_failed_and_failed": 1}
+    assert summary.verdict_accuracy == 0.75

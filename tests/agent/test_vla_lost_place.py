@@ -1,6 +1,7 @@
 """The learned policy keeps aiming at the cube it stacks on while its own hand hides it.
 
-Held-out eval episode 56 (seed 113, "put the gray cylinder on the red cube"): at the reasoning
+Named regression, development seed 113 of `main.py eval` (episode 56, "put the gray cylinder on
+the red cube"; the seed the hold was found on, so it is no measure of the rule): at the reasoning
 call where the hand closes on the cylinder, the network does not list the red cube, and its
 PLACE box is pointed at another object; the cylinder is carried there. The runtime keeps the
 PLACE box of the previous call when nothing listed overlaps it (``RuntimeSettings.hold_lost``),
@@ -9,7 +10,11 @@ and the cylinder ends on the cube.
 
 from __future__ import annotations
 
+import pytest
 
+
+@pytest.mark.slow
+@pytest.mark.regression
 def test_the_policy_keeps_the_cube_it_stacks_on_while_the_hand_hides_it(policy_in_sim) -> None:
     from agent.commands.collect import project_boxes, sample_episode
     from agent.commands.evaluate import run_episode, send_chunk

@@ -54,12 +54,17 @@ def test_an_object_without_measured_size_has_no_projected_box(arm):
 
 
 def test_the_policys_stored_camera_projects_like_the_camera_it_was_recorded_from(arm):
-    """Steering boxes go through the calibration the policy's demos were recorded with
-    (``PolicyConfig.geometry_camera``), so they keep that box convention exactly."""
-    from agent.commands.collect import calibration_of
+    """Steering boxes go through the camera the policy's demos were recorded with, stored in its
+    checkpoint config (``PolicyConfig.geometry_camera``, a dict in JSON): read back, it is the
+    same camera model and keeps that box convention exactly."""
+    import json
+
+    from common.camera import CameraModel
 
     scene = sample_scene(np.random.default_rng(3), 3)
     arm.load_scene(scene)
     obs = arm.get_observation()
+    stored = CameraModel.from_dict(json.loads(json.dumps(obs["camera"].to_dict())))
+    assert stored == obs["camera"]
     for obj in perceive(obs, scene.viewpoint).objects:
-        assert projected_box(obj, calibration_of(obs["camera"])) == pytest.approx(projected_box(obj, obs["camera"]))
+        assert projected_box(obj, stored) == pytest.approx(projected_box(obj, obs["camera"]))

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from agent.commands.collect import calibration_of
 from policy.checkpoint import CheckpointError, LoadedPolicy, load_checkpoint, save_checkpoint
 from policy.cot_format import format_reasoning, parse_reasoning
 from policy.dataset import DemoDataset, load_demo_camera, load_demos, write_demo_camera
@@ -26,7 +25,7 @@ PROMPT = "put the red cube in the green bowl"
 
 @pytest.fixture(scope="module")
 def calibration():
-    return calibration_of(camera_model(CameraConfig()))
+    return camera_model(CameraConfig())
 
 
 @pytest.fixture()
@@ -97,7 +96,7 @@ def test_demo_folders_keep_one_camera_and_training_asks_for_it(calibration, tmp_
     write_demo_camera(tmp_path / "old", calibration)
     write_demo_camera(tmp_path / "old", calibration)  # the same camera again is fine
     assert load_demo_camera(tmp_path / "old") == calibration
-    other = calibration_of(camera_model(CameraConfig(eye=(1.2, 0.1, 0.7))))
+    other = camera_model(CameraConfig(eye=(1.2, 0.1, 0.7)))
     with pytest.raises(ValueError, match="another camera"):
         write_demo_camera(tmp_path / "old", other)
     write_demo_camera(tmp_path / "new", other)

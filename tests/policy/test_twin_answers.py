@@ -98,7 +98,6 @@ def test_the_twin_probe_tells_a_policy_that_follows_the_answer_from_one_that_ign
 def _twin_candidates(tokenizer, points=((0.45, 0.15), (0.45, -0.15))):
     """Two red cubes on the table at the robot's (x, y) ``points`` (default: y = +0.15 and
     -0.15), boxed through the sim camera."""
-    from agent.commands.collect import calibration_of
     from policy.cot_format import loc_tokens
     from sim.pybullet_camera import CameraConfig, camera_model
 
@@ -108,7 +107,7 @@ def _twin_candidates(tokenizer, points=((0.45, 0.15), (0.45, -0.15))):
         u, v = cam.project(np.array([[x, y, 0.025]]))[0] / (cam.width, cam.height)
         boxes.append((u - 0.03, v - 0.03, u + 0.03, v + 0.03))
     ids = [tokenizer(loc_tokens(b), add_special_tokens=False)["input_ids"] for b in boxes]
-    return calibration_of(cam), ids
+    return cam, ids
 
 
 def test_the_persons_side_picks_the_twin_on_their_side_of_the_table(tokenizer):

@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from common.proprio import Proprio
+
 from agent.remote_runtime import SERVER_BACK, SERVER_GONE, SERVER_LOST, RemoteRuntime
 from agent.vla_executor import VLAExecutor
 from serving.client import PolicyClient
@@ -16,8 +18,7 @@ from tests.serving.conftest import FakeBackend, start_server
 
 
 def _obs(x: float = 0.3, gripper: float = 1.0) -> dict:
-    state = np.zeros(8, dtype=np.float32)
-    state[0], state[7] = x, gripper
+    state = Proprio(x, 0.0, 0.0, 0.0, 0.0, 0.0, opening=0.0, command=gripper).to_array()
     return {"rgb": np.zeros((16, 16, 3), dtype=np.uint8), "state": state}
 
 
