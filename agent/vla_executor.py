@@ -120,29 +120,29 @@ class VLAExecutor:
 
     @classmethod
     def from_policy(cls, policy: Any, *, replan_every: int = 4, execute_steps: Optional[int] = None,
-                    **kwargs: Any) -> "VLAExecutor":
+                    rules: Any = None, **kwargs: Any) -> "VLAExecutor":
         """An executor with its own runtime (queue, reasoning cache) over an already loaded policy.
 
-        Steered (the default), the policy's TARGET/PLACE boxes are the agent's own grounding, so
-        the object namer's renaming (``RuntimeSettings.rename_listed``) has nothing to choose and
-        only edits the words the actions read: in the agent's loop on 90 held-out seeds it cost
-        4 stacks of 30. Holding a hidden PLACE's box (``hold_lost``) likewise only edits words
-        the steering then overwrites: 2 stacks of 30. Both run only when not steered."""
+        ``rules`` is the runtime's ``policy.rules.RuleSet`` (default: all). Steered (the default),
+        the policy's TARGET/PLACE boxes are the agent's own grounding, so the namer and holding a
+        lost box have nothing to choose (``RuleSet.steered``): both run only when not steered."""
+        from policy.rules import RuleSet
         from policy.runtime import RuntimeSettings, VLARuntime
 
-        steered = kwargs.get("steer", True)
+        rules = RuleSet.all() if rules is None else rules
+        if kwargs.get("steer", True):
+            rules = rules.steered()
         runtime = VLARuntime(policy, RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps,
-                                                     rename_listed="off" if steered else "every",
-                                                     hold_lost=() if steered else RuntimeSettings.hold_lost))
+                                                     rules=rules))
         return cls(runtime, **kwargs)
 
     def reset(self, target: Any) -> None:
         """New motion for an ``agent.context.ActTarget`` (its instruction becomes the prompt)."""
         self.runtime.reset()
         viewpoint = getattr(target, "viewpoint", None)
-        if viewpoint is not None and self.runtime.settings.side_words not in (None, viewpoint):
+        if viewpoint is not None:
             # "on the left" in the instruction is the scene's viewpoint's left (box_pointer.on_named_side).
-            self.runtime.settings = replace(self.runtime.settings, side_words=viewpoint)
+            self.runtime.settings = replace(self.runtime.settings, rules=self.runtime.settings.rules.seeing_from(viewpoint))
         self._target = target if self.steerable else None
         # Steered, the demonstrations' words (the PLACE box says which bowl); else the full rewrite.
         self._instruction = (getattr(target, "policy_instruction", None) if self.steerable else None) \

@@ -12,7 +12,7 @@ refined box from a crop, as Fast R-CNN's head): each listed box is resampled fro
 fills it, and a 3-block CNN reads colour and shape (two softmax heads) and regresses the object's
 box in the crop, with the box's size and height in the image as extra inputs. It is trained on
 boxes moved and resized the way the policy's are (``jitter_boxes``). The runtime
-(``RuntimeSettings.rename_listed``) rewrites the listed objects' names and boxes with it before
+(the ``namer`` rule, ``policy/rules.py``) rewrites the listed objects' names and boxes with it before
 the decoder writes TARGET, so the pointed box is chosen among correctly named objects.
 
 Its weights travel in the checkpoint folder (``namer.safetensors`` + ``namer.json``);

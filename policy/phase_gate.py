@@ -8,7 +8,7 @@ closed. The small network does cross them: with an object held in the air it som
 "done , hold , gripper open", and the action chunk that reads that line opens the hand over the
 wrong place (the cube falls next to its goal).
 
-``allowed_phases`` is that table; the runtime (``RuntimeSettings.phase_gate``) uses it as a
+``allowed_phases`` is that table; the runtime (the ``phase_gate`` rule) uses it as a
 grammar constraint when the decoder reaches the phase word: if the network's own choice is not
 allowed for the reported gripper, the allowed phase it scores highest is written instead
 (``box_pointer.choose_box`` over the allowed words, so it works for any tokenizer). The words

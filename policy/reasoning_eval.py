@@ -69,11 +69,12 @@ def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, dev
     same-named twin), ``name_ok``, ``iou`` and ``miss`` (:func:`target_miss`; None = correct).
 
     Twin scenes are asked with their clarifying exchange (:func:`unambiguous_prompt`), through
-    the runtime's defaults (its side rule included, ``RuntimeSettings.side_words``); ``rename``
-    is ``RuntimeSettings.rename_listed`` (the object namer's second look, 'off' for the network alone).
+    the runtime's default rules (its ``side_words`` rule included); ``rename`` is the ``namer``
+    rule's mode (``RuleSet.renaming``: the object namer's second look, 'off' for the network alone).
     """
     from policy.cot_format import box_iou, has_twin, parse_prompt, parse_reasoning
     from policy.dataset import decode_png
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
 
     if len(table) == 0:
@@ -81,7 +82,7 @@ def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, dev
     firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
     firsts = firsts[:scenes] if scenes > 0 else firsts
     # dynamic: the weights change between training evaluations; a compiled step would be rebuilt
-    runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic", rename_listed=rename), device=device)
+    runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic", rules=RuleSet.all().renaming(rename)), device=device)
     records = []
     for i in firsts:
         truth = parse_reasoning(table.reasoning[i])
@@ -124,18 +125,19 @@ def twin_answer_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, de
     the episode's clarified prompt is asked as recorded and with the side word swapped; the
     written TARGET must be the named object's box (IoU >= 0.5) for the recorded side and the
     twin's for the swapped one. A policy that ignores the answer points at the same box both
-    times and scores about 0.5. The runtime's side rule (``RuntimeSettings.side_words``) is
+    times and scores about 0.5. The runtime's ``side_words`` rule is
     off: this measures the network. Returns ``eval_twin_answer_acc`` (share of the two asks right),
     ``eval_twin_both_right`` (share of scenes with both right) and ``eval_twin_scenes``.
     """
     from policy.cot_format import box_iou, names_a_side, parse_prompt, parse_reasoning, swap_side
     from policy.dataset import decode_png
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
 
     if scenes <= 0 or len(table) == 0:
         return {}
     firsts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
-    runtime = VLARuntime(policy, RuntimeSettings(side_words=None, decode="dynamic"), device=device)
+    runtime = VLARuntime(policy, RuntimeSettings(decode="dynamic", rules=RuleSet.all().without("side_words")), device=device)
     asks, both = [], []
     for i in firsts:
         if len(both) >= scenes:

@@ -16,7 +16,7 @@ figures with the retreat: docs/RESULTS.md, "Pick and place").
 something (command closed, fingers held apart by it) reports the command open, during a task
 with a PLACE, it takes over and sends straight-up moves with the hand open until the hand is
 ``height_m`` above where it opened, as the expert's retreat would. The runtime then reasons
-afresh from what the camera shows (``RuntimeSettings.retreat_m``).
+afresh from what the camera shows (the ``release_retreat`` rule).
 """
 
 from __future__ import annotations

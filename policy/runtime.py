@@ -10,15 +10,11 @@ the network only when the queue runs dry. A network call is one of two kinds:
   with ONE more forward of the C action queries over the same cache;
 * **reuse**: ONE forward over prefix + the last reasoning (teacher-forced) + action queries.
 
-A pointed TARGET/PLACE keeps the object it got at the previous reasoning call of the same
-instruction when that object is still listed where it was (``RuntimeSettings.track_iou``); a
-PLACE whose object is not listed at all (hidden under the hand) keeps its last box
-(``hold_lost``). The gripper is sent fully open or closed (``binary_gripper``), as the expert
-sends it, and after a put-down's release the open hand rises clear of the object before the
-network acts again (``retreat_m``, ``policy/release_retreat.py``). With
-``hold_boxes`` the first call's TARGET/PLACE boxes are kept for the whole instruction (the
-runtime steers itself with them); ``hold_place`` keeps only the PLACE box, for the relations it
-names (by default a bowl's: "in").
+What the runtime does beyond the network's output is its rules (``RuntimeSettings.rules``,
+``policy/rules.py``): an input transform (``known_words``), logits processors inside the decode
+(``namer``, ``box_pointing`` with ``tracking``/``side_words``/``holds``; ``phase_gate``:
+``policy/decode_rules.py``), a reasoning transform (``holds``) and output transforms on the chunk
+(``gripper_threshold``, ``release_retreat``). ``RuleSet.none()`` runs the network alone.
 
 ``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
 loop; the benchmark compares the two.
@@ -39,17 +35,16 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
-                                pointed_slot, snap_to_listed)
+from policy.box_pointer import snap_to_listed
 from policy.checkpoint import LoadedPolicy
-from policy.cot_format import LOC_BINS, DialogueTurn, format_prompt, format_reasoning, named_side, parse_reasoning
+from policy.cot_format import DialogueTurn, format_prompt, format_reasoning, parse_reasoning
 from policy.dataset import image_to_tensor
-from policy.decode_cache import ReasoningCache, crop, feed, resolve_decode
+from policy.decode_cache import ReasoningCache, resolve_decode
+from policy.decode_rules import CallContext, DecodeStep, decode_processors
 from policy.geometry import reasoning_geometry
-from policy.object_namer import relabel
-from policy.phase_gate import GraspPoint, at_phase_word, phase_candidates
+from policy.phase_gate import GraspPoint
 from policy.release_retreat import ReleaseRetreat
-from policy.runtime_settings import RENAME_MODES, RuntimeSettings
+from policy.runtime_settings import RuntimeSettings
 from policy.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
@@ -112,17 +107,17 @@ class VLARuntime:
         self._snap_iou: Optional[float] = None
         self._snap_place = True
         self._raw_state: Optional[np.ndarray] = None  # proprio state of the current network call
-        self._target_id = policy.tokenizer.convert_tokens_to_ids("TARGET")
-        if settings.rename_listed not in RENAME_MODES:
-            raise ValueError(f"rename_listed must be one of {RENAME_MODES}, got {settings.rename_listed!r}")
         if policy.namer is not None:
             policy.namer.to(device)
-        self._loc_ids = frozenset(policy.tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
         self._retreat = self._new_retreat()
         self.calls = {"reason": 0, "reuse": 0, "phase_gated": 0, "renamed": 0, "retreat": 0}
 
     def _new_retreat(self) -> Optional[ReleaseRetreat]:
-        return ReleaseRetreat(self.settings.retreat_m) if self.settings.retreat_m else None
+        rule = self.settings.rules.get("release_retreat")
+        return ReleaseRetreat(rule.rise_m) if rule is not None else None
+
+    def _count(self, what: str) -> None:
+        self.calls[what] += 1
 
     # -- LeRobot-style interface -----------------------------------------------------------
     def reset(self) -> None:
@@ -199,8 +194,9 @@ class VLARuntime:
             self.calls["reuse"] += 1
         mem.chunks_since_reasoning += 1
         unnorm = self.policy.stats.unnormalize_action(actions[0].float().cpu().numpy())
-        if self.settings.binary_gripper:
-            unnorm[:, 6] = (unnorm[:, 6] > 0.5).astype(unnorm.dtype)
+        threshold = self.settings.rules.get("gripper_threshold")
+        if threshold is not None:
+            unnorm[:, 6] = (unnorm[:, 6] > threshold.threshold).astype(unnorm.dtype)
         gripper = float(unnorm[self.execute_steps - 1, 6] > 0.5)
         if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True
@@ -209,7 +205,7 @@ class VLARuntime:
                            mem.written_target)
 
     def _retreat_chunk(self) -> ChunkResult:
-        """The hand rises open after a put-down (``RuntimeSettings.retreat_m``); the network
+        """The hand rises open after a put-down (the ``release_retreat`` rule); the network
         reasons afresh at the call after the retreat."""
         mem = self._memory
         mem.stale = True
@@ -221,8 +217,8 @@ class VLARuntime:
 
     def _readable(self, prompt: str) -> str:
         """``prompt`` as the network reads it: without the clarifying turns that hold a word the
-        checkpoint's vocabulary lacks, unless ``settings.read_unknown_turns``."""
-        if self.settings.read_unknown_turns:
+        checkpoint's vocabulary lacks, when the ``known_words`` rule is on."""
+        if not self.settings.rules.on("known_words"):
             return prompt
         if self._readable_of[0] != prompt:  # once per prompt, not at every chunk
             tokenizer = self.policy.tokenizer
@@ -257,53 +253,17 @@ class VLARuntime:
         logits = model.backbone.lm_head(hidden[:, -1])
         generated: list[int] = []
         probs: list[float] = []
-        side = named_side(prompt) if self.settings.side_words is not None else None
-        mode = self.settings.rename_listed  # read per call: a caller may replace the settings
-        second_look = self.policy.namer is not None and (mode == "every" or (mode == "first" and not mem.pointed))
+        ctx = CallContext(model=model, tokenizer=self.policy.tokenizer, config=cfg, pixels=pixels[0],
+                          raw_state=self._raw_state, pointed=mem.pointed, grasp=mem.grasp, prompt=prompt,
+                          namer=self.policy.namer, first_call=not mem.pointed, count=self._count)
+        processors = decode_processors(self.settings.rules, ctx)  # read per call: a caller may replace the settings
         while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
-            if second_look and token == self._target_id:  # the listing is complete: rename it once
-                second_look = False
-                renamed = self._renamed_listing(generated, pixels[0])
-                if renamed is not None:
-                    ids_new, prob_new = renamed
-                    same = next((k for k, (a, b) in enumerate(zip(generated, ids_new)) if a != b), len(generated))
-                    keep = min(same, len(ids_new) - 1)  # feed at least one token: its logits come next
-                    crop(cache, len(generated) - keep)
-                    hidden = feed(model, cache, ids_new[keep:])
-                    probs = probs[:keep] + [probs[k] if k < len(probs) and ids_new[k] == generated[k] else prob_new
-                                            for k in range(keep, len(ids_new))]
-                    generated = ids_new
-                    logits = model.backbone.lm_head(hidden[:, -1])
-                    self.calls["renamed"] += 1
-                    continue
-            if self.settings.point_boxes and token in self._loc_ids:
-                tokenizer = self.policy.tokenizer
-                text = decode_text(tokenizer, generated)
-                candidates = candidate_boxes(tokenizer, text)
-                if candidates:
-                    slot = pointed_slot(text)
-                    if side is not None and slot not in mem.pointed and listed_twins(text):
-                        candidates = on_named_side(tokenizer, candidates, side, cfg.geometry_camera,
-                                                   self.settings.side_words)
-                        side = None  # the answer was about one object: the first slot with twins
-                    if self.settings.track_iou is not None:
-                        candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), self.settings.track_iou,
-                                                  hold_lost=slot in self.settings.hold_lost)
-                    choice = choose_box(model, cache, logits, candidates)
-                    mem.pointed[slot] = candidate_box(tokenizer, choice.token_ids)
-                    generated.extend(choice.token_ids)
-                    probs.extend(choice.token_probs)
-                    logits = choice.next_logits
-                    continue
-            allowed = self._allowed_phases(generated)
-            if allowed and not any(ids[0] == token for ids in allowed):
-                choice = choose_box(model, cache, logits, allowed)  # the allowed phase it scores highest
-                generated.extend(choice.token_ids)
-                probs.extend(choice.token_probs)
-                logits = choice.next_logits
-                self.calls["phase_gated"] += 1
+            step_in = DecodeStep(generated, probs, token, logits, cache)
+            rewrite = next((r for r in (proc(step_in) for proc in processors) if r is not None), None)
+            if rewrite is not None:
+                generated, probs, logits = rewrite.generated, rewrite.probs, rewrite.logits
                 continue
             generated.append(token)
             probs.append(float(p[token]))
@@ -321,10 +281,10 @@ class VLARuntime:
         mem.reasoning_text = decode_text(self.policy.tokenizer, generated)
         mem.reasoning = parse_reasoning(mem.reasoning_text)
         mem.written_target = mem.reasoning.target
-        hold_place = mem.reasoning.relation in self.settings.hold_place
-        if self.settings.hold_boxes or hold_place:  # a held slot keeps its first box
+        holds = self.settings.rules.get("holds")
+        if holds is not None and (holds.boxes or mem.reasoning.relation in holds.place):  # a held slot keeps its first box
             r, (t, p) = mem.reasoning, mem.held or (None, None)
-            t = (t or (r.target.box if r.target else None)) if self.settings.hold_boxes else None
+            t = (t or (r.target.box if r.target else None)) if holds.boxes else None
             mem.held = (t, p or (r.place.box if r.place else None))
         mem.confidence = target_confidence(self.policy.tokenizer, generated, probs)
         mem.chunks_since_reasoning = 0
@@ -332,31 +292,6 @@ class VLARuntime:
         if self._apply_steer():
             return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
         return model.predict_actions_from_cache(cache, self._geometry())
-
-    def _renamed_listing(self, generated: list[int], pixels: torch.Tensor) -> Optional[tuple[list[int], float]]:
-        """(token ids of ``generated`` with its listing rewritten by the namer, the lowest
-        probability of a changed name), or None when nothing changes (``object_namer.relabel``)."""
-        tokenizer = self.policy.tokenizer
-        edited = relabel(decode_text(tokenizer, generated), self.policy.namer, pixels, self.settings.rename_min_prob,
-                         self.settings.refine_min_iou)
-        if edited is None:
-            return None
-        ids = tokenizer(edited[0], add_special_tokens=False)["input_ids"]
-        if tokenizer.unk_token_id is not None and tokenizer.unk_token_id in ids:
-            return None  # a name the policy's vocabulary lacks: keep what it wrote
-        return ids, edited[1]
-
-    def _allowed_phases(self, generated: list[int]) -> list[list[int]]:
-        """Token ids of the MOVE phase words the reported gripper allows when ``generated`` stops
-        right before the phase word (``RuntimeSettings.phase_gate``); [] anywhere else."""
-        tokenizer = self.policy.tokenizer
-        if not self.settings.phase_gate or self._raw_state is None:
-            return []
-        if not at_phase_word(decode_text(tokenizer, generated[-3:])):
-            return []
-        text = decode_text(tokenizer, generated)
-        return list(phase_candidates(tokenizer, text, bool(self._raw_state[7] > 0.5),
-                                     self._memory.grasp.near(self._raw_state)).values())
 
     def _decode_cache(self, prefilled: Any) -> tuple[Any, Any]:
         """(KV cache holding the prefilled prefix, single-token step) for the rest of one

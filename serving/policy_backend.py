@@ -69,11 +69,12 @@ class RuntimeBackend:
 
     def __init__(self, policy: Any, *, device: str = "cpu", replan_every: int = 4, decode: str = "auto",
                  ttl_s: float = 600.0, max_sessions: int = 256) -> None:
+        from policy.rules import RuleSet
         from policy.runtime import RuntimeSettings
 
-        # The steered settings of agent.vla_executor.VLAExecutor.from_policy: the agent's boxes
+        # The steered rules of agent.vla_executor.VLAExecutor.from_policy: the agent's boxes
         # replace the policy's, so renaming and holding lost boxes have nothing to decide.
-        self.settings = RuntimeSettings(replan_every=replan_every, rename_listed="off", hold_lost=(), decode=decode)
+        self.settings = RuntimeSettings(replan_every=replan_every, decode=decode, rules=RuleSet.all().steered())
         self.policy = policy
         self.device = device
         self.config = policy.config
@@ -116,8 +117,8 @@ class RuntimeBackend:
             runtime = self.sessions.get(request.session_id)
             if request.reset:
                 runtime.reset()
-            if request.side_words is not None and runtime.settings.side_words not in (None, request.side_words):
-                runtime.settings = replace(runtime.settings, side_words=request.side_words)
+            if request.side_words is not None:
+                runtime.settings = replace(runtime.settings, rules=runtime.settings.rules.seeing_from(request.side_words))
             if request.steer is not None:
                 s = request.steer
                 runtime.steer(s.target, s.place, snap_iou=s.snap_iou, snap_place=s.snap_place)

@@ -30,7 +30,7 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
-    from policy.runtime_settings import RENAME_MODES
+    from policy.rules import RENAME_MODES
 
     parser.add_argument("--checkpoint", required=True, help="the policy that drives the arm")
     parser.add_argument("--episodes", type=int, default=100)
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(only rows whose phase the gripper allows, policy/phase_gate.py)")
     parser.add_argument("--rename", choices=RENAME_MODES, default="every",
                         help="whether the driving policy's object namer renames what its network lists "
-                             "(RuntimeSettings.rename_listed); 'off' drives with the network's own words")
+                             "(the namer rule, policy/rules.py); 'off' drives with the network's own words")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
 
@@ -109,12 +109,13 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.collect import calibration_of, pending_episodes, write_episode
     from policy.checkpoint import load_checkpoint
     from policy.dataset import write_demo_camera
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)
-    runtime = VLARuntime(policy, RuntimeSettings(rename_listed=args.rename))
+    runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().renaming(args.rename)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)

@@ -22,7 +22,7 @@ IOU_CORRECT = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
-    from policy.runtime_settings import RENAME_MODES
+    from policy.rules import RULES
 
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
@@ -37,43 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="control steps per episode (default 160; 300 with --retries: a retry needs its own)")
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
-    parser.add_argument("--free-boxes", action="store_true",
-                        help="decode the TARGET/PLACE boxes token by token instead of pointing them at a "
-                             "listed VISIBLE OBJECTS box (policy/box_pointer.py); for side-by-side comparison")
-    parser.add_argument("--raw-gripper", action="store_true",
-                        help="send the regressed gripper value as it is instead of thresholding it to open/closed")
-    parser.add_argument("--no-track", action="store_true",
-                        help="let every reasoning call point the TARGET/PLACE afresh instead of keeping the object "
-                             "the previous call chose (RuntimeSettings.track_iou)")
-    parser.add_argument("--hold-boxes", action="store_true",
-                        help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
-                             "(RuntimeSettings.hold_boxes)")
-    parser.add_argument("--hold-lost", default=None,
-                        help="slots (comma-separated: TARGET,PLACE; '' for none) that keep their last box when "
-                             "the object they track is not listed at a reasoning call (RuntimeSettings.hold_lost). "
-                             "Default: PLACE unsteered, none when steered (the steering boxes overwrite it; the "
-                             "agent's executor runs it so)")
-    parser.add_argument("--hold-place", default=",".join(_hold_place_default()),
-                        help="relations (comma-separated: in,on; '' for none) whose PLACE box the first "
-                             "reasoning call keeps for the whole episode (RuntimeSettings.hold_place)")
-    parser.add_argument("--no-side-words", action="store_true",
-                        help="let the network's own score choose between twins instead of the person's "
-                             "left/right (RuntimeSettings.side_words)")
-    parser.add_argument("--no-phase-gate", action="store_true",
-                        help="let the network's MOVE phase word stand even where the demonstrations never show "
-                             "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
-    parser.add_argument("--rename", choices=RENAME_MODES, default=None,
-                        help="rename (and re-box) what the network lists with its object namer at every reasoning "
-                             "call, at an instruction's first call only, or never (RuntimeSettings.rename_listed; "
-                             "policy/object_namer.py). Default: every unsteered, off when steered (the steering "
-                             "boxes choose the objects; the agent's executor runs it so)")
-    parser.add_argument("--refine-min-iou", type=float, default=0.3,
-                        help="take the namer's refined box for a listed object when it overlaps the listed one by "
-                             "at least this IoU; 0 keeps the network's boxes (RuntimeSettings.refine_min_iou)")
-    parser.add_argument("--retreat-m", type=float, default=0.08,
-                        help="after a put-down's hand opens, lift it straight up this far (m) before the network acts "
-                             "again, as the expert's retreat does (RuntimeSettings.retreat_m; "
-                             "policy/release_retreat.py); 0 leaves the hand where the network holds it")
+    parser.add_argument("--rules", default="all",
+                        help="runtime rules switched on: all (default), none (the network alone) or comma-separated "
+                             f"names from {', '.join(RULES)} (policy/rules.py). With --steer perception the namer "
+                             "and holds' lost boxes stay off, as in the agent's executor")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
@@ -98,13 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-segmenter", action="store_true",
                         help="with --steer perception: segment the frame from depth and colour (as on a real "
                              "arm) instead of the simulator's segmentation mask")
-
-
-def _hold_place_default() -> tuple[str, ...]:
-    """The relations whose PLACE box the runtime holds by default (RuntimeSettings.hold_place)."""
-    from policy.runtime import RuntimeSettings
-
-    return RuntimeSettings.hold_place
 
 
 def _snap_default() -> float:
@@ -308,11 +268,6 @@ def _grounding_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     }}
 
 
-def _names(listed: str) -> tuple[str, ...]:
-    """A comma-separated flag value as a tuple ('' -> ())."""
-    return tuple(r.strip() for r in listed.split(",") if r.strip())
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
@@ -320,28 +275,17 @@ def run(args: argparse.Namespace) -> int:
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
     from policy.checkpoint import load_checkpoint
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(args.threads)
-    if args.rename is None:
-        args.rename = "every" if args.steer == "none" else "off"
-    if args.hold_lost is None:
-        args.hold_lost = "PLACE" if args.steer == "none" else ""
+    rules = RuleSet.parse(args.rules)
+    if args.steer != "none":
+        rules = rules.steered()
     policy = load_checkpoint(args.checkpoint)
     runtime = VLARuntime(policy, RuntimeSettings(replan_every=args.replan_every, execute_steps=args.execute_steps,
-                                                     point_boxes=not args.free_boxes,
-                                                     binary_gripper=not args.raw_gripper,
-                                                     track_iou=None if args.no_track else RuntimeSettings.track_iou,
-                                                     hold_boxes=args.hold_boxes,
-                                                     hold_lost=_names(args.hold_lost),
-                                                     hold_place=_names(args.hold_place),
-                                                     side_words=None if args.no_side_words else "user",
-                                                     phase_gate=not args.no_phase_gate,
-                                                     rename_listed=args.rename,
-                                                     refine_min_iou=args.refine_min_iou or None,
-                                                     retreat_m=args.retreat_m or None,
-                                                     decode=args.decode))
+                                                 decode=args.decode, rules=rules))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if args.retries is not None and args.steer != "perception":
         raise SystemExit("eval: --retries runs the agent's loop, which steers by its own perception: add --steer perception")
@@ -364,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         env.close()
     report = {"checkpoint": str(args.checkpoint), "seeds": "odd (2i+1), never used by collect",
-              **summarize(records), "settings": vars(args), "per_episode": records}
+              **summarize(records), "rules": list(rules.names), "settings": vars(args), "per_episode": records}
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_episode", "settings")}, indent=1))
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)

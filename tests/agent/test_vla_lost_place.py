@@ -3,7 +3,7 @@
 Held-out eval episode 56 (seed 113, "put the gray cylinder on the red cube"): at the reasoning
 call where the hand closes on the cylinder, the network does not list the red cube, and its
 PLACE box is pointed at another object; the cylinder is carried there. The runtime keeps the
-PLACE box of the previous call when nothing listed overlaps it (``RuntimeSettings.hold_lost``),
+PLACE box of the previous call when nothing listed overlaps it (the ``holds`` rule's ``lost``),
 and the cylinder ends on the cube.
 """
 
@@ -15,6 +15,7 @@ def test_the_policy_keeps_the_cube_it_stacks_on_while_the_hand_hides_it(policy_i
     from agent.commands.evaluate import run_episode, send_chunk
     from policy.cot_format import box_iou
     from policy.instructions import TaskWords, eval_prompt
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
@@ -25,7 +26,7 @@ def test_the_policy_keeps_the_cube_it_stacks_on_while_the_hand_hides_it(policy_i
     places = {}
     for name, lost in (("pointed afresh", ()), ("held", ("PLACE",))):
         obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
-        runtime = VLARuntime(policy, RuntimeSettings(hold_lost=lost))
+        runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().edit("holds", lost=lost)))
         calls, steps = [], 0
         while len(calls) < 2:  # the first two reasoning calls: the start, and the hand closing
             chunk = runtime.predict_chunk(obs, instruction, dialogue)

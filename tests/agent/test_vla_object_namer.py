@@ -14,6 +14,7 @@ def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylin
     from agent.commands.evaluate import run_episode
     from policy.cot_format import box_iou
     from policy.instructions import TaskWords, eval_prompt
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
@@ -27,7 +28,7 @@ def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylin
     cylinder = next(o.id for o in spec.scene.objects if (o.color, o.shape) == ("black", "cylinder"))
     first = {}
     for mode in ("off", "first"):
-        runtime = VLARuntime(policy, RuntimeSettings(rename_listed=mode))
+        runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().renaming(mode)))
         first[mode] = runtime.predict_chunk(obs, instruction, dialogue).reasoning
     # The network alone: two "black cube"s listed, the TARGET on the cylinder.
     assert [o.name for o in first["off"].visible].count("black cube") == 2

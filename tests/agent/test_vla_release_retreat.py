@@ -13,6 +13,7 @@ def test_the_policy_lifts_its_open_hand_off_the_ball_it_put_on_the_cube(policy_i
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
     from policy.instructions import TaskWords, eval_prompt
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
@@ -21,7 +22,7 @@ def test_the_policy_lifts_its_open_hand_off_the_ball_it_put_on_the_cube(policy_i
     words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
     assert eval_prompt(spec.scene, words)[0] == "put the cyan ball on the red cube"
     # Without the retreat: the ball is put on the cube, the hand opens and stays on it.
-    held = run_episode(env, VLARuntime(policy, RuntimeSettings(retreat_m=None)), spec, 88)
+    held = run_episode(env, VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().without("release_retreat"))), spec, 88)
     assert not held["success"] and held["end_reason"] == "object still in the gripper"
     assert not held["end_gripper_closed"] and held["retreat_chunks"] == 0
     # With it (the default): the open hand rises, and the ball rests on the cube.

@@ -100,6 +100,7 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
     from policy.checkpoint import load_checkpoint
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
@@ -114,7 +115,7 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
     results = {}
     try:
         for gate in (False, True):
-            runtime = VLARuntime(policy, RuntimeSettings(phase_gate=gate))
+            runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all() if gate else RuleSet.all().without("phase_gate")))
             written = []
             predict = runtime.predict_chunk
 
@@ -147,6 +148,7 @@ def test_the_agents_loop_no_longer_lets_go_next_to_the_bowl_it_has_not_reached()
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
     from policy.checkpoint import load_checkpoint
+    from policy.rules import RuleSet
     from policy.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from agent.remote_runtime import RemoteRuntime
+from policy.rules import RuleSet
 from policy.runtime import RuntimeSettings, VLARuntime
 from serving.client import PolicyClient
 from serving.policy_backend import RuntimeBackend
@@ -15,7 +16,7 @@ from tests.serving.conftest import start_server
 
 def test_remote_chunks_equal_in_process_chunks_per_session(policy):  # noqa: F811
     backend = RuntimeBackend(policy)
-    local = VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=()))
+    local = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().steered()))
     server = start_server(backend)
     try:
         remote = RemoteRuntime(PolicyClient(server.uri, timeout_s=30))
@@ -40,7 +41,7 @@ def test_sessions_share_one_static_reasoning_cache_and_answer_as_alone(policy): 
     from serving.requests import PolicyRequest
 
     backend = RuntimeBackend(policy, decode="static")
-    alone = VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=(), decode="static"))
+    alone = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().steered(), decode="static"))
     obs_a, obs_b = fake_obs(seed=1), fake_obs(seed=2)
     want = alone.predict_chunk(obs_a, "pick up the blue ball")
     replies = backend.infer_batch([PolicyRequest("b", obs_b["rgb"], obs_b["state"], "put the red cube in the green bowl"),
