@@ -77,8 +77,8 @@ class VLAExecutor:
 
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
-                 snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: float = 0.05,
-                 step_back: bool = True, stage_close: bool = True) -> None:
+                 snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: Optional[float] = 0.05,
+                 step_back: bool = True, stage_close: bool = True, put_back: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
@@ -98,8 +98,10 @@ class VLAExecutor:
         self._spot: Any = None  # stand-in bowl of a composed placement (agent/relation_spot.py)
         self._grasped_at: Optional[np.ndarray] = None  # grasp point when the hand closed (last motion)
         self._checked_hand = False
-        #: An empty hand farther than this (m) from home goes home before the policy runs.
+        #: An empty hand farther than this (m) from home goes home before the policy runs (None: never).
         self.home_m = home_m
+        #: A put-back runs the proprio-only PutBackMotion; False hands its words to the policy.
+        self.put_back = put_back
         self._homing: Any = None  # None: not decided yet this motion; False: not needed
         #: After the policy's motion ends with the hand open, rise clear before the agent looks.
         self.step_back = step_back
@@ -151,7 +153,7 @@ class VLAExecutor:
         return_to = getattr(target, "return_to", None)
         grasped_at = self._grasped_at if return_to is not None and self._grasped_near(return_to) else None
         self._put_back = (PutBackMotion(return_to, home=self._home, grasped_at=grasped_at)
-                          if return_to is not None else None)
+                          if return_to is not None and self.put_back else None)
         if return_to is None:
             self._grasped_at = None  # a new motion: its own grasp
         # A placement the demos never showed ("left of"): the learned "in" skill, aimed at the spot.
@@ -190,7 +192,8 @@ class VLAExecutor:
         if self._put_back is not None:
             return self._put_back_chunk(obs, instruction)
         if self._homing is None:  # first call of a motion: start from home, as the demonstrations do
-            self._homing = homing_motion(np.asarray(obs["state"]), self._home, self.home_m) or False
+            self._homing = (self.home_m is not None and homing_motion(np.asarray(obs["state"]), self._home,
+                                                                      self.home_m)) or False
         if self._homing is not False and not self._homing.done:
             return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[home]", scripted=True)
         if self._stepping_back is not None and self._then is not None:
