@@ -1,6 +1,6 @@
 """The agent's executor-level rules: what ``agent.vla_executor.VLAExecutor`` does around the
 policy's motion, one named part each with its own config, switched with ``--rules`` beside the
-policy's runtime rules (``policy/rules.py``; the same :class:`policy.rules.RuleSet` holds both).
+policy's runtime rules (``policy/inference/rules.py``; the same :class:`policy.inference.rules.RuleSet` holds both).
 
 * ``steering``: the agent's grounded boxes are written into every chain of thought (ECoT's
   reasoning intervention); off, the policy reads the agent's full rewrite of the words alone.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Optional
 
-from policy.rules import RULES, RuleSet
+from policy.inference.rules import RULES, RuleSet
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """RemoteRuntime: the policy runtime behind ``main.py serve``, seen through a websocket.
 
-It stands in for ``policy.runtime.VLARuntime`` inside :class:`agent.vla_executor.VLAExecutor`
+It stands in for ``policy.inference.runtime.VLARuntime`` inside :class:`agent.vla_executor.VLAExecutor`
 (same ``reset`` / ``steer`` / ``predict_chunk`` / ``settings`` / ``execute_steps`` /
 ``config.geometry_camera``), so the agent's loop, steering and motion endings are the in-process
 ones; only the network call moves to the server. The robot side imports no torch: the client
@@ -25,10 +25,10 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from policy.cot_format import parse_reasoning
-from policy.geometry import CameraCalibration
-from policy.rules import RuleSet
-from policy.runtime_settings import RuntimeSettings
+from policy.model.cot_format import parse_reasoning
+from policy.model.geometry import CameraCalibration
+from policy.inference.rules import RuleSet
+from policy.inference.runtime_settings import RuntimeSettings
 from policy.types import ReasonedObject, Reasoning
 from serving.client import PolicyClient, PolicyServerDown
 

@@ -58,7 +58,7 @@ class RunConfig:
     policy_api_key: Optional[str] = None
     # Seconds the arm holds while the policy server is unreachable before the motion ends.
     policy_server_wait_s: float = 30.0
-    # Rules of the "vla" executor and its runtime (agent/executor_rules.py, policy/rules.py):
+    # Rules of the "vla" executor and its runtime (agent/executor_rules.py, policy/inference/rules.py):
     # "all", "none" (the network alone, nothing around it) or comma-separated names.
     rules: str = "all"
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).

@@ -66,7 +66,7 @@ class VLAExecutor:
     """reset(target) / select_action(obs, instruction, dialogue) -> chunk / done.
 
     Args:
-        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`), or an
+        runtime: a ``policy.inference.runtime.VLARuntime`` (see :meth:`from_checkpoint`), or an
             ``agent.remote_runtime.RemoteRuntime`` asking a ``main.py serve`` server (a chunk it
             marks ``holding``, the server being down, is sent as it is and ends nothing).
         max_steps: actions after which the motion counts as finished (the agent verifies success).
@@ -116,7 +116,7 @@ class VLAExecutor:
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, **kwargs: Any) -> "VLAExecutor":
-        from policy.checkpoint import load_checkpoint
+        from policy.model.checkpoint import load_checkpoint
 
         return cls.from_policy(load_checkpoint(folder), **kwargs)
 
@@ -125,11 +125,11 @@ class VLAExecutor:
                     rules: Any = None, **kwargs: Any) -> "VLAExecutor":
         """An executor with its own runtime (queue, reasoning cache) over an already loaded policy.
 
-        ``rules`` is the runtime's ``policy.rules.RuleSet`` (default: all). Steered (the default),
+        ``rules`` is the runtime's ``policy.inference.rules.RuleSet`` (default: all). Steered (the default),
         the policy's TARGET/PLACE boxes are the agent's own grounding, so the namer and holding a
         lost box have nothing to choose (``RuleSet.steered``): both run only when not steered."""
-        from policy.rules import RuleSet
-        from policy.runtime import RuntimeSettings, VLARuntime
+        from policy.inference.rules import RuleSet
+        from policy.inference.runtime import RuntimeSettings, VLARuntime
 
         rules = RuleSet.all() if rules is None else rules
         if kwargs.get("steer", True):

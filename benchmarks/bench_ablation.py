@@ -6,7 +6,7 @@ Wilson 95 % intervals, every row on the same episodes.
     python -m benchmarks.bench_ablation --table runs/ablation.jsonl        # the table of a run so far
 
 Rows (``--rows``): ``cumulative`` is the network alone (``--rules none``), then the rules of
-``policy.rules.RULES`` added one at a time in that order, ending with all of them (the runtime's
+``policy.inference.rules.RULES`` added one at a time in that order, ending with all of them (the runtime's
 defaults); ``leave-one-out`` is all the rules, then all but one for each rule. Episodes are
 ``main.py eval``'s (index i: seed 2 i + 1, task kinds cycled, 4 objects, unsteered: the policy
 alone reads image, state and words). Each finished episode is appended to ``--out`` as one JSON
@@ -28,7 +28,7 @@ KINDS = ("pick", "place_in", "place_on")
 
 def row_specs(kind: str) -> list[tuple[str, str]]:
     """(row label, --rules value) of a row set."""
-    from policy.rules import RULES
+    from policy.inference.rules import RULES
 
     names = list(RULES)
     if kind == "cumulative":
@@ -46,9 +46,9 @@ def run_worker(worker: int, args: argparse.Namespace) -> None:
 
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.checkpoint import load_checkpoint
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(1)

@@ -10,7 +10,7 @@ phase gate), so calls are NOT fused into one batched forward. Batching here save
 per call between the event loop and the worker thread, nothing more.
 
 Because every call runs in that one thread, the sessions also share one fixed-size reasoning KV
-cache (``policy.decode_cache.ReasoningCache``, used by the ``static`` and ``compiled`` decodes):
+cache (``policy.inference.decode_cache.ReasoningCache``, used by the ``static`` and ``compiled`` decodes):
 each reasoning call loads its own prefix into it, and a ``compiled`` step (the default on CUDA)
 is compiled once for the server, not once per new session.
 """
@@ -63,14 +63,14 @@ class SessionStore:
 
 
 class RuntimeBackend:
-    """``metadata()`` and ``infer_batch(requests)`` over a loaded checkpoint (``policy.checkpoint``)."""
+    """``metadata()`` and ``infer_batch(requests)`` over a loaded checkpoint (``policy.model.checkpoint``)."""
 
     name = "askvla-paligemma-vla"
 
     def __init__(self, policy: Any, *, device: str = "cpu", replan_every: int = 4, decode: str = "auto",
                  ttl_s: float = 600.0, max_sessions: int = 256) -> None:
-        from policy.rules import RuleSet
-        from policy.runtime import RuntimeSettings
+        from policy.inference.rules import RuleSet
+        from policy.inference.runtime import RuntimeSettings
 
         # The steered rules of agent.vla_executor.VLAExecutor.from_policy: the agent's boxes
         # replace the policy's, so renaming and holding lost boxes have nothing to decide.
@@ -83,7 +83,7 @@ class RuntimeBackend:
         self._execute_steps = self._new_runtime().execute_steps
 
     def _new_runtime(self) -> Any:
-        from policy.runtime import VLARuntime
+        from policy.inference.runtime import VLARuntime
 
         runtime = VLARuntime(self.policy, self.settings, self.device)
         runtime._reasoning_cache = self._shared_cache  # None until a first reasoning call made one
@@ -96,7 +96,7 @@ class RuntimeBackend:
 
     @classmethod
     def from_checkpoint(cls, folder: str, **kwargs: Any) -> "RuntimeBackend":
-        from policy.checkpoint import load_checkpoint
+        from policy.model.checkpoint import load_checkpoint
 
         return cls(load_checkpoint(folder), **kwargs)
 

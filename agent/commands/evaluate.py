@@ -22,7 +22,7 @@ IOU_CORRECT = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
-    from policy.rules import RULES
+    from policy.inference.rules import RULES
 
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--episodes", type=int, default=30, help="episodes in total, task kinds cycled")
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
     parser.add_argument("--rules", default="all",
                         help="runtime rules switched on: all (default), none (the network alone) or comma-separated "
-                             f"names from {', '.join(RULES)} (policy/rules.py). With --steer perception the namer "
+                             f"names from {', '.join(RULES)} (policy/inference/rules.py). With --steer perception the namer "
                              "and holds' lost boxes stay off, as in the agent's executor")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
@@ -77,8 +77,8 @@ def _snap_default() -> float:
 def target_check(target: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
     """Whether the TARGET the policy wrote (a ``ReasonedObject``, before any steering edit) names
     the task's object with box IoU >= ``IOU_CORRECT`` against its true box; and the IoU."""
-    from policy.cot_format import box_iou
-    from policy.instructions import name
+    from policy.model.cot_format import box_iou
+    from policy.training.instructions import name
 
     truth = boxes.get(spec.task.pick)
     if target is None or truth is None:
@@ -146,7 +146,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
                 snap_iou: Optional[float] = None, depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
     from agent.commands.collect import project_boxes
-    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
+    from policy.training.instructions import TaskWords, eval_exchanges, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime.reset()
@@ -274,9 +274,9 @@ def run(args: argparse.Namespace) -> int:
 
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
-    from policy.checkpoint import load_checkpoint
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(args.threads)

@@ -24,7 +24,7 @@ def run_episode_with_retries(env: Any, executor: Any, spec: Any, max_steps: int,
     from agent.outcome_check import aim_again, check_outcome
     from agent.put_back_motion import holds_something
     from perception.proposals import perceive
-    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
+    from policy.training.instructions import TaskWords, eval_exchanges, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime = executor.runtime

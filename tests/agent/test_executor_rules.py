@@ -8,7 +8,7 @@ import pytest
 
 from agent.executor_rules import ALL_RULES, executor_kwargs, parse_rules
 from agent.vla_executor import VLAExecutor
-from policy.rules import RULES, RuleSet
+from policy.inference.rules import RULES, RuleSet
 
 
 def test_all_rules_are_the_executors_and_runtimes_defaults():

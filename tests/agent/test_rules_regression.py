@@ -19,8 +19,8 @@ DATA = Path(__file__).resolve().parents[1] / "policy" / "data"
 def rollout(policy, env, index: int, steps: int, rules) -> np.ndarray:
     """(steps, 7) actions of eval episode ``index`` (seed 2 * index + 1), cut at ``steps``."""
     from agent.commands.collect import sample_episode
-    from policy.instructions import TaskWords, eval_prompt
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.training.instructions import TaskWords, eval_prompt
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     spec = sample_episode(index, 2 * index + 1, ("pick", "place_in", "place_on")[index % 3], 4, 0.25)
     words = TaskWords(pick=spec.task.pick, place=spec.task.place, relation=spec.task.relation)
@@ -41,7 +41,7 @@ def rollout(policy, env, index: int, steps: int, rules) -> np.ndarray:
 @pytest.mark.slow
 @pytest.mark.parametrize("index", [11000, 11005])
 def test_all_rules_reproduce_the_recorded_rollout(policy_in_sim, index: int) -> None:
-    from policy.rules import RuleSet
+    from policy.inference.rules import RuleSet
 
     policy, env = policy_in_sim
     recorded = np.load(DATA / f"rollout_rules_all_{index}.npz")["actions"]
@@ -50,7 +50,7 @@ def test_all_rules_reproduce_the_recorded_rollout(policy_in_sim, index: int) -> 
 
 @pytest.mark.slow
 def test_the_network_alone_acts_differently(policy_in_sim) -> None:
-    from policy.rules import RuleSet
+    from policy.inference.rules import RuleSet
 
     policy, env = policy_in_sim
     recorded = np.load(DATA / "rollout_rules_all_11005.npz")["actions"]

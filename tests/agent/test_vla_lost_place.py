@@ -13,10 +13,10 @@ from __future__ import annotations
 def test_the_policy_keeps_the_cube_it_stacks_on_while_the_hand_hides_it(policy_in_sim) -> None:
     from agent.commands.collect import project_boxes, sample_episode
     from agent.commands.evaluate import run_episode, send_chunk
-    from policy.cot_format import box_iou
-    from policy.instructions import TaskWords, eval_prompt
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.cot_format import box_iou
+    from policy.training.instructions import TaskWords, eval_prompt
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
     spec = sample_episode(56, 113, "place_on", 4, 0.25)

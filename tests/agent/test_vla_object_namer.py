@@ -2,7 +2,7 @@
 
 Held-out eval episode 39 (seed 79, "pick up the black cube"): the network lists the black
 cylinder as a second "black cube" and its TARGET points at the cylinder. The checkpoint's object
-namer (policy/object_namer.py) renames the listing before TARGET is written, so the TARGET is
+namer (policy/model/object_namer.py) renames the listing before TARGET is written, so the TARGET is
 the cube, and the arm lifts it.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylinder(policy_in_sim) -> None:
     from agent.commands.collect import project_boxes, sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.cot_format import box_iou
-    from policy.instructions import TaskWords, eval_prompt
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.cot_format import box_iou
+    from policy.training.instructions import TaskWords, eval_prompt
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
     assert policy.namer is not None

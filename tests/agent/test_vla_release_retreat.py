@@ -3,7 +3,7 @@
 Held-out eval episode 32 (seed 65, "put the cyan ball on the red cube"): the network carries the
 ball onto the cube and opens the hand, but a finger still touches the ball, and the network
 holds the hand there ("done , hold"); the task is never done. With the runtime's retreat
-(policy/release_retreat.py) the open hand rises 8 cm and the ball stays on the cube.
+(policy/inference/release_retreat.py) the open hand rises 8 cm and the ball stays on the cube.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 def test_the_policy_lifts_its_open_hand_off_the_ball_it_put_on_the_cube(policy_in_sim) -> None:
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.instructions import TaskWords, eval_prompt
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.training.instructions import TaskWords, eval_prompt
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
     spec = sample_episode(32, 65, "place_on", 4, 0.25)

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 BLOCKED = ["langgraph", "pybullet", "pybullet_data", "whisper", "sounddevice", "piper", "gymnasium"]
-MODULES = ["policy.config", "policy.modeling", "policy.cot_format", "policy.tokenizer", "policy.normalize",
-           "policy.checkpoint", "policy.lora", "policy.dataset", "policy.training", "policy.runtime",
-           "policy.instructions", "policy.commands.train", "policy.motion_eval", "policy.head_refit",
-           "policy.reasoning_eval", "policy.structured_init", "policy.features", "policy.box_pointer"]
+MODULES = ["policy.model.config", "policy.model.modeling", "policy.model.cot_format", "policy.model.tokenizer", "policy.model.normalize",
+           "policy.model.checkpoint", "policy.model.lora", "policy.training.dataset", "policy.training.training", "policy.inference.runtime",
+           "policy.training.instructions", "policy.commands.train", "policy.training.motion_eval", "policy.training.head_refit",
+           "policy.training.reasoning_eval", "policy.model.structured_init", "policy.training.features", "policy.inference.box_pointer"]
 
 
 def test_policy_imports_with_sim_agent_and_speech_stacks_blocked():

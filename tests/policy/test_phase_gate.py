@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from policy.phase_gate import (NEAR_GRASP_M, PHASES, GraspPoint, allowed_phases, at_phase_word, has_place, move_phase,
-                               phase_candidates)
+from policy.inference.phase_gate import (NEAR_GRASP_M, PHASES, GraspPoint, allowed_phases, at_phase_word, has_place,
+                                         phase_candidates)
+from policy.model.cot_format import move_phase
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +100,9 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
 
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.checkpoint import load_checkpoint
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     import torch
@@ -147,9 +148,9 @@ def test_the_agents_loop_no_longer_lets_go_next_to_the_bowl_it_has_not_reached()
 
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate_retry import make_executor, run_episode_with_retries
-    from policy.checkpoint import load_checkpoint
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     policy = load_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "vla")

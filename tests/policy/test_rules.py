@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy.rules import RULES, Holds, Namer, RuleSet
+from policy.inference.rules import RULES, Holds, Namer, RuleSet
 
 
 def test_all_none_and_names_parse():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from policy.rules import RuleSet
-from policy.runtime import RuntimeSettings, VLARuntime, target_confidence
-from policy.runtime_settings import NAIVE
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime, target_confidence
+from policy.inference.runtime_settings import NAIVE
 
 from tests.policy.conftest import fake_obs
 
@@ -104,7 +104,7 @@ def test_hold_place_keeps_the_first_place_box_and_lets_the_target_follow(policy,
 
 def _drifting_reasoning(monkeypatch) -> None:
     """Each reasoning call of the runtime names its TARGET and PLACE boxes a little further right."""
-    import policy.runtime as runtime_module
+    import policy.inference.runtime as runtime_module
     from tests.policy.conftest import sample_reasoning
 
     calls = iter(range(100))

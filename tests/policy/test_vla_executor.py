@@ -9,8 +9,8 @@ import numpy as np
 from agent.context import ActTarget
 from agent.vla_executor import VLAExecutor, pair_dialogue
 from perception.types import PerceivedObject
-from policy.rules import RuleSet
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 
 from tests.policy.conftest import fake_obs
 

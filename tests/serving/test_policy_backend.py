@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from agent.remote_runtime import RemoteRuntime
-from policy.rules import RuleSet
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 from serving.client import PolicyClient
 from serving.policy_backend import RuntimeBackend
 from tests.policy.conftest import BOX_A, fake_obs, policy, tokenizer  # noqa: F401  (fixtures)

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from policy.cot_format import describe_move, format_prompt, side_phrase
+from policy.model.cot_format import describe_move, format_prompt, side_phrase
 from policy.types import ReasonedObject, Reasoning
 from sim.scene import ObjectSpec, SceneSpec
 

@@ -37,6 +37,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from policy.model.cot_format import move_phase
+
 #: Phases each gripper command appears with in the demonstrations, for tasks with a PLACE
 #: (put-down) and without (pick and lift).
 _PLACE = {
@@ -100,11 +102,6 @@ class GraspPoint:
         if self.xy is None:
             return False
         return ((float(state[0]) - self.xy[0]) ** 2 + (float(state[1]) - self.xy[1]) ** 2) ** 0.5 < NEAR_GRASP_M
-
-
-def move_phase(reasoning: str) -> str:
-    """The phase word of a reasoning's MOVE line ('' when there is none)."""
-    return reasoning.partition("MOVE:")[2].split(",")[0].strip()
 
 
 def obeys_phase_table(reasoning: str, state: Any) -> bool:

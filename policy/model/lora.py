@@ -15,7 +15,7 @@ from pathlib import Path
 
 from torch import nn
 
-from policy.modeling import VLAModel
+from policy.model.modeling import VLAModel
 
 LM_PROJECTIONS = "q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj"
 VISION_PROJECTIONS = "q_proj|k_proj|v_proj|out_proj|fc1|fc2"

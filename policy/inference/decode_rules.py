@@ -4,7 +4,7 @@ At every greedy step the runtime hands each processor the tokens written so far 
 the network would write next (:class:`DecodeStep`). A processor either lets it stand (None) or
 rewrites the suffix (:class:`Rewrite`: the tokens, their probabilities and the logits that
 follow, the KV cache already holding them). The first that rewrites wins the step. Each is
-built from its rule's config (``policy/rules.py``) and is absent when the rule is off.
+built from its rule's config (``policy/inference/rules.py``) and is absent when the rule is off.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from policy.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
+from policy.inference.box_pointer import (candidate_box, candidate_boxes, choose_box, keep_tracked, listed_twins, on_named_side,
                                 pointed_slot)
-from policy.cot_format import LOC_BINS, named_side
-from policy.decode_cache import crop, feed
-from policy.object_namer import relabel
-from policy.phase_gate import GraspPoint, at_phase_word, phase_candidates
-from policy.rules import RuleSet
-from policy.tokenizer import decode_text
+from policy.model.cot_format import LOC_BINS, named_side
+from policy.inference.decode_cache import feed
+from policy.model.kv_cache import crop
+from policy.model.object_namer import relabel
+from policy.inference.phase_gate import GraspPoint, at_phase_word, phase_candidates
+from policy.inference.rules import RuleSet
+from policy.model.tokenizer import decode_text
 
 Box = tuple[float, float, float, float]
 

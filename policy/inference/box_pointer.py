@@ -33,8 +33,9 @@ from typing import Any, Optional
 
 import torch
 
-from policy.cot_format import box_iou, listed_objects, loc_tokens, open_box_slot, parse_loc_tokens
-from policy.decode_cache import crop, feed
+from policy.model.cot_format import box_iou, listed_objects, loc_tokens, open_box_slot, parse_loc_tokens
+from policy.inference.decode_cache import feed
+from policy.model.kv_cache import crop
 from policy.types import ReasonedObject
 
 Box = tuple[float, float, float, float]
@@ -110,7 +111,7 @@ def on_named_side(tokenizer: Any, candidates: list[list[int]], side: Optional[st
     one-candidate list.
 
     Each candidate box centre is lifted onto the table through ``camera`` (a
-    ``policy.geometry.CameraCalibration``) and the twins are ordered by the robot's y (its left is
+    ``policy.model.geometry.CameraCalibration``) and the twins are ordered by the robot's y (its left is
     +y) or, for front/back, by its x (front is nearer the speaker). ``viewpoint`` says whose
     words they are: ``user`` (the person across the table: their left is the robot's right, their
     front the far side from the robot) or ``robot``. All candidates come back unchanged when no

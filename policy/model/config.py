@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from transformers import GemmaConfig, PaliGemmaConfig, SiglipVisionConfig
 
-from policy.geometry import CameraCalibration
+from policy.model.geometry import CameraCalibration
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,10 @@ class PolicyConfig:
     # Hidden width of the action-head MLP.
     action_head_hidden: int = 256
     # The action head also reads the reasoning's TARGET/PLACE boxes as numbers
-    # (policy/geometry.py); False for checkpoints trained before that input existed.
+    # (policy/model/geometry.py); False for checkpoints trained before that input existed.
     head_geometry: bool = False
     # Calibration of the camera the demos were recorded with: the geometry input then also
-    # holds each box's object position relative to the hand (policy/geometry.py). None = boxes
+    # holds each box's object position relative to the hand (policy/model/geometry.py). None = boxes
     # only. A robot running the checkpoint must see through a camera mounted the same way.
     geometry_camera: Optional[CameraCalibration] = None
     # Longest reasoning suffix the runtime will generate, tokens.
@@ -66,7 +66,7 @@ class PolicyConfig:
     # Local folder or hub id of pretrained PaliGemma weights (None = random init).
     pretrained: Optional[str] = None
     # From-scratch builds start with sine/cosine patch positions and loc-token embeddings
-    # (policy/structured_init.py). Ignored when ``pretrained`` weights are loaded.
+    # (policy/model/structured_init.py). Ignored when ``pretrained`` weights are loaded.
     structured_init: bool = False
 
     @property

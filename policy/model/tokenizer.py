@@ -21,7 +21,7 @@ from typing import Iterable
 
 from transformers import PreTrainedTokenizerFast
 
-from policy.cot_format import LOC_BINS
+from policy.model.cot_format import LOC_BINS
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>", "<image>", "<state>", "\n")
 #: Words, loc tokens, newline or single punctuation characters.

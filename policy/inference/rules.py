@@ -2,7 +2,7 @@
 
 Every rule is a small frozen config dataclass registered under a name in :data:`RULES`; a
 :class:`RuleSet` is the rules switched on, each with its own config. The runtime
-(``policy.runtime.VLARuntime``) asks the set for a rule by name at the point where that rule
+(``policy.inference.runtime.VLARuntime``) asks the set for a rule by name at the point where that rule
 acts and does nothing when it is absent, so ``RuleSet.none()`` is the network alone and
 ``RuleSet.all()`` the runtime's defaults. Where a rule was measured, the figures are in
 docs/RESULTS.md ("Ablation").
@@ -39,7 +39,7 @@ class KnownWords:
 @dataclass(frozen=True)
 class BoxPointing:
     """Write each TARGET/PLACE box as one of the boxes listed under VISIBLE OBJECTS, the one the
-    network scores highest (``policy/box_pointer.py``); off, the boxes are decoded token by token."""
+    network scores highest (``policy/inference/box_pointer.py``); off, the boxes are decoded token by token."""
 
     name: ClassVar[str] = "box_pointing"
 
@@ -85,7 +85,7 @@ class SideWords:
 @dataclass(frozen=True)
 class PhaseGate:
     """Write only a MOVE phase word the demonstrations show with the gripper the arm reports
-    (``policy/phase_gate.py``)."""
+    (``policy/inference/phase_gate.py``)."""
 
     name: ClassVar[str] = "phase_gate"
 
@@ -93,7 +93,7 @@ class PhaseGate:
 @dataclass(frozen=True)
 class ReleaseRetreat:
     """After a put-down's hand opens, lift it straight up before the network acts again, as the
-    expert's retreat does (``policy/release_retreat.py``)."""
+    expert's retreat does (``policy/inference/release_retreat.py``)."""
 
     name: ClassVar[str] = "release_retreat"
     # How far the open hand rises (m).
@@ -118,7 +118,7 @@ RENAME_MODES = ("first", "every", "off")
 @dataclass(frozen=True)
 class Namer:
     """Rename the listed VISIBLE OBJECTS, and refine their boxes, with the checkpoint's object
-    namer (``policy/object_namer.py``) before the decoder writes TARGET. No effect when the
+    namer (``policy/model/object_namer.py``) before the decoder writes TARGET. No effect when the
     checkpoint has no namer."""
 
     name: ClassVar[str] = "namer"

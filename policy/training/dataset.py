@@ -7,7 +7,7 @@ One parquet file per episode (``episode_000042.parquet``), one row per control s
     image     binary         PNG of the front camera (H, W, 3) uint8
     state     list<float32>  (8,) ee xyz m, ee rpy rad, gripper opening 0..1
     prompts   list<string>   instruction + dialogue variants (paraphrases, clarified forms)
-    reasoning string         tagged chain of thought from sim truth (policy.cot_format)
+    reasoning string         tagged chain of thought from sim truth (policy.model.cot_format)
     actions   list<float32>  (chunk * 7,) the expert's next ``chunk`` actions, flattened
     task      string         task kind: pick | place_in | place_on ...
 
@@ -23,7 +23,7 @@ with the token loss switched off: at run time the reasoning is reused for severa
 current phase from the image and state. ``stale_from_start``
 of those stale rows take the episode's first step instead: the TARGET box where the object stood
 when it was named, which is what a steered run (the agent's, ``eval --steer truth``) keeps
-feeding while the object is carried; a geometry head with hand offsets (policy/geometry.py) must
+feeding while the object is carried; a geometry head with hand offsets (policy/model/geometry.py) must
 not be thrown by that TARGET once the object is in the hand.
 """
 
@@ -38,12 +38,12 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from policy.config import PolicyConfig
-from policy.cot_format import has_twin, named_side, names_a_side, parse_reasoning, side_phrase
-from policy.geometry import CameraCalibration, reasoning_geometry
-from policy.normalize import NormStats
-from policy.phase_gate import move_phase
-from policy.tokenizer import EncodedExample, encode_example
+from policy.model.config import PolicyConfig
+from policy.model.cot_format import has_twin, move_phase, named_side, names_a_side, parse_reasoning, side_phrase
+from policy.model.geometry import CameraCalibration, reasoning_geometry
+from policy.model.normalize import NormStats
+from policy.model.pixels import image_to_tensor
+from policy.model.tokenizer import EncodedExample, encode_example
 
 EPISODE_GLOB = "episode_*.parquet"
 #: Calibration of the camera a demo folder was recorded with (``collect`` writes it).
@@ -227,15 +227,6 @@ def decode_png(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
-def image_to_tensor(rgb: np.ndarray, size: int) -> torch.Tensor:
-    """(H, W, 3) uint8 -> (3, size, size) float in [-1, 1] (SigLIP's normalisation)."""
-    from PIL import Image
-
-    if rgb.shape[0] != size or rgb.shape[1] != size:
-        rgb = np.asarray(Image.fromarray(rgb).resize((size, size), Image.BILINEAR))
-    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1.0
-
-
 @dataclass
 class Batch:
     """Padded training batch (B rows, L tokens, C chunk)."""
@@ -248,7 +239,7 @@ class Batch:
     pixel_values: torch.Tensor  # (B, 3, S, S)
     state: torch.Tensor  # (B, 8) normalised
     actions: torch.Tensor  # (B, C, 7) normalised targets
-    geometry: torch.Tensor  # (B, geometry_dim) boxes of each row's reasoning (policy/geometry.py)
+    geometry: torch.Tensor  # (B, geometry_dim) boxes of each row's reasoning (policy/model/geometry.py)
 
 
 class DemoDataset(torch.utils.data.Dataset):

@@ -25,13 +25,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from policy.checkpoint import LoadedPolicy
-from policy.config import PolicyConfig
-from policy.dataset import DemoTable, phase_balanced_rows
-from policy.features import QueryFeatures, query_features
-from policy.geometry import CameraCalibration, geometry_dim
-from policy.modeling import make_action_head
-from policy.training import action_loss
+from policy.model.checkpoint import LoadedPolicy
+from policy.model.config import PolicyConfig
+from policy.training.dataset import DemoTable, phase_balanced_rows
+from policy.training.features import QueryFeatures, query_features
+from policy.model.geometry import CameraCalibration, geometry_dim
+from policy.model.modeling import make_action_head
+from policy.training.training import action_loss
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,17 @@ class HeadRefitSettings:
     lr: float = 2e-3
     weight_decay: float = 0.0
     stale_prob: float = 0.3
-    # Share of the stale rows that take the episode's first reasoning (policy/dataset.py).
+    # Share of the stale rows that take the episode's first reasoning (policy/training/dataset.py).
     stale_from_start: float = 0.0
     seed: int = 0
-    # policy.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
+    # policy.training.training.action_loss: with plain L1 a fresh head collapsed again to zero sideways
     # motion; L1 plus a squared term on x, y keeps the carry (held-out carry cosine 0.52 -> 0.95).
     loss: str = "l1+mse-xy"
-    # Give the fresh head the reasoning's boxes as numbers too (policy/geometry.py; sets
+    # Give the fresh head the reasoning's boxes as numbers too (policy/model/geometry.py; sets
     # PolicyConfig.head_geometry in the refitted checkpoint). A head that has them keeps them.
     geometry: bool = False
     # Calibration of the demos' camera: the fresh head also reads each box's offset from the
-    # hand (policy/geometry.py; implies ``geometry``). A head that has it keeps it.
+    # hand (policy/model/geometry.py; implies ``geometry``). A head that has it keeps it.
     camera: Optional[CameraCalibration] = None
 
 
@@ -129,9 +129,9 @@ def run_head_refit(init_from: str, data: str, out: str, settings: HeadRefitSetti
     import json
     from pathlib import Path
 
-    from policy.checkpoint import load_checkpoint, save_checkpoint
-    from policy.dataset import load_demos, split_held_out
-    from policy.motion_eval import motion_agreement
+    from policy.model.checkpoint import load_checkpoint, save_checkpoint
+    from policy.training.dataset import load_demos, split_held_out
+    from policy.training.motion_eval import motion_agreement
 
     torch.set_num_threads(threads)
     policy = load_checkpoint(init_from)

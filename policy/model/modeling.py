@@ -10,7 +10,7 @@ Sequence layout (B = batch, N = image tokens, C = chunk size, H = text width)::
   so the causal suffix lets them read the image, prompt, state and the chain of thought. Their
   last hidden states go through an MLP to C x 7 continuous (normalised) actions in ONE forward;
   with ``config.head_geometry`` that MLP also reads the reasoning's TARGET/PLACE boxes as numbers
-  (``GeometryActionHead``, ``policy/geometry.py``).
+  (``GeometryActionHead``, ``policy/model/geometry.py``).
 * token_type_ids make the prefix bidirectional and the suffix causal (PaliGemma prefix-LM).
 """
 
@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from transformers import PaliGemmaForConditionalGeneration
 
-from policy.config import FROM_SCRATCH_PRESETS, PolicyConfig
-from policy.decode_cache import crop
-from policy.geometry import geometry_dim
+from policy.model.config import FROM_SCRATCH_PRESETS, PolicyConfig
+from policy.model.kv_cache import crop
+from policy.model.geometry import geometry_dim
 
 
 @dataclass
@@ -55,10 +55,10 @@ class ActionHead(nn.Module):
 class GeometryActionHead(nn.Module):
     """Action head that also reads the reasoning's TARGET/PLACE boxes as numbers.
 
-    (B, C, H) hidden states and a (B, geometry_dim) vector (``policy/geometry.py``) ->
+    (B, C, H) hidden states and a (B, geometry_dim) vector (``policy/model/geometry.py``) ->
     (B, C, action_dim): both are projected to the MLP width and added, then two more layers.
     A separate path for the boxes because a small network decodes positions from ``<loc>``
-    tokens through attention poorly (see ``policy/geometry.py``); with the extra layer the
+    tokens through attention poorly (see ``policy/model/geometry.py``); with the extra layer the
     held-out carry error of a refit was 1.2 cm, against 1.9 cm for the boxes added into the
     one-layer head."""
 
@@ -73,7 +73,7 @@ class GeometryActionHead(nn.Module):
         if geometry is None or tuple(geometry.shape) != (h.shape[0], self.geometry_dim):
             got = None if geometry is None else tuple(geometry.shape)
             raise ValueError(f"this action head reads a ({h.shape[0]}, {self.geometry_dim}) geometry vector "
-                             f"(policy/geometry.py), got {got}")
+                             f"(policy/model/geometry.py), got {got}")
         return self.out(self.hidden_in(h) + self.geometry_in(geometry.to(h.dtype)).unsqueeze(1))
 
 

@@ -1,6 +1,6 @@
 """Open-loop check of the written chain of thought against sim truth, without a simulator.
 
-Used at every training eval (``policy/training.py``): held-out demo rows carry the true
+Used at every training eval (``policy/training/training.py``): held-out demo rows carry the true
 reasoning, so the policy's TARGET on an episode's first frame can be scored by name and box
 IoU on a machine without pybullet (the GPU box). Closed-loop success is ``main.py eval``.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from policy.checkpoint import LoadedPolicy
-from policy.dataset import DemoTable
+from policy.model.checkpoint import LoadedPolicy
+from policy.training.dataset import DemoTable
 from policy.types import Reasoning
 
 
@@ -20,7 +20,7 @@ def unambiguous_prompt(prompts: list[str], truth: Reasoning) -> str:
     says which twin ("the left or the right one? the right one"; ``main.py eval`` says it too).
     An exchange about another slot ("which bowl, the yellow one or the cyan one?") leaves the
     twins apart only by chance, so it is taken only when no exchange names a side."""
-    from policy.cot_format import has_twin, names_a_side
+    from policy.model.cot_format import has_twin, names_a_side
 
     clarified = [p for p in prompts if "|" in p]
     plain = [p for p in prompts if "|" not in p]
@@ -44,7 +44,7 @@ def target_miss(written: Reasoning, truth: Reasoning, min_iou: float = 0.5) -> s
     - ``other_object``: it was listed well, but the TARGET points at another object of that name;
     - ``pointed_elsewhere``: it was listed well, and the TARGET box covers no object.
     """
-    from policy.cot_format import box_iou
+    from policy.model.cot_format import box_iou
 
     got, target = written.target, truth.target
     if got is None or target is None or got.name != target.name:
@@ -72,10 +72,10 @@ def first_frame_targets(policy: LoadedPolicy, table: DemoTable, scenes: int, dev
     the runtime's default rules (its ``side_words`` rule included); ``rename`` is the ``namer``
     rule's mode (``RuleSet.renaming``: the object namer's second look, 'off' for the network alone).
     """
-    from policy.cot_format import box_iou, has_twin, parse_prompt, parse_reasoning
-    from policy.dataset import decode_png
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.cot_format import box_iou, has_twin, parse_prompt, parse_reasoning
+    from policy.training.dataset import decode_png
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     if len(table) == 0:
         return []
@@ -129,10 +129,10 @@ def twin_answer_accuracy(policy: LoadedPolicy, table: DemoTable, scenes: int, de
     off: this measures the network. Returns ``eval_twin_answer_acc`` (share of the two asks right),
     ``eval_twin_both_right`` (share of scenes with both right) and ``eval_twin_scenes``.
     """
-    from policy.cot_format import box_iou, names_a_side, parse_prompt, parse_reasoning, swap_side
-    from policy.dataset import decode_png
-    from policy.rules import RuleSet
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.cot_format import box_iou, names_a_side, parse_prompt, parse_reasoning, swap_side
+    from policy.training.dataset import decode_png
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     if scenes <= 0 or len(table) == 0:
         return {}

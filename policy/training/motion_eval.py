@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from policy.checkpoint import LoadedPolicy
-from policy.dataset import DemoTable, motion_phases, phase_balanced_rows
-from policy.features import query_features
+from policy.model.checkpoint import LoadedPolicy
+from policy.training.dataset import DemoTable, motion_phases, phase_balanced_rows
+from policy.training.features import query_features
 
 #: Phases whose chunks move the hand (close, release and done barely do).
 MOVING_PHASES = ("approach", "descend", "lift", "carry", "lower")

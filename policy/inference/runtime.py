@@ -6,14 +6,14 @@ the network only when the queue runs dry. A network call is one of two kinds:
 * **reason** (first call, new instruction/dialogue, gripper phase change, ``invalidate()``, or
   every ``replan_every`` chunks): prefill the image + prompt + state prefix into a KV cache,
   greedily write the chain of thought token by token on that cache (the TARGET/PLACE boxes
-  chosen among the listed VISIBLE OBJECTS, ``policy/box_pointer.py``), then read the action chunk
+  chosen among the listed VISIBLE OBJECTS, ``policy/inference/box_pointer.py``), then read the action chunk
   with ONE more forward of the C action queries over the same cache;
 * **reuse**: ONE forward over prefix + the last reasoning (teacher-forced) + action queries.
 
 What the runtime does beyond the network's output is its rules (``RuntimeSettings.rules``,
-``policy/rules.py``): an input transform (``known_words``), logits processors inside the decode
+``policy/inference/rules.py``): an input transform (``known_words``), logits processors inside the decode
 (``namer``, ``box_pointing`` with ``tracking``/``side_words``/``holds``; ``phase_gate``:
-``policy/decode_rules.py``), a reasoning transform (``holds``) and output transforms on the chunk
+``policy/inference/decode_rules.py``), a reasoning transform (``holds``) and output transforms on the chunk
 (``gripper_threshold``, ``release_retreat``). ``RuleSet.none()`` runs the network alone.
 
 ``naive`` settings (``replan_every=1, execute_steps=1``) reproduce ECoT's reason-every-step
@@ -35,17 +35,17 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from policy.box_pointer import snap_to_listed
-from policy.checkpoint import LoadedPolicy
-from policy.cot_format import DialogueTurn, format_prompt, format_reasoning, parse_reasoning
-from policy.dataset import image_to_tensor
-from policy.decode_cache import ReasoningCache, resolve_decode
-from policy.decode_rules import CallContext, DecodeStep, decode_processors
-from policy.geometry import reasoning_geometry
-from policy.phase_gate import GraspPoint
-from policy.release_retreat import ReleaseRetreat
-from policy.runtime_settings import RuntimeSettings
-from policy.tokenizer import decode_text, encode_example
+from policy.inference.box_pointer import snap_to_listed
+from policy.model.checkpoint import LoadedPolicy
+from policy.model.cot_format import DialogueTurn, format_prompt, format_reasoning, parse_reasoning
+from policy.model.pixels import image_to_tensor
+from policy.inference.decode_cache import ReasoningCache, resolve_decode
+from policy.inference.decode_rules import CallContext, DecodeStep, decode_processors
+from policy.model.geometry import reasoning_geometry
+from policy.inference.phase_gate import GraspPoint
+from policy.inference.release_retreat import ReleaseRetreat
+from policy.inference.runtime_settings import RuntimeSettings
+from policy.model.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
 Box = tuple[float, float, float, float]
@@ -80,7 +80,7 @@ class _Memory:
     pointed: dict[str, Box] = field(default_factory=dict)
     # With RuntimeSettings.hold_boxes: the first reasoning call's TARGET / PLACE boxes.
     held: Optional[tuple[Optional[Box], Optional[Box]]] = None
-    # Where the hand closed on what it holds (proprio; policy/phase_gate.py).
+    # Where the hand closed on what it holds (proprio; policy/inference/phase_gate.py).
     grasp: GraspPoint = field(default_factory=GraspPoint)
 
 

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from policy.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint, special_token_ids
-from policy.config import PolicyConfig, make_config
-from policy.dataset import Batch, DemoDataset, DemoTable, collate, load_demos, split_held_out
-from policy.modeling import VLAModel, build_model
-from policy.motion_eval import motion_agreement
-from policy.normalize import NormStats
-from policy.reasoning_eval import reasoning_accuracy, twin_answer_accuracy
-from policy.tokenizer import build_word_tokenizer, first_loc_id
+from policy.model.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint, special_token_ids
+from policy.model.config import PolicyConfig, make_config
+from policy.training.dataset import Batch, DemoDataset, DemoTable, collate, load_demos, split_held_out
+from policy.model.modeling import VLAModel, build_model
+from policy.training.motion_eval import motion_agreement
+from policy.model.normalize import NormStats
+from policy.training.reasoning_eval import reasoning_accuracy, twin_answer_accuracy
+from policy.model.tokenizer import build_word_tokenizer, first_loc_id
 
 STATE_FILE = "training_state.pt"
 LOG_FILE = "train_log.jsonl"
@@ -57,13 +57,13 @@ class TrainSettings:
     lora: bool = False
     lora_rank: int = 16
     lora_vision: bool = False
-    # Share of rows trained with the reasoning of an earlier step (see policy/dataset.py).
+    # Share of rows trained with the reasoning of an earlier step (see policy/training/dataset.py).
     stale_prob: float = 0.0
-    # Share of the stale rows that take the episode's first reasoning (policy/dataset.py).
+    # Share of the stale rows that take the episode's first reasoning (policy/training/dataset.py).
     stale_from_start: float = 0.0
-    # Share of sampling spread evenly over episodes instead of rows (policy/dataset.py).
+    # Share of sampling spread evenly over episodes instead of rows (policy/training/dataset.py).
     scene_balance: float = 0.0
-    # Share of sampling spread evenly over motion phases (approach, carry, ...; policy/dataset.py).
+    # Share of sampling spread evenly over motion phases (approach, carry, ...; policy/training/dataset.py).
     phase_balance: float = 0.0
     # Start from this checkpoint folder (fine-tuning, e.g. with --lora) instead of from scratch.
     init_from: Optional[str] = None
@@ -85,7 +85,7 @@ class TrainSettings:
     # "l1" (OpenVLA-OFT) or "l1+mse-xy": L1 plus a squared term on the sideways dimensions, which
     # keeps the carry from collapsing to the closed-gripper median (see ``action_loss``).
     action_loss: str = "l1"
-    # Held-out rows per motion phase whose chunks are compared with the expert's (policy/motion_eval.py).
+    # Held-out rows per motion phase whose chunks are compared with the expert's (policy/training/motion_eval.py).
     motion_eval_rows: int = 32
 
     @property
@@ -219,7 +219,7 @@ def _fresh(settings: TrainSettings, table: DemoTable) -> LoadedPolicy:
     torch.manual_seed(settings.seed)
     model = build_model(config)
     if config.structured_init and not config.pretrained:
-        from policy.structured_init import apply_structured_init
+        from policy.model.structured_init import apply_structured_init
 
         apply_structured_init(model, first_loc_id(tokenizer))
     return LoadedPolicy(model=model, tokenizer=tokenizer, stats=stats, config=config)
@@ -290,7 +290,7 @@ def train(settings: TrainSettings, progress: Optional[Callable[[dict], None]] = 
     model: torch.nn.Module = policy.model
     model.train()
     if settings.lora:
-        from policy.lora import LoraSettings, apply_lora
+        from policy.model.lora import LoraSettings, apply_lora
 
         model = apply_lora(policy.model, LoraSettings(rank=settings.lora_rank, vision=settings.lora_vision))
     train_table, eval_table = split_held_out(table, settings.eval_fraction)
@@ -356,7 +356,7 @@ def _save(out: Path, model: torch.nn.Module, policy: LoadedPolicy, optim, step: 
     if settings.lora:
         import copy
 
-        from policy.lora import merge_lora, save_adapter
+        from policy.model.lora import merge_lora, save_adapter
 
         save_adapter(model, out / "adapter")
         plain = merge_lora(copy.deepcopy(model))

@@ -12,7 +12,7 @@ refined box from a crop, as Fast R-CNN's head): each listed box is resampled fro
 fills it, and a 3-block CNN reads colour and shape (two softmax heads) and regresses the object's
 box in the crop, with the box's size and height in the image as extra inputs. It is trained on
 boxes moved and resized the way the policy's are (``jitter_boxes``). The runtime
-(the ``namer`` rule, ``policy/rules.py``) rewrites the listed objects' names and boxes with it before
+(the ``namer`` rule, ``policy/inference/rules.py``) rewrites the listed objects' names and boxes with it before
 the decoder writes TARGET, so the pointed box is chosen among correctly named objects.
 
 Its weights travel in the checkpoint folder (``namer.safetensors`` + ``namer.json``);
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from policy.normalize import CheckpointError
+from policy.model.normalize import CheckpointError
 
 NAMER_WEIGHTS = "namer.safetensors"
 NAMER_CONFIG = "namer.json"
@@ -45,7 +45,7 @@ class NamerConfig:
 
     colours: tuple[str, ...]
     shapes: tuple[str, ...]
-    image_size: int = 96  # the policy input it crops from (policy.dataset.image_to_tensor)
+    image_size: int = 96  # the policy input it crops from (policy.model.pixels.image_to_tensor)
     crop: int = 24  # side of the resampled crop, pixels
     context: float = 1.6  # crop side / the box's longer side
     width: int = 32  # channels of the first conv block (x2, x4 after)
@@ -161,7 +161,7 @@ def relabel(text: str, namer: ObjectNamer, pixels: torch.Tensor, min_prob: float
     (when that overlaps the listed box by at least ``refine_min_iou``; None keeps every box: a box
     that strays found another object in the crop), and the lowest probability of a changed name
     (1 when only boxes changed); None when nothing changes or the listing does not parse."""
-    from policy.cot_format import box_iou, listed_objects, parse_reasoning, rename_listed
+    from policy.model.cot_format import box_iou, listed_objects, parse_reasoning, rename_listed
 
     listed = parse_reasoning(text).visible
     if not listed or len(listed) != len(listed_objects(text)):

@@ -12,7 +12,7 @@ image + prompt + reasoning + action queries, reset (zeroed in place, same addres
 reasoning call and loaded with the prefix (run eagerly on a ``DynamicCache``, see
 :meth:`ReasoningCache.load`), and a single-token ``step`` that is compiled when asked. The box pointer's
 candidate forwards and the action queries run eagerly on the same cache and are taken back off
-with :func:`crop`.
+with ``policy.model.kv_cache.crop``.
 
 ``RuntimeSettings.decode`` picks ``dynamic`` (transformers' ``DynamicCache``, grown per call),
 ``static`` (this cache, eager) or ``compiled``; ``auto`` (the default) is ``compiled`` on CUDA
@@ -45,22 +45,6 @@ def resolve_decode(mode: str, device: str) -> str:
     if mode != "auto":
         return mode
     return "compiled" if str(device).startswith("cuda") else "dynamic"
-
-
-def crop(cache: Any, tokens: int) -> None:
-    """Take the last ``tokens`` positions off ``cache`` (a ``DynamicCache`` or ``StaticCache``).
-
-    transformers 5.24 crops both by a negative count. In 5.17 static layers cannot crop; their
-    write position is ``cumulative_length``, and moving it back is what 5.24 does too: the stale
-    keys are overwritten by the next write and masked until then.
-    """
-    if tokens <= 0:
-        return
-    if getattr(cache, "is_croppable", True):
-        cache.crop(-tokens)
-        return
-    for layer in cache.layers:
-        layer.cumulative_length.sub_(tokens)
 
 
 def feed(model: Any, cache: Any, ids: list[int]) -> torch.Tensor:

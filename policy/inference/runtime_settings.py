@@ -1,7 +1,7 @@
-"""How the VLA runtime schedules the network: the settings of ``policy.runtime.VLARuntime``.
+"""How the VLA runtime schedules the network: the settings of ``policy.inference.runtime.VLARuntime``.
 
 How often it thinks, how much of each chunk it executes and which KV cache it decodes on; what it
-does beyond the network's own output is the ``rules`` field (``policy/rules.py``). ``NAIVE`` is
+does beyond the network's own output is the ``rules`` field (``policy/inference/rules.py``). ``NAIVE`` is
 ECoT's reason-every-step loop the speed benchmark compares against.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from policy.rules import RuleSet
+from policy.inference.rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,13 @@ class RuntimeSettings:
     execute_steps: Optional[int] = None
     # Also re-reason when the predicted gripper command flips (a new phase: grasp / release).
     replan_on_gripper_change: bool = True
-    # KV cache the chain of thought is decoded on (policy/decode_cache.py): 'dynamic' grows one
+    # KV cache the chain of thought is decoded on (policy/inference/decode_cache.py): 'dynamic' grows one
     # per call; 'static' is one fixed-size cache reused by every call; 'compiled' also compiles
     # its single-token step (torch.compile; CUDA graphs on a GPU). All three write the same
     # reasoning, the compiled one up to its kernels' rounding. 'auto': compiled on CUDA (3.5x on
     # an H100), dynamic on CPU (where compiling costs ~15 s at start for 1.5x).
     decode: str = "auto"
-    # The runtime rules switched on, each with its config (policy/rules.py); none = the network alone.
+    # The runtime rules switched on, each with its config (policy/inference/rules.py); none = the network alone.
     rules: RuleSet = RuleSet.all()
 
 

@@ -1,4 +1,4 @@
-"""Training data and loop of the object namer (``policy/object_namer.py``).
+"""Training data and loop of the object namer (``policy/model/object_namer.py``).
 
 Examples come from collected episodes: every listed object of the sim-truth VISIBLE OBJECTS of a
 row, cropped from that row's image. Single-frame scene folders give first frames; demo folders
@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from policy.dataset import DemoTable, decode_png, image_to_tensor
-from policy.object_namer import (NamerConfig, ObjectNamer, crop_boxes, from_crop_frame, jitter_boxes, split_name,
+from policy.model.pixels import image_to_tensor
+from policy.training.dataset import DemoTable, decode_png
+from policy.model.object_namer import (NamerConfig, ObjectNamer, crop_boxes, from_crop_frame, jitter_boxes, split_name,
                                  to_crop_frame)
 
 
@@ -57,7 +58,7 @@ class NamerSettings:
 
 def vocabulary(table: DemoTable) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Sorted colours and shapes of every object name in the sim-truth reasoning of ``table``."""
-    from policy.cot_format import parse_reasoning
+    from policy.model.cot_format import parse_reasoning
 
     colours, shapes = set(), set()
     for text in dict.fromkeys(table.reasoning):
@@ -71,7 +72,7 @@ def vocabulary(table: DemoTable) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def namer_examples(table: DemoTable, config: NamerConfig, frame_stride: int = 1) -> NamerExamples:
     """Every listed object of every ``frame_stride``-th row of each episode (an episode's first
     row always); names outside ``config``'s vocabulary raise ValueError."""
-    from policy.cot_format import parse_reasoning
+    from policy.model.cot_format import parse_reasoning
 
     starts = np.r_[0, np.flatnonzero(np.diff(table.episode)) + 1]
     first = np.zeros(len(table), dtype=np.int64)

@@ -1,7 +1,7 @@
 """Teacher-forced action-query features: what the action head reads, for demo rows.
 
-Shared by the per-phase motion check (``policy/motion_eval.py``) and the action-head refit
-(``policy/head_refit.py``).
+Shared by the per-phase motion check (``policy/training/motion_eval.py``) and the action-head refit
+(``policy/training/head_refit.py``).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Callable, NamedTuple, Optional
 
 import torch
 
-from policy.checkpoint import LoadedPolicy
-from policy.config import PolicyConfig
-from policy.dataset import DemoDataset, DemoTable, collate
+from policy.model.checkpoint import LoadedPolicy
+from policy.model.config import PolicyConfig
+from policy.training.dataset import DemoDataset, DemoTable, collate
 
 
 class QueryFeatures(NamedTuple):

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from policy.phase_gate import HOLDING_OPENING
+from policy.inference.phase_gate import HOLDING_OPENING
 
 
 class ReleaseRetreat:

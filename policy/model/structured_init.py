@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from policy.modeling import VLAModel
+from policy.model.modeling import VLAModel
 
 
 def sincos_1d(positions: torch.Tensor, dim: int, shortest: float, longest: float) -> torch.Tensor:

@@ -249,3 +249,8 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def move_phase(reasoning: str) -> str:
+    """The phase word of a reasoning's MOVE line ('' when there is none)."""
+    return reasoning.partition("MOVE:")[2].split(",")[0].strip()

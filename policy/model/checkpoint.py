@@ -5,8 +5,8 @@ Layout of a checkpoint folder::
     model.safetensors    network weights (backbone, state projection, action queries, head)
     config.json          {"policy": PolicyConfig fields, "tokenizer_fingerprint": ..., "meta": {...}}
     tokenizer.json ...   the tokenizer (transformers save_pretrained files)
-    stats.json           action/state normalisation statistics (policy.normalize)
-    namer.safetensors    optional: the object namer (policy/object_namer.py) and its
+    stats.json           action/state normalisation statistics (policy.model.normalize)
+    namer.safetensors    optional: the object namer (policy/model/object_namer.py) and its
     namer.json           config, written by ``main.py train-namer``
 
 :func:`load_checkpoint` checks that the parts agree and raises :class:`CheckpointError` with a
@@ -24,11 +24,11 @@ from typing import Any, Optional
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from policy.config import PolicyConfig
-from policy.modeling import VLAModel, build_model
-from policy.normalize import CheckpointError, NormStats
-from policy.object_namer import ObjectNamer, load_namer
-from policy.tokenizer import tokenizer_fingerprint
+from policy.model.config import PolicyConfig
+from policy.model.modeling import VLAModel, build_model
+from policy.model.normalize import CheckpointError, NormStats
+from policy.model.object_namer import ObjectNamer, load_namer
+from policy.model.tokenizer import tokenizer_fingerprint
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
