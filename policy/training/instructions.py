@@ -1,6 +1,7 @@
 """Language for demonstrations: instruction paraphrases, clarified dialogues, truth reasoning.
 
-Everything here is pure text built from a :class:`SceneSpec` and the task's ids, so the data
+Everything here is pure text built from a scene (anything shaped like :class:`NamedScene`, such
+as ``sim.scene.SceneSpec``, which this module does not import) and the task's ids, so the data
 collector (agent side, with the simulator) and the evaluator say things the same way. Spatial
 words follow ``scene.viewpoint`` (``user``: the person faces the robot, their left is -y).
 """
@@ -8,13 +9,12 @@ words follow ``scene.viewpoint`` (``user``: the person faces the robot, their le
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Protocol, Sequence
 
 import numpy as np
 
 from policy.model.cot_format import describe_move, format_prompt, side_phrase
 from policy.types import ReasonedObject, Reasoning
-from sim.scene import ObjectSpec, SceneSpec
 
 #: People say "block" for a cube, "sphere" for a ball.
 SHAPE_WORDS: dict[str, tuple[str, ...]] = {
@@ -35,6 +35,25 @@ RELATION_WORDS = {"left_of": "to the left of", "right_of": "to the right of", "i
                   "behind": "behind", "next_to": "next to"}
 
 
+class NamedObject(Protocol):
+    """An object as the words see it (``sim.scene.ObjectSpec`` is one)."""
+
+    id: str
+    shape: str  # vocab.words.SHAPES
+    color: str  # vocab.words.COLOR_NAMES
+    size: str  # vocab.words.SIZES
+    position: Sequence[float]  # (x, y) metres, robot base frame
+
+
+class NamedScene(Protocol):
+    """A scene as the words see it (``sim.scene.SceneSpec`` is one)."""
+
+    viewpoint: str  # vocab.words.Viewpoint: whose left/right the words mean
+    objects: Sequence[NamedObject]
+
+    def get(self, obj_id: str) -> NamedObject: ...
+
+
 @dataclass(frozen=True)
 class TaskWords:
     """The task by object ids (mirrors sim.tasks.TaskSpec without importing it)."""
@@ -44,12 +63,12 @@ class TaskWords:
     relation: str = "in"
 
 
-def name(obj: ObjectSpec) -> str:
+def name(obj: NamedObject) -> str:
     """Canonical 'red cube' (the words the reasoning uses)."""
     return f"{obj.color} {obj.shape}"
 
 
-def _side(scene: SceneSpec, obj: ObjectSpec, other: ObjectSpec) -> str:
+def _side(scene: NamedScene, obj: NamedObject, other: NamedObject) -> str:
     """Where ``obj`` is next to ``other``, in the words' viewpoint, along the axis that sets them
     further apart: 'left'/'right' across the table (the robot's y), else 'front'/'back' along it
     (front: nearer the speaker; the person across the table is at +x, the robot at -x). Twins
@@ -67,13 +86,13 @@ def _side_question(side: str) -> str:
     return "the left or the right one?" if side in ("left", "right") else "the front or the back one?"
 
 
-def _twin_side(scene: SceneSpec, obj: ObjectSpec) -> str:
+def _twin_side(scene: NamedScene, obj: NamedObject) -> str:
     """' on the left' / ' at the back' when ``obj`` has a same-named twin, else ''."""
     twins = [o for o in scene.objects if o.id != obj.id and name(o) == name(obj)]
     return f" {side_phrase(_side(scene, obj, twins[0]))}" if twins else ""
 
 
-def task_sentence(scene: SceneSpec, task: TaskWords, pick_words: Optional[str] = None, place_words: Optional[str] = None) -> str:
+def task_sentence(scene: NamedScene, task: TaskWords, pick_words: Optional[str] = None, place_words: Optional[str] = None) -> str:
     """Canonical sentence: 'pick up the red cube' / 'put the red cube in the green bowl'."""
     o = pick_words or name(scene.get(task.pick))
     if task.place is None:
@@ -92,11 +111,11 @@ def _sentence(rng: np.random.Generator, task: TaskWords, o: str, p: Optional[str
     return f"put the {o} {RELATION_WORDS[task.relation]} the {p}"
 
 
-def _spoken(rng: np.random.Generator, obj: ObjectSpec) -> str:
+def _spoken(rng: np.random.Generator, obj: NamedObject) -> str:
     return f"{obj.color} {rng.choice(SHAPE_WORDS[obj.shape])}"
 
 
-def _clarified(scene: SceneSpec, obj: ObjectSpec, rng: np.random.Generator) -> Optional[tuple[str, tuple[str, str]]]:
+def _clarified(scene: NamedScene, obj: NamedObject, rng: np.random.Generator) -> Optional[tuple[str, tuple[str, str]]]:
     """(vague words, (question, answer)) that pin ``obj`` down, or None if the words are unique."""
     same_shape = [o for o in scene.objects if o.shape == obj.shape and o.id != obj.id]
     twins = [o for o in same_shape if o.color == obj.color]
@@ -112,7 +131,7 @@ def _clarified(scene: SceneSpec, obj: ObjectSpec, rng: np.random.Generator) -> O
     return None
 
 
-def prompt_variants(scene: SceneSpec, task: TaskWords, rng: np.random.Generator, n_paraphrases: int = 3) -> list[str]:
+def prompt_variants(scene: NamedScene, task: TaskWords, rng: np.random.Generator, n_paraphrases: int = 3) -> list[str]:
     """Prompts that all mean ``task``: canonical, paraphrases, and clarified dialogues.
 
     A clarified variant is a vague instruction plus the question the agent would ask and the
@@ -142,7 +161,7 @@ def prompt_variants(scene: SceneSpec, task: TaskWords, rng: np.random.Generator,
     return sorted(variants)
 
 
-def plan_steps(scene: SceneSpec, task: TaskWords) -> list[str]:
+def plan_steps(scene: NamedScene, task: TaskWords) -> list[str]:
     o = name(scene.get(task.pick))
     steps = [f"reach the {o}", "grasp it", "lift it"]
     if task.place is not None:
@@ -153,7 +172,7 @@ def plan_steps(scene: SceneSpec, task: TaskWords) -> list[str]:
 
 
 def truth_reasoning(
-    scene: SceneSpec,
+    scene: NamedScene,
     task: TaskWords,
     boxes: dict[str, tuple[float, float, float, float]],
     phase: str,
@@ -192,7 +211,7 @@ class Exchange:
     slot: str = "pick"  # "pick" | "place"
 
 
-def eval_exchanges(scene: SceneSpec, task: TaskWords) -> list[Exchange]:
+def eval_exchanges(scene: NamedScene, task: TaskWords) -> list[Exchange]:
     """The clarifying exchanges an evaluation episode gives with its sentence: for the picked
     object and then for the place, whichever has a same-name twin (same colour and shape; a
     small and a medium black bowl are twins to the words). Without it the sentence fits both
@@ -210,7 +229,7 @@ def eval_exchanges(scene: SceneSpec, task: TaskWords) -> list[Exchange]:
     return out
 
 
-def eval_prompt(scene: SceneSpec, task: TaskWords) -> tuple[str, list[tuple[str, str]]]:
+def eval_prompt(scene: NamedScene, task: TaskWords) -> tuple[str, list[tuple[str, str]]]:
     """(instruction, dialogue) an evaluation episode gives the policy: the canonical sentence,
     plus the clarifying exchanges of :func:`eval_exchanges`."""
     return task_sentence(scene, task), [(e.question, e.answer) for e in eval_exchanges(scene, task)]

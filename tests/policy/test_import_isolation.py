@@ -17,7 +17,7 @@ def test_policy_imports_with_sim_agent_and_speech_stacks_blocked():
         "import sys\n"
         f"for name in {BLOCKED!r}: sys.modules[name] = None  # import of these now raises\n"
         f"for mod in {MODULES!r}: __import__(mod)\n"
-        "leaked = [m for m in sys.modules if m.split('.')[0] in ('agent', 'perception')]\n"
+        "leaked = [m for m in sys.modules if m.split('.')[0] in ('agent', 'perception', 'sim')]\n"
         "assert not leaked, leaked\n"
         "print('ok')\n"
     )
