@@ -38,13 +38,15 @@ import torch
 from policy.inference.box_pointer import snap_to_listed
 from policy.model.checkpoint import LoadedPolicy
 from policy.model.cot_format import DialogueTurn, format_prompt, format_reasoning, parse_reasoning
-from policy.model.pixels import image_to_tensor
 from policy.inference.decode_cache import ReasoningCache, resolve_decode
 from policy.inference.decode_rules import CallContext, DecodeStep, decode_processors
 from policy.model.geometry import reasoning_geometry
 from policy.inference.phase_gate import GraspPoint
 from policy.inference.release_retreat import ReleaseRetreat
+from policy.inference.policy import ActionChunkBroker, VLAPolicy
 from policy.inference.runtime_settings import RuntimeSettings
+from policy.inference.transforms import (ImageInput, NetworkInputs, PromptInput, StateInput, ThresholdGripper,
+                                         UnnormalizeActions)
 from policy.model.tokenizer import decode_text, encode_example
 from policy.types import PolicyOutput, ReasonedObject, Reasoning
 
@@ -100,8 +102,13 @@ class VLARuntime:
         #: The decode mode in use (``settings.decode`` with ``auto`` resolved for ``device``).
         self.decode = resolve_decode(settings.decode, device)
         self._reasoning_cache: Optional[ReasoningCache] = None
-        self._queue: list[np.ndarray] = []
-        self._readable_of: tuple[Optional[str], str] = (None, "")  # (prompt, what the network reads of it)
+        #: The chunk queue of ``select_action``.
+        self._broker = ActionChunkBroker(VLAPolicy(self), self.execute_steps)
+        # Input and output transforms (policy/inference/transforms.py).
+        self._image = ImageInput(self.config.image_size, device)
+        self._state = StateInput(policy.stats, device)
+        self._prompt = PromptInput(policy.tokenizer)
+        self._unnormalize = UnnormalizeActions(policy.stats)
         self._memory = _Memory()
         self._steer: tuple[Optional[Box], Optional[Box]] = (None, None)
         self._snap_iou: Optional[float] = None
@@ -122,7 +129,7 @@ class VLARuntime:
     # -- LeRobot-style interface -----------------------------------------------------------
     def reset(self) -> None:
         """Forget queued actions, reasoning and steering (new episode)."""
-        self._queue.clear()
+        self._broker.clear()
         self._memory = _Memory()
         self._retreat = self._new_retreat()
         self._steer = (None, None)
@@ -148,38 +155,26 @@ class VLARuntime:
         self._memory.stale = True
         self._memory.pointed.clear()
         self._memory.held = None
-        self._queue.clear()
+        self._broker.clear()
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> PolicyOutput:
-        """One action (1, 7) from the queue; refills it with a network call when empty."""
-        prompt = format_prompt(instruction, dialogue)
-        if prompt != self._memory.prompt:
-            self._memory.stale = True
-            self._queue.clear()
-        if not self._queue:
-            chunk = self.predict_chunk(obs, instruction, dialogue)
-            self._queue.extend(chunk.actions[: self.execute_steps])
-        mem = self._memory
-        return PolicyOutput(
-            actions=self._queue.pop(0)[None, :],
-            reasoning=mem.reasoning,
-            raw_text=mem.reasoning_text,
-            target=mem.reasoning.target,
-            confidence=mem.confidence,
-        )
+        """One action (1, 7) from the chunk queue (``policy/inference/policy.py``'s broker); it
+        refills with a network call when empty or when the words changed."""
+        out = self._broker.infer({**obs, "prompt": instruction, "dialogue": list(dialogue)})
+        return PolicyOutput(actions=np.asarray(out["actions"])[None, :], reasoning=out["reasoning"],
+                            raw_text=out["reasoning_text"], target=out["reasoning"].target,
+                            confidence=out["confidence"])
 
     # -- network calls ---------------------------------------------------------------------
     @torch.no_grad()
     def predict_chunk(self, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn] = ()) -> ChunkResult:
         """One network call (reason or reuse, see module docstring) -> a whole action chunk."""
-        mem, cfg = self._memory, self.config
-        prompt = format_prompt(instruction, dialogue)
-        pixels = image_to_tensor(np.asarray(obs["rgb"]), cfg.image_size)[None].to(self.device)
-        self._raw_state = np.asarray(obs["state"], dtype=np.float32)
+        mem = self._memory
+        inputs = self._network_inputs(obs, format_prompt(instruction, dialogue))
+        prompt, pixels, state = inputs.prompt, inputs.pixels, inputs.state
         mem.grasp.update(self._raw_state)
         if self._retreat is not None and self._retreat.update(self._raw_state, mem.reasoning.place is not None):
             return self._retreat_chunk()
-        state = torch.from_numpy(self.policy.stats.normalize_state(self._raw_state))[None].to(self.device)
         must_reason = (
             mem.stale
             or prompt != mem.prompt
@@ -193,10 +188,10 @@ class VLARuntime:
             actions = self._reuse(prompt, pixels, state)
             self.calls["reuse"] += 1
         mem.chunks_since_reasoning += 1
-        unnorm = self.policy.stats.unnormalize_action(actions[0].float().cpu().numpy())
+        unnorm = self._unnormalize(actions)
         threshold = self.settings.rules.get("gripper_threshold")
         if threshold is not None:
-            unnorm[:, 6] = (unnorm[:, 6] > threshold.threshold).astype(unnorm.dtype)
+            unnorm = ThresholdGripper(threshold.threshold)(unnorm)
         gripper = float(unnorm[self.execute_steps - 1, 6] > 0.5)
         if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True
@@ -215,22 +210,17 @@ class VLARuntime:
         return ChunkResult(actions, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, False,
                            mem.written_target)
 
-    def _readable(self, prompt: str) -> str:
-        """``prompt`` as the network reads it: without the clarifying turns that hold a word the
-        checkpoint's vocabulary lacks, when the ``known_words`` rule is on."""
-        if not self.settings.rules.on("known_words"):
-            return prompt
-        if self._readable_of[0] != prompt:  # once per prompt, not at every chunk
-            tokenizer = self.policy.tokenizer
-            instruction, *turns = prompt.split(" | ")
-            known = [t for t in turns if tokenizer.unk_token_id not in tokenizer(t, add_special_tokens=False)["input_ids"]]
-            self._readable_of = (prompt, prompt if len(known) == len(turns) else " | ".join([instruction, *known]))
-        return self._readable_of[1]
+    def _network_inputs(self, obs: dict[str, Any], prompt: str) -> NetworkInputs:
+        """The input transforms: frame, proprio state and prompt as the network reads them."""
+        raw_state, state = self._state(obs["state"])
+        self._raw_state = raw_state
+        readable = self._prompt(prompt, self.settings.rules.on("known_words"))
+        return NetworkInputs(prompt, readable, self._image(obs["rgb"]), raw_state, state)
 
     def _prefix(self, prompt: str, suffix_ids: Optional[list[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
-        enc = encode_example(self.policy.tokenizer, cfg.num_image_tokens, self._readable(prompt), None,
-                             state_token=cfg.state_token)
+        readable = self._prompt(prompt, self.settings.rules.on("known_words"))
+        enc = encode_example(self.policy.tokenizer, cfg.num_image_tokens, readable, None, state_token=cfg.state_token)
         ids = enc.input_ids + (suffix_ids or [])
         types = enc.token_type_ids + [1] * len(suffix_ids or [])
         return (
