@@ -80,7 +80,7 @@ class _Memory:
     written_target: Optional[ReasonedObject] = None
     # Box each pointed slot ('TARGET', 'PLACE') got at the last reasoning call of this prompt.
     pointed: dict[str, Box] = field(default_factory=dict)
-    # With RuntimeSettings.hold_boxes: the first reasoning call's TARGET / PLACE boxes.
+    # With the holds rule (boxes or place): the first reasoning call's TARGET / PLACE boxes.
     held: Optional[tuple[Optional[Box], Optional[Box]]] = None
     # Where the hand closed on what it holds (proprio; policy/inference/phase_gate.py).
     grasp: GraspPoint = field(default_factory=GraspPoint)
