@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the policy server's API key (default $ASKVLA_API_KEY)")
     parser.add_argument("--rules", default=defaults.rules,
                         help="rules of the vla executor and its runtime: all (default), none (the network alone) or "
-                             "comma-separated names (policy/inference/rules.py, agent/executor_rules.py)")
+                             "comma-separated names (policy/inference/rules.py, agent/executor_rules.py), then edits such as "
+                             "homing.home_m=0.08")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>-<id>, new per run); "

@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
     parser.add_argument("--rules", default="all",
                         help="runtime rules switched on: all (default), none (the network alone) or comma-separated "
-                             f"names from {', '.join(RULES)} (policy/inference/rules.py). With --steer perception the namer "
+                             f"names from {', '.join(RULES)} (policy/inference/rules.py), then edits of a rule's config such as "
+                             "release_retreat.rise_m=0.05 or holds.place=in+on. With --steer perception the namer "
                              "and holds' lost boxes stay off, as in the agent's executor")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "

@@ -22,6 +22,7 @@ agent's: ``agent/executor_rules.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Optional
 
@@ -157,19 +158,54 @@ class RuleSet:
 
     @classmethod
     def parse(cls, spec: str, known: Optional[dict[str, type]] = None) -> "RuleSet":
-        """``none``, ``all`` or comma-separated names (each with its default config); a name
-        outside ``known`` (default :data:`RULES`) is refused naming the valid ones."""
+        """``none``, ``all`` or comma-separated names (each with its default config), then any
+        ``name.field=value`` edits of a rule's config (``all,release_retreat.rise_m=0.05``;
+        a tuple field takes ``+``-joined items, ``holds.place=in+on``, and ``holds.lost=`` is
+        empty; ``none`` for None). A name outside ``known`` (default :data:`RULES`), or a field
+        its config lacks, is refused naming the valid ones."""
         known = RULES if known is None else known
-        spec = spec.strip()
-        if spec == "all":
-            return cls(tuple(rule() for rule in known.values()))
-        if spec in ("none", ""):
-            return cls.none()
-        names = [n.strip() for n in spec.split(",") if n.strip()]
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValueError(f"--rules: unknown rule {unknown[0]!r}; choose none, all or names from {', '.join(known)}")
-        return cls(tuple(known[n]() for n in known if n in names))
+        items = [n.strip() for n in spec.split(",") if n.strip()]
+        edits = [item for item in items if "=" in item]
+        names = [item for item in items if "=" not in item]
+        if names == ["all"]:
+            rules = cls(tuple(rule() for rule in known.values()))
+        elif names in ([], ["none"]):
+            rules = cls.none()
+        else:
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ValueError(f"--rules: unknown rule {unknown[0]!r}; choose none, all or names from {', '.join(known)}")
+            rules = cls(tuple(known[n]() for n in known if n in names))
+        for edit in edits:
+            rules = rules._edited(edit)
+        return rules
+
+    def _edited(self, edit: str) -> "RuleSet":
+        """This set with one ``name.field=value`` edit (see :meth:`parse`)."""
+        target, _, text = edit.partition("=")
+        name, _, field_name = target.strip().partition(".")
+        rule = self.get(name)
+        if rule is None:
+            raise ValueError(f"--rules: {edit!r} edits {name!r}, which is not switched on")
+        fields = {f.name: f for f in dataclasses.fields(rule)}
+        if field_name not in fields:
+            raise ValueError(f"--rules: rule {name!r} has no field {field_name!r}; its fields: {', '.join(fields) or 'none'}")
+        current = getattr(rule, field_name)
+        text = text.strip()
+        if isinstance(current, tuple):
+            value: Any = tuple(v for v in text.split("+") if v)
+        elif text == "none":
+            value = None
+        elif isinstance(current, bool):
+            value = text.lower() in ("1", "true", "yes", "on")
+        elif isinstance(current, (int, float)) or current is None:
+            try:
+                value = type(current)(text) if current is not None else float(text)
+            except ValueError:
+                raise ValueError(f"--rules: {edit!r}: {field_name} takes a number") from None
+        else:
+            value = text
+        return self.with_rule(replace(rule, **{field_name: value}))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -183,8 +219,10 @@ class RuleSet:
         return self.get(name) is not None
 
     def with_rule(self, rule: Any) -> "RuleSet":
-        """This set with ``rule`` switched on (replacing the config of the same name)."""
-        return RuleSet(tuple(r for r in self.rules if r.name != rule.name) + (rule,))
+        """This set with ``rule`` switched on (replacing the config of the same name in place)."""
+        if self.on(rule.name):
+            return RuleSet(tuple(rule if r.name == rule.name else r for r in self.rules))
+        return RuleSet(self.rules + (rule,))
 
     def without(self, *names: str) -> "RuleSet":
         return RuleSet(tuple(r for r in self.rules if r.name not in names))

@@ -32,3 +32,17 @@ def test_renaming_and_viewpoint_edit_one_rule_only():
     assert not RuleSet.none().seeing_from("robot").on("side_words")  # off stays off
     with pytest.raises(ValueError):
         Namer(mode="sometimes")
+
+
+def test_a_rules_config_is_edited_from_the_command_line():
+    from policy.inference.rules import ReleaseRetreat
+
+    rules = RuleSet.parse("all,release_retreat.rise_m=0.05,holds.place=in+on,holds.lost=,namer.refine_min_iou=none")
+    assert rules.get("release_retreat") == ReleaseRetreat(rise_m=0.05)
+    assert rules.get("holds") == Holds(lost=(), place=("in", "on"))
+    assert rules.get("namer").refine_min_iou is None
+    assert rules.names == RuleSet.all().names  # an edit keeps the rule in its place
+    with pytest.raises(ValueError, match="no field 'height'.*rise_m"):
+        RuleSet.parse("all,release_retreat.height=0.1")
+    with pytest.raises(ValueError, match="not switched on"):
+        RuleSet.parse("box_pointing,tracking.iou=0.3")
