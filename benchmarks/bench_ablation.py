@@ -7,7 +7,8 @@ Wilson 95 % intervals, every row on the same episodes.
 
 Rows (``--rows``): ``cumulative`` is the network alone (``--rules none``), then the rules of
 ``policy.inference.rules.RULES`` added one at a time in that order, ending with all of them (the runtime's
-defaults); ``leave-one-out`` is all the rules, then all but one for each rule. Episodes are
+defaults); ``ends`` is only the first and the last of those (same labels, so its lines join a
+cumulative run's); ``leave-one-out`` is all the rules, then all but one for each rule. Episodes are
 ``main.py eval``'s (index i: seed 2 i + 1, task kinds cycled, 4 objects, unsteered: the policy
 alone reads image, state and words). Each finished episode is appended to ``--out`` as one JSON
 line, so a run cut short still gives a table over the episodes every row finished; with
@@ -36,9 +37,11 @@ def row_specs(kind: str) -> list[tuple[str, str]]:
         rows += [(f"+ {name}" if i < len(names) - 1 else f"+ {name} (= all)", ",".join(names[: i + 1]))
                  for i, name in enumerate(names)]
         return rows
+    if kind == "ends":
+        return [("none (the network alone)", "none"), ("+ namer (= all)", "all")]
     if kind == "leave-one-out":
         return [("all", "all")] + [(f"all - {name}", ",".join(n for n in names if n != name)) for name in names]
-    raise ValueError(f"--rows must be cumulative or leave-one-out, got {kind!r}")
+    raise ValueError(f"--rows must be cumulative, ends or leave-one-out, got {kind!r}")
 
 
 def run_worker(worker: int, args: argparse.Namespace) -> None:
@@ -111,7 +114,7 @@ def table(records: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default="checkpoints/vla")
-    parser.add_argument("--rows", default="cumulative", choices=("cumulative", "leave-one-out"))
+    parser.add_argument("--rows", default="cumulative", choices=("cumulative", "ends", "leave-one-out"))
     parser.add_argument("--start", type=int, default=12000, help="first eval episode index (test block 12000+)")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--max-steps", type=int, default=160)
