@@ -120,10 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=160)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="runs/ablation.jsonl", help="JSON lines, appended (a rerun resumes)")
-    parser.add_argument("--table", default=None, help="only print the table of this JSON-lines file")
+    parser.add_argument("--table", default=None, help="only print the table of these JSON-lines files (comma-separated)")
+    parser.add_argument("--ends-only", action="store_true",
+                        help="with --table: only the network alone and all rules (joins a cumulative and an ends run)")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(read_records(Path(args.table))))
+        records = [r for path in args.table.split(",") for r in read_records(Path(path))]
+        if args.ends_only:
+            labels = {label for label, _ in row_specs("ends")}
+            records = [r for r in records if r["row"] in labels]
+        print(table(records))
         return 0
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     if args.workers == 1:
