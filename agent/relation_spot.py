@@ -27,8 +27,9 @@ import numpy as np
 
 from perception.types import PerceivedObject
 from sim.relations import Footprint, choose_spot, spots
-from sim.scene import SHAPES, SIZES, footprint_radius
+from sim.scene import footprint_radius
 from sim.task_sampling import PLACE_CLEARANCE
+from vocab.words import SHAPES, SIZES
 
 #: Relations the policy's demonstrations show (``agent.commands.collect`` kinds place_in, place_on).
 LEARNED_RELATIONS: tuple[str, ...] = ("in", "on")

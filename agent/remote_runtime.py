@@ -1,6 +1,6 @@
 """RemoteRuntime: the policy runtime behind ``main.py serve``, seen through a websocket.
 
-It stands in for ``policy.runtime.VLARuntime`` inside :class:`agent.vla_executor.VLAExecutor`
+It stands in for ``policy.inference.runtime.VLARuntime`` inside :class:`agent.vla_executor.VLAExecutor`
 (same ``reset`` / ``steer`` / ``predict_chunk`` / ``settings`` / ``execute_steps`` /
 ``config.geometry_camera``), so the agent's loop, steering and motion endings are the in-process
 ones; only the network call moves to the server. The robot side imports no torch: the client
@@ -29,9 +29,10 @@ import numpy as np
 
 from common.proprio import Proprio
 
-from policy.cot_format import parse_reasoning
-from policy.geometry import CameraCalibration
-from policy.runtime_settings import RuntimeSettings
+from policy.model.cot_format import parse_reasoning
+from policy.model.geometry import CameraCalibration
+from policy.inference.rules import RuleSet
+from policy.inference.runtime_settings import RuntimeSettings
 from policy.types import ReasonedObject, Reasoning
 from serving.client import PolicyClient, PolicyServerDown
 
@@ -77,8 +78,8 @@ class RemoteRuntime:
         self.give_up_s = give_up_s
         self.session_id = session_id or uuid.uuid4().hex
         self.clock, self.sleep = clock, sleep
-        #: Only ``side_words`` is read by the executor; the server runs the steered settings.
-        self.settings = RuntimeSettings(rename_listed="off", hold_lost=())
+        #: Only the ``side_words`` rule is read by the executor; the server runs the steered rules.
+        self.settings = RuntimeSettings(rules=RuleSet.all().steered())
         self._config: Optional[_ServedConfig] = None
         self._execute_steps: Optional[int] = None
         self._reset = True
@@ -147,7 +148,7 @@ class RemoteRuntime:
                                    "observation/state": state, "prompt": instruction,
                                    "dialogue": [[str(q), str(a)] for q, a in dialogue],
                                    "session_id": self.session_id, "reset": self._reset,
-                                   "side_words": self.settings.side_words}
+                                   "side_words": _viewpoint(self.settings.rules)}
         try:
             if self._config is None:
                 self._read_metadata()
@@ -186,3 +187,9 @@ class RemoteRuntime:
         if wait > 0:  # pace the hold by the reconnect backoff, never past the give-up time
             self.sleep(min(wait, max(0.0, self._down_since + self.give_up_s - now)))
         return RemoteChunk(hold, holding=True, notice=notice)
+
+
+def _viewpoint(rules: RuleSet) -> Optional[str]:
+    """Whose left/right the ``side_words`` rule reads (None when it is off)."""
+    side = rules.get("side_words")
+    return side.viewpoint if side is not None else None

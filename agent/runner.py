@@ -59,6 +59,9 @@ class RunConfig:
     policy_api_key: Optional[str] = None
     # Seconds the arm holds while the policy server is unreachable before the motion ends.
     policy_server_wait_s: float = 30.0
+    # Rules of the "vla" executor and its runtime (agent/executor_rules.py, policy/inference/rules.py):
+    # "all", "none" (the network alone, nothing around it) or comma-separated names.
+    rules: str = "all"
     # Square camera resolution (pixels): small keeps rendering cheap (~22 ms at 64-96 px).
     image_size: int = 96
     # Square resolution (pixels) of the frame perception looks at, once per look (same camera):
@@ -142,13 +145,20 @@ def _expert(env: Any, models: SharedModels) -> Any:
 
 
 def _vla(env: Any, models: SharedModels) -> Any:
+    from agent.executor_rules import executor_kwargs, parse_rules
     from agent.vla_executor import VLAExecutor
 
+    runtime_rules, around = parse_rules(models.config.rules)
     if models.config.policy_server:  # the same executor; the network calls go to `main.py serve`
         from agent.remote_runtime import RemoteRuntime
 
-        return VLAExecutor(RemoteRuntime(models.policy_client(), give_up_s=models.config.policy_server_wait_s))
-    return VLAExecutor.from_policy(models.policy())  # checkpoint loaded once per run/worker
+        if models.config.rules.strip() != "all" and runtime_rules.names:
+            raise ValueError("--rules: with --policy-server the server runs its own runtime rules; "
+                             "name only executor rules (steering, staging, step_back, homing, put_back), all or none")
+        return VLAExecutor(RemoteRuntime(models.policy_client(), give_up_s=models.config.policy_server_wait_s),
+                           **executor_kwargs(around))
+    # checkpoint loaded once per run/worker
+    return VLAExecutor.from_policy(models.policy(), rules=runtime_rules, **executor_kwargs(around))
 
 
 #: --policy name -> factory(env, shared models) returning an agent Executor (agent/context.py protocol).

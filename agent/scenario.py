@@ -18,9 +18,10 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from sim.relations import Region
-from sim.scene import COLORS, GRASPABLE_SHAPES, SceneSpec
+from sim.scene import COLORS, SceneSpec
 from sim.task_sampling import is_feasible
 from sim.tasks import Relation, TaskSpec, region_implies_relation, structure_problems
+from vocab.words import GRASPABLE_SHAPES
 
 #: Fault types perception can be made to suffer (applied by the runner to what it perceives).
 FAULT_TYPES: tuple[str, ...] = ("misperceive_color", "occlude", "distractor")

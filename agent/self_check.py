@@ -25,7 +25,7 @@ from typing import Any, Literal, Optional, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from perception.types import PerceivedObject
-from policy.cot_format import box_iou
+from policy.model.cot_format import box_iou
 from policy.types import PolicyOutput, ReasonedObject
 
 from agent.dialogue import said_attributes

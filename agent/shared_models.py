@@ -41,9 +41,9 @@ class SharedModels:
         return self._calibration
 
     def policy(self) -> Any:
-        """The learned policy checkpoint at ``config.policy_checkpoint`` (policy.checkpoint.LoadedPolicy)."""
+        """The learned policy checkpoint at ``config.policy_checkpoint`` (policy.model.checkpoint.LoadedPolicy)."""
         if self._policy is None:
-            from policy.checkpoint import load_checkpoint
+            from policy.model.checkpoint import load_checkpoint
 
             self._policy = load_checkpoint(self.config.policy_checkpoint)
         return self._policy

@@ -24,9 +24,10 @@ from agent.suites import (
     _word,
     register_suite,
 )
-from sim.scene import COLORS, GRASPABLE_SHAPES, ObjectSpec
+from sim.scene import COLORS, ObjectSpec
 from sim.task_sampling import FLAT_TOPPED, is_feasible
 from sim.tasks import TaskSpec
+from vocab.words import GRASPABLE_SHAPES
 
 # -- corrections: every common form, mid-motion or right after --------------------------------
 # Another object ("no, the blue one"), the other one, another place ("put it in the green bowl

@@ -29,9 +29,10 @@ import numpy as np
 
 from agent.scenario import Scenario
 from agent.simulated_user import SHAPE_WORDS
-from sim.scene import COLORS, GRASPABLE_SHAPES, SHAPES, SIZES, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, spacing_radius
+from sim.scene import COLORS, TABLE_X, TABLE_Y, ObjectSpec, SceneSpec, spacing_radius
 from sim.task_sampling import FLAT_TOPPED, is_feasible
 from sim.tasks import TaskSpec
+from vocab.words import GRASPABLE_SHAPES, SHAPES, SIZES
 
 #: suite name -> builder(rng) returning the scenario's fields (scene, instruction, user, expect...).
 SuiteBuilder = Callable[[np.random.Generator], dict[str, Any]]

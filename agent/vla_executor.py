@@ -72,7 +72,7 @@ class VLAExecutor:
     """reset(target) / select_action(obs, instruction, dialogue) -> chunk / done.
 
     Args:
-        runtime: a ``policy.runtime.VLARuntime`` (see :meth:`from_checkpoint`), or an
+        runtime: a ``policy.inference.runtime.VLARuntime`` (see :meth:`from_checkpoint`), or an
             ``agent.remote_runtime.RemoteRuntime`` asking a ``main.py serve`` server (a chunk it
             marks ``holding``, the server being down, is sent as it is and ends nothing).
         max_steps: actions after which the motion counts as finished (the agent verifies success).
@@ -83,8 +83,9 @@ class VLAExecutor:
 
     def __init__(self, runtime: Any, *, max_steps: int = 200, use_dialogue: bool = False,
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
-                 snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: float = 0.05,
-                 step_back: bool = True, stage_close: bool = True, fetch_set_down: bool = True) -> None:
+                 snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: Optional[float] = 0.05,
+                 step_back: bool = True, stage_close: bool = True, put_back: bool = True,
+                 fetch_set_down: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
@@ -104,8 +105,10 @@ class VLAExecutor:
         self._spot: Any = None  # stand-in bowl of a composed placement (agent/relation_spot.py)
         self._grasped_at: Optional[np.ndarray] = None  # grasp point when the hand closed (last motion)
         self._checked_hand = False
-        #: An empty hand farther than this (m) from home goes home before the policy runs.
+        #: An empty hand farther than this (m) from home goes home before the policy runs (None: never).
         self.home_m = home_m
+        #: A put-back runs the proprio-only PutBackMotion; False hands its words to the policy.
+        self.put_back = put_back
         self._homing: Any = None  # None: not decided yet this motion; False: not needed
         #: After the policy's motion ends with the hand open, rise clear before the agent looks.
         self.step_back = step_back
@@ -123,35 +126,35 @@ class VLAExecutor:
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, **kwargs: Any) -> "VLAExecutor":
-        from policy.checkpoint import load_checkpoint
+        from policy.model.checkpoint import load_checkpoint
 
         return cls.from_policy(load_checkpoint(folder), **kwargs)
 
     @classmethod
     def from_policy(cls, policy: Any, *, replan_every: int = 4, execute_steps: Optional[int] = None,
-                    **kwargs: Any) -> "VLAExecutor":
+                    rules: Any = None, **kwargs: Any) -> "VLAExecutor":
         """An executor with its own runtime (queue, reasoning cache) over an already loaded policy.
 
-        Steered (the default), the policy's TARGET/PLACE boxes are the agent's own grounding, so
-        the object namer's renaming (``RuntimeSettings.rename_listed``) has nothing to choose and
-        only edits the words the actions read: in the agent's loop on 90 held-out seeds it cost
-        4 stacks of 30. Holding a hidden PLACE's box (``hold_lost``) likewise only edits words
-        the steering then overwrites: 2 stacks of 30. Both run only when not steered."""
-        from policy.runtime import RuntimeSettings, VLARuntime
+        ``rules`` is the runtime's ``policy.inference.rules.RuleSet`` (default: all). Steered (the default),
+        the policy's TARGET/PLACE boxes are the agent's own grounding, so the namer and holding a
+        lost box have nothing to choose (``RuleSet.steered``): both run only when not steered."""
+        from policy.inference.rules import RuleSet
+        from policy.inference.runtime import RuntimeSettings, VLARuntime
 
-        steered = kwargs.get("steer", True)
+        rules = RuleSet.all() if rules is None else rules
+        if kwargs.get("steer", True):
+            rules = rules.steered()
         runtime = VLARuntime(policy, RuntimeSettings(replan_every=replan_every, execute_steps=execute_steps,
-                                                     rename_listed="off" if steered else "every",
-                                                     hold_lost=() if steered else RuntimeSettings.hold_lost))
+                                                     rules=rules))
         return cls(runtime, **kwargs)
 
     def reset(self, target: Any) -> None:
         """New motion for an ``agent.context.ActTarget`` (its instruction becomes the prompt)."""
         self.runtime.reset()
         viewpoint = getattr(target, "viewpoint", None)
-        if viewpoint is not None and self.runtime.settings.side_words not in (None, viewpoint):
+        if viewpoint is not None:
             # "on the left" in the instruction is the scene's viewpoint's left (box_pointer.on_named_side).
-            self.runtime.settings = replace(self.runtime.settings, side_words=viewpoint)
+            self.runtime.settings = replace(self.runtime.settings, rules=self.runtime.settings.rules.seeing_from(viewpoint))
         self._target = target if self.steerable else None
         # Steered, the demonstrations' words (the PLACE box says which bowl); else the full rewrite.
         self._instruction = (getattr(target, "policy_instruction", None) if self.steerable else None) \
@@ -160,7 +163,7 @@ class VLAExecutor:
         return_to = getattr(target, "return_to", None)
         grasped_at = self._grasped_at if return_to is not None and self._grasped_near(return_to) else None
         self._put_back = (PutBackMotion(return_to, home=self._home, grasped_at=grasped_at)
-                          if return_to is not None else None)
+                          if return_to is not None and self.put_back else None)
         if return_to is None:
             self._grasped_at = None  # a new motion: its own grasp
         # A placement the demos never showed ("left of"): the learned "in" skill, aimed at the spot.
@@ -213,7 +216,8 @@ class VLAExecutor:
                 return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
             self._next_stage(state)
         if self._homing is None:  # first call of a motion: start from home, as the demonstrations do
-            self._homing = homing_motion(np.asarray(obs["state"]), self._home, self.home_m) or False
+            self._homing = (self.home_m is not None and homing_motion(np.asarray(obs["state"]), self._home,
+                                                                      self.home_m)) or False
         if self._homing is not False and not self._homing.done:
             return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[home]", scripted=True)
         if self._stepping_back is not None and self._then is not None:

@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_policy [--checkpoint checkpoints/vla] [--steps 64] [--json out.json]
 
-1. CPU, ``tiny`` checkpoint, real runtime (policy/runtime.py), observations replayed from demo
+1. CPU, ``tiny`` checkpoint, real runtime (policy/inference/runtime.py), observations replayed from demo
    parquet files when ``--data`` has them (else random images):
    * naive: full chain of thought + action chunk at EVERY control step, one action executed;
    * optimised: chain of thought every ``--replan-every`` chunks, the other calls one forward,
@@ -11,7 +11,7 @@
 2. GPU only (skipped without CUDA): the ``paligemma-3b-224`` geometry, RANDOMLY INITIALISED
    (timing only; it says so), bf16, fixed-length reasoning of ``--gpu-reasoning-tokens``
    tokens, same naive / optimised comparison at the network level, plus one LoRA training
-   step (policy/lora.py adapters, the project's loss) per batch size in ``--lora-batches``:
+   step (policy/model/lora.py adapters, the project's loss) per batch size in ``--lora-batches``:
    samples/s and peak GPU memory.
 Wall-clock timings (time.perf_counter) vary with the load on the shared machine.
 """
@@ -32,7 +32,7 @@ import torch
 def replay_observations(data: Optional[str], size: int, n: int) -> list[dict[str, Any]]:
     """Observations from demo parquet files (camera image + state), or random ones."""
     if data and list(Path(data).glob("episode_*.parquet")):
-        from policy.dataset import decode_png, list_episode_files
+        from policy.training.dataset import decode_png, list_episode_files
 
         import pyarrow.parquet as pq
 
@@ -46,7 +46,7 @@ def replay_observations(data: Optional[str], size: int, n: int) -> list[dict[str
 
 def time_runtime(policy: Any, settings: Any, observations: list[dict], instruction: str) -> dict[str, float]:
     """Serve one action per observation through VLARuntime.select_action; ms per action."""
-    from policy.runtime import VLARuntime
+    from policy.inference.runtime import VLARuntime
 
     runtime = VLARuntime(policy, settings)
     start = time.perf_counter()
@@ -65,15 +65,15 @@ def time_runtime(policy: Any, settings: Any, observations: list[dict], instructi
 
 
 def cpu_benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    from policy.checkpoint import load_checkpoint
-    from policy.runtime_settings import NAIVE, RuntimeSettings
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.runtime_settings import NAIVE, RuntimeSettings
 
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)
     obs = replay_observations(args.data, policy.config.image_size, args.steps)
     naive = time_runtime(policy, NAIVE, obs, args.instruction)
     fast = time_runtime(policy, RuntimeSettings(replan_every=args.replan_every), obs, args.instruction)
-    # The KV cache the reasoning is decoded on (policy/decode_cache.py), side by side: the naive
+    # The KV cache the reasoning is decoded on (policy/inference/decode_cache.py), side by side: the naive
     # loop reasons at every action, so its time per action is the reasoning call's.
     decode = {"dynamic": {"naive_ms_per_action": naive["ms_per_action"], "optimised_ms_per_action": fast["ms_per_action"]}}
     for mode in ("static", "compiled") if args.compile else ("static",):
@@ -90,7 +90,7 @@ def cpu_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 def random_model_on(cfg: Any, device: str, dtype: torch.dtype, *, warn: bool) -> Any:
     """A randomly initialised VLAModel allocated straight on ``device`` in ``dtype`` (no 12 GB
     CPU copy of the 3B geometry); ``warn`` keeps build_model's loud RANDOM INIT warning."""
-    from policy.modeling import build_model
+    from policy.model.modeling import build_model
 
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
@@ -107,8 +107,8 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
     """Network-level timing of a geometry (random weights: timing only; the 3B on CUDA)."""
     from transformers import DynamicCache
 
-    from policy.config import make_config
-    from policy.decode_cache import ReasoningCache
+    from policy.model.config import make_config
+    from policy.inference.decode_cache import ReasoningCache
 
     cfg = make_config(preset, pretrained=None)
     model = random_model_on(cfg, device, dtype, warn=True).eval()
@@ -148,7 +148,7 @@ def network_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-224"
         return (time.perf_counter() - start) / n
 
     def reason_and_act_on(fixed: ReasoningCache, step: Optional[Any] = None, tokens: Optional[list[int]] = None) -> None:
-        """The same call decoded on the fixed-size cache (policy/decode_cache.py), one token at a
+        """The same call decoded on the fixed-size cache (policy/inference/decode_cache.py), one token at a
         time by ``step`` (default: the cache's own, eager or compiled); the greedy tokens are
         appended to ``tokens`` when given (a sync per token, so not when timing)."""
         step = step or fixed.step
@@ -243,11 +243,11 @@ def lora_step_benchmark(args: argparse.Namespace, preset: str = "paligemma-3b-22
     state token, ``--gpu-reasoning-tokens`` reasoning tokens (scored by the LM loss) and the C
     action queries (L1): the sequence ``python main.py train --lora`` builds.
     """
-    from policy.config import make_config
-    from policy.dataset import Batch
-    from policy.geometry import geometry_dim
-    from policy.lora import LoraSettings, apply_lora, trainable_fraction
-    from policy.training import compute_loss
+    from policy.model.config import make_config
+    from policy.training.dataset import Batch
+    from policy.model.geometry import geometry_dim
+    from policy.model.lora import LoraSettings, apply_lora, trainable_fraction
+    from policy.training.training import compute_loss
 
     cfg = make_config(preset, pretrained=None)
     base = random_model_on(cfg, device, dtype, warn=False)

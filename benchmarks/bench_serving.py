@@ -47,10 +47,11 @@ def observations(n: int, size: int, seed: int = 0) -> list[dict[str, np.ndarray]
 
 
 def in_process_runtime(checkpoint: str) -> Any:
-    from policy.checkpoint import load_checkpoint
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
-    runtime = VLARuntime(load_checkpoint(checkpoint), RuntimeSettings(rename_listed="off", hold_lost=()))
+    runtime = VLARuntime(load_checkpoint(checkpoint), RuntimeSettings(rules=RuleSet.all().steered()))
     runtime.steer(tuple(STEER["target"]), tuple(STEER["place"]))
     runtime.predict_chunk(observations(1, runtime.config.image_size, seed=99)[0], PROMPT)  # warm-up
     return runtime

@@ -32,16 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenes", type=int, default=0, help="first-frame scenes to score (0 = all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rename", choices=("every", "off"), default="every",
-                        help="the object namer renames and re-boxes the listing (RuntimeSettings.rename_listed; on a "
+                        help="the object namer renames and re-boxes the listing (the namer rule, policy/inference/rules.py; on a "
                              "first frame 'every' and 'first' are the same), or 'off': the network alone")
     parser.add_argument("--json", default=None, help="write the per-scene records here")
     args = parser.parse_args(argv)
 
     import torch
 
-    from policy.checkpoint import load_checkpoint
-    from policy.dataset import load_demos
-    from policy.reasoning_eval import MISS_KINDS, first_frame_targets
+    from policy.model.checkpoint import load_checkpoint
+    from policy.training.dataset import load_demos
+    from policy.training.reasoning_eval import MISS_KINDS, first_frame_targets
 
     torch.set_num_threads(args.threads)
     try:

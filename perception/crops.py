@@ -19,7 +19,8 @@ from typing import Any, Iterator, Literal, Optional, Sequence
 
 import numpy as np
 
-from sim.scene import SHAPES, sample_scene
+from sim.scene import sample_scene
+from vocab.words import SHAPES
 
 Split = Literal["train", "heldout"]
 

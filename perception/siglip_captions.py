@@ -18,7 +18,8 @@ from typing import Optional
 
 import numpy as np
 
-from sim.scene import COLORS, SHAPES
+from sim.scene import COLORS
+from vocab.words import SHAPES
 
 #: canonical colour -> words people use for it (first = canonical).
 COLOR_SYNONYMS: dict[str, tuple[str, ...]] = {

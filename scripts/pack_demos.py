@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from policy.dataset import pack_episodes  # noqa: E402
+from policy.training.dataset import pack_episodes  # noqa: E402
 
 
 def main() -> int:

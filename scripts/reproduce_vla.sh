@@ -110,7 +110,7 @@ stage 6_offsets_head "$OUT" "$PY" main.py train --head-only --geometry-offsets -
   --data "$DATA/demos" --out "$OUT/vla" --head-rows-per-phase "$HEAD_ROWS" --stale-prob 0.3 \
   --stale-from-start 0.5 --threads "$THREADS"
 # 7 (CPU, ~8 min): the object namer, a second look at each listed box that renames
-# what the network lists before it writes TARGET (policy/object_namer.py).
+# what the network lists before it writes TARGET (policy/model/object_namer.py).
 stage 7_namer "$OUT" "$PY" main.py train-namer --data "$DATA/scenes1,$DATA/scenes2,$DATA/demos" \
   --checkpoint "$OUT/vla" --steps "$NAMER_STEPS" --threads "$THREADS"
 

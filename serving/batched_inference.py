@@ -7,7 +7,7 @@ for each (runtime, observation) pair, but runs the B calls together:
    and prefilled together (image + prompt + state, one forward of B rows), then decoded in
    lockstep, one token per row per step on one KV cache of B rows. Each row's choices are the
    runtime's own (``_RowWriter`` below follows ``VLARuntime._reason``): the greedy token, the box
-   pointer's choice among the listed boxes and the MOVE phase gate (``policy.box_pointer.choose_box``'s
+   pointer's choice among the listed boxes and the MOVE phase gate (``policy.inference.box_pointer.choose_box``'s
    scores, all of a row's candidates in one forward over a copy of that row's cache). A chosen box's tokens are fed one per step; a row
    that has finished feeds a masked pad until the slowest row ends;
 2. **actions**: every row (reasoning rows after their memory is updated and steered, and rows that
@@ -19,10 +19,13 @@ ids count only its own tokens, so rotary positions are those of the row run alon
 finished row's filler is skipped in the count). Results equal the single calls' up to float
 rounding (tests/serving/test_batched_inference.py).
 
-Rows this path does not cover run alone through ``predict_chunk``: runtimes whose settings ask
-the object namer to rename the listing (``rename_listed`` other than ``off`` with a namer; the
-server always serves with it off) and a batch of one, which keeps the runtime's own decode
-(``static`` / ``compiled`` KV caches, ``policy/decode_cache.py``).
+Each row follows its runtime's rules (``policy/inference/rules.py``): ``box_pointing`` with
+``side_words``, ``tracking`` and ``holds.lost``, ``phase_gate``, ``holds``, ``known_words`` and
+``gripper_threshold`` as the runtime's decode processors apply them (``decode_rules.py``). Rows
+this path does not cover run alone through ``predict_chunk``: runtimes with the ``namer`` rule on
+and a namer in the checkpoint (the server serves steered, with it off) and a batch of one, which
+keeps the runtime's own decode (``static`` / ``compiled`` KV caches,
+``policy/inference/decode_cache.py``).
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ from typing import Any, Generator, Optional, Sequence
 import numpy as np
 import torch
 
-from policy.box_pointer import (BoxChoice, candidate_box, candidate_boxes, keep_tracked, listed_twins, on_named_side,
+from policy.inference.box_pointer import (BoxChoice, candidate_box, candidate_boxes, keep_tracked, listed_twins, on_named_side,
                                 pointed_slot)
-from policy.cot_format import DialogueTurn, format_prompt, named_side, parse_reasoning
-from policy.dataset import image_to_tensor
-from policy.runtime import ChunkResult, VLARuntime, target_confidence
-from policy.tokenizer import decode_text
+from policy.model.cot_format import LOC_BINS, DialogueTurn, format_prompt, named_side, parse_reasoning
+from common.proprio import Proprio
+from policy.inference.phase_gate import at_phase_word, phase_candidates
+from policy.inference.runtime import ChunkResult, VLARuntime, target_confidence
+from policy.inference.transforms import ThresholdGripper
+from policy.model.tokenizer import decode_text
 
 # A row's decision loop yields the tokens to feed next and is sent the logits (1, V) after them.
 _Writer = Generator[list[int], torch.Tensor, tuple[list[int], list[float]]]
@@ -59,7 +64,7 @@ class _Row:
 
 def batchable(runtime: VLARuntime) -> bool:
     """True when ``runtime``'s calls can join a batch (see module docstring)."""
-    return runtime.settings.rename_listed == "off" or runtime.policy.namer is None
+    return not runtime.settings.rules.on("namer") or runtime.policy.namer is None
 
 
 @torch.no_grad()
@@ -90,13 +95,11 @@ def predict_chunks(runtimes: Sequence[VLARuntime], observations: Sequence[dict[s
 def _begin(runtime: VLARuntime, obs: dict[str, Any], instruction: str, dialogue: Sequence[DialogueTurn]) -> _Row:
     """``predict_chunk`` up to the network call: proprio bookkeeping, the release retreat (which
     answers without the network) and whether this call reasons."""
-    mem, cfg = runtime._memory, runtime.config
-    prompt = format_prompt(instruction, dialogue)
-    pixels = image_to_tensor(np.asarray(obs["rgb"]), cfg.image_size)[None].to(runtime.device)
-    runtime._raw_state = np.asarray(obs["state"], dtype=np.float32)
+    mem = runtime._memory
+    inputs = runtime._network_inputs(obs, format_prompt(instruction, dialogue))  # sets runtime._raw_state
     mem.grasp.update(runtime._raw_state)
-    state = torch.from_numpy(runtime.policy.stats.normalize_state(runtime._raw_state))[None].to(runtime.device)
-    row = _Row(runtime, prompt, pixels, state)
+    row = _Row(runtime, inputs.prompt, inputs.pixels, inputs.state)
+    prompt = inputs.prompt
     if runtime._retreat is not None and runtime._retreat.update(runtime._raw_state, mem.reasoning.place is not None):
         row.result = runtime._retreat_chunk()
         return row
@@ -146,7 +149,7 @@ def _row_cache(cache: Any, mask: torch.Tensor, b: int) -> Any:
 
 
 def score_candidates(model: Any, cache: Any, logits: torch.Tensor, candidates: list[list[int]]) -> BoxChoice:
-    """``policy.box_pointer.choose_box``'s choice, its candidates scored in ONE forward: the
+    """``policy.inference.box_pointer.choose_box``'s choice, its candidates scored in ONE forward: the
     one-row ``cache`` is repeated per candidate and every candidate's tokens (right-padded: the
     suffix is causal, so a pad never reaches an earlier position) run together. ``cache`` is
     left as it was; ``next_logits`` is the winner's (the batch feeds its tokens itself)."""
@@ -222,6 +225,8 @@ class _RowWriter:
         self.generated: list[int] = []
         self.probs: list[float] = []
         self._loop: Optional[_Writer] = None
+        tokenizer = row.runtime.policy.tokenizer
+        self._loc_ids = frozenset(tokenizer.convert_tokens_to_ids([f"<loc{i:04d}>" for i in range(LOC_BINS)]))
 
     def start(self, logits: torch.Tensor) -> list[int]:
         self._loop = self._decide(logits)
@@ -239,16 +244,18 @@ class _RowWriter:
 
     def _decide(self, logits: torch.Tensor) -> _Writer:
         runtime, row = self.row.runtime, self.row
-        model, cfg, mem, settings = runtime.model, runtime.config, runtime._memory, runtime.settings
+        model, cfg, mem, rules = runtime.model, runtime.config, runtime._memory, runtime.settings.rules
         if row.prompt != mem.prompt:
             mem.pointed.clear()
             mem.held = None
         generated, probs = self.generated, self.probs
-        side = named_side(row.prompt) if settings.side_words is not None else None
+        side_rule, tracking, holds = rules.get("side_words"), rules.get("tracking"), rules.get("holds")
+        hold_lost = holds.lost if holds is not None else ()
+        side = named_side(row.prompt) if side_rule is not None else None
         while len(generated) < cfg.max_reasoning_tokens:
             p = torch.softmax(logits.float(), dim=-1)[0]
             token = int(torch.argmax(p))
-            if settings.point_boxes and token in runtime._loc_ids:
+            if rules.on("box_pointing") and token in self._loc_ids:
                 tokenizer = runtime.policy.tokenizer
                 text = decode_text(tokenizer, generated)
                 candidates = candidate_boxes(tokenizer, text)
@@ -256,18 +263,18 @@ class _RowWriter:
                     slot = pointed_slot(text)
                     if side is not None and slot not in mem.pointed and listed_twins(text):
                         candidates = on_named_side(tokenizer, candidates, side, cfg.geometry_camera,
-                                                   settings.side_words)
+                                                   side_rule.viewpoint)
                         side = None
-                    if settings.track_iou is not None:
-                        candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), settings.track_iou,
-                                                  hold_lost=slot in settings.hold_lost)
+                    if tracking is not None:
+                        candidates = keep_tracked(tokenizer, candidates, mem.pointed.get(slot), tracking.iou,
+                                                  hold_lost=slot in hold_lost)
                     choice = score_candidates(model, self.row_cache(), logits, candidates)
                     mem.pointed[slot] = candidate_box(tokenizer, choice.token_ids)
                     generated.extend(choice.token_ids)
                     probs.extend(choice.token_probs)
                     logits = yield list(choice.token_ids)
                     continue
-            allowed = runtime._allowed_phases(generated)
+            allowed = _allowed_phases(runtime, generated) if rules.on("phase_gate") else []
             if allowed and not any(ids[0] == token for ids in allowed):
                 choice = score_candidates(model, self.row_cache(), logits, allowed)
                 generated.extend(choice.token_ids)
@@ -287,7 +294,7 @@ class _RowWriter:
         """The end of ``VLARuntime._reason``: close a truncated reasoning, update the memory,
         apply steering (actions are then read in step 2)."""
         runtime, row = self.row.runtime, self.row
-        cfg, mem, settings = runtime.config, runtime._memory, runtime.settings
+        cfg, mem, holds = runtime.config, runtime._memory, runtime.settings.rules.get("holds")
         generated, probs = self.generated, self.probs
         if not generated or generated[-1] != cfg.eos_token_id:
             generated.append(cfg.eos_token_id)
@@ -297,14 +304,26 @@ class _RowWriter:
         mem.reasoning_text = decode_text(runtime.policy.tokenizer, generated)
         mem.reasoning = parse_reasoning(mem.reasoning_text)
         mem.written_target = mem.reasoning.target
-        if settings.hold_boxes or mem.reasoning.relation in settings.hold_place:
+        if holds is not None and (holds.boxes or mem.reasoning.relation in holds.place):
             r, (t, p) = mem.reasoning, mem.held or (None, None)
-            t = (t or (r.target.box if r.target else None)) if settings.hold_boxes else None
+            t = (t or (r.target.box if r.target else None)) if holds.boxes else None
             mem.held = (t, p or (r.place.box if r.place else None))
         mem.confidence = target_confidence(runtime.policy.tokenizer, generated, probs)
         mem.chunks_since_reasoning = 0
         mem.stale = False
         runtime._apply_steer()
+
+
+def _allowed_phases(runtime: VLARuntime, generated: list[int]) -> list[list[int]]:
+    """Token ids of the MOVE phase words the reported gripper allows when ``generated`` stops right
+    before the phase word (the ``phase_gate`` rule, as ``decode_rules.PhaseGateProcessor``); []
+    anywhere else."""
+    tokenizer, state = runtime.policy.tokenizer, runtime._raw_state
+    if state is None or not at_phase_word(decode_text(tokenizer, generated[-3:])):
+        return []
+    text = decode_text(tokenizer, generated)
+    return list(phase_candidates(tokenizer, text, Proprio.from_array(state).closed,
+                                 runtime._memory.grasp.near(state)).values())
 
 
 # -- 2. actions: one forward of B rows -----------------------------------------------------------
@@ -333,8 +352,9 @@ def _read_actions(rows: list[_Row]) -> None:
         runtime.calls["reason" if row.reasons else "reuse"] += 1
         mem.chunks_since_reasoning += 1
         unnorm = runtime.policy.stats.unnormalize_action(actions[b].float().cpu().numpy())
-        if runtime.settings.binary_gripper:
-            unnorm[:, 6] = (unnorm[:, 6] > 0.5).astype(unnorm.dtype)
+        threshold = runtime.settings.rules.get("gripper_threshold")
+        if threshold is not None:
+            unnorm = ThresholdGripper(threshold.threshold)(unnorm)
         gripper = float(unnorm[runtime.execute_steps - 1, 6] > 0.5)
         if runtime.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True

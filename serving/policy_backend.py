@@ -11,7 +11,7 @@ that pass fails, the wave's requests run again one by one, so only the request t
 the error line.
 
 Because every call runs in that one thread, the sessions' single calls also share one fixed-size
-reasoning KV cache (``policy.decode_cache.ReasoningCache``, used by the ``static`` and ``compiled`` decodes):
+reasoning KV cache (``policy.inference.decode_cache.ReasoningCache``, used by the ``static`` and ``compiled`` decodes):
 each reasoning call loads its own prefix into it, and a ``compiled`` step (the default on CUDA)
 is compiled once for the server, not once per new session.
 """
@@ -64,17 +64,18 @@ class SessionStore:
 
 
 class RuntimeBackend:
-    """``metadata()`` and ``infer_batch(requests)`` over a loaded checkpoint (``policy.checkpoint``)."""
+    """``metadata()`` and ``infer_batch(requests)`` over a loaded checkpoint (``policy.model.checkpoint``)."""
 
     name = "askvla-paligemma-vla"
 
     def __init__(self, policy: Any, *, device: str = "cpu", replan_every: int = 4, decode: str = "auto",
                  ttl_s: float = 600.0, max_sessions: int = 256) -> None:
-        from policy.runtime import RuntimeSettings
+        from policy.inference.rules import RuleSet
+        from policy.inference.runtime import RuntimeSettings
 
-        # The steered settings of agent.vla_executor.VLAExecutor.from_policy: the agent's boxes
+        # The steered rules of agent.vla_executor.VLAExecutor.from_policy: the agent's boxes
         # replace the policy's, so renaming and holding lost boxes have nothing to decide.
-        self.settings = RuntimeSettings(replan_every=replan_every, rename_listed="off", hold_lost=(), decode=decode)
+        self.settings = RuntimeSettings(replan_every=replan_every, decode=decode, rules=RuleSet.all().steered())
         self.policy = policy
         self.device = device
         self.config = policy.config
@@ -83,7 +84,7 @@ class RuntimeBackend:
         self._execute_steps = self._new_runtime().execute_steps
 
     def _new_runtime(self) -> Any:
-        from policy.runtime import VLARuntime
+        from policy.inference.runtime import VLARuntime
 
         runtime = VLARuntime(self.policy, self.settings, self.device)
         runtime._reasoning_cache = self._shared_cache  # None until a first reasoning call made one
@@ -96,7 +97,7 @@ class RuntimeBackend:
 
     @classmethod
     def from_checkpoint(cls, folder: str, **kwargs: Any) -> "RuntimeBackend":
-        from policy.checkpoint import load_checkpoint
+        from policy.model.checkpoint import load_checkpoint
 
         return cls(load_checkpoint(folder), **kwargs)
 
@@ -154,8 +155,8 @@ class RuntimeBackend:
         runtime = self.sessions.get(request.session_id)
         if request.reset:
             runtime.reset()
-        if request.side_words is not None and runtime.settings.side_words not in (None, request.side_words):
-            runtime.settings = replace(runtime.settings, side_words=request.side_words)
+        if request.side_words is not None:
+            runtime.settings = replace(runtime.settings, rules=runtime.settings.rules.seeing_from(request.side_words))
         if request.steer is not None:
             s = request.steer
             runtime.steer(s.target, s.place, snap_iou=s.snap_iou, snap_place=s.snap_place)

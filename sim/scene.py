@@ -10,16 +10,14 @@ This module imports nothing heavy (no pybullet) so the policy layer can use it o
 
 from __future__ import annotations
 
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Shape = Literal["cube", "ball", "cylinder", "bowl"]
-Size = Literal["small", "medium", "large"]
-Viewpoint = Literal["user", "robot"]
+from vocab.words import COLOR_NAMES, SHAPES, SIZES, Shape, Size, Viewpoint
 
-#: Linear sRGB-ish base colours (0..1) used to paint objects; names are the contract's colours.
+
+#: Linear sRGB-ish base colours (0..1) used to paint objects, one per colour name of the vocabulary.
 COLORS: dict[str, tuple[float, float, float]] = {
     "red": (0.85, 0.10, 0.10),
     "green": (0.10, 0.65, 0.15),
@@ -34,10 +32,8 @@ COLORS: dict[str, tuple[float, float, float]] = {
     "white": (0.95, 0.95, 0.95),
     "black": (0.08, 0.08, 0.08),
 }
-SHAPES: tuple[str, ...] = ("cube", "ball", "cylinder", "bowl")
-#: Shapes the gripper can pick up; a bowl is a place target only.
-GRASPABLE_SHAPES: tuple[str, ...] = ("cube", "ball", "cylinder")
-SIZES: tuple[str, ...] = ("small", "medium", "large")
+if tuple(COLORS) != COLOR_NAMES:
+    raise ImportError("sim.scene.COLORS must paint exactly vocab.words.COLOR_NAMES, in that order")
 #: Characteristic extent (metres) of each size: cube edge, ball/cylinder diameter.
 #: Bowls are scaled separately (their outer diameter is ~3x this) in sim/objects.py.
 SIZE_METRES: dict[str, float] = {"small": 0.04, "medium": 0.05, "large": 0.06}

@@ -19,9 +19,10 @@ import numpy as np
 
 from sim.objects import object_geometry
 from sim.relations import REGIONS, judge
-from sim.scene import GRASPABLE_SHAPES, TABLE_X, TABLE_Y, SceneSpec, sample_scene
+from sim.scene import TABLE_X, TABLE_Y, SceneSpec, sample_scene
 from sim.success import footprint, task_spots
 from sim.tasks import RELATIONS, TaskSpec
+from vocab.words import GRASPABLE_SHAPES
 
 #: Every task kind the simulator can check and the expert can do, drawn when no kind is given.
 TASK_KINDS: tuple[str, ...] = ("pick",) + tuple(f"place_{r}" for r in RELATIONS)

@@ -4,7 +4,7 @@ Each episode ``i`` uses seed ``2 * i`` (even seeds; ``eval`` uses odd ones): a s
 and feasible task (kinds cycle through ``--kinds``; with ``--twin-prob`` a bystander becomes a
 same-colour, same-shape twin of the picked object so clarifying dialogues have something to
 resolve), run closed-loop by the privileged expert in TabletopEnv. One parquet file per
-successful episode (schema in ``policy/dataset.py``); existing files are skipped, so an
+successful episode (schema in ``policy/training/dataset.py``); existing files are skipped, so an
 interrupted run resumes. Failed expert episodes are listed in ``failed.txt`` and not retried.
 """
 
@@ -116,8 +116,8 @@ def record_episode(env: Any, spec: EpisodeSpec, chunk: int, post_steps: int, max
     With ``first_steps`` only that many steps are run and kept (success not required); their
     chunk targets come from the expert's own chunk, since the episode does not go on.
     """
-    from policy.instructions import TaskWords, prompt_variants, truth_reasoning
-    from policy.cot_format import format_reasoning
+    from policy.training.instructions import TaskWords, prompt_variants, truth_reasoning
+    from policy.model.cot_format import format_reasoning
     from sim.expert import ScriptedExpert
 
     obs, info = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
@@ -187,7 +187,7 @@ def pending_episodes(args: argparse.Namespace, out: Path, desc: str,
     Episode ``i`` has seed ``2 * i`` and the ``i``-th task kind of ``--kinds``, cycled."""
     from tqdm import tqdm
 
-    from policy.dataset import episode_path
+    from policy.training.dataset import episode_path
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     started = time.monotonic()
@@ -201,7 +201,7 @@ def pending_episodes(args: argparse.Namespace, out: Path, desc: str,
 
 
 def run(args: argparse.Namespace) -> int:
-    from policy.dataset import episode_path, write_demo_camera
+    from policy.training.dataset import episode_path, write_demo_camera
     from sim.tabletop_env import TabletopEnv
 
     out = Path(args.out)

@@ -10,11 +10,11 @@ Here the checkpoint drives each episode (the runtime's defaults, as in ``eval``)
 chain of thought its chunk read (the policy's own, possibly stale or wrong), and as the target
 chunk what the privileged expert would do from that state (``ScriptedExpert(take_over=True)``:
 holding the object it lifts on, otherwise it opens and approaches). Rows use the demo schema
-(``policy/dataset.py``), one parquet file per episode, resumable; seeds are even, as in
+(``policy/training/dataset.py``), one parquet file per episode, resumable; seeds are even, as in
 ``collect`` (``--start`` keeps them apart from the demos' episode indices).
 
 With ``--reasoning truth`` a row is written only where the expert's phase obeys the phase table
-the demos and the runtime's gate follow (``policy/phase_gate.py``). That leaves out the missed
+the demos and the runtime's gate follow (``policy/inference/phase_gate.py``). That leaves out the missed
 grasps: the hand closed on nothing and the expert reopening it to approach again, "approach"
 with a closed hand. Unfiltered they were a fifth of the truth rows, and a full fine-tune on
 them taught the network to write that pairing (the phase gate then fired 54 times in 90
@@ -30,7 +30,7 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
-    from policy.runtime_settings import RENAME_MODES
+    from policy.inference.rules import RENAME_MODES
 
     parser.add_argument("--checkpoint", required=True, help="the policy that drives the arm")
     parser.add_argument("--episodes", type=int, default=100)
@@ -44,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reasoning", choices=("policy", "truth"), default="policy",
                         help="the chain of thought written into each row: the one the policy's chunk read, "
                              "or the simulator-truth one collect writes for the expert's phase there "
-                             "(only rows whose phase the gripper allows, policy/phase_gate.py)")
+                             "(only rows whose phase the gripper allows, policy/inference/phase_gate.py)")
     parser.add_argument("--rename", choices=RENAME_MODES, default="every",
                         help="whether the driving policy's object namer renames what its network lists "
-                             "(RuntimeSettings.rename_listed); 'off' drives with the network's own words")
+                             "(the namer rule, policy/inference/rules.py); 'off' drives with the network's own words")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
 
@@ -59,9 +59,9 @@ def record_rollout(env: Any, runtime: Any, spec: Any, max_steps: int, stride: in
     import numpy as np
 
     from agent.commands.collect import _png, project_boxes
-    from policy.cot_format import format_reasoning
-    from policy.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
-    from policy.phase_gate import obeys_phase_table
+    from policy.model.cot_format import format_reasoning
+    from policy.training.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
+    from policy.inference.phase_gate import obeys_phase_table
     from sim.expert import ScriptedExpert
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
@@ -107,14 +107,15 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from agent.commands.collect import pending_episodes, write_episode
-    from policy.checkpoint import load_checkpoint
-    from policy.dataset import write_demo_camera
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.training.dataset import write_demo_camera
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     torch.set_num_threads(args.threads)
     policy = load_checkpoint(args.checkpoint)
-    runtime = VLARuntime(policy, RuntimeSettings(rename_listed=args.rename))
+    runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().renaming(args.rename)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = TabletopEnv(image_size=policy.config.image_size, n_objects=args.n_objects, max_episode_steps=args.max_steps)

@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ask a `main.py serve` policy server (ws://host:port) instead of loading --checkpoint")
     parser.add_argument("--api-key", default=os.environ.get("ASKVLA_API_KEY"),
                         help="the policy server's API key (default $ASKVLA_API_KEY)")
+    parser.add_argument("--rules", default=defaults.rules,
+                        help="rules of the vla executor and its runtime: all (default), none (the network alone) or "
+                             "comma-separated names (policy/inference/rules.py, agent/executor_rules.py), then edits such as "
+                             "homing.home_m=0.08")
     parser.add_argument("--image-size", type=int, default=defaults.image_size, help="camera pixels (square)")
     parser.add_argument("--max-steps", type=int, default=defaults.max_control_steps, help="control steps per motion")
     parser.add_argument("--run-dir", type=Path, help="folder for transcripts/checkpoints (default runs/<timestamp>-<id>, new per run); "
@@ -48,12 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent.executor_rules import parse_rules
     from agent.report import format_table
     from agent.run_folder import RunDirInUse, claim_run_dir
     from agent.runner import RunConfig, run_all
     from agent.scenario import LoadResult, load_scenarios
     from agent.suites import make_suite, parse_seeds
 
+    parse_rules(args.rules)  # a wrong name is refused before anything runs
     if not args.paths and not args.suite:
         print("give scenario files/folders, or --suite NAME (see --help)")
         return 2
@@ -68,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"scenario error: {error}")
     config = RunConfig(policy=args.policy, policy_checkpoint=str(args.checkpoint), policy_server=args.policy_server,
-                       policy_api_key=args.api_key, image_size=args.image_size, max_control_steps=args.max_steps,
+                       policy_api_key=args.api_key, rules=args.rules,
+                       image_size=args.image_size, max_control_steps=args.max_steps,
                        consistency=args.consistency, calibration=args.calibration, max_retries=args.retries,
                        segmenter=args.segmenter)
     try:

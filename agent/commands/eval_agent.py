@@ -22,7 +22,7 @@ from agent.scenario import Scenario
 def scenario_of(spec: Any) -> Scenario:
     """The scenario an evaluation episode (``EpisodeSpec``) is run as by the agent: any number
     of questions may be asked (the person answers from the intent)."""
-    from policy.instructions import TaskWords, eval_prompt
+    from policy.training.instructions import TaskWords, eval_prompt
 
     task = spec.task
     instruction, _ = eval_prompt(spec.scene, TaskWords(pick=task.pick, place=task.place, relation=task.relation))

@@ -26,7 +26,7 @@ IOU_CORRECT = 0.5
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from agent.commands.collect import DEFAULT_KINDS
     from agent.ray_pool import add_ray_argument
-    from policy.runtime_settings import RENAME_MODES
+    from policy.inference.rules import RULES
 
     parser.add_argument("--checkpoint", help="policy checkpoint folder (or --policy-server)")
     parser.add_argument("--policy-server", metavar="WS_URL",
@@ -47,43 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="control steps per episode (default 160); with --loop agent: per motion (default 400)")
     parser.add_argument("--replan-every", type=int, default=4, help="chunks between fresh reasoning")
     parser.add_argument("--execute-steps", type=int, default=None, help="actions executed per chunk (default: all)")
-    parser.add_argument("--free-boxes", action="store_true",
-                        help="decode the TARGET/PLACE boxes token by token instead of pointing them at a "
-                             "listed VISIBLE OBJECTS box (policy/box_pointer.py); for side-by-side comparison")
-    parser.add_argument("--raw-gripper", action="store_true",
-                        help="send the regressed gripper value as it is instead of thresholding it to open/closed")
-    parser.add_argument("--no-track", action="store_true",
-                        help="let every reasoning call point the TARGET/PLACE afresh instead of keeping the object "
-                             "the previous call chose (RuntimeSettings.track_iou)")
-    parser.add_argument("--hold-boxes", action="store_true",
-                        help="keep the TARGET/PLACE boxes of the first reasoning call for the whole episode "
-                             "(RuntimeSettings.hold_boxes)")
-    parser.add_argument("--hold-lost", default=None,
-                        help="slots (comma-separated: TARGET,PLACE; '' for none) that keep their last box when "
-                             "the object they track is not listed at a reasoning call (RuntimeSettings.hold_lost). "
-                             "Default: PLACE unsteered, none when steered (the steering boxes overwrite it; the "
-                             "agent's executor runs it so)")
-    parser.add_argument("--hold-place", default=",".join(_hold_place_default()),
-                        help="relations (comma-separated: in,on; '' for none) whose PLACE box the first "
-                             "reasoning call keeps for the whole episode (RuntimeSettings.hold_place)")
-    parser.add_argument("--no-side-words", action="store_true",
-                        help="let the network's own score choose between twins instead of the person's "
-                             "left/right (RuntimeSettings.side_words)")
-    parser.add_argument("--no-phase-gate", action="store_true",
-                        help="let the network's MOVE phase word stand even where the demonstrations never show "
-                             "it with the gripper the arm reports (RuntimeSettings.phase_gate)")
-    parser.add_argument("--rename", choices=RENAME_MODES, default=None,
-                        help="rename (and re-box) what the network lists with its object namer at every reasoning "
-                             "call, at an instruction's first call only, or never (RuntimeSettings.rename_listed; "
-                             "policy/object_namer.py). Default: every unsteered, off when steered (the steering "
-                             "boxes choose the objects; the agent's executor runs it so)")
-    parser.add_argument("--refine-min-iou", type=float, default=0.3,
-                        help="take the namer's refined box for a listed object when it overlaps the listed one by "
-                             "at least this IoU; 0 keeps the network's boxes (RuntimeSettings.refine_min_iou)")
-    parser.add_argument("--retreat-m", type=float, default=0.08,
-                        help="after a put-down's hand opens, lift it straight up this far (m) before the network acts "
-                             "again, as the expert's retreat does (RuntimeSettings.retreat_m; "
-                             "policy/release_retreat.py); 0 leaves the hand where the network holds it")
+    parser.add_argument("--rules", default="all",
+                        help="runtime rules switched on: all (default), none (the network alone) or comma-separated "
+                             f"names from {', '.join(RULES)} (policy/inference/rules.py), then edits of a rule's config such as "
+                             "release_retreat.rise_m=0.05 or holds.place=in+on. With --steer perception the namer "
+                             "and holds' lost boxes stay off, as in the agent's executor")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "
@@ -117,13 +85,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", default=None, help="with --loop agent: the run folder (default runs/<new>)")
 
 
-def _hold_place_default() -> tuple[str, ...]:
-    """The relations whose PLACE box the runtime holds by default (RuntimeSettings.hold_place)."""
-    from policy.runtime import RuntimeSettings
-
-    return RuntimeSettings.hold_place
-
-
 def _snap_default() -> float:
     """The agent's VLA executor's snapping IoU, 0 for none (its default: boxes written as measured)."""
     from agent.vla_executor import DEFAULT_SNAP_IOU
@@ -134,8 +95,8 @@ def _snap_default() -> float:
 def target_check(target: Any, spec: Any, boxes: dict, scene: Any) -> tuple[bool, float]:
     """Whether the TARGET the policy wrote (a ``ReasonedObject``, before any steering edit) names
     the task's object with box IoU >= ``IOU_CORRECT`` against its true box; and the IoU."""
-    from policy.cot_format import box_iou
-    from policy.instructions import name
+    from policy.model.cot_format import box_iou
+    from policy.training.instructions import name
 
     truth = boxes.get(spec.task.pick)
     if target is None or truth is None:
@@ -203,7 +164,7 @@ def run_episode(env: Any, runtime: Any, spec: Any, max_steps: int, steer: str = 
                 snap_iou: Optional[float] = None, depth_segmenter: bool = False) -> dict[str, Any]:
     """One closed-loop episode; returns its record (success, steps, target checks, timing)."""
     from agent.commands.collect import project_boxes
-    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
+    from policy.training.instructions import TaskWords, eval_exchanges, eval_prompt
 
     obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
     runtime.reset()
@@ -325,19 +286,15 @@ def _grounding_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     }}
 
 
-def _names(listed: str) -> tuple[str, ...]:
-    """A comma-separated flag value as a tuple ('' -> ())."""
-    return tuple(r.strip() for r in listed.split(",") if r.strip())
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
     from agent.commands.collect import sample_episode
     from agent.remote_runtime import RemoteRuntime
-    from policy.checkpoint import load_checkpoint
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
@@ -354,28 +311,15 @@ def run(args: argparse.Namespace) -> int:
     if args.retries is not None:
         raise SystemExit("eval: --retries is the agent's own retry: add --loop agent")
     torch.set_num_threads(args.threads)
-    if args.rename is None:
-        args.rename = "every" if args.steer == "none" else "off"
-    if args.hold_lost is None:
-        args.hold_lost = "PLACE" if args.steer == "none" else ""
+    rules = RuleSet.parse(args.rules)
+    if args.steer != "none":
+        rules = rules.steered()
     if not args.checkpoint and not args.policy_server:
         raise SystemExit("eval: give --checkpoint DIR or --policy-server ws://host:port")
     policy = None if args.policy_server else load_checkpoint(args.checkpoint)
     remote = RemoteRuntime.connect(args.policy_server, api_key=args.api_key) if policy is None else None
     runtime = remote if remote is not None else VLARuntime(policy, RuntimeSettings(
-                                                     replan_every=args.replan_every, execute_steps=args.execute_steps,
-                                                     point_boxes=not args.free_boxes,
-                                                     binary_gripper=not args.raw_gripper,
-                                                     track_iou=None if args.no_track else RuntimeSettings.track_iou,
-                                                     hold_boxes=args.hold_boxes,
-                                                     hold_lost=_names(args.hold_lost),
-                                                     hold_place=_names(args.hold_place),
-                                                     side_words=None if args.no_side_words else "user",
-                                                     phase_gate=not args.no_phase_gate,
-                                                     rename_listed=args.rename,
-                                                     refine_min_iou=args.refine_min_iou or None,
-                                                     retreat_m=args.retreat_m or None,
-                                                     decode=args.decode))
+        replan_every=args.replan_every, execute_steps=args.execute_steps, decode=args.decode, rules=rules))
     if args.max_steps is None:
         args.max_steps = 160
     snap_iou = (args.snap_iou if args.snap_iou > 0 else None) if args.steer == "perception" else None
@@ -395,8 +339,9 @@ def run(args: argparse.Namespace) -> int:
 
 def write_report(args: argparse.Namespace, records: list[dict[str, Any]]) -> int:
     """Print the summary of ``records`` and write the report to ``args.report`` (when set)."""
+    rules = [] if args.policy_server else list(rule_names(args))
     return _write(args, {"checkpoint": str(args.checkpoint), "seeds": "odd (2i+1), never used by collect",
-                         **summarize(records), "settings": vars(args), "per_episode": records})
+                         **summarize(records), "rules": rules, "settings": vars(args), "per_episode": records})
 
 
 def _write(args: argparse.Namespace, report: dict[str, Any]) -> int:
@@ -406,3 +351,11 @@ def _write(args: argparse.Namespace, report: dict[str, Any]) -> int:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         Path(args.report).write_text(json.dumps(report, indent=1))
     return 0
+
+
+def rule_names(args: argparse.Namespace) -> tuple[str, ...]:
+    """The runtime rules an eval ran with (``--rules``, steered as ``run`` does)."""
+    from policy.inference.rules import RuleSet
+
+    rules = RuleSet.parse(args.rules)
+    return (rules.steered() if args.steer != "none" else rules).names

@@ -11,8 +11,8 @@ import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from policy.config import presets
-    from policy.training import ACTION_LOSSES
+    from policy.model.config import presets
+    from policy.training.training import ACTION_LOSSES
 
     parser.add_argument("--preset", default="tiny", choices=presets())
     parser.add_argument("--data", required=True, help="folder(s) of episode_*.parquet from `collect`, comma-separated")
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --head-only: demo rows cached per motion phase")
     parser.add_argument("--head-geometry", action="store_true",
                         help="with --head-only: the new head also reads the reasoning's TARGET/PLACE boxes as numbers "
-                             "(policy/geometry.py)")
+                             "(policy/model/geometry.py)")
     parser.add_argument("--stale-from-start", type=float, default=0.0,
                         help="share of the stale rows fed the episode's first reasoning (the TARGET where the "
                              "object stood when named, as a steered run keeps it)")
@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "calibration stored with the demos (DATA/camera.json); implies --head-geometry, "
                              "and for a fresh model head_geometry=true")
     parser.add_argument("--action-loss", default="l1", choices=ACTION_LOSSES,
-                        help="loss on the action chunks (policy.training.action_loss); l1+mse-xy keeps the carry")
+                        help="loss on the action chunks (policy.training.training.action_loss); l1+mse-xy keeps the carry")
     parser.add_argument("--head-loss", default="l1+mse-xy", choices=ACTION_LOSSES,
                         help="with --head-only: the refit loss")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_head_refit(args)
     from tqdm import tqdm
 
-    from policy.training import TrainSettings, train
+    from policy.training.training import TrainSettings, train
 
     overrides = {}
     for item in args.set:
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_head_refit(args: argparse.Namespace) -> int:
-    from policy.head_refit import HeadRefitSettings, run_head_refit
+    from policy.training.head_refit import HeadRefitSettings, run_head_refit
 
     if not args.init_from:
         raise SystemExit("--head-only refits the head of a trained checkpoint: give --init-from DIR")
@@ -129,7 +129,7 @@ def _run_head_refit(args: argparse.Namespace) -> int:
 
 
 def _demo_camera(data: str):
-    from policy.dataset import load_demo_camera
+    from policy.training.dataset import load_demo_camera
 
     try:
         return load_demo_camera(data)

@@ -1,4 +1,4 @@
-"""`python main.py train-namer`: train the object namer of a policy checkpoint (``policy/object_namer.py``).
+"""`python main.py train-namer`: train the object namer of a policy checkpoint (``policy/model/object_namer.py``).
 
 The namer's files are written into the checkpoint folder, next to the VLA it serves:
     python main.py train-namer --data data/scenes,data/demos --checkpoint checkpoints/vla
@@ -35,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from policy.checkpoint import read_config
-    from policy.dataset import load_demos
-    from policy.namer_training import NamerSettings, namer_examples, train_namer, vocabulary
-    from policy.normalize import CheckpointError
-    from policy.object_namer import NamerConfig, save_namer
+    from policy.model.checkpoint import read_config
+    from policy.training.dataset import load_demos
+    from policy.training.namer_training import NamerSettings, namer_examples, train_namer, vocabulary
+    from policy.model.normalize import CheckpointError
+    from policy.model.object_namer import NamerConfig, save_namer
 
     torch.set_num_threads(args.threads)
     try:

@@ -16,7 +16,7 @@ def policy_in_sim() -> Iterator[tuple[Any, Any]]:
     as `main.py eval` runs it, so an episode is bit-for-bit the eval's."""
     import torch
 
-    from policy.checkpoint import load_checkpoint
+    from policy.model.checkpoint import load_checkpoint
     from sim.tabletop_env import TabletopEnv
 
     policy = load_checkpoint(CHECKPOINT)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.commands import dagger
-from policy.dataset import load_demo_camera, load_demos
+from policy.training.dataset import load_demo_camera, load_demos
 
 CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "vla"
 
@@ -34,7 +34,7 @@ def test_policy_driven_rows_carry_the_policys_reasoning_and_the_experts_chunk(tm
 
 
 def test_truth_reasoning_rows_name_the_experts_phase_for_the_gripper_the_arm_reports(tmp_path):
-    from policy.phase_gate import obeys_phase_table
+    from policy.inference.phase_gate import obeys_phase_table
 
     # Episode 500042: the policy closes the hand beside the cube at step 18, and the take-over
     # expert reopens it to approach again, a phase the demos never show with a closed hand (the

@@ -81,7 +81,7 @@ def test_the_evals_clarified_place_grounds_to_the_bowl_the_task_names() -> None:
     task's bowl; read as an answer about the pick it is still two bowls."""
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import perceived_target
-    from policy.instructions import TaskWords, eval_exchanges, eval_prompt
+    from policy.training.instructions import TaskWords, eval_exchanges, eval_prompt
     from sim.tabletop_env import TabletopEnv
 
     spec = sample_episode(46, 93, "place_in", 4, 0.25)

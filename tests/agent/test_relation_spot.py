@@ -12,7 +12,7 @@ import pytest
 from agent.relation_spot import composes
 from agent.runner import RunConfig, run_scenario
 from agent.scenario import load_scenarios
-from policy.cot_format import box_iou
+from policy.model.cot_format import box_iou
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 VLA = RunConfig(consistency="off", policy="vla")

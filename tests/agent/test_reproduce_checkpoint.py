@@ -24,7 +24,7 @@ def reproduce(tmp_path: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_recipe_runs_every_stage_to_a_loadable_checkpoint_and_resumes(tmp_path):
-    from policy.checkpoint import load_checkpoint
+    from policy.model.checkpoint import load_checkpoint
 
     first = reproduce(tmp_path)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]

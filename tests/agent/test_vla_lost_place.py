@@ -4,7 +4,7 @@ Named regression, development seed 113 of `main.py eval` (episode 56, "put the g
 the red cube"; the seed the hold was found on, so it is no measure of the rule): at the reasoning
 call where the hand closes on the cylinder, the network does not list the red cube, and its
 PLACE box is pointed at another object; the cylinder is carried there. The runtime keeps the
-PLACE box of the previous call when nothing listed overlaps it (``RuntimeSettings.hold_lost``),
+PLACE box of the previous call when nothing listed overlaps it (the ``holds`` rule's ``lost``),
 and the cylinder ends on the cube.
 """
 
@@ -18,9 +18,10 @@ import pytest
 def test_the_policy_keeps_the_cube_it_stacks_on_while_the_hand_hides_it(policy_in_sim) -> None:
     from agent.commands.collect import project_boxes, sample_episode
     from agent.commands.evaluate import run_episode, send_chunk
-    from policy.cot_format import box_iou
-    from policy.instructions import TaskWords, eval_prompt
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.cot_format import box_iou
+    from policy.training.instructions import TaskWords, eval_prompt
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
     spec = sample_episode(56, 113, "place_on", 4, 0.25)
@@ -30,7 +31,7 @@ def test_the_policy_keeps_the_cube_it_stacks_on_while_the_hand_hides_it(policy_i
     places = {}
     for name, lost in (("pointed afresh", ()), ("held", ("PLACE",))):
         obs, _ = env.reset(seed=spec.seed, options={"scene": spec.scene, "task": spec.task})
-        runtime = VLARuntime(policy, RuntimeSettings(hold_lost=lost))
+        runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().edit("holds", lost=lost)))
         calls, steps = [], 0
         while len(calls) < 2:  # the first two reasoning calls: the start, and the hand closing
             chunk = runtime.predict_chunk(obs, instruction, dialogue)

@@ -3,7 +3,7 @@
 Named regression, development seed 79 of `main.py eval` (episode 39, "pick up the black cube"; the
 namer's design looked at it, so it is no measure of the namer): the network lists the black
 cylinder as a second "black cube" and its TARGET points at the cylinder. The checkpoint's object
-namer (policy/object_namer.py) renames the listing before TARGET is written, so the TARGET is
+namer (policy/model/object_namer.py) renames the listing before TARGET is written, so the TARGET is
 the cube, and the arm lifts it.
 """
 
@@ -17,9 +17,10 @@ import pytest
 def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylinder(policy_in_sim) -> None:
     from agent.commands.collect import project_boxes, sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.cot_format import box_iou
-    from policy.instructions import TaskWords, eval_prompt
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.cot_format import box_iou
+    from policy.training.instructions import TaskWords, eval_prompt
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
 
     policy, env = policy_in_sim
     assert policy.namer is not None
@@ -32,7 +33,7 @@ def test_the_policy_picks_the_black_cube_its_network_confused_with_a_black_cylin
     cylinder = next(o.id for o in spec.scene.objects if (o.color, o.shape) == ("black", "cylinder"))
     first = {}
     for mode in ("off", "first"):
-        runtime = VLARuntime(policy, RuntimeSettings(rename_listed=mode))
+        runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().renaming(mode)))
         first[mode] = runtime.predict_chunk(obs, instruction, dialogue).reasoning
     # The network alone: two "black cube"s listed, the TARGET on the cylinder.
     assert [o.name for o in first["off"].visible].count("black cube") == 2

@@ -11,7 +11,7 @@ from agent.commands.collect import project_boxes
 from agent.self_check import normalised_box
 from perception.projected_box import projected_box
 from perception.proposals import perceive
-from policy.cot_format import box_iou
+from policy.model.cot_format import box_iou
 from sim.scene import sample_scene
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import LoadedPolicy, special_token_ids
-from policy.config import PolicyConfig, make_config
-from policy.cot_format import format_prompt, format_reasoning
-from policy.modeling import build_model
-from policy.normalize import NormStats
-from policy.tokenizer import build_word_tokenizer
+from policy.model.checkpoint import LoadedPolicy, special_token_ids
+from policy.model.config import PolicyConfig, make_config
+from policy.model.cot_format import format_prompt, format_reasoning
+from policy.model.modeling import build_model
+from policy.model.normalize import NormStats
+from policy.model.tokenizer import build_word_tokenizer
 from policy.types import ReasonedObject, Reasoning
 
 BOX_A = (0.10, 0.20, 0.30, 0.40)

@@ -7,10 +7,10 @@ import pytest
 import torch
 from transformers import DynamicCache
 
-from policy.box_pointer import candidate_box, candidate_boxes, choose_box, keep_tracked, pointed_slot
-from policy.cot_format import format_reasoning, loc_tokens, open_box_slot
-from policy.dataset import image_to_tensor
-from policy.runtime import VLARuntime
+from policy.inference.box_pointer import candidate_box, candidate_boxes, choose_box, keep_tracked, pointed_slot
+from policy.model.cot_format import format_reasoning, loc_tokens, open_box_slot
+from policy.model.pixels import image_to_tensor
+from policy.inference.runtime import VLARuntime
 from policy.types import ReasonedObject
 
 from tests.policy.conftest import BOX_A, BOX_B, fake_obs, sample_reasoning
@@ -98,7 +98,7 @@ def test_the_box_written_is_the_candidate_the_model_scores_highest(policy, token
 
 
 def test_twin_scenes_are_scored_with_their_clarifying_exchange():
-    from policy.reasoning_eval import unambiguous_prompt
+    from policy.training.reasoning_eval import unambiguous_prompt
 
     r = sample_reasoning()
     prompts = ["put the red cube in the green bowl", "put the cube in the green bowl | Q: which cube? A: the red one"]
@@ -108,7 +108,7 @@ def test_twin_scenes_are_scored_with_their_clarifying_exchange():
 
 
 def test_a_steering_box_snaps_to_the_policys_own_box_of_that_object():
-    from policy.box_pointer import snap_to_listed
+    from policy.inference.box_pointer import snap_to_listed
 
     listed = [ReasonedObject(name="red cube", box=BOX_A), ReasonedObject(name="red cube", box=BOX_C)]
     inner_c = (0.63, 0.13, 0.76, 0.26)  # perception's tighter box of the second cube
@@ -120,7 +120,7 @@ def test_a_steering_box_snaps_to_the_policys_own_box_of_that_object():
 def test_a_twin_is_scored_with_the_exchange_that_says_which_side_not_one_about_the_bowl():
     """Held-out scene 500104: two green balls, and the first clarified prompt asked about the bowl;
     the TARGET was scored against words that did not say which ball."""
-    from policy.reasoning_eval import unambiguous_prompt
+    from policy.training.reasoning_eval import unambiguous_prompt
 
     r = sample_reasoning()
     twin = r.model_copy(update={"visible": [*r.visible, ReasonedObject(name="red cube", box=BOX_C)]})

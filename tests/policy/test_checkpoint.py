@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import load_checkpoint, save_checkpoint
-from policy.normalize import CheckpointError, NormStats
-from policy.tokenizer import build_word_tokenizer
+from policy.model.checkpoint import load_checkpoint, save_checkpoint
+from policy.model.normalize import CheckpointError, NormStats
+from policy.model.tokenizer import build_word_tokenizer
 
 from tests.policy.conftest import fake_obs
 
 
 def _actions(policy):
-    from policy.runtime import VLARuntime
+    from policy.inference.runtime import VLARuntime
 
     return VLARuntime(policy).predict_chunk(fake_obs(), "put the red cube in the green bowl").actions
 

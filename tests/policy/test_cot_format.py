@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy.cot_format import box_iou, format_prompt, format_reasoning, loc_tokens, parse_loc_tokens, parse_reasoning
-from policy.tokenizer import decode_text, encode_example
+from policy.model.cot_format import box_iou, format_prompt, format_reasoning, loc_tokens, parse_loc_tokens, parse_reasoning
+from policy.model.tokenizer import decode_text, encode_example
 
 from tests.policy.conftest import BOX_A, sample_reasoning
 

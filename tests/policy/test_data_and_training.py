@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import load_checkpoint
-from policy.cot_format import format_prompt, format_reasoning
-from policy.dataset import DemoDataset, collate, episode_path, load_demos
-from policy.normalize import NormStats
-from policy.training import STATE_FILE, TrainSettings, compute_loss, train
+from policy.model.checkpoint import load_checkpoint
+from policy.model.cot_format import format_prompt, format_reasoning
+from policy.training.dataset import DemoDataset, collate, episode_path, load_demos
+from policy.model.normalize import NormStats
+from policy.training.training import STATE_FILE, TrainSettings, compute_loss, train
 
 from tests.policy.conftest import sample_reasoning, tiny_config
 
@@ -140,7 +140,7 @@ def test_too_few_rows_for_one_batch_is_refused_instead_of_spinning(tmp_path):
 def test_an_evaluation_that_runs_past_the_time_limit_ends_the_run_with_one_evaluation(tmp_path, monkeypatch):
     import time
 
-    import policy.training as training
+    import policy.training.training as training
 
     data, out = tmp_path / "demos", tmp_path / "ckpt"
     write_demos(data)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from policy.decode_cache import crop
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.model.kv_cache import crop
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 
 from tests.policy.conftest import fake_obs
 
@@ -37,7 +37,7 @@ def test_an_unknown_decode_mode_is_refused(policy):
 
 
 def test_auto_decode_compiles_on_cuda_and_grows_the_cache_on_cpu(policy):
-    from policy.decode_cache import resolve_decode
+    from policy.inference.decode_cache import resolve_decode
 
     assert VLARuntime(policy).decode == "dynamic"  # the default on this CPU
     assert resolve_decode("auto", "cuda") == resolve_decode("auto", "cuda:1") == "compiled"
@@ -74,7 +74,7 @@ def test_the_compiled_step_writes_what_the_eager_one_writes():
     single-token step on the fixed cache) against the growing cache."""
     from pathlib import Path
 
-    from policy.checkpoint import load_checkpoint
+    from policy.model.checkpoint import load_checkpoint
 
     policy = load_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "vla")
     prompts = [PROMPT, "pick up the blue ball", PROMPT]

@@ -6,11 +6,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from policy.checkpoint import load_checkpoint
-from policy.dataset import decode_png, load_demos, pack_episodes
-from policy.structured_init import apply_structured_init, sincos_2d
-from policy.tokenizer import first_loc_id
-from policy.training import TrainSettings, soft_loc_cross_entropy, train
+from policy.model.checkpoint import load_checkpoint
+from policy.training.dataset import decode_png, load_demos, pack_episodes
+from policy.model.structured_init import apply_structured_init, sincos_2d
+from policy.model.tokenizer import first_loc_id
+from policy.training.training import TrainSettings, soft_loc_cross_entropy, train
 
 from tests.policy.test_data_and_training import SMALL, write_demos
 

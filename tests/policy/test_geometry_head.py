@@ -1,4 +1,4 @@
-"""The action head that reads the reasoning's TARGET/PLACE boxes as numbers (policy/geometry.py)."""
+"""The action head that reads the reasoning's TARGET/PLACE boxes as numbers (policy/model/geometry.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint
-from policy.cot_format import format_prompt, format_reasoning
-from policy.dataset import image_to_tensor
-from policy.geometry import BOX_DIM, reasoning_geometry
-from policy.head_refit import HeadRefitSettings, run_head_refit
-from policy.modeling import build_model
-from policy.runtime import RuntimeSettings, VLARuntime
-from policy.tokenizer import encode_example
+from policy.model.checkpoint import LoadedPolicy, load_checkpoint, save_checkpoint
+from policy.model.cot_format import format_prompt, format_reasoning
+from policy.model.pixels import image_to_tensor
+from policy.model.geometry import BOX_DIM, reasoning_geometry
+from policy.training.head_refit import HeadRefitSettings, run_head_refit
+from policy.model.modeling import build_model
+from policy.inference.runtime import RuntimeSettings, VLARuntime
+from policy.model.tokenizer import encode_example
 from tests.policy.conftest import BOX_A, BOX_B, fake_obs, sample_reasoning
 from tests.policy.test_data_and_training import write_demos
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import CheckpointError, LoadedPolicy, load_checkpoint, save_checkpoint
-from policy.cot_format import format_reasoning, parse_reasoning
-from policy.dataset import DemoDataset, load_demo_camera, load_demos, write_demo_camera
-from policy.geometry import BOX_DIM, OFFSET_DIM, OFFSET_SCALE, reasoning_geometry
-from policy.head_refit import HeadRefitSettings, run_head_refit
-from policy.modeling import build_model
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.model.checkpoint import CheckpointError, LoadedPolicy, load_checkpoint, save_checkpoint
+from policy.model.cot_format import format_reasoning, parse_reasoning
+from policy.training.dataset import DemoDataset, load_demo_camera, load_demos, write_demo_camera
+from policy.model.geometry import BOX_DIM, OFFSET_DIM, OFFSET_SCALE, reasoning_geometry
+from policy.training.head_refit import HeadRefitSettings, run_head_refit
+from policy.model.modeling import build_model
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 from sim.pybullet_camera import CameraConfig, camera_model
 from tests.policy.conftest import fake_obs, sample_reasoning
 from tests.policy.test_data_and_training import write_demos

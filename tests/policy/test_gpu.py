@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import load_checkpoint
-from policy.runtime import VLARuntime
-from policy.training import TrainSettings, train
+from policy.model.checkpoint import load_checkpoint
+from policy.inference.runtime import VLARuntime
+from policy.training.training import TrainSettings, train
 
 from tests.policy.conftest import fake_obs
 from tests.policy.test_data_and_training import SMALL, write_demos
@@ -41,7 +41,7 @@ def test_embedded_checkpoint_writes_the_same_reasoning_with_the_compiled_decode_
     import time
     from pathlib import Path
 
-    from policy.runtime import RuntimeSettings
+    from policy.inference.runtime import RuntimeSettings
 
     policy = load_checkpoint(Path(__file__).resolve().parents[2] / "checkpoints" / "vla", device="cuda")
     size = policy.config.image_size

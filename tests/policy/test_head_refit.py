@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from policy.checkpoint import load_checkpoint, save_checkpoint
-from policy.head_refit import HeadRefitSettings, run_head_refit
-from policy.training import action_loss
+from policy.model.checkpoint import load_checkpoint, save_checkpoint
+from policy.training.head_refit import HeadRefitSettings, run_head_refit
+from policy.training.training import action_loss
 from tests.policy.test_data_and_training import write_demos
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from policy.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
+from policy.training.instructions import TaskWords, eval_prompt, prompt_variants, truth_reasoning
 from sim.scene import ObjectSpec, SceneSpec
 
 
@@ -40,7 +40,7 @@ def test_truth_reasoning_names_target_and_place():
 
 
 def test_every_prompt_of_a_twin_episode_says_which_twin():
-    from policy.cot_format import names_a_side
+    from policy.model.cot_format import names_a_side
 
     for seed in range(5):
         variants = prompt_variants(_scene(), TaskWords(pick="a", place="c"), np.random.default_rng(seed))
@@ -61,7 +61,7 @@ def test_the_truth_task_of_a_twin_episode_restates_which_twin():
 def test_eval_clarifies_a_place_with_a_same_name_twin():
     """Two black bowls of different sizes: "in the black bowl" fits both, so the eval's episode
     says which, as the agent would ask (a sentence that fits both would score a guess)."""
-    from policy.instructions import eval_exchanges
+    from policy.training.instructions import eval_exchanges
 
     scene = SceneSpec(viewpoint="user", objects=[
         ObjectSpec(id="cyl", shape="cylinder", color="white", position=(0.66, -0.03)),
@@ -82,7 +82,7 @@ def test_eval_clarifies_a_place_with_a_same_name_twin():
 def test_twins_one_behind_the_other_are_told_apart_front_and_back():
     """Seed 55 of ``main.py eval``: two brown balls 19 cm apart along the table and 0.3 mm across
     it. "The left one" said nothing; the question names the axis that separates them."""
-    from policy.cot_format import named_side
+    from policy.model.cot_format import named_side
 
     scene = SceneSpec(viewpoint="user", objects=[
         ObjectSpec(id="near", shape="ball", color="brown", position=(0.469, 0.0388)),  # nearer the robot

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from policy.lora import LoraSettings, adapted_module_names, apply_lora, load_adapter, merge_lora, save_adapter
-from policy.modeling import build_model
-from policy.tokenizer import encode_example
+from policy.model.lora import LoraSettings, adapted_module_names, apply_lora, load_adapter, merge_lora, save_adapter
+from policy.model.modeling import build_model
+from policy.model.tokenizer import encode_example
 
 
 def _batch(policy):

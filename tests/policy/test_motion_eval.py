@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from policy.dataset import load_demos
-from policy.motion_eval import displacement_agreement, motion_agreement
+from policy.training.dataset import load_demos
+from policy.training.motion_eval import displacement_agreement, motion_agreement
 from tests.policy.test_data_and_training import write_demos
 
 

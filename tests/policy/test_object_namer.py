@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from policy.checkpoint import load_checkpoint, save_checkpoint
-from policy.cot_format import box_iou, loc_tokens, rename_listed
-from policy.namer_training import NamerExamples, NamerSettings, namer_accuracy, train_namer
-from policy.normalize import CheckpointError
-from policy.object_namer import (NAMER_CONFIG, NAMER_WEIGHTS, NamerConfig, ObjectNamer, crop_boxes, from_crop_frame,
+from policy.model.checkpoint import load_checkpoint, save_checkpoint
+from policy.model.cot_format import box_iou, loc_tokens, rename_listed
+from policy.training.namer_training import NamerExamples, NamerSettings, namer_accuracy, train_namer
+from policy.model.normalize import CheckpointError
+from policy.model.object_namer import (NAMER_CONFIG, NAMER_WEIGHTS, NamerConfig, ObjectNamer, crop_boxes, from_crop_frame,
                                  jitter_boxes, save_namer, to_crop_frame)
 
 COLOURS = {"blue": (30, 40, 210), "red": (210, 30, 30)}

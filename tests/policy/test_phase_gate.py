@@ -7,8 +7,9 @@ import pytest
 
 from common.proprio import Proprio
 
-from policy.phase_gate import (NEAR_GRASP_M, PHASES, GraspPoint, allowed_phases, at_phase_word, has_place, move_phase,
-                               phase_candidates)
+from policy.inference.phase_gate import (NEAR_GRASP_M, PHASES, GraspPoint, allowed_phases, at_phase_word, has_place,
+                                         phase_candidates)
+from policy.model.cot_format import move_phase
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +102,9 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
 
     from agent.commands.collect import sample_episode
     from agent.commands.evaluate import run_episode
-    from policy.checkpoint import load_checkpoint
-    from policy.runtime import RuntimeSettings, VLARuntime
+    from policy.model.checkpoint import load_checkpoint
+    from policy.inference.rules import RuleSet
+    from policy.inference.runtime import RuntimeSettings, VLARuntime
     from sim.tabletop_env import TabletopEnv
 
     import torch
@@ -116,7 +118,7 @@ def test_the_embedded_policy_no_longer_calls_a_put_down_done_with_the_cube_in_it
     results = {}
     try:
         for gate in (False, True):
-            runtime = VLARuntime(policy, RuntimeSettings(phase_gate=gate))
+            runtime = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all() if gate else RuleSet.all().without("phase_gate")))
             written = []
             predict = runtime.predict_chunk
 

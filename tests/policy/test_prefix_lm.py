@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from policy.tokenizer import encode_example
+from policy.model.tokenizer import encode_example
 
 
 def _inputs(policy):

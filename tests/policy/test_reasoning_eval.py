@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy.reasoning_eval import target_miss
+from policy.training.reasoning_eval import target_miss
 from policy.types import ReasonedObject, Reasoning
 
 CUBE = ReasonedObject(name="red cube", box=(0.10, 0.10, 0.30, 0.30))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from policy.release_retreat import ReleaseRetreat
+from policy.inference.release_retreat import ReleaseRetreat
 
 
 def proprio(z: float, opening: float, closed: bool) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from policy.runtime import RuntimeSettings, VLARuntime, target_confidence
-from policy.runtime_settings import NAIVE
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime, target_confidence
+from policy.inference.runtime_settings import NAIVE
 
 from tests.policy.conftest import fake_obs
 
@@ -69,7 +70,7 @@ def test_target_confidence_reads_the_target_name_tokens(tokenizer):
 def test_the_gripper_is_sent_fully_open_or_closed_unless_asked_for_the_raw_value(policy):
     obs = fake_obs(seed=2)
     sent = VLARuntime(policy).predict_chunk(obs, PROMPT).actions[:, 6]
-    raw = VLARuntime(policy, RuntimeSettings(binary_gripper=False)).predict_chunk(obs, PROMPT).actions[:, 6]
+    raw = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().without("gripper_threshold"))).predict_chunk(obs, PROMPT).actions[:, 6]
     assert set(np.unique(sent)) <= {0.0, 1.0}
     np.testing.assert_array_equal(sent, (raw > 0.5).astype(sent.dtype))
 
@@ -78,7 +79,7 @@ def test_held_boxes_keep_the_first_calls_target_and_place_for_the_whole_instruct
     """With ``hold_boxes`` every later chain of thought acts on the objects the first one named,
     while ``written_target`` still shows what the policy wrote; new words start afresh."""
     _drifting_reasoning(monkeypatch)
-    held = VLARuntime(policy, RuntimeSettings(replan_every=1, hold_boxes=True))
+    held = VLARuntime(policy, RuntimeSettings(replan_every=1, rules=RuleSet.all().edit("holds", boxes=True)))
     first, later = held.predict_chunk(fake_obs(), PROMPT), held.predict_chunk(fake_obs(seed=1), PROMPT)
     assert later.reasoned and later.reasoning.target.box == first.reasoning.target.box
     assert later.reasoning.place.box == first.reasoning.place.box
@@ -95,7 +96,7 @@ def test_hold_place_keeps_the_first_place_box_and_lets_the_target_follow(policy,
     reasoning call of the instruction reads the first call's PLACE box, while its TARGET box is
     the one that call wrote."""
     _drifting_reasoning(monkeypatch)
-    held = VLARuntime(policy, RuntimeSettings(replan_every=1, hold_place=("in",)))
+    held = VLARuntime(policy, RuntimeSettings(replan_every=1, rules=RuleSet.all().edit("holds", place=("in",))))
     first, later = held.predict_chunk(fake_obs(), PROMPT), held.predict_chunk(fake_obs(seed=1), PROMPT)
     assert later.reasoned and later.reasoning.place.box == first.reasoning.place.box
     assert later.reasoning.target.box == later.written_target.box != first.reasoning.target.box
@@ -103,7 +104,7 @@ def test_hold_place_keeps_the_first_place_box_and_lets_the_target_follow(policy,
 
 def _drifting_reasoning(monkeypatch) -> None:
     """Each reasoning call of the runtime names its TARGET and PLACE boxes a little further right."""
-    import policy.runtime as runtime_module
+    import policy.inference.runtime as runtime_module
     from tests.policy.conftest import sample_reasoning
 
     calls = iter(range(100))
@@ -121,10 +122,10 @@ def test_a_turn_with_words_the_checkpoint_never_saw_is_not_fed_to_the_network(po
     instruction alone instead of an <unk> (that derailed the embedded checkpoint's reasoning)."""
     turn = [("the front or the back one?", "the front one")]
     assert "front" not in policy.tokenizer.get_vocab()
-    settings = RuntimeSettings(side_words=None)
+    settings = RuntimeSettings(rules=RuleSet.all().without("side_words"))
     plain = VLARuntime(policy, settings).predict_chunk(fake_obs(), PROMPT)
     unread = VLARuntime(policy, settings).predict_chunk(fake_obs(), PROMPT, turn)
-    fed = VLARuntime(policy, RuntimeSettings(side_words=None, read_unknown_turns=True)).predict_chunk(fake_obs(), PROMPT, turn)
+    fed = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().without("side_words", "known_words"))).predict_chunk(fake_obs(), PROMPT, turn)
     assert unread.reasoning_text == plain.reasoning_text
     np.testing.assert_array_equal(unread.actions, plain.actions)
     assert not np.array_equal(fed.actions, plain.actions)

@@ -7,12 +7,12 @@ import io
 import numpy as np
 import pytest
 
-from policy.cot_format import format_prompt, format_reasoning, names_a_side, swap_side
-from policy.dataset import DemoDataset, DemoTable, restate_side
-from policy.normalize import NormStats
-from policy.reasoning_eval import twin_answer_accuracy
-from policy.runtime import ChunkResult, VLARuntime
-from policy.tokenizer import build_word_tokenizer
+from policy.model.cot_format import format_prompt, format_reasoning, names_a_side, swap_side
+from policy.training.dataset import DemoDataset, DemoTable, restate_side
+from policy.model.normalize import NormStats
+from policy.training.reasoning_eval import twin_answer_accuracy
+from policy.inference.runtime import ChunkResult, VLARuntime
+from policy.model.tokenizer import build_word_tokenizer
 from policy.types import ReasonedObject, Reasoning
 
 from tests.policy.conftest import SENTENCES, tiny_config
@@ -98,7 +98,7 @@ def test_the_twin_probe_tells_a_policy_that_follows_the_answer_from_one_that_ign
 def _twin_candidates(tokenizer, points=((0.45, 0.15), (0.45, -0.15))):
     """Two red cubes on the table at the robot's (x, y) ``points`` (default: y = +0.15 and
     -0.15), boxed through the sim camera."""
-    from policy.cot_format import loc_tokens
+    from policy.model.cot_format import loc_tokens
     from sim.pybullet_camera import CameraConfig, camera_model
 
     cam = camera_model(CameraConfig())
@@ -111,7 +111,7 @@ def _twin_candidates(tokenizer, points=((0.45, 0.15), (0.45, -0.15))):
 
 
 def test_the_persons_side_picks_the_twin_on_their_side_of_the_table(tokenizer):
-    from policy.box_pointer import listed_twins, on_named_side
+    from policy.inference.box_pointer import listed_twins, on_named_side
 
     camera, (robots_left, robots_right) = _twin_candidates(tokenizer)
     both = [robots_left, robots_right]
@@ -131,7 +131,7 @@ def test_the_persons_side_picks_the_twin_on_their_side_of_the_table(tokenizer):
 
 def test_front_and_back_pick_the_twin_along_the_table(tokenizer):
     """Twins one behind the other: the person's front is the far side from the robot."""
-    from policy.box_pointer import on_named_side
+    from policy.inference.box_pointer import on_named_side
 
     camera, (near_robot, far_from_robot) = _twin_candidates(tokenizer, ((0.47, 0.04), (0.66, 0.04)))
     both = [near_robot, far_from_robot]

@@ -9,7 +9,8 @@ import numpy as np
 from agent.context import ActTarget
 from agent.vla_executor import VLAExecutor, pair_dialogue
 from perception.types import PerceivedObject
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 
 from tests.policy.conftest import fake_obs
 
@@ -107,9 +108,9 @@ def test_the_side_words_of_the_agents_instruction_follow_the_scenes_viewpoint(po
     runtime = VLARuntime(policy)
     executor = VLAExecutor(runtime)
     executor.reset(_SpokenTarget("pick up the red cube on the left", viewpoint="robot"))
-    assert runtime.settings.side_words == "robot"
+    assert runtime.settings.rules.get("side_words").viewpoint == "robot"
     executor.reset(_SpokenTarget("pick up the red cube on the left", viewpoint="user"))
-    assert runtime.settings.side_words == "user"
-    off = VLARuntime(policy, RuntimeSettings(side_words=None))
+    assert runtime.settings.rules.get("side_words").viewpoint == "user"
+    off = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().without("side_words")))
     VLAExecutor(off).reset(_SpokenTarget("pick up the red cube on the left", viewpoint="robot"))
-    assert off.settings.side_words is None  # switched off stays off
+    assert not off.settings.rules.on("side_words")  # switched off stays off

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 from serving.batched_inference import predict_chunks
 from tests.policy.conftest import BOX_A, BOX_B, fake_obs, policy, tokenizer  # noqa: F401  (fixtures)
 
-SETTINGS = RuntimeSettings(rename_listed="off", hold_lost=())
+SETTINGS = RuntimeSettings(rules=RuleSet.all().steered())
 PROMPTS = ["put the red cube in the green bowl", "pick up the blue ball", "put the cube in the bowl"]
 DIALOGUES = [[], [], [("which cube, the red one or the blue one?", "the red one")]]  # rows of unequal length
 CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "vla"
@@ -41,7 +42,7 @@ def _compare(policy, settings, prompts, dialogues, steers, calls: int, image_siz
 
 
 def test_a_batch_answers_as_single_calls_reasoning_and_reuse(policy):  # noqa: F811
-    settings = RuntimeSettings(rename_listed="off", hold_lost=(), replan_every=2)
+    settings = RuntimeSettings(rules=RuleSet.all().steered(), replan_every=2)
     steers = [(BOX_A, BOX_B), None, (BOX_B, None)]
     reasoned = _compare(policy, settings, PROMPTS, DIALOGUES, steers, calls=3, image_size=32)
     assert all(a == b for a, b in reasoned)
@@ -57,7 +58,7 @@ def test_a_batch_refuses_one_session_twice(policy):  # noqa: F811
 @pytest.mark.slow
 def test_the_embedded_checkpoint_batched_as_single_calls():
     """The trained checkpoint points boxes and gates phases: batched decisions equal single ones."""
-    from policy.checkpoint import load_checkpoint
+    from policy.model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(str(CHECKPOINT))
     prompts = ["put the red cube in the green bowl", "pick up the blue ball", "put the yellow cube on the red cube",

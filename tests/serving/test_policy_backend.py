@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from agent.remote_runtime import RemoteRuntime
-from policy.runtime import RuntimeSettings, VLARuntime
+from policy.inference.rules import RuleSet
+from policy.inference.runtime import RuntimeSettings, VLARuntime
 from serving.client import PolicyClient
 from serving.policy_backend import RuntimeBackend
 from tests.policy.conftest import BOX_A, fake_obs, policy, tokenizer  # noqa: F401  (fixtures)
@@ -15,7 +16,7 @@ from tests.serving.conftest import start_server
 
 def test_remote_chunks_equal_in_process_chunks_per_session(policy):  # noqa: F811
     backend = RuntimeBackend(policy)
-    local = VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=()))
+    local = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().steered()))
     server = start_server(backend)
     try:
         remote = RemoteRuntime(PolicyClient(server.uri, timeout_s=30))
@@ -40,7 +41,7 @@ def test_sessions_share_one_static_reasoning_cache_and_answer_as_alone(policy): 
     from serving.requests import PolicyRequest
 
     backend = RuntimeBackend(policy, decode="static")
-    alone = VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=(), decode="static"))
+    alone = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().steered(), decode="static"))
     obs_a, obs_b = fake_obs(seed=1), fake_obs(seed=2)
     want = alone.predict_chunk(obs_a, "pick up the blue ball")
     # Single calls (batches of one), one session after the other.
@@ -57,7 +58,7 @@ def test_a_batch_of_sessions_answers_as_each_alone_and_orders_one_sessions_calls
     from serving.requests import PolicyRequest
 
     backend = RuntimeBackend(policy)
-    alone = {s: VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=())) for s in "abc"}
+    alone = {s: VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().steered())) for s in "abc"}
     obs = {s: [fake_obs(seed=k) for k in range(2)] for s in "abc"}
     prompts = {"a": "pick up the blue ball", "b": "put the red cube in the green bowl", "c": "pick up the blue ball"}
     # "a" twice in one batch: its second call must see its first call's reasoning (two waves).
@@ -78,6 +79,6 @@ def test_a_failing_request_gets_its_error_and_the_rest_of_the_batch_its_answers(
     bad_state = np.full(3, 0.1, dtype=np.float32)  # wrong length: normalising it fails
     replies = backend.infer_batch([PolicyRequest("x", good["rgb"], good["state"], "pick up the blue ball"),
                                    PolicyRequest("y", good["rgb"], bad_state, "pick up the blue ball")])
-    want = VLARuntime(policy, RuntimeSettings(rename_listed="off", hold_lost=())).predict_chunk(good, "pick up the blue ball")
+    want = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().steered())).predict_chunk(good, "pick up the blue ball")
     assert isinstance(replies[0], dict) and isinstance(replies[1], Exception)
     np.testing.assert_allclose(replies[0]["actions"], want.actions, rtol=1e-4, atol=1e-4)

@@ -1,0 +1,1 @@
+"""The words every layer shares for what is on the table: colours, shapes, sizes, viewpoints."""
