@@ -43,7 +43,6 @@ from policy.model.cot_format import LOC_BINS, DialogueTurn, format_prompt, named
 from common.proprio import Proprio
 from policy.inference.phase_gate import at_phase_word, phase_candidates
 from policy.inference.runtime import ChunkResult, VLARuntime, target_confidence
-from policy.inference.transforms import ThresholdGripper
 from policy.model.tokenizer import decode_text
 
 # A row's decision loop yields the tokens to feed next and is sent the logits (1, V) after them.
@@ -348,16 +347,7 @@ def _read_actions(rows: list[_Row]) -> None:
     geometry = torch.cat([row.runtime._geometry() for row in rows])
     actions = model.action_head(hidden[action_mask].view(len(rows), C, -1), geometry)
     for b, row in enumerate(rows):
-        runtime, mem = row.runtime, row.runtime._memory
+        runtime = row.runtime
         runtime.calls["reason" if row.reasons else "reuse"] += 1
-        mem.chunks_since_reasoning += 1
-        unnorm = runtime.policy.stats.unnormalize_action(actions[b].float().cpu().numpy())
-        threshold = runtime.settings.rules.get("gripper_threshold")
-        if threshold is not None:
-            unnorm = ThresholdGripper(threshold.threshold)(unnorm)
-        gripper = float(unnorm[runtime.execute_steps - 1, 6] > 0.5)
-        if runtime.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
-            mem.stale = True
-        mem.last_gripper = gripper
-        row.result = ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence,
-                                 row.reasons, mem.written_target)
+        row.result = runtime.finish_chunk(runtime.policy.stats.unnormalize_action(actions[b].float().cpu().numpy()),
+                                          row.reasons)

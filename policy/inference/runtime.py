@@ -189,8 +189,13 @@ class VLARuntime:
         else:
             actions = self._reuse(prompt, pixels, state)
             self.calls["reuse"] += 1
+        return self.finish_chunk(self._unnormalize(actions), must_reason)
+
+    def finish_chunk(self, unnorm: np.ndarray, reasoned: bool) -> ChunkResult:
+        """The output transforms of one network call's chunk (arm units, (C, action_dim)) and its
+        bookkeeping: the gripper threshold, a replan at a gripper flip, the result."""
+        mem = self._memory
         mem.chunks_since_reasoning += 1
-        unnorm = self._unnormalize(actions)
         threshold = self.settings.rules.get("gripper_threshold")
         if threshold is not None:
             unnorm = ThresholdGripper(threshold.threshold)(unnorm)
@@ -198,7 +203,7 @@ class VLARuntime:
         if self.settings.replan_on_gripper_change and mem.last_gripper is not None and gripper != mem.last_gripper:
             mem.stale = True
         mem.last_gripper = gripper
-        return ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, must_reason,
+        return ChunkResult(unnorm, list(mem.reasoning_ids), mem.reasoning_text, mem.reasoning, mem.confidence, reasoned,
                            mem.written_target)
 
     def _retreat_chunk(self) -> ChunkResult:
