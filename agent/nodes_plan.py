@@ -26,7 +26,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from agent.context import AgentContext
-from agent.plan import Plan, announce, summary
+from agent.plan import Plan, announce, summary, unseen_note
 from agent.plan_corrections import PlanListener, apply_plan_correction, read_plan_correction
 from agent.plan_parse import expand, parse_compound
 from agent.plan_questions import ambiguous_steps, up_front_question
@@ -68,6 +68,9 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     made = expand(request, scene, lambda words: _clear_pick(ctx, words, scene))
     home = ctx.arm.get_observation()["state"][:3]
     made = made.model_copy(update={"home": tuple(float(v) for v in home)})
+    unseen = [s.words for s in made.steps if s.pick is None and not _prediction_picks(ctx, s.words, scene)]
+    if unseen:  # the plan is said from words; it does not claim to see what it does not
+        made = made.model_copy(update={"notes": [*made.notes, unseen_note(unseen)]})
     text = announce(made)
     ctx.transcript.write("plan", text, request=made.request, ordered=made.ordered,
                          steps=[s.model_dump(mode="json", exclude={"pick"}) | {"pick_index": s.pick.index if s.pick else None}

@@ -100,6 +100,14 @@ def announce(plan: Plan) -> str:
     return " ".join([text, *plan.notes])
 
 
+def unseen_note(words: list[str]) -> str:
+    """Said with the plan when some steps name objects nothing in view fits yet: "I can't see the
+    red cube or the blue cube right now; I'll ask when I get to them." (each step grounds again,
+    and asks about a near miss, when its turn comes)."""
+    named = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return f"I can't see {named} right now; I'll ask when I get to {'it' if len(words) == 1 else 'them'}."
+
+
 def _into(placement: str) -> str:
     """'in the green bowl' -> 'into the green bowl', 'on the red block' -> 'onto the red block'."""
     for said, moving in (("in ", "into "), ("on ", "onto ")):

@@ -159,3 +159,11 @@ def test_every_request_of_the_multistep_suite_plans_its_steps() -> None:
         extra = 1 if scenario.family == "skip" else 0
         assert len(plan.steps) == len(meant) + extra, (scenario.instruction, [s.words for s in plan.steps])
         assert plan.ordered == scenario.user.ordered or scenario.family == "rest", scenario.instruction
+
+
+def test_a_plan_says_which_named_objects_it_cannot_see_yet() -> None:
+    from agent.plan import unseen_note
+
+    assert unseen_note(["the red cube"]) == "I can't see the red cube right now; I'll ask when I get to it."
+    assert unseen_note(["the red cube", "the blue cube"]) == \
+        "I can't see the red cube or the blue cube right now; I'll ask when I get to them."
