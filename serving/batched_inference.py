@@ -39,10 +39,10 @@ import torch
 
 from policy.inference.box_pointer import (BoxChoice, candidate_box, candidate_boxes, keep_tracked, listed_twins, on_named_side,
                                 pointed_slot)
-from policy.model.cot_format import LOC_BINS, DialogueTurn, format_prompt, named_side, parse_reasoning
+from policy.model.cot_format import LOC_BINS, DialogueTurn, format_prompt, named_side
 from common.proprio import Proprio
 from policy.inference.phase_gate import at_phase_word, phase_candidates
-from policy.inference.runtime import ChunkResult, VLARuntime, target_confidence
+from policy.inference.runtime import ChunkResult, VLARuntime
 from policy.model.tokenizer import decode_text
 
 # A row's decision loop yields the tokens to feed next and is sent the logits (1, V) after them.
@@ -293,24 +293,11 @@ class _RowWriter:
         """The end of ``VLARuntime._reason``: close a truncated reasoning, update the memory,
         apply steering (actions are then read in step 2)."""
         runtime, row = self.row.runtime, self.row
-        cfg, mem, holds = runtime.config, runtime._memory, runtime.settings.rules.get("holds")
         generated, probs = self.generated, self.probs
-        if not generated or generated[-1] != cfg.eos_token_id:
-            generated.append(cfg.eos_token_id)
+        if not generated or generated[-1] != runtime.config.eos_token_id:
+            generated.append(runtime.config.eos_token_id)
             probs.append(0.0)
-        mem.prompt = row.prompt
-        mem.reasoning_ids = generated
-        mem.reasoning_text = decode_text(runtime.policy.tokenizer, generated)
-        mem.reasoning = parse_reasoning(mem.reasoning_text)
-        mem.written_target = mem.reasoning.target
-        if holds is not None and (holds.boxes or mem.reasoning.relation in holds.place):
-            r, (t, p) = mem.reasoning, mem.held or (None, None)
-            t = (t or (r.target.box if r.target else None)) if holds.boxes else None
-            mem.held = (t, p or (r.place.box if r.place else None))
-        mem.confidence = target_confidence(runtime.policy.tokenizer, generated, probs)
-        mem.chunks_since_reasoning = 0
-        mem.stale = False
-        runtime._apply_steer()
+        runtime.remember_reasoning(row.prompt, generated, probs)
 
 
 def _allowed_phases(runtime: VLARuntime, generated: list[int]) -> list[list[int]]:

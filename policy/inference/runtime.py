@@ -273,6 +273,15 @@ class VLARuntime:
             step(torch.tensor([[cfg.eos_token_id]], device=self.device))
             generated.append(cfg.eos_token_id)
             probs.append(0.0)
+        if self.remember_reasoning(prompt, generated, probs):
+            return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
+        return model.predict_actions_from_cache(cache, self._geometry())
+
+    def remember_reasoning(self, prompt: str, generated: list[int], probs: list[float]) -> bool:
+        """Keep a finished chain of thought (ending in <eos>) as the memory the next calls reuse:
+        its text and parse, the ``holds`` rule's kept boxes, the TARGET confidence; then apply
+        the steering. True when the steering edited it (the actions must be read again)."""
+        mem = self._memory
         mem.prompt = prompt
         mem.reasoning_ids = generated
         mem.reasoning_text = decode_text(self.policy.tokenizer, generated)
@@ -286,9 +295,7 @@ class VLARuntime:
         mem.confidence = target_confidence(self.policy.tokenizer, generated, probs)
         mem.chunks_since_reasoning = 0
         mem.stale = False
-        if self._apply_steer():
-            return self._reuse(prompt, pixels, state)  # actions read from the edited reasoning
-        return model.predict_actions_from_cache(cache, self._geometry())
+        return self._apply_steer()
 
     def _decode_cache(self, prefilled: Any) -> tuple[Any, Any]:
         """(KV cache holding the prefilled prefix, single-token step) for the rest of one
