@@ -16,7 +16,9 @@ small gap between the two footprints (edge to edge 0.5..8 cm, aimed at 3.5 cm; n
 not on or in it), within 40 degrees of the direction (``next_to``: any side); between two
 references on the free stretch joining them; in a region, inside that part of the table.
 ``in`` = inside a bowl's inner radius resting on its floor; ``on`` = resting on top of the
-reference. Every check also requires the object to be released (no robot contact) and at rest.
+reference. Every check also requires the object to be released (no robot contact) and at rest,
+and its references left free (none caught on the gripper: a bowl lifted on a finger with the
+object inside it is not a placement).
 ``pick`` succeeds when the object is lifted >= 5 cm. In all tasks no uninvolved object may be
 pushed more than 2 cm.
 """
@@ -104,6 +106,9 @@ def _released(task: TaskSpec, world: WorldState) -> str | None:
         return "object still in the gripper"
     if world.speeds.get(task.pick, 0.0) > REST_SPEED:
         return "object still moving"
+    caught = [ref for ref in task.references if world.touching_robot.get(ref, False)]
+    if caught:
+        return f"reference {', '.join(caught)} caught on the gripper"
     return None
 
 

@@ -70,6 +70,14 @@ def test_placement_needs_the_object_released() -> None:
     assert not report.success and "gripper" in report.reason
 
 
+def test_a_bowl_caught_on_the_gripper_with_the_object_in_it_is_no_placement() -> None:
+    scene = _scene()
+    world = _world(scene, a=(0.46, 0.06, 0.027))
+    world.touching_robot["bowl"] = True
+    report = check_success(TaskSpec(pick="a", place="bowl", relation="in"), scene, world)
+    assert not report.success and "bowl caught on the gripper" in report.reason
+
+
 @pytest.mark.parametrize("kind", TASK_KINDS)
 def test_sampled_tasks_are_feasible(kind: str) -> None:
     rng = np.random.default_rng(3)
