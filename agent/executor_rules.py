@@ -7,7 +7,8 @@ policy's runtime rules (``policy/inference/rules.py``; the same :class:`policy.i
   A placement the demonstrations never showed is composed from "in" only when steered.
 * ``staging``: a placement whose object stands closer to its destination than any demonstration
   runs as "pick up the X", then the placement (needs ``steering``).
-* ``step_back``: after the policy's motion ends with the hand open, rise clear before the look.
+* ``step_back``: after the policy's motion ends with the hand open, rise clear and (``home``) go
+  home, so the look that judges the motion sees the table without the arm over what it set down.
 * ``homing``: a motion that starts with an empty hand away from home first goes home.
 * ``put_back``: "no, the other one" with the wrong object in the hand runs a proprio-only motion
   back to where it stood; off, the policy is asked with the words.
@@ -36,6 +37,8 @@ class Staging:
 @dataclass(frozen=True)
 class StepBack:
     name: ClassVar[str] = "step_back"
+    # Then go to the home pose: an arm left over the bowl hides the object and corrupts its measure.
+    home: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ def parse_rules(spec: str) -> tuple[RuleSet, RuleSet]:
 
 def executor_kwargs(rules: RuleSet) -> dict[str, Any]:
     """``VLAExecutor`` keyword arguments for the executor rules switched on in ``rules``."""
-    steering, homing = rules.get("steering"), rules.get("homing")
+    steering, homing, step_back = rules.get("steering"), rules.get("homing"), rules.get("step_back")
     return {"steer": steering is not None, "snap_iou": steering.snap_iou if steering is not None else None,
-            "stage_close": rules.on("staging"), "step_back": rules.on("step_back"),
+            "stage_close": rules.on("staging"), "step_back": step_back is not None,
+            "step_back_home": step_back is not None and step_back.home,
             "home_m": homing.home_m if homing is not None else None, "put_back": rules.on("put_back")}

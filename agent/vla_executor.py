@@ -25,7 +25,8 @@ bowl on the table at the spot (``agent/relation_spot.py``).
 A motion ends when the policy writes "done", stands still for ``still_chunks`` chunks, runs out of
 ``max_steps``, or (proprio) the fingers close on nothing after having held something: it slipped
 out. With the hand open at the end it then rises straight up (``step_back``), so no finger stays
-against what it set down and the agent's look afterwards (``agent/outcome_check.py``) sees it.
+against what it set down, and goes home (``step_back_home``), so the agent's look afterwards
+(``agent/outcome_check.py``) sees the table without the arm over it.
 
 A placement whose object stands closer to its destination than any demonstration set two objects
 (:func:`too_close`: what a near miss leaves for the agent's retry) runs in two stages
@@ -85,6 +86,7 @@ class VLAExecutor:
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
                  snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: Optional[float] = 0.05,
                  step_back: bool = True, stage_close: bool = True, put_back: bool = True,
+                 step_back_home: bool = True,
                  fetch_set_down: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
@@ -112,6 +114,7 @@ class VLAExecutor:
         self._homing: Any = None  # None: not decided yet this motion; False: not needed
         #: After the policy's motion ends with the hand open, rise clear before the agent looks.
         self.step_back = step_back
+        self.step_back_home = step_back_home
         self._stepping_back: Any = None  # None: the policy's motion is still on; False: no need
         #: A placement whose object stands closer to its destination than any demonstration set
         #: them is done in two stages: "pick up the X", then, holding it, the placement.
@@ -250,7 +253,8 @@ class VLAExecutor:
         what it set down, so a finger does not stay against it and the camera sees it; holding
         something (a pick) it ends where it is."""
         if self._stepping_back is True:
-            self._stepping_back = (PutBackMotion(tuple(float(v) for v in state[:3]))
+            home = self._home if self.step_back_home else None
+            self._stepping_back = (PutBackMotion(tuple(float(v) for v in state[:3]), home=home)
                                    if not holds_something(state) else False)
         if self._stepping_back is False or self._stepping_back.done:
             self._finished = True

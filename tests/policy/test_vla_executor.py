@@ -40,24 +40,43 @@ def _spy(runtime: VLARuntime) -> list[str]:
     return said
 
 
-def test_executor_serves_chunks_then_rises_clear_and_finishes(policy):
-    runtime = VLARuntime(policy, RuntimeSettings(replan_every=2))
-    executor = VLAExecutor(runtime, max_steps=2 * policy.config.chunk_size)
-    executor.reset(_Target("pick up the red cube"))
-    first = executor.select_action(_hand(), "ignored: the target's instruction wins", [])
-    assert first.actions.shape == (policy.config.chunk_size, 7) and not executor.done
-    executor.select_action(_hand(seed=1), "", [])  # max_steps reached: the policy's motion is over
-    texts, z = [], 0.1
-    for _ in range(40):  # the open hand rises straight up, clear of what it set down, then it is done
+def _after_the_motion(executor: VLAExecutor, z: float = 0.1) -> tuple[list[str], list[float]]:
+    """Drive the scripted end of a motion on a fake hand: the texts and the heights it passed."""
+    texts, heights = [], [z]
+    for _ in range(60):
         out = executor.select_action(_hand(z), "", [])
         if executor.done:
             break
         texts.append(out.raw_text)
         z += float(out.actions[:, 2].sum())
-    assert executor.done and set(texts) == {"[step back]"} and z > 0.15
-    assert executor.select_action(_hand(z), "", []).actions.shape == (0, 7)
+        heights.append(z)
+    return texts, heights
+
+
+def test_executor_serves_chunks_then_rises_clear_goes_home_and_finishes(policy):
+    runtime = VLARuntime(policy, RuntimeSettings(replan_every=2))
+    executor = VLAExecutor(runtime, max_steps=2 * policy.config.chunk_size)
+    executor.reset(_Target("pick up the red cube"))
+    first = executor.select_action(_hand(), "ignored: the target's instruction wins", [])  # home: z 0.1
+    assert first.actions.shape == (policy.config.chunk_size, 7) and not executor.done
+    executor.select_action(_hand(z=0.12, seed=1), "", [])  # max_steps reached: the policy's motion is over
+    texts, heights = _after_the_motion(executor, z=0.12)
+    # The open hand rises straight up, clear of what it set down, then goes home (out of the look).
+    assert executor.done and set(texts) == {"[step back]"} and max(heights) > 0.17
+    assert abs(heights[-1] - 0.1) < 0.01
+    assert executor.select_action(_hand(heights[-1]), "", []).actions.shape == (0, 7)
     executor.reset(_Target("pick up the red cube"))
     assert not executor.done
+
+
+def test_without_going_home_the_step_back_only_rises(policy):
+    runtime = VLARuntime(policy, RuntimeSettings(replan_every=2))
+    executor = VLAExecutor(runtime, max_steps=2 * policy.config.chunk_size, step_back_home=False)
+    executor.reset(_Target("pick up the red cube"))
+    executor.select_action(_hand(), "", [])
+    executor.select_action(_hand(z=0.12, seed=1), "", [])
+    texts, heights = _after_the_motion(executor, z=0.12)
+    assert executor.done and set(texts) == {"[step back]"} and heights[-1] > 0.19
 
 
 def _object(index: int, color: str, shape: str, x: float, y: float) -> PerceivedObject:
