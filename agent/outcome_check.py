@@ -66,24 +66,27 @@ class OutcomeCheck:
 
 
 def find_again(obj: PerceivedObject, before: SceneObservation, after: SceneObservation,
-               near_xy: Optional[np.ndarray] = None, settings: OutcomeSettings = OutcomeSettings()) -> Optional[PerceivedObject]:
+               near_xy: Optional[np.ndarray] = None, settings: OutcomeSettings = OutcomeSettings(),
+               exclude: Optional[PerceivedObject] = None) -> Optional[PerceivedObject]:
     """``obj`` (perceived in ``before``) in the new look ``after``, or None.
 
-    Candidates share its colour (a cube in a bowl can read as a cylinder, or a bowl); one that
+    Candidates share its colour (a cube in a bowl can read as a cylinder, or a bowl), and are not
+    ``exclude`` (the object already found as the one moved, when finding its reference); one that
     looks like another same-colour object (a twin, or the black bowl the black cube was put in:
     same shape, similar extent) standing where that object stood in ``before`` is that object.
-    Of the rest: the one still (or straight above) where ``obj`` stood; else, of its shape if any
-    are, the one nearest ``near_xy`` (where the hand let go), else nearest where ``obj`` stood.
+    Of the rest: the one still (or straight above) where ``obj`` stood; else, of its shape and
+    extent if any are (a small cube is not the large cube it was set on), else of its shape, the
+    one nearest ``near_xy`` (where the hand let go), else nearest where ``obj`` stood.
     """
     others = [o for o in before.objects if o.color == obj.color and o.index != obj.index]
-    alike = [o for o in after.objects if o.color == obj.color
+    alike = [o for o in after.objects if o.color == obj.color and o is not exclude
              and not any(_looks_like(o, t) and _dist(o.position, t.position) <= settings.unmoved_m for t in others)]
     if not alike:
         return None
     unmoved = [o for o in alike if _dist(o.position, obj.position) <= settings.unmoved_m]
     if unmoved:  # still (or straight above) where it stood; a lifted cube can read as a ball
         return min(unmoved, key=lambda o: _dist(o.position, obj.position))
-    pool = [o for o in alike if o.shape == obj.shape] or alike
+    pool = [o for o in alike if _looks_like(o, obj)] or [o for o in alike if o.shape == obj.shape] or alike
     anchor = np.asarray(near_xy[:2] if near_xy is not None else obj.position[:2], dtype=np.float64)
     return min(pool, key=lambda o: _dist(o.position, anchor))
 
@@ -101,9 +104,11 @@ def check_outcome(target: Any, before: SceneObservation, after: SceneObservation
         return _check_pick(pick, pick_before, state, name, settings)
     # Not found: hidden behind what was set in front of it (the camera faces the person, so "in
     # front of" is between it and the camera); it is taken to stand where it stood.
-    place = None if place_before is None else find_again(place_before, before, after, settings=settings) or place_before
+    place = None if place_before is None else \
+        find_again(place_before, before, after, settings=settings, exclude=pick) or place_before
     place2_before = getattr(target, "place2", None)
-    place2 = None if place2_before is None else find_again(place2_before, before, after, settings=settings) or place2_before
+    place2 = None if place2_before is None else \
+        find_again(place2_before, before, after, settings=settings, exclude=pick) or place2_before
     ref = f"the {place_before.color} {place_before.shape}" if place_before is not None else "the table"
     if Proprio.from_array(state).closed:
         return OutcomeCheck(False, f"{name} is still in my hand" if holds_something(state)
