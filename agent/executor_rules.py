@@ -9,6 +9,8 @@ policy's runtime rules (``policy/inference/rules.py``; the same :class:`policy.i
   runs as "pick up the X", then the placement (needs ``steering``).
 * ``step_back``: after the policy's motion ends with the hand open, rise clear and (``home``) go
   home, so the look that judges the motion sees the table without the arm over what it set down.
+* ``release_ends``: a put-down's motion ends when the hand lets go of what it held; the policy,
+  asked on, starts its reach again and knocks over what it had just stacked.
 * ``homing``: a motion that starts with an empty hand away from home first goes home.
 * ``put_back``: "no, the other one" with the wrong object in the hand runs a proprio-only motion
   back to where it stood; off, the policy is asked with the words.
@@ -42,6 +44,11 @@ class StepBack:
 
 
 @dataclass(frozen=True)
+class ReleaseEnds:
+    name: ClassVar[str] = "release_ends"
+
+
+@dataclass(frozen=True)
 class Homing:
     name: ClassVar[str] = "homing"
     # An empty hand farther than this (m) from home goes home first.
@@ -54,7 +61,7 @@ class PutBack:
 
 
 #: name -> executor rule config class.
-EXECUTOR_RULES: dict[str, type] = {cls.name: cls for cls in (Steering, Staging, StepBack, Homing, PutBack)}
+EXECUTOR_RULES: dict[str, type] = {cls.name: cls for cls in (Steering, Staging, StepBack, ReleaseEnds, Homing, PutBack)}
 
 #: Every rule ``--rules`` knows: the policy runtime's, then the executor's.
 ALL_RULES: dict[str, type] = {**RULES, **EXECUTOR_RULES}
@@ -71,5 +78,5 @@ def executor_kwargs(rules: RuleSet) -> dict[str, Any]:
     steering, homing, step_back = rules.get("steering"), rules.get("homing"), rules.get("step_back")
     return {"steer": steering is not None, "snap_iou": steering.snap_iou if steering is not None else None,
             "stage_close": rules.on("staging"), "step_back": step_back is not None,
-            "step_back_home": step_back is not None and step_back.home,
+            "step_back_home": step_back is not None and step_back.home, "release_ends": rules.on("release_ends"),
             "home_m": homing.home_m if homing is not None else None, "put_back": rules.on("put_back")}

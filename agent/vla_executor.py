@@ -24,7 +24,8 @@ bowl on the table at the spot (``agent/relation_spot.py``).
 
 A motion ends when the policy writes "done", stands still for ``still_chunks`` chunks, runs out of
 ``max_steps``, or (proprio) the fingers close on nothing after having held something: it slipped
-out. With the hand open at the end it then rises straight up (``step_back``), so no finger stays
+out; or (``release_ends``) the hand opens after having held something: it set the object down.
+With the hand open at the end it then rises straight up (``step_back``), so no finger stays
 against what it set down, and goes home (``step_back_home``), so the agent's look afterwards
 (``agent/outcome_check.py``) sees the table without the arm over it.
 
@@ -86,7 +87,7 @@ class VLAExecutor:
                  still_chunks: int = 3, still_m: float = 0.004, steer: bool = True,
                  snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: Optional[float] = 0.05,
                  step_back: bool = True, stage_close: bool = True, put_back: bool = True,
-                 step_back_home: bool = True,
+                 step_back_home: bool = True, release_ends: bool = True,
                  fetch_set_down: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
@@ -115,6 +116,7 @@ class VLAExecutor:
         #: After the policy's motion ends with the hand open, rise clear before the agent looks.
         self.step_back = step_back
         self.step_back_home = step_back_home
+        self.release_ends = release_ends
         self._stepping_back: Any = None  # None: the policy's motion is still on; False: no need
         #: A placement whose object stands closer to its destination than any demonstration set
         #: them is done in two stages: "pick up the X", then, holding it, the placement.
@@ -273,6 +275,10 @@ class VLAExecutor:
             # It held something and the fingers have now closed on nothing: it slipped out. The
             # motion is over; the agent's look after it sees where the object went.
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]", scripted=True), True
+        elif self._held and not hand.closed and self.release_ends:
+            # It held something and has let go: the put-down is over. Asked on, the policy starts
+            # its reach again from there and knocks over what it has just set down.
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[released]", scripted=True), True
         chunk = self.runtime.predict_chunk(obs, instruction, turns)
         notice = getattr(chunk, "notice", None)
         if getattr(chunk, "holding", False):  # a remote policy server is down (agent/remote_runtime.py)

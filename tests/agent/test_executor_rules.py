@@ -23,13 +23,15 @@ def test_none_switches_every_part_off():
     runtime_rules, around = parse_rules("none")
     assert runtime_rules.names == () and around.names == ()
     assert executor_kwargs(around) == {"steer": False, "snap_iou": None, "stage_close": False, "step_back": False,
-                                       "step_back_home": False, "home_m": None, "put_back": False}
+                                       "step_back_home": False, "release_ends": False, "home_m": None,
+                                       "put_back": False}
 
 
 def test_names_split_between_the_runtime_and_the_executor():
     runtime_rules, around = parse_rules("phase_gate,step_back")
     assert runtime_rules.names == ("phase_gate",) and around.names == ("step_back",)
-    assert set(ALL_RULES) == set(RULES) | {"steering", "staging", "step_back", "homing", "put_back"}
+    assert set(ALL_RULES) == set(RULES) | {"steering", "staging", "step_back", "release_ends", "homing",
+                                                  "put_back"}
     with pytest.raises(ValueError, match="unknown rule 'homeing'"):
         parse_rules("homeing")
 

@@ -133,3 +133,23 @@ def test_the_side_words_of_the_agents_instruction_follow_the_scenes_viewpoint(po
     off = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().without("side_words")))
     VLAExecutor(off).reset(_SpokenTarget("pick up the red cube on the left", viewpoint="robot"))
     assert not off.settings.rules.on("side_words")  # switched off stays off
+
+
+def test_letting_go_of_what_it_held_ends_the_put_down_without_asking_the_policy_again(policy):
+    runtime = VLARuntime(policy)
+    said = _spy(runtime)
+    executor = VLAExecutor(runtime, max_steps=10 * policy.config.chunk_size)
+    executor.reset(_Target("put the red cube on the blue cube"))
+    executor.select_action(_hand(z=0.1, opening=0.5, command=1.0), "", [])  # carrying it
+    out = executor.select_action(_hand(z=0.08, opening=0.6, command=0.0), "", [])  # let go on top
+    assert len(said) == 1 and out.raw_text == "[step back]"
+
+
+def test_with_release_ends_off_the_policy_is_asked_on_after_letting_go(policy):
+    runtime = VLARuntime(policy)
+    said = _spy(runtime)
+    executor = VLAExecutor(runtime, max_steps=10 * policy.config.chunk_size, release_ends=False)
+    executor.reset(_Target("put the red cube on the blue cube"))
+    executor.select_action(_hand(z=0.1, opening=0.5, command=1.0), "", [])
+    executor.select_action(_hand(z=0.08, opening=0.6, command=0.0), "", [])
+    assert len(said) == 2
