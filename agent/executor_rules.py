@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Optional
 
 from policy.inference.rules import RULES, RuleSet
 
+from agent.put_back_motion import CLEAR_MARGIN
+
 
 @dataclass(frozen=True)
 class Steering:
@@ -41,6 +43,9 @@ class StepBack:
     name: ClassVar[str] = "step_back"
     # Then go to the home pose: an arm left over the bowl hides the object and corrupts its measure.
     home: bool = True
+    # Rise with the fingers narrowed to the held opening plus this (None: wide open), off a bowl's
+    # wall a wide-open finger presses on and would lift the bowl with.
+    clear_margin: Optional[float] = CLEAR_MARGIN
 
 
 @dataclass(frozen=True)
@@ -79,4 +84,5 @@ def executor_kwargs(rules: RuleSet) -> dict[str, Any]:
     return {"steer": steering is not None, "snap_iou": steering.snap_iou if steering is not None else None,
             "stage_close": rules.on("staging"), "step_back": step_back is not None,
             "step_back_home": step_back is not None and step_back.home, "release_ends": rules.on("release_ends"),
+            "clear_margin": step_back.clear_margin if step_back is not None else None,
             "home_m": homing.home_m if homing is not None else None, "put_back": rules.on("put_back")}

@@ -16,7 +16,9 @@ the perceived point; nothing here looks at the simulator's poses.
   on another object) and an empty hand: open, rise to ``carry_z``, go over it, lower straight
   down to its centre, close, and lift it back to ``carry_z``; then on as above. Without
   ``return_to`` the motion ends there, holding it (the first stage of a new placement).
-- Otherwise (never closed, or closed on nothing): open and rise straight up ``retreat_m``.
+- Otherwise (never closed, or closed on nothing): open and rise straight up ``retreat_m``. With
+  ``clear_opening`` (just wider than what the hand held) the fingers first narrow to it: opened
+  wide inside a bowl, a finger presses on the wall and, rising, lifts the bowl by friction.
 - With ``home`` (a grasp-point position), it then goes there: the learned policy's
   demonstrations all start from the arm's home pose, and its next motion starts best from it.
 
@@ -38,6 +40,9 @@ from common.proprio import Proprio, holds_something
 from sim.arm import ACTION_DIM
 
 OPEN, CLOSED = 0.0, 1.0
+#: After a put-down the fingers narrow to the held object's opening plus this (0..1 of 8 cm)
+#: before rising (``clear_opening``), off a bowl's wall they were pressed against.
+CLEAR_MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,16 @@ class PutBackMotion:
 
     def __init__(self, return_to: Optional[tuple[float, float, float]], chunk_size: int = 4,
                  settings: PutBackSettings = PutBackSettings(), home: Optional[np.ndarray] = None,
-                 grasped_at: Optional[np.ndarray] = None, fetch_from: Optional[np.ndarray] = None) -> None:
+                 grasped_at: Optional[np.ndarray] = None, fetch_from: Optional[np.ndarray] = None,
+                 clear_opening: Optional[float] = None) -> None:
         if return_to is None and fetch_from is None:
             raise ValueError("a put-back needs where to put it (return_to) or what to fetch (fetch_from)")
         self.return_to = None if return_to is None else np.asarray(return_to, dtype=np.float64)
         self.fetch_from = None if fetch_from is None else np.asarray(fetch_from, dtype=np.float64)
         self.grasped_at = None if grasped_at is None else np.asarray(grasped_at, dtype=np.float64)
         self.home = None if home is None else np.asarray(home, dtype=np.float64)
+        # The gripper command whose finger opening is ``clear_opening`` (opening = 1 - command).
+        self.clear_grip = None if clear_opening is None else float(np.clip(1.0 - clear_opening, OPEN, 0.45))
         self.chunk_size = chunk_size
         self.settings = settings
         self._plan: Optional[list[tuple[str, Optional[np.ndarray], float]]] = None
@@ -113,7 +121,9 @@ class PutBackMotion:
         assert self.return_to is not None
         if not holding:
             up = np.array([ee[0], ee[1], max(float(ee[2]), float(self.return_to[2])) + s.retreat_m])
-            return [("open", None, OPEN), ("rise", up, OPEN)]
+            if self.clear_grip is None:
+                return [("open", None, OPEN), ("rise", up, OPEN)]
+            return [("open", None, OPEN), ("narrow", None, self.clear_grip), ("rise", up, self.clear_grip)]
         carry = max(s.carry_z, float(ee[2]))
         x, y, z = self.return_to if self.grasped_at is None else self.grasped_at
         return [

@@ -61,7 +61,7 @@ import numpy as np
 from common.proprio import Proprio, holds_something
 
 from agent.context import TargetUnreachable
-from agent.put_back_motion import PutBackMotion
+from agent.put_back_motion import CLEAR_MARGIN, PutBackMotion
 from agent.relation_spot import composed_instruction, spot_of
 from policy.types import PolicyOutput
 
@@ -88,6 +88,7 @@ class VLAExecutor:
                  snap_iou: Optional[float] = DEFAULT_SNAP_IOU, home_m: Optional[float] = 0.05,
                  step_back: bool = True, stage_close: bool = True, put_back: bool = True,
                  step_back_home: bool = True, release_ends: bool = True,
+                 clear_margin: Optional[float] = CLEAR_MARGIN,
                  fetch_set_down: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
@@ -117,12 +118,14 @@ class VLAExecutor:
         self.step_back = step_back
         self.step_back_home = step_back_home
         self.release_ends = release_ends
+        self.clear_margin = clear_margin
         self._stepping_back: Any = None  # None: the policy's motion is still on; False: no need
         #: A placement whose object stands closer to its destination than any demonstration set
         #: them is done in two stages: "pick up the X", then, holding it, the placement.
         self.stage_close = stage_close
         self._then: Any = None  # (target, instruction, spot) of the placement stage still to come
         self._held = False  # the hand held something during this motion (a later empty close: dropped)
+        self._held_opening: Optional[float] = None  # the finger opening while it last held something
         #: Fetch what rests in a bowl or on another object with a proprio-only grasp (module doc).
         self.fetch_set_down = fetch_set_down
         self._fetch: Optional[PutBackMotion] = None  # the fetch stage of a new placement
@@ -180,6 +183,7 @@ class VLAExecutor:
         self._homing = None
         self._stepping_back = None
         self._held = False
+        self._held_opening = None
         self._then = None
         self._fetch = None
         if self._put_back is None and self.steerable and self.fetch_set_down and resting_on(target) is not None:
@@ -256,7 +260,9 @@ class VLAExecutor:
         something (a pick) it ends where it is."""
         if self._stepping_back is True:
             home = self._home if self.step_back_home else None
-            self._stepping_back = (PutBackMotion(tuple(float(v) for v in state[:3]), home=home)
+            clear = None if self._held_opening is None or self.clear_margin is None \
+                else min(1.0, self._held_opening + self.clear_margin)
+            self._stepping_back = (PutBackMotion(tuple(float(v) for v in state[:3]), home=home, clear_opening=clear)
                                    if not holds_something(state) else False)
         if self._stepping_back is False or self._stepping_back.done:
             self._finished = True
@@ -271,6 +277,7 @@ class VLAExecutor:
         hand = Proprio.from_array(obs["state"])
         if hand.holding:
             self._held = True
+            self._held_opening = hand.opening
         elif self._held and hand.shut:
             # It held something and the fingers have now closed on nothing: it slipped out. The
             # motion is over; the agent's look after it sees where the object went.

@@ -23,7 +23,7 @@ def test_none_switches_every_part_off():
     runtime_rules, around = parse_rules("none")
     assert runtime_rules.names == () and around.names == ()
     assert executor_kwargs(around) == {"steer": False, "snap_iou": None, "stage_close": False, "step_back": False,
-                                       "step_back_home": False, "release_ends": False, "home_m": None,
+                                       "step_back_home": False, "release_ends": False, "clear_margin": None, "home_m": None,
                                        "put_back": False}
 
 
