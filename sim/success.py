@@ -19,7 +19,8 @@ references on the free stretch joining them; in a region, inside that part of th
 reference. Every check also requires the object to be released (no robot contact) and at rest,
 and its references left free (none caught on the gripper: a bowl lifted on a finger with the
 object inside it is not a placement).
-``pick`` succeeds when the object is lifted >= 5 cm. In all tasks no uninvolved object may be
+``pick`` succeeds when the object is lifted >= 5 cm and is in the gripper (not set down on
+top of another object). In all tasks no uninvolved object may be
 pushed more than 2 cm.
 """
 
@@ -116,6 +117,8 @@ def _check_pick(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessR
     lift = float(world.positions[task.pick][2] - world.initial_positions[task.pick][2])
     if lift < LIFT_HEIGHT:
         return SuccessReport(False, f"lifted {lift:.3f} m < {LIFT_HEIGHT} m")
+    if not world.touching_robot.get(task.pick, False):
+        return SuccessReport(False, f"{lift:.3f} m up but not in the gripper (set down on something)")
     return SuccessReport(True, f"lifted {lift:.3f} m")
 
 

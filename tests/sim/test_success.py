@@ -21,10 +21,10 @@ def _scene(viewpoint: str = "user") -> SceneSpec:
     )
 
 
-def _world(scene: SceneSpec, **moved: tuple[float, float, float]) -> WorldState:
+def _world(scene: SceneSpec, held: str = "", **moved: tuple[float, float, float]) -> WorldState:
     start = {o.id: np.array([*o.position, 0.02 if o.shape != "bowl" else 0.0]) for o in scene.objects}
     now = {k: np.asarray(moved.get(k, v), dtype=float) for k, v in start.items()}
-    return WorldState(now, start, {k: 0.0 for k in now}, {k: False for k in now})
+    return WorldState(now, start, {k: 0.0 for k in now}, {k: k == held for k in now})
 
 
 def test_user_left_is_robot_right_and_front_is_toward_the_person() -> None:
@@ -41,9 +41,11 @@ def test_user_left_is_robot_right_and_front_is_toward_the_person() -> None:
 def test_pick_needs_five_centimetres_and_nothing_else_pushed() -> None:
     scene = _scene()
     task = TaskSpec(pick="a")
-    assert not check_success(task, scene, _world(scene, a=(0.55, 0.12, 0.06))).success
-    assert check_success(task, scene, _world(scene, a=(0.55, 0.12, 0.08))).success
-    pushed = _world(scene, a=(0.55, 0.12, 0.08), b=(0.48, -0.15, 0.02))
+    assert not check_success(task, scene, _world(scene, held="a", a=(0.55, 0.12, 0.06))).success
+    assert check_success(task, scene, _world(scene, held="a", a=(0.55, 0.12, 0.08))).success
+    set_down_on_b = check_success(task, scene, _world(scene, a=(0.45, -0.15, 0.07)))
+    assert not set_down_on_b.success and "not in the gripper" in set_down_on_b.reason
+    pushed = _world(scene, held="a", a=(0.55, 0.12, 0.08), b=(0.48, -0.15, 0.02))
     report = check_success(task, scene, pushed)
     assert not report.success and "b" in report.reason
 
