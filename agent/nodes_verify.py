@@ -12,17 +12,20 @@ ball), and a reference it hides is aimed at where it stood (``outcome_check.aim_
 The instruction's outcome, and what the robot says about it, is that own look and nothing else:
 the simulator's success check never reaches the agent (the episode runner scores the table
 afterwards, and reports how often the two agree: ``verdict_accuracy``). A motion that ran out of
-control steps is looked at too, but not retried.
+control steps is looked at too, but not retried; nor is an object that ended outside the arm's
+workspace (a ball that rolled off the table's reachable part: "..., out of my reach").
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 from langgraph.runtime import Runtime
 
 from common.proprio import holds_something
 from perception.types import Candidate, GroundingResult, PerceivedObject, SceneObservation
+from sim.safety import SafetyEnvelope
 
 from agent.context import AgentContext
 from agent.nodes_act import act_target
@@ -45,8 +48,12 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     retries = state.get("retries", 0)
     after, own = aim_again(target, after, own, holding)  # still holding: as the first look saw it
     place2 = _found_again(target.place2, scene, after)
+    reachable = own.done or own.pick is None or _within_reach(ctx, own.pick)
+    if not reachable:
+        own = replace(own, reason=f"{own.reason}, out of my reach")
     if state.get("motion_finished") and not own.done \
             and retries < ctx.settings.max_retries \
+            and reachable \
             and own.pick is not None and (target.place is None or own.place in after.objects) \
             and (target.place2 is None or place2 is not None):
         # (A reference hidden from the new look, with nothing in the hand: nothing to aim at.)
@@ -60,6 +67,15 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         message = f"I tried to {done}, but {own.reason}."
     return {"outcome": Outcome(status="success" if own.done else "failed", success=own.done,
                                verified=True, acted_on=target.pick.sim_id, message=message)}
+
+
+def _within_reach(ctx: AgentContext, obj: PerceivedObject) -> bool:
+    """``obj`` stands where the arm may go (its safety envelope's workspace, seen from above):
+    a ball that rolled off past it is not retried."""
+    envelope = getattr(ctx.arm, "safety", None) or SafetyEnvelope()
+    x, y = float(obj.position[0]), float(obj.position[1])
+    (x0, y0, _), (x1, y1, _) = envelope.workspace_min, envelope.workspace_max
+    return x0 <= x <= x1 and y0 <= y <= y1
 
 
 def _found_again(obj: Optional[PerceivedObject], before: SceneObservation,
