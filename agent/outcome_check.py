@@ -71,16 +71,18 @@ def find_again(obj: PerceivedObject, before: SceneObservation, after: SceneObser
     """``obj`` (perceived in ``before``) in the new look ``after``, or None.
 
     Candidates share its colour (a cube in a bowl can read as a cylinder, or a bowl), and are not
-    ``exclude`` (the object already found as the one moved, when finding its reference); one that
-    looks like another same-colour object (a twin, or the black bowl the black cube was put in:
-    same shape, similar extent) standing where that object stood in ``before`` is that object.
+    ``exclude`` (the object already found as the one moved, when finding its reference); of those
+    that look like another same-colour object (a twin, or the black bowl the black cube was put
+    in: same shape, similar extent) standing where that object stood in ``before``, the closest
+    in extent is that object (:func:`_claim`).
     Of the rest: the one still (or straight above) where ``obj`` stood; else, of its shape and
     extent if any are (a small cube is not the large cube it was set on), else of its shape, the
     one nearest ``near_xy`` (where the hand let go), else nearest where ``obj`` stood.
     """
     others = [o for o in before.objects if o.color == obj.color and o.index != obj.index]
+    claimed = [_claim(t, after, settings) for t in others]
     alike = [o for o in after.objects if o.color == obj.color and o is not exclude
-             and not any(_looks_like(o, t) and _dist(o.position, t.position) <= settings.unmoved_m for t in others)]
+             and not any(o is c for c in claimed)]
     if not alike:
         return None
     unmoved = [o for o in alike if _dist(o.position, obj.position) <= settings.unmoved_m]
@@ -89,6 +91,15 @@ def find_again(obj: PerceivedObject, before: SceneObservation, after: SceneObser
     pool = [o for o in alike if _looks_like(o, obj)] or [o for o in alike if o.shape == obj.shape] or alike
     anchor = np.asarray(near_xy[:2] if near_xy is not None else obj.position[:2], dtype=np.float64)
     return min(pool, key=lambda o: _dist(o.position, anchor))
+
+
+def _claim(other: PerceivedObject, after: SceneObservation, settings: OutcomeSettings) -> Optional[PerceivedObject]:
+    """The object of the new look that is ``other`` still where it stood: of those that look like
+    it there, the one closest in extent. One only: the cyan cube set in the cyan bowl can read as
+    a small bowl there too, and is then the object looked for, not a second bowl."""
+    there = [o for o in after.objects if o.color == other.color and _looks_like(o, other)
+             and _dist(o.position, other.position) <= settings.unmoved_m]
+    return min(there, key=lambda o: abs(float(o.extent or 0.0) - float(other.extent or 0.0)), default=None)
 
 
 def check_outcome(target: Any, before: SceneObservation, after: SceneObservation, state: np.ndarray,

@@ -55,3 +55,23 @@ def test_a_small_cube_that_fell_beside_the_big_one_is_not_taken_for_it(env: Tabl
     assert not verdict.done
     assert verdict.pick is not None and verdict.pick.sim_id == "back"
     assert verdict.place is not None and verdict.place.sim_id == "big"
+
+
+def test_a_cube_in_a_bowl_of_its_own_colour_is_found_in_it() -> None:
+    scene = SceneSpec(objects=[
+        ObjectSpec(id="bowl", shape="bowl", color="cyan", size="small", position=(0.54, -0.02)),
+        ObjectSpec(id="cube", shape="cube", color="cyan", size="medium", position=(0.47, 0.17)),
+        ObjectSpec(id="gray", shape="cube", color="gray", size="large", position=(0.40, 0.0)),
+    ])
+    env = TabletopEnv(image_size=96)
+    try:
+        env.reset(seed=0, options={"scene": scene, "task": TaskSpec(pick="cube", place="bowl", relation="in")})
+        before = _look(env)
+        seen = {o.sim_id: o for o in before.objects}
+        target = ActTarget(pick=seen["cube"], place=seen["bowl"], relation="in", instruction="")
+        _put(env, "cube", (0.542, -0.018, 0.035))
+        verdict = check_outcome(target, before, _look(env), LET_GO_OVER_THE_BIG_CUBE)
+        assert verdict.pick is not None and verdict.pick.sim_id == "cube"
+        assert verdict.place is not None and verdict.place.sim_id == "bowl" and verdict.done
+    finally:
+        env.close()
