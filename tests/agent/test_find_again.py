@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from agent.context import ActTarget
-from agent.outcome_check import check_outcome
+from agent.outcome_check import check_outcome, find_again
 from perception.proposals import perceive
-from perception.types import SceneObservation
+from perception.types import PerceivedObject, SceneObservation
 from sim.scene import ObjectSpec, SceneSpec
 from sim.tabletop_env import TabletopEnv
 from sim.tasks import TaskSpec
@@ -57,21 +57,15 @@ def test_a_small_cube_that_fell_beside_the_big_one_is_not_taken_for_it(env: Tabl
     assert verdict.place is not None and verdict.place.sim_id == "big"
 
 
-def test_a_cube_in_a_bowl_of_its_own_colour_is_found_in_it() -> None:
-    scene = SceneSpec(objects=[
-        ObjectSpec(id="bowl", shape="bowl", color="cyan", size="small", position=(0.54, -0.02)),
-        ObjectSpec(id="cube", shape="cube", color="cyan", size="medium", position=(0.47, 0.17)),
-        ObjectSpec(id="gray", shape="cube", color="gray", size="large", position=(0.40, 0.0)),
-    ])
-    env = TabletopEnv(image_size=96)
-    try:
-        env.reset(seed=0, options={"scene": scene, "task": TaskSpec(pick="cube", place="bowl", relation="in")})
-        before = _look(env)
-        seen = {o.sim_id: o for o in before.objects}
-        target = ActTarget(pick=seen["cube"], place=seen["bowl"], relation="in", instruction="")
-        _put(env, "cube", (0.542, -0.018, 0.035))
-        verdict = check_outcome(target, before, _look(env), LET_GO_OVER_THE_BIG_CUBE)
-        assert verdict.pick is not None and verdict.pick.sim_id == "cube"
-        assert verdict.place is not None and verdict.place.sim_id == "bowl" and verdict.done
-    finally:
-        env.close()
+def _seen(index: int, shape: str, extent: float, x: float, y: float) -> PerceivedObject:
+    return PerceivedObject(index=index, color="cyan", shape=shape, size="small", position=(x, y, 0.03),
+                           box=(1, 1, 5, 5), extent=extent, height=0.05)
+
+
+def test_a_cube_in_a_bowl_of_its_own_colour_read_as_a_second_bowl_is_the_cube() -> None:
+    # As perceived on seed 14037: the cube in the cyan bowl reads as a small cyan bowl there.
+    bowl, cube = _seen(1, "bowl", 0.113, 0.538, -0.023), _seen(2, "cube", 0.061, 0.470, 0.174)
+    before = SceneObservation(objects=[bowl, cube])
+    after = SceneObservation(objects=[_seen(1, "bowl", 0.114, 0.537, -0.023), _seen(2, "bowl", 0.067, 0.541, -0.018)])
+    found = find_again(cube, before, after)
+    assert found is not None and found.extent == 0.067
