@@ -98,7 +98,7 @@ def project_phrases(seeds: range, commands: int, answers: int, corrections: int,
         c, c0 = (str(x) for x in rng.choice(["red", "green", "blue", "yellow", "cyan", "brown"], 2, replace=False))
         text = str(rng.choice(CORRECTION_PHRASES[form])).format(c=c, c0=c0, n="cube", n0="ball")
         phrases.append(TestPhrase(text, "correction", f"cor-{k}"))
-        contexts[f"cor-{k}"] = PhraseContext(SceneVocabulary.of(sc.scene.objects))
+        contexts[f"cor-{k}"] = PhraseContext(SceneVocabulary.of(sc.scene.objects), "correction")
     colors = ["cyan", "brown", "gray", "purple", "orange", "pink", "yellow", "black", "white", "green", "red", "blue"]
     shapes = ["cylinder", "bowl", "ball", "cube", "block", "sphere"]
     for k in range(lexicon):

@@ -11,9 +11,11 @@
 3. every candidate is scored: does it parse into an intent that fits the scene (a command), or
    into the kind of answer the question expects (a colour, a side, a number, yes/no), plus
    whisper's log-probability, minus how far each repair is from what was heard;
-4. the reading carries a confidence; below `act_confidence`, or after a repair that does not
-   sound alike enough, `Reading.confirm` is the question to ask first ("Did you say the cyan
-   cylinder?");
+4. the reading carries a confidence, and `Reading.confirm` is the question to ask first ("Did
+   you say the cyan cylinder?") when `perception.speech.confirmation` finds a doubt: a repair
+   that does not sound alike enough, a low confidence, or another candidate that means something
+   else scoring close to the chosen one (a greedy text with an unsure meaning word is first
+   expanded by the beam search so that this check sees the alternatives);
 5. noise gets no text: nothing when the detector found no speech, whisper says "no speech",
    the text repeats itself ("blah, blah, blah"), or it holds no word the robot understands and
    whisper was unsure of it.
@@ -29,10 +31,14 @@ from typing import Iterable, Literal, Optional
 
 from perception.lexicon import COLOR_WORDS, NUMBER_WORDS, ORDINAL_WORDS, SHAPE_WORDS, default_lexicon
 from perception.referring import ReferringExpression, ReferringParser
+from perception.speech.confirmation import (ConfirmConfig, CorrectionMeaning, doubtful_words, intent_key,
+                                            meanings_conflict)
 from perception.speech.phonetic import Match, PhoneticMatcher, similarity
-from perception.speech.stt import DOMAIN_PROMPT, Hypothesis, NBest
+from perception.speech.stt import CORRECTION_PROMPT, DOMAIN_PROMPT, Hypothesis, NBest
 
-ExpectedAnswer = Literal["command", "choice", "color", "side", "number", "yes_no"]
+#: What the robot expects to hear: a command, an answer of some type, or (while or right after
+#: it moves) a correction.
+ExpectedAnswer = Literal["command", "choice", "color", "side", "number", "yes_no", "correction"]
 
 #: Canonical words offered as repairs (everyday synonyms are left to the person).
 CANONICAL_COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "brown", "gray", "white",
@@ -78,8 +84,10 @@ class SceneVocabulary:
         return any((color is None or c == color) and (shape is None or s == shape) for c, s in self.objects)
 
 
-def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT) -> str:
-    """The decoder prompt: the robot's vocabulary plus the names of what is on the table."""
+def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT, expected: str = "command") -> str:
+    """The decoder prompt: the robot's vocabulary (the correction forms while it moves) plus the
+    names of what is on the table."""
+    base = CORRECTION_PROMPT if expected == "correction" and base == DOMAIN_PROMPT else base
     names = vocabulary.names()
     return base if not names else f"{base} On the table: the {', the '.join(names)}."
 
@@ -114,16 +122,29 @@ class Reading:
     confirm: str = ""
     # whether the beam search ran (the greedy text was not good enough)
     used_beam: bool = False
+    # why it asks: "repair" | "low_confidence" | "disagreement" ("" when it does not)
+    doubt: str = ""
+    # the best candidate meaning something else, and how far below the reading it scored
+    rival: str = ""
+    rival_gap: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One reading of one hypothesis (as heard or repaired) and its score."""
+
+    score: float
+    hypothesis: Hypothesis
+    text: str
+    repairs: tuple[Match, ...]
 
 
 @dataclass(frozen=True)
 class ReaderConfig:
     """Thresholds of `CommandReader` (fit scores are in `CommandReader.fit` units)."""
 
-    # below this confidence the robot asks before acting
-    act_confidence: float = 0.3
-    # a repair that sounds less alike than this is confirmed first
-    confirm_similarity: float = 0.85
+    # when to ask "did you say ...?" before acting
+    confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
     # greedy text is taken without beam search at this fit (+0.5 for a command: it has a verb)
     # and avg_logprob
     greedy_fit: float = 1.0
@@ -142,30 +163,52 @@ class CommandReader:
 
     config: ReaderConfig = field(default_factory=ReaderConfig)
     parser: ReferringParser = field(default_factory=ReferringParser)
+    # what a correction means (`agent.interjection`, passed in): rescoring and the disagreement
+    # check use it while the robot expects a correction; None: the words' own content
+    correction_meaning: Optional[CorrectionMeaning] = None
 
     def read(self, nbest: NBest, vocabulary: SceneVocabulary = SceneVocabulary(),
              expected: ExpectedAnswer = "command") -> Reading:
         if not nbest.hypotheses:
             return Reading("", "", 0.0)
         greedy = nbest.hypotheses[0]
-        if (not nbest.expanded and greedy.avg_logprob >= self.config.greedy_logprob
-                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit + 0.5 * (expected == "command")
-                and not self._unknown_words(greedy.text)):
-            return self._finish(greedy, greedy.text, (), nbest, vocabulary, expected, False)
+        if not nbest.expanded and self._greedy_is_enough(greedy, vocabulary, expected):
+            fit = self.fit(greedy.text, vocabulary, expected)
+            return self._finish([_Candidate(fit + greedy.avg_logprob, greedy, greedy.text, ())], nbest, vocabulary,
+                                expected, False)
         used_beam = not nbest.expanded
         nbest.expand(self.config.beam_size)
-        best: tuple[float, Hypothesis, str, tuple[Match, ...]] | None = None
+        scored: list[_Candidate] = []
         for hyp in nbest.hypotheses:
             for text, repairs in self.candidates(hyp.text, vocabulary):
                 score = (self.fit(text, vocabulary, expected) + max(hyp.avg_logprob, -5.0)
                          + sum(math.log(max(m.similarity, 1e-3)) for m in repairs))
-                if best is None or score > best[0]:
-                    best = (score, hyp, text, repairs)
-        assert best is not None
-        return self._finish(best[1], best[2], best[3], nbest, vocabulary, expected, used_beam)
+                scored.append(_Candidate(score, hyp, text, repairs))
+        scored.sort(key=lambda c: -c.score)
+        return self._finish(scored, nbest, vocabulary, expected, used_beam)
 
-    def _finish(self, hyp: Hypothesis, text: str, repairs: tuple[Match, ...], nbest: NBest,
-                vocabulary: SceneVocabulary, expected: ExpectedAnswer, used_beam: bool) -> Reading:
+    def _greedy_is_enough(self, greedy: Hypothesis, vocabulary: SceneVocabulary, expected: ExpectedAnswer) -> bool:
+        """The greedy text fits what is expected, whisper was sure of it, and of its meaning words."""
+        confirm = self.config.confirm
+        return (greedy.avg_logprob >= self.config.greedy_logprob
+                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit + 0.5 * (expected == "command")
+                and not self._unknown_words(greedy.text)
+                and not (confirm.word_doubt and doubtful_words(greedy.words, confirm.word_confidence)))
+
+    def meaning(self, text: str, expected: ExpectedAnswer) -> object:
+        """What `text` means for the robot here (`confirmation.intent_key`)."""
+        return intent_key(text, expected, self.correction_meaning)
+
+    def _rival(self, scored: list["_Candidate"], expected: ExpectedAnswer) -> Optional["_Candidate"]:
+        """The best candidate that means something else than the chosen one, if any."""
+        chosen = self.meaning(scored[0].text, expected)
+        return next((c for c in scored[1:] if c.text != scored[0].text
+                     and meanings_conflict(self.meaning(c.text, expected), chosen)), None)
+
+    def _finish(self, scored: list["_Candidate"], nbest: NBest, vocabulary: SceneVocabulary,
+                expected: ExpectedAnswer, used_beam: bool) -> Reading:
+        best = scored[0]
+        hyp, text, repairs = best.hypothesis, best.text, best.repairs
         heard = nbest.hypotheses[0].text
         confidence = math.exp(max(hyp.avg_logprob, -5.0)) * (1.0 - nbest.no_speech_prob)
         confidence *= math.prod(m.similarity for m in repairs)
@@ -175,18 +218,25 @@ class CommandReader:
                 not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence):
             return Reading("", heard, 0.0, used_beam=used_beam)
         text = _tidy(text)
-        doubtful = [m for m in repairs if m.similarity < self.config.confirm_similarity]
+        policy = self.config.confirm
+        doubtful = [m for m in repairs if m.similarity < policy.confirm_similarity] if policy.repair else []
+        rival = self._rival(scored, expected) if len(scored) > 1 else None
+        gap = None if rival is None else best.score - rival.score
+        doubt = ("repair" if doubtful else "low_confidence" if policy.low_confidence and confidence < policy.act_confidence
+                 else "disagreement" if policy.disagreement and gap is not None and gap < policy.disagreement_margin
+                 else "")
         confirm = ""
         if doubtful:
             confirm = f"Did you say {self._phrase_of(text, doubtful)}?"
-        elif confidence < self.config.act_confidence:
+        elif doubt:
             confirm = f'Did you say "{text}"?'
-        return Reading(text, heard, confidence, repairs, confirm, used_beam)
+        return Reading(text, heard, confidence, repairs, confirm, used_beam, doubt,
+                       _tidy(rival.text) if rival is not None else "", gap)
 
     # ---- candidates -------------------------------------------------------------------------
     def candidates(self, text: str, vocabulary: SceneVocabulary) -> list[tuple[str, tuple[Match, ...]]]:
         """`text` and its sound-alike repairs, each with the repairs made (at most `max_candidates`)."""
-        words = _tidy(text).lower().split()
+        words = _tidy(text).lower().replace(",", " ,").split()
         matcher = PhoneticMatcher((*_REPAIR_WORDS, *vocabulary.names()))
         slots: list[list[tuple[list[str], Optional[Match]]]] = []
         i = 0
@@ -202,6 +252,11 @@ class CommandReader:
                 continue
             word = words[i]
             options = [([word], None)]
+            if (i > 0 and words[i - 1] in COLOR_WORDS and word not in SHAPE_WORDS and word not in COLOR_WORDS
+                    and word != "one" and default_lexicon().tokenize(word)[0].kind in ("stop", "unknown")):
+                # "the orange here": a colour with no head noun; the next word may be a shape word
+                # whose opening whisper lost ("sphere")
+                options += [([p], Match(word, p, s)) for p in CANONICAL_SHAPES if (s := similarity(word, p)) >= 0.5]
             if (word in COLOR_WORDS or word in SHAPE_WORDS) and not self._pair_fits(words, i, vocabulary):
                 # a known word naming nothing on the table may be a mis-hearing ("blue ball" for "blue bowl")
                 table = COLOR_WORDS if word in COLOR_WORDS else SHAPE_WORDS
@@ -241,6 +296,8 @@ class CommandReader:
         unknown = -0.5 * sum(1 for t in tokens if t.kind == "unknown" and not _filler(t.text))
         if expected == "command":
             return self._command_fit(text, vocabulary) + unknown
+        if expected == "correction":
+            return self._correction_fit(text, tokens, vocabulary) + unknown
         kinds = {t.kind for t in tokens}
         words = {t.text for t in tokens}
         colors = [t.value for t in tokens if t.kind == "color"]
@@ -254,6 +311,18 @@ class CommandReader:
                and named_fits}[expected]
         return (1.0 if hit else -0.5) + unknown
 
+    def _correction_fit(self, text: str, tokens: list, vocabulary: SceneVocabulary) -> float:
+        """+1 for a correction (by the correction reader when one was given, else a control or
+        marker word), -0.5 for anything else; -1 for each object it names that is not there."""
+        if self.correction_meaning is not None:
+            is_correction = self.correction_meaning(text) is not None
+        else:
+            is_correction = any(t.text in _CONTROL_WORDS or t.text in ("not", "instead") for t in tokens)
+        colors = [t.value for t in tokens if t.kind == "color"]
+        shapes = [t.value for t in tokens if t.kind == "shape"]
+        missing = sum(not vocabulary.fits(c, None) for c in colors) + sum(not vocabulary.fits(None, sh) for sh in shapes)
+        return (1.0 if is_correction else -0.5) - missing
+
     def _command_fit(self, text: str, vocabulary: SceneVocabulary) -> float:
         parsed = self.parser.parse_instruction(text)
         score = 0.5 if any(t.kind == "verb" for t in default_lexicon().tokenize(text)) else 0.0
@@ -261,6 +330,10 @@ class CommandReader:
             if expr is None:
                 continue
             score += _expression_fit(expr, vocabulary)
+        if (parsed.pick is not None and parsed.place is not None and parsed.pick.shape is not None
+                and (parsed.pick.color, parsed.pick.shape) == (parsed.place.color, parsed.place.shape)
+                and sum((c, sh) == (parsed.pick.color, parsed.pick.shape) for c, sh in vocabulary.objects) == 1):
+            score -= 2.0  # the one object put into / onto itself
         return score
 
     def _phrase_of(self, text: str, repairs: list[Match]) -> str:
@@ -272,12 +345,14 @@ class CommandReader:
         return f'"{text}"'
 
     def _is_unknown(self, word: str) -> bool:
+        if word == ",":
+            return False
         tokens = default_lexicon().tokenize(word)
         return (len(tokens) == 1 and tokens[0].kind == "unknown" and not _filler(word) and word not in _CONTROL_WORDS
                 and word not in _CONVERSATIONAL)
 
     def _unknown_words(self, text: str) -> list[str]:
-        return [w for w in _tidy(text).lower().split() if self._is_unknown(w)]
+        return [w for w in _words(text) if self._is_unknown(w)]
 
     def _on_topic(self, text: str) -> bool:
         tokens = default_lexicon().tokenize(text)
@@ -289,7 +364,9 @@ def _expression_fit(expr: ReferringExpression, vocabulary: SceneVocabulary) -> f
     """+1 when the phrase names something on the table, -1 when it names nothing there."""
     if expr.color is None and expr.shape is None:
         return 0.0 if (expr.pronoun or expr.has_content) else -0.5
-    return 1.0 if vocabulary.fits(expr.color, expr.shape) else -1.0
+    if not vocabulary.fits(expr.color, expr.shape):
+        return -1.0
+    return 0.5 if expr.shape is None and not expr.pronoun else 1.0  # "the orange": a colour with no head
 
 
 def _filler(word: str) -> bool:
@@ -300,8 +377,16 @@ _DIGITS = {str(v): k for k, v in NUMBER_WORDS.items()}
 
 
 def _tidy(text: str) -> str:
-    """Whisper's punctuation dropped, digits spelled, words single-spaced ("Number 2." -> "Number two")."""
-    return " ".join(_DIGITS.get(w, w) for w in re.sub(r"[^\w\s'-]", " ", text).split())
+    """Whisper's punctuation dropped but for commas (the correction reader splits clauses at
+    them), digits spelled, words single-spaced ("Number 2." -> "Number two", "No, the cube")."""
+    tokens = re.findall(r"[\w'-]+|,", text)
+    out = " ".join(_DIGITS.get(w, w) for w in tokens).replace(" ,", ",")
+    return re.sub(r",+", ",", out).strip(", ")
+
+
+def _words(text: str) -> list[str]:
+    """The words of `text`, lower case, without punctuation."""
+    return [_DIGITS.get(w, w) for w in re.findall(r"[\w'-]+", text.lower())]
 
 
 def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -> bool:
@@ -309,7 +394,7 @@ def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -
     over and over ("blah, blah, blah, blah"), or its own no-speech verdict."""
     if _NON_SPEECH.match(text):
         return True
-    words = _tidy(text).lower().split()
+    words = _words(text)
     odd = [w for w in words if w not in _CONTROL_WORDS and default_lexicon().tokenize(w)[0].kind == "unknown"]
     if odd and max(words.count(w) for w in odd) >= 3 and max(words.count(w) for w in odd) / len(words) >= 0.5:
         return True

@@ -101,7 +101,7 @@ def test_whisper_noise_outputs_are_noise(text):
 def test_off_topic_unsure_text_is_dropped_but_short_answers_are_kept():
     reader = CommandReader()
     assert reader.read(nbest(("I think the meeting moved", -0.9)), TABLE).text == ""
-    assert reader.read(nbest(("no no, the cube", -0.3)), TABLE).text == "no no the cube"
+    assert reader.read(nbest(("no no, the cube", -0.3)), TABLE).text == "no no, the cube"
     assert reader.read(nbest(("stop", -0.3)), TABLE).text == "stop"
 
 
