@@ -253,7 +253,7 @@ class CommandReader:
             word = words[i]
             options = [([word], None)]
             if (i > 0 and words[i - 1] in COLOR_WORDS and word not in SHAPE_WORDS and word not in COLOR_WORDS
-                    and word != "one" and default_lexicon().tokenize(word)[0].kind in ("stop", "unknown")):
+                    and word != "one" and [t.kind for t in default_lexicon().tokenize(word)][:1] in (["stop"], ["unknown"])):
                 # "the orange here": a colour with no head noun; the next word may be a shape word
                 # whose opening whisper lost ("sphere")
                 options += [([p], Match(word, p, s)) for p in CANONICAL_SHAPES if (s := similarity(word, p)) >= 0.5]

@@ -14,7 +14,8 @@ from perception.speech.audio_io import ScriptedAudioSource
 from perception.speech.channel import ChannelConfig, SpeechChannel
 from perception.speech.phonetic import PhoneticMatcher, similarity
 from perception.speech.stt import Hypothesis, NBest, Transcript
-from perception.speech.understanding import (CommandReader, SceneVocabulary, expected_answer, is_noise,
+from perception.speech.confirmation import ConfirmConfig
+from perception.speech.understanding import (CommandReader, ReaderConfig, SceneVocabulary, expected_answer, is_noise,
                                              scene_prompt)
 
 DATA = Path(__file__).parent / "data" / "speech"
@@ -162,3 +163,65 @@ def test_transcribe_scene_file_errors_name_file_and_field(tmp_path):
     bad.write_text("objects:\n  - {id: a, shape: cylindr, color: cyan, position: [0.5, 0.1]}\n")
     with pytest.raises(ValueError, match=r"bad.yaml: field objects.0.shape"):
         load_scene_vocabulary(bad)
+
+
+# ---- "did you say ...?" from the n-best list (perception.speech.confirmation) ----------------
+
+RED_GREEN = SceneVocabulary((("red", "cube"), ("green", "cube"), ("blue", "bowl")))
+
+
+def test_close_readings_that_mean_different_objects_ask_first():
+    # both cubes are on the table and whisper barely prefers one colour: do not guess
+    hyps = nbest(("pick up the red cube", -0.30), ("pick up the green cube", -0.36))
+    reading = CommandReader().read(hyps, RED_GREEN)
+    assert reading.text == "pick up the red cube"
+    assert reading.doubt == "disagreement" and reading.rival == "pick up the green cube"
+    assert reading.confirm == 'Did you say "pick up the red cube"?'
+    # the switchable part: with the n-best checks off it acts on the best reading
+    off = CommandReader(ReaderConfig(confirm=ConfirmConfig.off())).read(
+        nbest(("pick up the red cube", -0.30), ("pick up the green cube", -0.36)), RED_GREEN)
+    assert off.text == "pick up the red cube" and not off.confirm
+
+
+def test_close_readings_with_the_same_meaning_do_not_ask():
+    hyps = nbest(("grab the red cube", -0.30), ("pick up the red cube", -0.31), ("pick up the red", -0.32))
+    reading = CommandReader().read(hyps, RED_GREEN)
+    assert reading.text == "grab the red cube" and not reading.confirm
+
+
+def test_a_far_weaker_rival_does_not_ask():
+    hyps = nbest(("pick up the red cube", -0.10), ("pick up the green cube", -1.5))
+    assert not CommandReader().read(hyps, RED_GREEN).confirm
+
+
+def test_unsure_meaning_word_in_the_greedy_text_runs_the_beam_search():
+    beams: list[int] = []
+
+    def decoder(k: int):
+        beams.append(k)
+        return [Hypothesis("pick up the red cube", -0.30), Hypothesis("pick up the green cube", -0.34)], 0.02
+
+    def greedy(colour_prob: float) -> NBest:
+        words = (("pick", 0.9), ("up", 0.99), ("the", 0.9), ("red", colour_prob), ("cube", 0.97))
+        return NBest([Hypothesis("Pick up the red cube.", -0.2, words)], 0.02, _decoder=decoder)
+
+    sure = CommandReader().read(greedy(0.95), RED_GREEN)
+    assert beams == [] and not sure.used_beam and not sure.confirm
+    unsure = CommandReader().read(greedy(0.2), RED_GREEN)
+    assert beams == [5] and unsure.used_beam and unsure.doubt == "disagreement"
+
+
+def test_a_correction_is_rescored_against_the_correction_reader():
+    from agent.interjection import correction_meaning
+
+    reader = CommandReader(correction_meaning=correction_meaning)
+    # "I'm not good" is no correction at all; "no, the cube" is one
+    reading = reader.read(nbest(("I'm not good.", -0.30), ("No, the cube.", -0.55)), RED_GREEN, "correction")
+    assert reading.text.lower() == "no, the cube"
+    # "block on" reads as "the block": a pause and a new object score close, so it asks
+    doubt = reader.read(nbest(("Block on.", -0.35), ("Hold on.", -0.45)), RED_GREEN, "correction")
+    assert doubt.confirm and doubt.rival.lower() == "hold on"
+    # whisper's comma is kept: the correction reader splits clauses at it
+    kept = reader.read(nbest(("No, the green cube.", -0.2)), RED_GREEN, "correction")
+    assert kept.text.lower() == "no, the green cube" and correction_meaning(kept.text)[0] == "referent"
+    assert "Stop!" in scene_prompt(RED_GREEN, expected="correction")
