@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 reading = readers[system_name].read(nbest, vocabulary, expected)
                 text, asked = reading.text, bool(reading.confirm)
                 extra = {"doubt": reading.doubt, "rival": reading.rival, "gap": reading.rival_gap,
+                         "no_speech": round(nbest.no_speech_prob, 3),
                          "confidence": reading.confidence, "beam": reading.used_beam,
                          "whisper": [(h.text, round(h.avg_logprob, 3)) for h in nbest.hypotheses]}
             seconds = time.perf_counter() - start

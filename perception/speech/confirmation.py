@@ -11,6 +11,10 @@ confirmed first when one of these switchable checks (`ConfirmConfig`) finds a do
   and "pick up the ball"), or only say less than the chosen one ("pick up the cyan" beside
   "pick up the cyan sphere"), never cause a question; one that says more does ("the orange
   sphere" beside a chosen "the orange here");
+- `overruled`: a candidate naming another object (or answer, or correction) was heard better
+  by whisper than the chosen one but lost on the scene: "pick up the red sphere" heard, only a
+  red cube and a gray sphere on the table; the scene may pick the gray sphere or the red cube,
+  the ears cannot, so it asks. Repairs that sound alike ("ball" for "bowl") cost nothing;
 - `word_doubt` (greedy decodes only): a word that decides the meaning (a colour, shape, number,
   place, verb or control word) had a decoder probability below `word_confidence`; the reader then
   runs the beam search, and the disagreement check decides on the n-best list.
@@ -54,6 +58,10 @@ class ConfirmConfig:
     # ask when a candidate with another meaning scores within `disagreement_margin` of the best
     disagreement: bool = True
     disagreement_margin: float = 0.25
+    # ask when a candidate naming something else was heard better (log-probability above the
+    # chosen one's by `overrule_tolerance`) but lost on the scene or expected answer
+    overruled: bool = True
+    overrule_tolerance: float = 0.15
     # run the beam search (and so the disagreement check) when a meaning word of the greedy text
     # has a decoder probability below `word_confidence`
     word_doubt: bool = True
@@ -62,7 +70,7 @@ class ConfirmConfig:
     @classmethod
     def off(cls) -> "ConfirmConfig":
         """Only the checks the reader had before the n-best ones: doubtful repairs, low confidence."""
-        return cls(disagreement=False, word_doubt=False)
+        return cls(disagreement=False, overruled=False, word_doubt=False)
 
 
 _PARSER = ReferringParser()

@@ -32,7 +32,7 @@ _NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
 #: Robot-domain decoder prompt: the words people use with the arm (see benchmarks/bench_speech.py
 #: for what it changes). Whisper reads it as preceding context, so it is phrased as speech.
 DOMAIN_PROMPT = (
-    "Talking to a robot arm about cubes, blocks, balls, cylinders and bowls that are red, green, "
+    "Talking to a robot arm about cubes, blocks, balls, spheres, cylinders and bowls that are red, green, "
     "blue, yellow, orange, purple, pink, cyan, brown, gray, white or black. Pick up the red cube. "
     "Put it in the bowl. The one on the left. No, the other one. Stop."
 )

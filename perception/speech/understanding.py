@@ -122,7 +122,7 @@ class Reading:
     confirm: str = ""
     # whether the beam search ran (the greedy text was not good enough)
     used_beam: bool = False
-    # why it asks: "repair" | "low_confidence" | "disagreement" ("" when it does not)
+    # why it asks: "repair" | "low_confidence" | "disagreement" | "overruled" ("" when it does not)
     doubt: str = ""
     # the best candidate meaning something else, and how far below the reading it scored
     rival: str = ""
@@ -137,6 +137,11 @@ class _Candidate:
     hypothesis: Hypothesis
     text: str
     repairs: tuple[Match, ...]
+
+    @property
+    def acoustic(self) -> float:
+        """What the ears alone say: whisper's log-probability less what the repairs cost."""
+        return max(self.hypothesis.avg_logprob, -5.0) + sum(math.log(max(m.similarity, 1e-3)) for m in self.repairs)
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,25 @@ class CommandReader:
         return next((c for c in scored[1:] if c.text != scored[0].text
                      and meanings_conflict(self.meaning(c.text, expected), chosen)), None)
 
+    def _overruled(self, scored: list["_Candidate"], expected: ExpectedAnswer) -> Optional["_Candidate"]:
+        """A candidate naming something else that whisper heard better than the chosen one: the
+        scene (or the expected answer) overruled the ears."""
+        tolerance = self.config.confirm.overrule_tolerance
+        chosen = self.meaning(scored[0].text, expected)
+        heard_better = [c for c in scored[1:] if c.acoustic > scored[0].acoustic + tolerance
+                        and self._names_something(c.text, expected)
+                        and meanings_conflict(self.meaning(c.text, expected), chosen)]
+        return max(heard_better, key=lambda c: c.acoustic, default=None)
+
+    def _names_something(self, text: str, expected: ExpectedAnswer) -> bool:
+        if expected == "command":
+            parsed = self.parser.parse_instruction(text)
+            return any(e is not None and bool(e.color or e.shape) for e in (parsed.pick, parsed.place))
+        if expected == "correction" and self.correction_meaning is not None:
+            meaning = self.correction_meaning(text)
+            return bool(meaning) and meaning[0] != "unclear"  # type: ignore[index]
+        return bool(self.meaning(text, expected))
+
     def _finish(self, scored: list["_Candidate"], nbest: NBest, vocabulary: SceneVocabulary,
                 expected: ExpectedAnswer, used_beam: bool) -> Reading:
         best = scored[0]
@@ -217,14 +241,17 @@ class CommandReader:
         if is_noise(hyp.text, hyp.avg_logprob, nbest.no_speech_prob) or (
                 not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence):
             return Reading("", heard, 0.0, used_beam=used_beam)
-        text = _tidy(text)
+        text = _definite(_tidy(text))
         policy = self.config.confirm
         doubtful = [m for m in repairs if m.similarity < policy.confirm_similarity] if policy.repair else []
         rival = self._rival(scored, expected) if len(scored) > 1 else None
         gap = None if rival is None else best.score - rival.score
+        overruled = self._overruled(scored, expected) if policy.overruled and len(scored) > 1 else None
         doubt = ("repair" if doubtful else "low_confidence" if policy.low_confidence and confidence < policy.act_confidence
                  else "disagreement" if policy.disagreement and gap is not None and gap < policy.disagreement_margin
-                 else "")
+                 else "overruled" if overruled is not None else "")
+        if doubt == "overruled":
+            rival, gap = overruled, best.score - overruled.score  # type: ignore[union-attr]
         confirm = ""
         if doubtful:
             confirm = f"Did you say {self._phrase_of(text, doubtful)}?"
@@ -236,7 +263,7 @@ class CommandReader:
     # ---- candidates -------------------------------------------------------------------------
     def candidates(self, text: str, vocabulary: SceneVocabulary) -> list[tuple[str, tuple[Match, ...]]]:
         """`text` and its sound-alike repairs, each with the repairs made (at most `max_candidates`)."""
-        words = _tidy(text).lower().replace(",", " ,").split()
+        words = _definite(_tidy(text)).lower().replace(",", " ,").split()
         matcher = PhoneticMatcher((*_REPAIR_WORDS, *vocabulary.names()))
         slots: list[list[tuple[list[str], Optional[Match]]]] = []
         i = 0
@@ -313,15 +340,18 @@ class CommandReader:
 
     def _correction_fit(self, text: str, tokens: list, vocabulary: SceneVocabulary) -> float:
         """+1 for a correction (by the correction reader when one was given, else a control or
-        marker word), -0.5 for anything else; -1 for each object it names that is not there."""
+        marker word; +0.5 for one with nothing to act on), -0.5 for anything else; -1 for each
+        object it names that is not there."""
         if self.correction_meaning is not None:
-            is_correction = self.correction_meaning(text) is not None
+            meaning = self.correction_meaning(text)
+            # one it can act on beats "no!" (unclear: it would have to ask what to do instead)
+            value = -0.5 if meaning is None else 0.5 if meaning and meaning[0] == "unclear" else 1.0
         else:
-            is_correction = any(t.text in _CONTROL_WORDS or t.text in ("not", "instead") for t in tokens)
+            value = 1.0 if any(t.text in _CONTROL_WORDS or t.text in ("not", "instead") for t in tokens) else -0.5
         colors = [t.value for t in tokens if t.kind == "color"]
         shapes = [t.value for t in tokens if t.kind == "shape"]
         missing = sum(not vocabulary.fits(c, None) for c in colors) + sum(not vocabulary.fits(None, sh) for sh in shapes)
-        return (1.0 if is_correction else -0.5) - missing
+        return value - missing
 
     def _command_fit(self, text: str, vocabulary: SceneVocabulary) -> float:
         parsed = self.parser.parse_instruction(text)
@@ -382,6 +412,17 @@ def _tidy(text: str) -> str:
     tokens = re.findall(r"[\w'-]+|,", text)
     out = " ".join(_DIGITS.get(w, w) for w in tokens).replace(" ,", ",")
     return re.sub(r",+", ",", out).strip(", ")
+
+
+_DESCRIBED = "|".join(sorted({*COLOR_WORDS, *SHAPE_WORDS, "small", "big", "large", "little", "medium"}, key=len,
+                            reverse=True))
+_DEMONSTRATIVE = re.compile(rf"\b(that|this)(?= (?:{_DESCRIBED})\b)", re.I)
+
+
+def _definite(text: str) -> str:
+    """A demonstrative before a described object reads as "the" ("into that red dish"): whisper
+    writes "that" for an accent's "de", and the parser would take it for a pointing word."""
+    return _DEMONSTRATIVE.sub("the", text)
 
 
 def _words(text: str) -> list[str]:
