@@ -15,6 +15,8 @@ confirmed first when one of these switchable checks (`ConfirmConfig`) finds a do
   by whisper than the chosen one but lost on the scene: "pick up the red sphere" heard, only a
   red cube and a gray sphere on the table; the scene may pick the gray sphere or the red cube,
   the ears cannot, so it asks. Repairs that sound alike ("ball" for "bowl") cost nothing;
+- `unknown_word`: the reading still holds a word the lexicon does not know and no repair
+  replaced ("pick up the red steer"): what it names was not heard;
 - `word_doubt` (greedy decodes only): a word that decides the meaning (a colour, shape, number,
   place, verb or control word) had a decoder probability below `word_confidence`; the reader then
   runs the beam search, and the disagreement check decides on the n-best list.
@@ -61,7 +63,9 @@ class ConfirmConfig:
     # ask when a candidate naming something else was heard better (log-probability above the
     # chosen one's by `overrule_tolerance`) but lost on the scene or expected answer
     overruled: bool = True
-    overrule_tolerance: float = 0.15
+    overrule_tolerance: float = 0.1
+    # ask when the reading still holds a word the robot does not know ("the red steer")
+    unknown_word: bool = True
     # run the beam search (and so the disagreement check) when a meaning word of the greedy text
     # has a decoder probability below `word_confidence`
     word_doubt: bool = True
@@ -70,7 +74,7 @@ class ConfirmConfig:
     @classmethod
     def off(cls) -> "ConfirmConfig":
         """Only the checks the reader had before the n-best ones: doubtful repairs, low confidence."""
-        return cls(disagreement=False, overruled=False, word_doubt=False)
+        return cls(disagreement=False, overruled=False, unknown_word=False, word_doubt=False)
 
 
 _PARSER = ReferringParser()

@@ -122,7 +122,8 @@ class Reading:
     confirm: str = ""
     # whether the beam search ran (the greedy text was not good enough)
     used_beam: bool = False
-    # why it asks: "repair" | "low_confidence" | "disagreement" | "overruled" ("" when it does not)
+    # why it asks: "repair" | "low_confidence" | "disagreement" | "overruled" | "unknown_word"
+    # ("" when it does not)
     doubt: str = ""
     # the best candidate meaning something else, and how far below the reading it scored
     rival: str = ""
@@ -249,7 +250,8 @@ class CommandReader:
         overruled = self._overruled(scored, expected) if policy.overruled and len(scored) > 1 else None
         doubt = ("repair" if doubtful else "low_confidence" if policy.low_confidence and confidence < policy.act_confidence
                  else "disagreement" if policy.disagreement and gap is not None and gap < policy.disagreement_margin
-                 else "overruled" if overruled is not None else "")
+                 else "overruled" if overruled is not None
+                 else "unknown_word" if policy.unknown_word and self._unknown_words(text) else "")
         if doubt == "overruled":
             rival, gap = overruled, best.score - overruled.score  # type: ignore[union-attr]
         confirm = ""
