@@ -225,3 +225,50 @@ def test_a_correction_is_rescored_against_the_correction_reader():
     kept = reader.read(nbest(("No, the green cube.", -0.2)), RED_GREEN, "correction")
     assert kept.text.lower() == "no, the green cube" and correction_meaning(kept.text)[0] == "referent"
     assert "Stop!" in scene_prompt(RED_GREEN, expected="correction")
+
+
+GRAY_RED = SceneVocabulary((("gray", "ball"), ("red", "cube"), ("blue", "bowl"), ("green", "bowl")))
+
+
+@pytest.mark.audio
+def test_a_colour_misheard_is_asked_about_not_acted_on(transcriber):
+    from perception.referring import ReferringParser
+
+    # espeak-ng Caribbean "pick up the gray sphere on the left", white noise 20 dB: whisper hears
+    # a red sphere; the table holds a red cube and a gray ball, so neither is safe to guess
+    clip = read_wav(DATA / "gray_sphere_left_029_white20db.wav")
+    reading = CommandReader().read(transcriber.transcribe_nbest(clip, prompt=scene_prompt(GRAY_RED)), GRAY_RED)
+    pick = ReferringParser().parse_instruction(reading.text).pick
+    assert reading.confirm or (pick.color, pick.shape) == ("gray", "ball")
+
+
+@pytest.mark.audio
+def test_a_spoken_correction_is_read_with_the_correction_prompt_and_reader(transcriber):
+    from agent.interjection import correction_meaning, read_interjection
+
+    # espeak-ng US "not in the green bowl, in the blue one", white noise 20 dB
+    clip = read_wav(DATA / "not_green_in_blue_us_white20db.wav")
+    nbest_list = transcriber.transcribe_nbest(clip, prompt=scene_prompt(GRAY_RED, expected="correction"))
+    reading = CommandReader(correction_meaning=correction_meaning).read(nbest_list, GRAY_RED, "correction")
+    said = read_interjection(reading.text)
+    assert reading.confirm or (said.kind, said.words, said.relation) == ("destination", "the blue one", "in")
+
+
+def test_a_doubtful_spoken_correction_halts_and_asks_instead_of_acting():
+    import time
+
+    from agent.interjection import correction_meaning, read_interjection
+    from perception.speech.interjections import VoiceInterjections
+
+    # mid-motion: "block on" (the block?) and "hold on" score close: pass on a bare "no"
+    heard = _Heard([nbest(("Block on.", -0.35), ("Hold on.", -0.45)), nbest(("Stop!", -0.1))], [])
+    listener = VoiceInterjections(ScriptedAudioSource([Audio.silence(1.0)] * 2), heard,
+                                  reader=CommandReader(correction_meaning=correction_meaning),
+                                  vocabulary=lambda: RED_GREEN).start()
+    deadline = time.monotonic() + 10.0
+    while listener.error is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    said = [listener.poll(0), listener.poll(1)]
+    assert said == ["no", "stop"]
+    assert read_interjection(said[0]).kind == "unclear"  # the agent stops and asks what to do instead
+    assert "Stop!" in heard.prompts[0]  # decoded with the correction prompt
