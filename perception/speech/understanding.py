@@ -17,8 +17,8 @@
    else scoring close to the chosen one (a greedy text with an unsure meaning word is first
    expanded by the beam search so that this check sees the alternatives);
 5. noise gets no text: nothing when the detector found no speech, whisper says "no speech",
-   the text repeats itself ("blah, blah, blah"), or it holds no word the robot understands and
-   whisper was unsure of it.
+   the text repeats itself ("blah, blah, blah"), it holds no word the robot understands and
+   whisper was unsure of it, or whisper's first guess holds none and the reading is very unsure.
 """
 
 from __future__ import annotations
@@ -157,6 +157,9 @@ class ReaderConfig:
     greedy_logprob: float = -0.7
     # an utterance with no robot word and a confidence below this is treated as noise
     offtopic_confidence: float = 0.6
+    # ... and so is a reading below this confidence when whisper's own first guess had no robot
+    # word (babble that a lower hypothesis turned into "the other one")
+    noise_confidence: float = 0.2
     # beam width of the n-best list
     beam_size: int = 5
     # most candidate texts scored per hypothesis
@@ -240,7 +243,8 @@ class CommandReader:
         if self.fit(text, vocabulary, expected) <= 0:
             confidence *= 0.5
         if is_noise(hyp.text, hyp.avg_logprob, nbest.no_speech_prob) or (
-                not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence):
+                not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence) or (
+                not self._on_topic(heard) and confidence < self.config.noise_confidence):
             return Reading("", heard, 0.0, used_beam=used_beam)
         text = _definite(_tidy(text))
         policy = self.config.confirm

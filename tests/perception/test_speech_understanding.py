@@ -272,3 +272,9 @@ def test_a_doubtful_spoken_correction_halts_and_asks_instead_of_acting():
     assert said == ["no", "stop"]
     assert read_interjection(said[0]).kind == "unclear"  # the agent stops and asks what to do instead
     assert "Stop!" in heard.prompts[0]  # decoded with the correction prompt
+
+
+def test_babble_that_a_lower_hypothesis_turns_into_a_command_gives_no_text():
+    # noise-only babble: whisper's own first guess is small talk; "the other one" is a weak beam
+    hyps = nbest(("It's easy.", -1.14), ("It'll be a good one.", -0.78), ("The other one.", -0.89), no_speech=0.3)
+    assert CommandReader().read(hyps, TABLE).text == ""
