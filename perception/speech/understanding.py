@@ -95,6 +95,8 @@ def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT, expecte
 def expected_answer(question: str) -> ExpectedAnswer:
     """What kind of answer a question asks for ("... on the left or the one on the right?" -> side)."""
     q = question.lower()
+    if re.search(r"\binstead\b|\bwhat should i do\b|\bgo on as before\b", q):
+        return "correction"  # after the robot stopped: the answer is a correction
     if re.search(r"\bdid you say\b|\bis (it|that)\b|\bshould i\b|\bdo you mean\b|\bthis one\?", q):
         return "yes_no"
     if re.search(r"\bnumber\b|\bwhich number\b", q):

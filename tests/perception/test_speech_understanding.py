@@ -47,6 +47,7 @@ def test_expected_answer_type_picks_the_number_from_the_n_best_list():
     assert expected_answer("Which one, number 1 or number 2?") == "number"
     assert expected_answer("The red cube on the left or the one on the right?") == "side"
     assert expected_answer("Did you say the cyan cylinder?") == "yes_no"
+    assert expected_answer("Sorry, I stopped. What should I do instead?") == "correction"
 
 
 def test_unsure_repair_asks_did_you_say_before_acting():
