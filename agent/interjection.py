@@ -89,7 +89,8 @@ _PARSER = ReferringParser()
 #: clauses even when the speech recogniser wrote no comma between them.
 _HEADS = "one|" + "|".join(sorted(SHAPE_WORDS, key=len, reverse=True))
 _NEGATED_END = re.compile(
-    rf"(\bnot (?:(?:in|into|on|onto|to) )?(?:the|a|that|this) (?:[a-z]+ ){{0,2}}?(?:{_HEADS}))(?= (?:(?:in|into|on|onto|to) )?(?:the|a)\b)")
+    rf"(\bnot (?:(?:in|into|on|onto|to) )?(?:the|a|that|this) (?:[a-z]+ ){{0,2}}?(?:{_HEADS}))"
+    rf"(?= (?:(?:in|into|on|onto|to) )?(?:the|a)\b)")
 
 
 def correction_meaning(text: str) -> Optional[tuple]:

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise-only", type=int, default=20)
     parser.add_argument("--conditions", nargs="+", help="condition names to keep (default: all)")
     parser.add_argument("--voices", default="all", choices=("all", "dev", "heldout"),
-                        help="voice set (perception.speech.testset.VOICE_SETS): dev = tuned on, heldout = only measured")
+                        help="voice set (perception.speech.testset.VOICE_SETS): dev = tuned on, "
+                             "heldout = only measured")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--model", nargs="+", default=["tiny.en"],
                         help="whisper model spec(s) (see perception.speech.models); several: compared clip by clip")

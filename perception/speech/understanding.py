@@ -35,6 +35,7 @@ from perception.speech.confirmation import (ConfirmConfig, CorrectionMeaning, do
                                             meanings_conflict)
 from perception.speech.phonetic import Match, PhoneticMatcher, similarity
 from perception.speech.stt import CORRECTION_PROMPT, DOMAIN_PROMPT, Hypothesis, NBest
+from perception.speech.transcript_text import definite, tidy, words as plain_words
 
 #: What the robot expects to hear: a command, an answer of some type, or (while or right after
 #: it moves) a correction.
@@ -201,8 +202,9 @@ class CommandReader:
     def _greedy_is_enough(self, greedy: Hypothesis, vocabulary: SceneVocabulary, expected: ExpectedAnswer) -> bool:
         """The greedy text fits what is expected, whisper was sure of it, and of its meaning words."""
         confirm = self.config.confirm
+        enough = self.config.greedy_fit + 0.5 * (expected == "command")
         return (greedy.avg_logprob >= self.config.greedy_logprob
-                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit + 0.5 * (expected == "command")
+                and self.fit(greedy.text, vocabulary, expected) >= enough
                 and not self._unknown_words(greedy.text)
                 and not (confirm.word_doubt and doubtful_words(greedy.words, confirm.word_confidence)))
 
@@ -248,13 +250,14 @@ class CommandReader:
                 not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence) or (
                 not self._on_topic(heard) and confidence < self.config.noise_confidence):
             return Reading("", heard, 0.0, used_beam=used_beam)
-        text = _definite(_tidy(text))
+        text = definite(tidy(text))
         policy = self.config.confirm
         doubtful = [m for m in repairs if m.similarity < policy.confirm_similarity] if policy.repair else []
         rival = self._rival(scored, expected) if len(scored) > 1 else None
         gap = None if rival is None else best.score - rival.score
         overruled = self._overruled(scored, expected) if policy.overruled and len(scored) > 1 else None
-        doubt = ("repair" if doubtful else "low_confidence" if policy.low_confidence and confidence < policy.act_confidence
+        unsure = policy.low_confidence and confidence < policy.act_confidence
+        doubt = ("repair" if doubtful else "low_confidence" if unsure
                  else "disagreement" if policy.disagreement and gap is not None and gap < policy.disagreement_margin
                  else "overruled" if overruled is not None
                  else "unknown_word" if policy.unknown_word and self._unknown_words(text) else "")
@@ -266,12 +269,12 @@ class CommandReader:
         elif doubt:
             confirm = f'Did you say "{text}"?'
         return Reading(text, heard, confidence, repairs, confirm, used_beam, doubt,
-                       _tidy(rival.text) if rival is not None else "", gap)
+                       tidy(rival.text) if rival is not None else "", gap)
 
     # ---- candidates -------------------------------------------------------------------------
     def candidates(self, text: str, vocabulary: SceneVocabulary) -> list[tuple[str, tuple[Match, ...]]]:
         """`text` and its sound-alike repairs, each with the repairs made (at most `max_candidates`)."""
-        words = _definite(_tidy(text)).lower().replace(",", " ,").split()
+        words = definite(tidy(text)).lower().replace(",", " ,").split()
         matcher = PhoneticMatcher((*_REPAIR_WORDS, *vocabulary.names()))
         slots: list[list[tuple[list[str], Optional[Match]]]] = []
         i = 0
@@ -288,7 +291,8 @@ class CommandReader:
             word = words[i]
             options = [([word], None)]
             if (i > 0 and words[i - 1] in COLOR_WORDS and word not in SHAPE_WORDS and word not in COLOR_WORDS
-                    and word != "one" and [t.kind for t in default_lexicon().tokenize(word)][:1] in (["stop"], ["unknown"])):
+                    and word != "one"
+                    and [t.kind for t in default_lexicon().tokenize(word)][:1] in (["stop"], ["unknown"])):
                 # "the orange here": a colour with no head noun; the next word may be a shape word
                 # whose opening whisper lost ("sphere")
                 options += [([p], Match(word, p, s)) for p in CANONICAL_SHAPES if (s := similarity(word, p)) >= 0.5]
@@ -358,7 +362,8 @@ class CommandReader:
             value = 1.0 if any(t.text in _CONTROL_WORDS or t.text in ("not", "instead") for t in tokens) else -0.5
         colors = [t.value for t in tokens if t.kind == "color"]
         shapes = [t.value for t in tokens if t.kind == "shape"]
-        missing = sum(not vocabulary.fits(c, None) for c in colors) + sum(not vocabulary.fits(None, sh) for sh in shapes)
+        missing = (sum(not vocabulary.fits(c, None) for c in colors)
+                   + sum(not vocabulary.fits(None, sh) for sh in shapes))
         return value - missing
 
     def _command_fit(self, text: str, vocabulary: SceneVocabulary) -> float:
@@ -390,7 +395,7 @@ class CommandReader:
                 and word not in _CONVERSATIONAL)
 
     def _unknown_words(self, text: str) -> list[str]:
-        return [w for w in _words(text) if self._is_unknown(w)]
+        return [w for w in plain_words(text) if self._is_unknown(w)]
 
     def _on_topic(self, text: str) -> bool:
         tokens = default_lexicon().tokenize(text)
@@ -411,39 +416,12 @@ def _filler(word: str) -> bool:
     return word in ORDINAL_WORDS or word in ("number", "and", "then", "it", "one", "other", "another")
 
 
-_DIGITS = {str(v): k for k, v in NUMBER_WORDS.items()}
-
-
-def _tidy(text: str) -> str:
-    """Whisper's punctuation dropped but for commas (the correction reader splits clauses at
-    them), digits spelled, words single-spaced ("Number 2." -> "Number two", "No, the cube")."""
-    tokens = re.findall(r"[\w'-]+|,", text)
-    out = " ".join(_DIGITS.get(w, w) for w in tokens).replace(" ,", ",")
-    return re.sub(r",+", ",", out).strip(", ")
-
-
-_DESCRIBED = "|".join(sorted({*COLOR_WORDS, *SHAPE_WORDS, "small", "big", "large", "little", "medium"}, key=len,
-                            reverse=True))
-_DEMONSTRATIVE = re.compile(rf"\b(that|this)(?= (?:{_DESCRIBED})\b)", re.I)
-
-
-def _definite(text: str) -> str:
-    """A demonstrative before a described object reads as "the" ("into that red dish"): whisper
-    writes "that" for an accent's "de", and the parser would take it for a pointing word."""
-    return _DEMONSTRATIVE.sub("the", text)
-
-
-def _words(text: str) -> list[str]:
-    """The words of `text`, lower case, without punctuation."""
-    return [_DIGITS.get(w, w) for w in re.findall(r"[\w'-]+", text.lower())]
-
-
 def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -> bool:
     """True for what whisper writes on noise: nothing, "[BLANK_AUDIO]", "(coughs)", a word said
     over and over ("blah, blah, blah, blah"), or its own no-speech verdict."""
     if _NON_SPEECH.match(text):
         return True
-    words = _words(text)
+    words = plain_words(text)
     odd = [w for w in words if w not in _CONTROL_WORDS and default_lexicon().tokenize(w)[0].kind == "unknown"]
     if odd and max(words.count(w) for w in odd) >= 3 and max(words.count(w) for w in odd) / len(words) >= 0.5:
         return True
