@@ -93,14 +93,14 @@ _NEGATED_END = re.compile(
     rf"(?= (?:(?:in|into|on|onto|to) )?(?:the|a)\b)")
 
 
-def correction_meaning(text: str) -> Optional[tuple]:
-    """What a correction means, as comparable data (kind, relation, the parsed object words);
-    None when `text` is no correction. Speech readers compare their hypotheses with it."""
+def correction_meaning(text: str) -> Optional[dict]:
+    """What a correction means, as plain data (kind, relation, the parsed object words); None
+    when `text` is no correction. Speech readers compare their hypotheses with it."""
     reading = read_interjection(text)
     if reading is None:
         return None
     words = _PARSER.parse_expression(reading.words).model_dump(exclude={"text", "unmatched"}) if reading.words else {}
-    return (reading.kind, reading.relation, tuple(sorted((k, str(v)) for k, v in words.items())))
+    return {"kind": reading.kind, "relation": reading.relation, "words": words}
 
 
 def _clean(text: str) -> str:

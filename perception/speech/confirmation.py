@@ -44,7 +44,13 @@ CONTROL_WORDS = frozenset({"stop", "wait", "hold", "halt", "freeze", "pause", "c
                            "proceed", "back", "undo", "cancel", "never", "forget", "abort", "other", "another",
                            "no", "not", "yes", "wrong", "instead", "nope", "yeah", "left", "right"})
 
-CorrectionMeaning = Callable[[str], Optional[Hashable]]
+#: What an answer of each type is about (other types: every meaning word and control word).
+ANSWER_KINDS = {"number": frozenset({"number", "ordinal"}), "side": frozenset({"spatial"}),
+                "color": frozenset({"color"}), "yes_no": frozenset()}
+YES_NO_WORDS = frozenset({"yes", "no", "yeah", "nope", "not", "other", "wrong"})
+
+#: What a correction means: {"kind": ..., ...} (`agent.interjection.correction_meaning`), None: none.
+CorrectionMeaning = Callable[[str], Optional[dict]]
 
 
 @dataclass(frozen=True)
@@ -91,12 +97,15 @@ def _plain(model) -> object:
 def intent_key(text: str, expected: str, correction_meaning: Optional[CorrectionMeaning] = None) -> Hashable:
     """What `text` means for the robot when it expects `expected` (see the module docstring)."""
     if expected == "correction" and correction_meaning is not None:
-        return ("correction", correction_meaning(text))
+        meaning = correction_meaning(text)
+        return json.dumps(meaning, sort_keys=True, default=str)
     if expected == "command":
         return json.dumps(_plain(_PARSER.parse_instruction(text).model_dump()), sort_keys=True)
     tokens = default_lexicon().tokenize(text)
-    return tuple((t.kind, t.value) for t in tokens if t.kind in MEANING_KINDS - {"verb"}) + tuple(
-        t.text for t in tokens if t.text in CONTROL_WORDS or t.text in ("one", "number"))
+    # the question narrows what matters: "number one" and "no, number one" answer alike
+    kinds = ANSWER_KINDS.get(expected, MEANING_KINDS - {"verb"})
+    words = YES_NO_WORDS if expected == "yes_no" else CONTROL_WORDS if expected not in ANSWER_KINDS else set()
+    return tuple((t.kind, t.value) for t in tokens if t.kind in kinds) + tuple(t.text for t in tokens if t.text in words)
 
 
 def meanings_conflict(rival: Hashable, chosen: Hashable) -> bool:
@@ -112,7 +121,9 @@ def _fields_conflict(rival: object, chosen: object) -> bool:
     if rival is None or rival == []:
         return False
     if isinstance(rival, dict) and isinstance(chosen, dict):
-        return any(_fields_conflict(rival[k], chosen.get(k)) for k in rival)
+        # "the yellow one" leaves the shape to what is there: "the yellow bowl" says no more
+        skip = {"shape", "pronoun"} if chosen.get("pronoun") is True and chosen.get("shape") is None else set()
+        return any(_fields_conflict(rival[k], chosen.get(k)) for k in rival if k not in skip)
     return rival != chosen
 
 

@@ -60,6 +60,8 @@ _CONVERSATIONAL = frozenset({"alright", "hmm", "oops", "oh", "fine", "good", "gr
                              "second", "thought", "hang", "sec", "moment", "keep", "going", "put", "where", "was",
                              "make", "bother", "don't", "about", "like", "whoa", "hey", "now", "what", "why"})
 _YES_NO = frozenset({"yes", "no", "yeah", "yep", "nope", "correct", "sure", "right", "wrong", "okay", "ok"})
+#: Words whose sound keys are this alike are told apart by the scene, or asked about.
+HOMOPHONE = 0.95
 _NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
 
 
@@ -200,11 +202,15 @@ class CommandReader:
         return self._finish(scored, nbest, vocabulary, expected, used_beam)
 
     def _greedy_is_enough(self, greedy: Hypothesis, vocabulary: SceneVocabulary, expected: ExpectedAnswer) -> bool:
-        """The greedy text fits what is expected, whisper was sure of it, and of its meaning words."""
+        """The greedy text fits what is expected, whisper was sure of it and of its meaning words,
+        and no word of it sounds the same as one that would fit as well ("ball" / "bowl")."""
         confirm = self.config.confirm
         enough = self.config.greedy_fit + 0.5 * (expected == "command")
-        return (greedy.avg_logprob >= self.config.greedy_logprob
-                and self.fit(greedy.text, vocabulary, expected) >= enough
+        fit = self.fit(greedy.text, vocabulary, expected)
+        same_sounding = [text for text, repairs in self.candidates(greedy.text, vocabulary)
+                         if repairs and all(m.similarity >= HOMOPHONE for m in repairs)]
+        return (greedy.avg_logprob >= self.config.greedy_logprob and fit >= enough
+                and not any(self.fit(text, vocabulary, expected) >= fit for text in same_sounding)
                 and not self._unknown_words(greedy.text)
                 and not (confirm.word_doubt and doubtful_words(greedy.words, confirm.word_confidence)))
 
@@ -234,7 +240,7 @@ class CommandReader:
             return any(e is not None and bool(e.color or e.shape) for e in (parsed.pick, parsed.place))
         if expected == "correction" and self.correction_meaning is not None:
             meaning = self.correction_meaning(text)
-            return bool(meaning) and meaning[0] != "unclear"  # type: ignore[index]
+            return meaning is not None and meaning.get("kind") != "unclear"
         return bool(self.meaning(text, expected))
 
     def _finish(self, scored: list["_Candidate"], nbest: NBest, vocabulary: SceneVocabulary,
@@ -296,12 +302,14 @@ class CommandReader:
                 # "the orange here": a colour with no head noun; the next word may be a shape word
                 # whose opening whisper lost ("sphere")
                 options += [([p], Match(word, p, s)) for p in CANONICAL_SHAPES if (s := similarity(word, p)) >= 0.5]
-            if (word in COLOR_WORDS or word in SHAPE_WORDS) and not self._pair_fits(words, i, vocabulary):
-                # a known word naming nothing on the table may be a mis-hearing ("blue ball" for "blue bowl")
+            if word in COLOR_WORDS or word in SHAPE_WORDS:
+                # a known word naming nothing on the table may be a mis-hearing ("blue ball" for
+                # "blue bowl"); one that sounds the same as another ("ball", "bowl") always may be
+                floor = 0.6 if not self._pair_fits(words, i, vocabulary) else HOMOPHONE
                 table = COLOR_WORDS if word in COLOR_WORDS else SHAPE_WORDS
                 pool = CANONICAL_COLORS if word in COLOR_WORDS else CANONICAL_SHAPES
                 options += [([p], Match(word, p, s)) for p in pool
-                            if table[p] != table[word] and (s := similarity(word, p)) >= 0.6]
+                            if table[p] != table[word] and (s := similarity(word, p)) >= floor]
             slots.append(options)
             i += 1
         if slots and words[0] not in _VERB_WORDS and (words[0] not in _CONTROL_WORDS or words[0] in SIDE_WORDS):
@@ -357,7 +365,7 @@ class CommandReader:
         if self.correction_meaning is not None:
             meaning = self.correction_meaning(text)
             # one it can act on beats "no!" (unclear: it would have to ask what to do instead)
-            value = -0.5 if meaning is None else 0.5 if meaning and meaning[0] == "unclear" else 1.0
+            value = -0.5 if meaning is None else 0.5 if meaning.get("kind") == "unclear" else 1.0
         else:
             value = 1.0 if any(t.text in _CONTROL_WORDS or t.text in ("not", "instead") for t in tokens) else -0.5
         colors = [t.value for t in tokens if t.kind == "color"]

@@ -224,7 +224,7 @@ def test_a_correction_is_rescored_against_the_correction_reader():
     assert doubt.confirm and doubt.rival.lower() == "hold on"
     # whisper's comma is kept: the correction reader splits clauses at it
     kept = reader.read(nbest(("No, the green cube.", -0.2)), RED_GREEN, "correction")
-    assert kept.text.lower() == "no, the green cube" and correction_meaning(kept.text)[0] == "referent"
+    assert kept.text.lower() == "no, the green cube" and correction_meaning(kept.text)["kind"] == "referent"
     assert "Stop!" in scene_prompt(RED_GREEN, expected="correction")
 
 
@@ -279,3 +279,19 @@ def test_babble_that_a_lower_hypothesis_turns_into_a_command_gives_no_text():
     # noise-only babble: whisper's own first guess is small talk; "the other one" is a weak beam
     hyps = nbest(("It's easy.", -1.14), ("It'll be a good one.", -0.78), ("The other one.", -0.89), no_speech=0.3)
     assert CommandReader().read(hyps, TABLE).text == ""
+
+
+def test_words_that_sound_the_same_are_asked_about_only_when_both_fit_the_table():
+    from agent.interjection import correction_meaning
+
+    reader = CommandReader(correction_meaning=correction_meaning)
+    both = SceneVocabulary((("white", "ball"), ("white", "bowl"), ("red", "cube")))
+    heard = nbest(("On second thought, the white ball.", -0.11))
+    assert reader.read(heard, both, "correction").doubt == "disagreement"  # the ball, or the bowl?
+    only_ball = SceneVocabulary((("white", "ball"), ("red", "cube")))
+    assert not reader.read(nbest(("On second thought, the white ball.", -0.11)), only_ball, "correction").confirm
+
+
+def test_an_answer_is_compared_on_what_the_question_asks_for():
+    hyps = nbest(("Number one.", -0.30), ("No, number one.", -0.33))
+    assert not CommandReader().read(hyps, TABLE, "number").confirm
