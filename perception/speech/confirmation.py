@@ -15,6 +15,8 @@ confirmed first when one of these switchable checks (`ConfirmConfig`) finds a do
   by whisper than the chosen one but lost on the scene: "pick up the red sphere" heard, only a
   red cube and a gray sphere on the table; the scene may pick the gray sphere or the red cube,
   the ears cannot, so it asks. Repairs that sound alike ("ball" for "bowl") cost nothing;
+- same-sounding words ("ball", "bowl": `understanding.HOMOPHONE`) are always offered as
+  candidates, so when both fit the table the disagreement check asks which was meant;
 - `unknown_word`: the reading still holds a word the lexicon does not know and no repair
   replaced ("pick up the red steer"): what it names was not heard;
 - `word_doubt` (greedy decodes only): a word that decides the meaning (a colour, shape, number,
