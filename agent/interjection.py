@@ -28,7 +28,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from perception.lexicon import RELATION_PHRASES
+from perception.lexicon import RELATION_PHRASES, SHAPE_WORDS
 from perception.referring import ReferringExpression, ReferringParser
 
 InterjectionKind = Literal["referent", "other", "destination", "pause", "resume", "undo", "cancel", "stop", "unclear"]
@@ -85,6 +85,22 @@ PLACE_VERBS = frozenset({"put", "place", "move", "drop", "set", "leave", "bring"
 _RELATIONS = sorted(RELATION_PHRASES, key=lambda p: -len(p.split()))
 
 _PARSER = ReferringParser()
+#: A negated noun phrase ends at its head word: "not in the green bowl in the blue one" is two
+#: clauses even when the speech recogniser wrote no comma between them.
+_HEADS = "one|" + "|".join(sorted(SHAPE_WORDS, key=len, reverse=True))
+_NEGATED_END = re.compile(
+    rf"(\bnot (?:(?:in|into|on|onto|to) )?(?:the|a|that|this) (?:[a-z]+ ){{0,2}}?(?:{_HEADS}))"
+    rf"(?= (?:(?:in|into|on|onto|to) )?(?:the|a)\b)")
+
+
+def correction_meaning(text: str) -> Optional[dict]:
+    """What a correction means, as plain data (kind, relation, the parsed object words); None
+    when `text` is no correction. Speech readers compare their hypotheses with it."""
+    reading = read_interjection(text)
+    if reading is None:
+        return None
+    words = _PARSER.parse_expression(reading.words).model_dump(exclude={"text", "unmatched"}) if reading.words else {}
+    return {"kind": reading.kind, "relation": reading.relation, "words": words}
 
 
 def _clean(text: str) -> str:
@@ -144,6 +160,7 @@ def _slot(low: str, text: str, marked: bool) -> Optional[InterjectionReading]:
     """The last clause that names an object or a place ("not the cube, the ball" -> the ball)."""
     for phrase in SET_PHRASES:
         low = re.sub(phrase, ",", low)
+    low = _NEGATED_END.sub(r"\1,", low)
     clauses = [c.split() for c in re.split(r"[,;]|\bbut\b|\s(?=not\b)", low)]
     for words in reversed([c for c in clauses if c]):
         if words[0] in ("not", "never") or words[:2] in (["don't", "put"], ["don't", "take"]):

@@ -11,13 +11,17 @@ white, babble and room + reverb at 20 and 10 dB), plus noise-only clips. Each cl
 30 ms blocks through the microphone's end-pointer (`UtteranceDetector`); the utterance it cuts is
 recognised by each system side by side:
 - baseline: today's recognizer, `WhisperTranscriber.transcribe` (greedy, fixed domain prompt);
-- scene: `transcribe_nbest` with the prompt biased to the scene's objects, read by
-  `CommandReader` (greedy when it fits the scene, else beam-5 n-best rescoring, sound-alike
-  repairs, expected answer type, noise gate).
+- scene: `transcribe_nbest` with the prompt biased to the scene's objects (to the correction
+  forms for corrections), read by `CommandReader` (greedy when it fits the scene and its meaning
+  words are sure, else beam-5 n-best rescoring, sound-alike repairs, expected answer type, the
+  agent's correction reader, noise gate) and its "did you say ...?" checks
+  (`perception.speech.confirmation`);
+- scene-noask: the same reader with the n-best checks off (`ConfirmConfig.off()`: it asks only on
+  a doubtful repair or a low confidence), to measure what those checks do.
 Reported per system x condition and system x voice: WER; command / answer / correction /
 lexicon accuracy (the project's own parser and answer reader: see speech_phrases.understood);
-for the scene system how often it asks "did you say ...?" and how often it acts on a wrong
-reading without asking; noise-only clips that gave text; recognition time (median / p90).
+how often it asks "did you say ...?", how often it heard nothing (it asks again: "missed") and
+how often it acts on a wrong reading without asking; noise-only clips that gave text; recognition time (median / p90).
 Bars: at 20 dB WER <= 5 % and command accuracy >= 97 %; no text from noise-only clips.
 """
 
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-SYSTEMS = ("baseline", "scene")
+SYSTEMS = ("baseline", "scene-noask", "scene")
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Cell:
     hyps: list[str] = field(default_factory=list)
     ok: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     asked: int = 0
+    missed: int = 0
     wrong_acted: int = 0
     seconds: list[float] = field(default_factory=list)
     noise_text: int = 0
@@ -73,7 +78,7 @@ def print_table(title: str, cells: dict[tuple[str, str], Cell]) -> None:
 
     print(f"\n{title}")
     header = (f"{'system':<14} {'group':<24} {'n':>4} {'WER%':>6} {'cmd%':>6} {'ans%':>6} {'cor%':>6} {'lex%':>6} "
-              f"{'asked%':>7} {'wrong-acted%':>12} {'noise->text':>11} {'s med/p90':>10}")
+              f"{'asked%':>7} {'missed%':>7} {'wrong-acted%':>12} {'noise->text':>11} {'s med/p90':>10}")
     print(header)
     print("-" * len(header))
     for (system, group), c in cells.items():
@@ -83,6 +88,7 @@ def print_table(title: str, cells: dict[tuple[str, str], Cell]) -> None:
         secs = np.array(c.seconds) if c.seconds else np.array([np.nan])
         print(f"{system:<14} {group:<24} {n:4d} {wer:6.1f} {_pct(c.ok['command'])} {_pct(c.ok['answer'])} "
               f"{_pct(c.ok['correction'])} {_pct(c.ok['lexicon'])} {100 * c.asked / max(n, 1):7.1f} "
+              f"{100 * c.missed / max(n, 1):7.1f} "
               f"{100 * c.wrong_acted / max(n, 1):12.1f} {noise:>11} "
               f"{np.median(secs):4.2f}/{np.percentile(secs, 90):4.2f}")
 
@@ -96,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lexicon", type=int, default=6)
     parser.add_argument("--noise-only", type=int, default=20)
     parser.add_argument("--conditions", nargs="+", help="condition names to keep (default: all)")
+    parser.add_argument("--voices", default="all", choices=("all", "dev", "heldout"),
+                        help="voice set (perception.speech.testset.VOICE_SETS): dev = tuned on, "
+                             "heldout = only measured")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--model", nargs="+", default=["tiny.en"],
                         help="whisper model spec(s) (see perception.speech.models); several: compared clip by clip")
@@ -116,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     from perception.speech.audio import read_wav
     from perception.speech.models import default_cache_dir
     from perception.speech.stt import SttConfig, WhisperTranscriber
-    from perception.speech.testset import CONDITIONS, TestSetSpec, build_testset
-    from perception.speech.understanding import CommandReader, SceneVocabulary, scene_prompt
+    from agent.interjection import correction_meaning
+    from perception.speech.confirmation import ConfirmConfig
+    from perception.speech.testset import CONDITIONS, VOICE_SETS, TestSetSpec, build_testset
+    from perception.speech.understanding import CommandReader, ReaderConfig, SceneVocabulary, scene_prompt
     from perception.speech.vad import VadConfig
     from perception.speech.wer import normalize_text
 
@@ -127,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                                         args.corrections, args.lexicon)
     conditions = tuple(c for c in CONDITIONS if not args.conditions or c.name in args.conditions)
     t = time.perf_counter()
-    clips = build_testset(TestSetSpec(phrases, conditions=conditions, noise_only=args.noise_only, seed=seeds[0]),
+    clips = build_testset(TestSetSpec(phrases, VOICE_SETS[args.voices], conditions, args.noise_only, seeds[0]),
                           args.cache or default_cache_dir() / "speech-testset")
     print(f"test set: {len(clips)} clips ({len(phrases)} phrases x {len(conditions)} conditions + "
           f"{args.noise_only} noise-only) ready in {time.perf_counter() - t:.1f} s")
@@ -137,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         stts[spec] = WhisperTranscriber(SttConfig(model=spec, vad=vad))
         stts[spec].model  # noqa: B018 (load before timing)
     runs = [(system, spec) for spec in args.model for system in args.systems]
-    reader = CommandReader()
+    readers = {"scene": CommandReader(correction_meaning=correction_meaning),
+               "scene-noask": CommandReader(ReaderConfig(confirm=ConfirmConfig.off()),
+                                            correction_meaning=correction_meaning)}
     # the bars' conditions first, so an interrupted run still has them (--report reads the JSONL)
     order = {"20 dB": 0, "noise": 1, "10 dB": 2}
     clips = sorted(clips, key=lambda c: next((v for k, v in order.items() if k in c.condition), 3))
@@ -154,18 +167,23 @@ def main(argv: list[str] | None = None) -> int:
             stt = stts[spec]
             system = system_name if len(args.model) == 1 else f"{system_name}/{spec}"
             start = time.perf_counter()
-            asked = False
+            asked, extra = False, {}
             if system_name == "baseline":
                 text = stt.transcribe(utterance).text
             else:
-                nbest = stt.transcribe_nbest(utterance, prompt=scene_prompt(ctx.vocabulary) if ctx else None)
-                reading = reader.read(nbest, ctx.vocabulary if ctx else SceneVocabulary(),
-                                      ctx.expected if ctx else "command")
+                expected = ctx.expected if ctx else "command"
+                vocabulary = ctx.vocabulary if ctx else SceneVocabulary()
+                nbest = stt.transcribe_nbest(utterance, prompt=scene_prompt(vocabulary, expected=expected))
+                reading = readers[system_name].read(nbest, vocabulary, expected)
                 text, asked = reading.text, bool(reading.confirm)
+                extra = {"doubt": reading.doubt, "rival": reading.rival, "gap": reading.rival_gap,
+                         "no_speech": round(nbest.no_speech_prob, 3),
+                         "confidence": reading.confidence, "beam": reading.used_beam,
+                         "whisper": [(h.text, round(h.avg_logprob, 3)) for h in nbest.hypotheses]}
             seconds = time.perf_counter() - start
             ok = None if clip_info.kind == "noise" else understood(clip_info.kind, clip_info.text, text, ctx)
             record = {**clip_info.__dict__, "system": system, "heard": text, "understood": ok, "asked": asked,
-                      "seconds": seconds, "end_pointer_closed": cut is not None}
+                      "seconds": seconds, "end_pointer_closed": cut is not None, **extra}
             records.append(record)
             if out is not None:
                 out.write(json.dumps(record) + "\n")
@@ -197,7 +215,8 @@ def report(records: list[dict]) -> None:
             cell.hyps.append(r["heard"])
             cell.ok[r["kind"]].append(ok)
             cell.asked += r["asked"]
-            cell.wrong_acted += (not ok) and not r["asked"]
+            cell.missed += not r["heard"].strip()
+            cell.wrong_acted += (not ok) and not r["asked"] and bool(r["heard"].strip())
             cell.seconds.append(r["seconds"])
     print_table("By condition", dict(sorted(by_cond.items(), key=lambda kv: (kv[0][1], kv[0][0]))))
     print_table("By voice (all conditions)", dict(sorted(by_voice.items(), key=lambda kv: (kv[0][1], kv[0][0]))))
@@ -212,6 +231,7 @@ def report(records: list[dict]) -> None:
                     for k, v in c.ok.items():
                         merged.ok[k] += v
                     merged.asked += c.asked
+                    merged.missed += c.missed
                     merged.wrong_acted += c.wrong_acted
                     merged.seconds += c.seconds
             summary[(system, f"all {level}")] = merged

@@ -6,8 +6,8 @@
 - answers: replies to the robot's "which one?" questions about the look-alikes of an
   `ambiguous` scene (a side, a colour, a number, an ordinal, a size, yes/no), judged by the
   agent's own reader: `agent.dialogue.interpret_answer` must resolve to the same candidate;
-- corrections: the suites' correction phrases, judged by `agent.interjection.read_interjection`
-  (same kind, same object words);
+- corrections: the suites' correction phrases naming objects of a `corrections` scene, judged
+  by `agent.interjection.read_interjection` (same kind, same object words);
 - lexicon: "the <colour> <shape>" for colours and shapes of the lexicon, judged as a noun phrase.
 Each phrase carries the scene it is said in (the recognizer may be biased towards it) and the
 kind of answer the robot's question expects.
@@ -95,10 +95,16 @@ def project_phrases(seeds: range, commands: int, answers: int, corrections: int,
     for k in range(corrections):
         sc = make_scenario("corrections", next(seed_iter))
         form = forms[k % len(forms)]
-        c, c0 = (str(x) for x in rng.choice(["red", "green", "blue", "yellow", "cyan", "brown"], 2, replace=False))
-        text = str(rng.choice(CORRECTION_PHRASES[form])).format(c=c, c0=c0, n="cube", n0="ball")
+        # a correction names what is on the table: a bowl for a new destination, else an object
+        objs = list(sc.scene.objects)
+        pool = [o for o in objs if (o.shape == "bowl") == (form == "destination")] or objs
+        said = pool[int(rng.integers(len(pool)))]
+        first = next((o for o in objs if o is not said and o.shape == said.shape), None) or next(
+            (o for o in objs if o is not said), said)
+        text = str(rng.choice(CORRECTION_PHRASES[form])).format(c=said.color, c0=first.color, n=said.shape,
+                                                               n0=first.shape)
         phrases.append(TestPhrase(text, "correction", f"cor-{k}"))
-        contexts[f"cor-{k}"] = PhraseContext(SceneVocabulary.of(sc.scene.objects))
+        contexts[f"cor-{k}"] = PhraseContext(SceneVocabulary.of(sc.scene.objects), "correction")
     colors = ["cyan", "brown", "gray", "purple", "orange", "pink", "yellow", "black", "white", "green", "red", "blue"]
     shapes = ["cylinder", "bowl", "ball", "cube", "block", "sphere"]
     for k in range(lexicon):

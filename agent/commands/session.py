@@ -79,11 +79,13 @@ class TextChannel:
 def voice_channel(args: argparse.Namespace) -> Channel:
     """Whisper in, TTS out (perception.speech); the text channel, with the reason, when the
     microphone or the speech model is missing. Its `interjections` catch "stop" mid-motion."""
+    from agent.interjection import correction_meaning
     from perception.speech.audio_io import AudioUnavailable
     from perception.speech.models import ModelUnavailable
     from perception.speech.voice_session import VoiceOptions, open_voice_channel
 
     options = VoiceOptions(audio_in=tuple(args.audio_in or ()), audio_out=args.audio_out, tts=args.tts,
+                           correction_meaning=correction_meaning,
                            whisper_model=args.whisper_model, push_to_talk=args.push_to_talk)
     try:
         return open_voice_channel(options)

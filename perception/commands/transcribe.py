@@ -5,7 +5,9 @@ silent file prints an empty text; an unreadable file prints its error on stderr 
 command exits 1 after the others are done. `--scene FILE` (a scene YAML, or a scenario with a
 `scene:`) reads each clip against that table: the prompt names its objects, whisper's n-best
 list is rescored by what parses into a command that fits it, sound-alike words are repaired,
-and noise gives an empty text (`perception.speech.understanding`).
+and noise gives an empty text (`perception.speech.understanding`). `--expect correction` reads
+them as said while the arm moves (the correction prompt). With `--confidence` a last column
+holds the question the robot would ask before acting ("Did you say ...?"), or "-".
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--scene", type=Path, default=None,
                         help="scene YAML (or scenario with a 'scene:'): bias and rescore toward its objects")
+    parser.add_argument("--expect", choices=("command", "correction"), default="command",
+                        help="with --scene: what is said, a command or a correction while the arm moves")
 
 
 def load_scene_vocabulary(path: Path):
@@ -71,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
             return 2
     prompt = None if args.no_prompt else (args.prompt or DOMAIN_PROMPT)
     if vocabulary is not None and not args.no_prompt and not args.prompt:
-        prompt = scene_prompt(vocabulary)
+        prompt = scene_prompt(vocabulary, expected=args.expect)
     transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model, prompt=prompt))
     reader = CommandReader()
     failed = 0
     for path in args.files:
+        question = ""
         try:
             audio = read_wav(path)
             for warning in audio.warnings:  # a truncated file: say so, transcribe what is there
@@ -84,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
                 t = transcriber.transcribe(audio)
             else:
                 nbest = transcriber.transcribe_nbest(audio)
-                reading = reader.read(nbest, vocabulary)
+                reading = reader.read(nbest, vocabulary, args.expect)
+                question = reading.confirm or "-"
                 top = nbest.hypotheses[0] if nbest.hypotheses else None
                 t = Transcript(reading.text, top.avg_logprob if top else 0.0, nbest.no_speech_prob)
         except (OSError, ValueError) as exc:
@@ -95,5 +101,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         extra = f"\t{t.avg_logprob:.3f}\t{t.no_speech_prob:.3f}" if args.confidence else ""
+        extra += f"\t{question}" if args.confidence and question else ""
         print(f"{path}\t{t.text}{extra}", flush=True)
     return 1 if failed else 0

@@ -8,6 +8,8 @@ Modules (import what you use; nothing heavy loads at import time):
 - interjections: background "stop" listener              - roundtrip: simulated person by voice
 - voice_session: `open_voice_channel` for `main.py session --voice`   - wer: word error rate
 - understanding: `CommandReader` (n-best rescoring by scene and expected answer, noise gate)
+- confirmation: when to ask "Did you say ...?" instead of acting (`ConfirmConfig`)
+- transcript_text: whisper's text tidied for reading (commas kept, digits spelled)
 - phonetic: sound-alike matching ("sand ceiling" ~ "cyan cylinder")
 - push_to_talk: record while a key is held      - noise / testset: the reproducible speech test set
 """

@@ -125,7 +125,7 @@ class SpeechChannel:
             self.last_transcript = Transcript("")
             self.printer("you (heard): <nothing>")
             return ""
-        nbest = self.transcriber.transcribe_nbest(clip, prompt=scene_prompt(self.vocabulary))
+        nbest = self.transcriber.transcribe_nbest(clip, prompt=scene_prompt(self.vocabulary, expected=self.expected))
         reading = self.reader.read(nbest, self.vocabulary, self.expected)  # type: ignore[union-attr]
         top = nbest.hypotheses[0].avg_logprob if nbest.hypotheses else 0.0
         self.last_transcript = Transcript(reading.text, top, nbest.no_speech_prob, nbest.audio_s, nbest.compute_s)

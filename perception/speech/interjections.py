@@ -5,6 +5,9 @@ transcribes them and queues the text. It is an agent interjection source: the mo
 calls `poll(step)` every control step and gets the oldest queued utterance (or None) without
 ever blocking, so a slow transcription never stalls the arm. `on_heard` is called on the
 listener thread as soon as something is heard (e.g. to halt the arm at once on "stop").
+With a `reader` (`CommandReader`) the utterance is decoded with the correction prompt and read
+as a correction against the scene (`vocabulary()`); one the reader doubts is passed on as a
+bare "no": the agent halts and asks what to do instead rather than act on a guess.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from typing import Callable
 
 from perception.speech.audio_io import AudioSource, AudioUnavailable, EndOfInput
 from perception.speech.stt import WhisperTranscriber
+from perception.speech.understanding import CommandReader, SceneVocabulary, scene_prompt
+
+#: What a doubtful correction is passed on as: a correction with nothing to act on.
+DOUBTFUL_CORRECTION = "no"
 
 _STOP = re.compile(r"\b(stop|halt|freeze|wait)\b", re.I)
 
@@ -34,9 +41,15 @@ class VoiceInterjections:
     """
 
     def __init__(self, source: AudioSource, transcriber: WhisperTranscriber,
-                 on_heard: Callable[[str], None] | None = None, poll_timeout_s: float = 0.5) -> None:
+                 on_heard: Callable[[str], None] | None = None, poll_timeout_s: float = 0.5,
+                 reader: CommandReader | None = None,
+                 vocabulary: Callable[[], SceneVocabulary] = SceneVocabulary) -> None:
         self.source = source
         self.transcriber = transcriber
+        # reads what was heard as a correction (None: whisper's text as it is)
+        self.reader = reader
+        # what the robot sees now, for the prompt and the reader
+        self.vocabulary = vocabulary
         self.on_heard = on_heard
         # how long one read of the source may block, so stop() is honoured within about this time
         self.poll_timeout_s = poll_timeout_s
@@ -72,6 +85,14 @@ class VoiceInterjections:
         except queue.Empty:
             return None
 
+    def _text(self, clip) -> str:
+        if self.reader is None:
+            return self.transcriber.transcribe(clip).text
+        table = self.vocabulary()
+        nbest = self.transcriber.transcribe_nbest(clip, prompt=scene_prompt(table, expected="correction"))
+        reading = self.reader.read(nbest, table, "correction")
+        return DOUBTFUL_CORRECTION if reading.text and reading.confirm else reading.text
+
     def _loop(self) -> None:
         while self._running.is_set():
             try:
@@ -81,7 +102,7 @@ class VoiceInterjections:
                 return
             if clip is None or not self._running.is_set():
                 continue
-            text = self.transcriber.transcribe(clip).text
+            text = self._text(clip)
             if text:
                 self._heard.put(text)
                 if self.on_heard is not None:

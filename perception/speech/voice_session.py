@@ -22,6 +22,7 @@ from perception.speech.interjections import VoiceInterjections
 from perception.speech.models import EMBEDDED_MODEL
 from perception.speech.stt import SttConfig, WhisperTranscriber
 from perception.speech.tts import TtsBackend, TtsUnavailable, default_tts
+from perception.speech.confirmation import CorrectionMeaning
 from perception.speech.understanding import CommandReader
 
 
@@ -43,6 +44,8 @@ class VoiceOptions:
     push_to_talk: bool = False
     # read what was heard against the scene and the question (n-best rescoring, sound-alike repairs)
     understand: bool = True
+    # what a correction means (`agent.interjection.correction_meaning`, passed in by the agent)
+    correction_meaning: CorrectionMeaning | None = None
     channel: ChannelConfig = field(default_factory=ChannelConfig)
 
 
@@ -76,8 +79,12 @@ def open_voice_channel(options: VoiceOptions = VoiceOptions(), printer: Callable
         source = open_microphone()
     transcriber = WhisperTranscriber(SttConfig(model=options.whisper_model))
     transcriber.model  # noqa: B018 (load now: a missing model must surface before the session starts)
-    # A scripted source is not shared with a background listener (it would eat the script).
-    listener = None if options.audio_in else VoiceInterjections(source, transcriber)
+    reader = CommandReader(correction_meaning=options.correction_meaning) if options.understand else None
     config = ChannelConfig(**{**options.channel.__dict__, "confirm": options.confirm})
-    return SpeechChannel(source, transcriber, _tts(options.tts, printer), _sink(options, printer), config,
-                         printer, interjections=listener, reader=CommandReader() if options.understand else None)
+    channel = SpeechChannel(source, transcriber, _tts(options.tts, printer), _sink(options, printer), config,
+                            printer, reader=reader)
+    # A scripted source is not shared with a background listener (it would eat the script).
+    if not options.audio_in:
+        channel.interjections = VoiceInterjections(source, transcriber, reader=reader,
+                                                   vocabulary=lambda: channel.vocabulary)
+    return channel

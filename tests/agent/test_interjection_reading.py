@@ -120,3 +120,22 @@ def test_the_corrections_suite_says_every_form_mid_motion_and_after() -> None:
 ])
 def test_a_new_request_with_a_region_or_between_is_not_a_correction(request_text: str) -> None:
     assert read_interjection(request_text) is None
+
+
+@pytest.mark.parametrize("heard,kind,words", [
+    ("not in the green bowl in the blue one", "destination", "the blue one"),
+    ("not the red one the blue one", "referent", "the blue one"),
+    ("not that one the ball", "referent", "the ball"),
+])
+def test_a_negated_phrase_ends_at_its_head_word_without_a_comma(heard: str, kind: str, words: str) -> None:
+    # speech recognisers often write no comma: "not X, Y" still means Y
+    reading = read_interjection(heard)
+    assert reading is not None and (reading.kind, reading.words) == (kind, words)
+
+
+def test_correction_meaning_compares_what_corrections_say() -> None:
+    from agent.interjection import correction_meaning
+
+    assert correction_meaning("no, the blue cube") == correction_meaning("sorry, I meant the blue block")
+    assert correction_meaning("no, the blue cube") != correction_meaning("no, the red cube")
+    assert correction_meaning("nice job") is None
