@@ -45,7 +45,8 @@ def run_agent_loop(args: argparse.Namespace, specs: list[Any]) -> dict[str, Any]
 
     config = RunConfig(policy="vla", policy_checkpoint=str(args.checkpoint), segmenter=args.segmenter,
                        max_retries=1 if args.retries is None else args.retries,
-                       max_control_steps=args.max_steps or RunConfig.max_control_steps)
+                       max_control_steps=args.max_steps or RunConfig.max_control_steps,
+                       rules=getattr(args, "rules", None) or RunConfig.rules)
     run_dir = claim_run_dir(args.run_dir)
     report = run_all([scenario_of(s) for s in specs], [], config, run_dir, progress=True, workers=args.workers,
                      ray_address=getattr(args, "ray", None))

@@ -51,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="runtime rules switched on: all (default), none (the network alone) or comma-separated "
                              f"names from {', '.join(RULES)} (policy/inference/rules.py), then edits of a rule's config such as "
                              "release_retreat.rise_m=0.05 or holds.place=in+on. With --steer perception the namer "
-                             "and holds' lost boxes stay off, as in the agent's executor")
+                             "and holds' lost boxes stay off, as in the agent's executor. With --loop agent the executor's "
+                             "rules (agent/executor_rules.py: steering, staging, step_back, release_ends, homing, "
+                             "put_back) are named the same way")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "
                              "single-token step through torch.compile on a fixed-size cache (~1.5x faster "

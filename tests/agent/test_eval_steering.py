@@ -4,6 +4,7 @@ choice was one object and the right one."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -106,3 +107,23 @@ def test_eval_can_start_at_a_later_block_of_held_out_seeds(tmp_path: Path) -> No
     episode = json.loads(out.read_text())["per_episode"][0]
     assert (episode["episode"], episode["seed"], episode["task"]) == (46, 93, "place_in")
     assert episode["dialogue"] == [["the left or the right one?", "the left one"]]  # its two black bowls
+
+
+def test_eval_loop_agent_runs_with_the_rules_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--rules` reaches the agent's executor: an ablation of the agent's loop is not silently `all`."""
+    import agent.runner
+    from agent.commands.collect import sample_episode
+    from agent.commands.eval_agent import run_agent_loop
+    from agent.report import build_report
+
+    seen = {}
+
+    def run_all(scenarios, files, config, run_dir, **kwargs):
+        seen["rules"] = config.rules
+        return build_report([])
+
+    monkeypatch.setattr(agent.runner, "run_all", run_all)
+    args = argparse.Namespace(checkpoint=CHECKPOINT, segmenter="sim", retries=None, max_steps=None, workers=1,
+                              run_dir=str(tmp_path / "run"), rules="steering,step_back", ray=None)
+    run_agent_loop(args, [sample_episode(0, 1, "pick", 4, 0.25)])
+    assert seen["rules"] == "steering,step_back"
