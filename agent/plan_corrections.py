@@ -45,7 +45,7 @@ _PATTERNS: tuple[tuple[PlanCorrectionKind, re.Pattern[str]], ...] = (
 )
 
 #: Words of a whole request inside what would be a correction's phrase: a sequence, or a placement.
-_REQUEST = re.compile(r"\b(?:then|after that|afterwards|finally|next)\b|"
+_REQUEST = re.compile(r"\b(?:then|after that|afterwards|finally|next(?!\s+to\b))\b|"
                       r"\b(?:in|into|inside|on|onto|to)\s+(?:the|a)\s+(?:\w+\s+)?(?:bowls?|dish(?:es)?|containers?|plates?)\b")
 
 

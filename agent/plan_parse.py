@@ -39,7 +39,8 @@ GroupKind = Literal["one", "all", "count", "rest"]
 _PARSER = ReferringParser()
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5, "both": 2, "a couple of": 2,
            "a pair of": 2}
-_SEQUENCE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and then|and after that|after that|afterwards|then|next|and finally|"
+#: "next" is a sequence word unless "to" follows it: "next to the block" is a relation.
+_SEQUENCE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and then|and after that|after that|afterwards|then|next(?!\s+to\b)|and finally|"
                        r"finally|and lastly|lastly)\b\s*,?\s*")
 _LEAD = re.compile(r"^(?:first(?:ly)?|to start(?: with)?|start with|begin with|to begin(?: with)?)\b\s*,?\s*")
 _FIRST_LATE = re.compile(r"(?<!the )\bfirst\b")

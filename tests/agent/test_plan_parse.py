@@ -38,6 +38,7 @@ def _plan(text: str):  # type: ignore[no-untyped-def]
     "put the red cube in the green bowl", "pick up the cube and put it in the bowl",
     "put the cube between the red bowl and the blue cube", "go ahead and put the red block in the blue bowl",
     "could you put the cube in the bowl, please", "pick up the blue ball", "put the second cube in the bowl",
+    "put the orange can next to the black block", "place the blue cube next to the cyan dish",
 ])
 def test_a_single_object_request_is_not_a_plan(text: str) -> None:
     assert parse_compound(text) is None
@@ -69,6 +70,8 @@ def test_sequences_keep_the_order_and_share_a_placement() -> None:
                                                                     "put the blue cube in the green bowl"]
     mixed = _plan("put the yellow ball in the green bowl and then put the blue cube in the red bowl")
     assert announce(mixed) == "I'll do two things: the yellow ball into the green bowl, then the blue cube into the red bowl."
+    following = _plan("put the yellow ball in the green bowl, next the blue cube")
+    assert [s.words for s in following.steps] == ["the yellow ball", "the blue cube"]
     rest = _plan("put the blue cube in the green bowl first, then the rest of the cubes")
     assert [s.words for s in rest.steps][0] == "the blue cube" and {s.pick.index for s in rest.steps[1:]} == {1, 2, 4}
 
