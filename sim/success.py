@@ -17,8 +17,8 @@ not on or in it), within 40 degrees of the direction (``next_to``: any side); be
 references on the free stretch joining them; in a region, inside that part of the table.
 ``in`` = inside a bowl's inner radius resting on its floor; ``on`` = resting on top of the
 reference. Every check also requires the object to be released (no robot contact) and at rest,
-and its references left free (none caught on the gripper: a bowl lifted on a finger with the
-object inside it is not a placement).
+and its references left free (none caught on the gripper, lifted by it: a bowl lifted on a
+finger with the object inside it is not a placement).
 ``pick`` succeeds when the object is lifted >= 5 cm and is in the gripper (not set down on
 top of another object). In all tasks no uninvolved object may be
 pushed more than 2 cm.
@@ -107,7 +107,8 @@ def _released(task: TaskSpec, world: WorldState) -> str | None:
         return "object still in the gripper"
     if world.speeds.get(task.pick, 0.0) > REST_SPEED:
         return "object still moving"
-    caught = [ref for ref in task.references if world.touching_robot.get(ref, False)]
+    caught = [ref for ref in task.references if world.touching_robot.get(ref, False)
+              and float(world.positions[ref][2] - world.initial_positions[ref][2]) > REST_HEIGHT]
     if caught:
         return f"reference {', '.join(caught)} caught on the gripper"
     return None

@@ -74,9 +74,13 @@ def test_placement_needs_the_object_released() -> None:
 
 def test_a_bowl_caught_on_the_gripper_with_the_object_in_it_is_no_placement() -> None:
     scene = _scene()
-    world = _world(scene, a=(0.46, 0.06, 0.027))
-    world.touching_robot["bowl"] = True
-    report = check_success(TaskSpec(pick="a", place="bowl", relation="in"), scene, world)
+    task = TaskSpec(pick="a", place="bowl", relation="in")
+    brushed = _world(scene, a=(0.46, 0.06, 0.027))
+    brushed.touching_robot["bowl"] = True  # a finger against the rim while letting go: fine
+    assert check_success(task, scene, brushed).success
+    lifted = _world(scene, a=(0.46, 0.06, 0.067), bowl=(0.45, 0.05, 0.04))
+    lifted.touching_robot["bowl"] = True
+    report = check_success(task, scene, lifted)
     assert not report.success and "bowl caught on the gripper" in report.reason
 
 
