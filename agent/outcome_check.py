@@ -164,9 +164,13 @@ def aim_again(target: Any, after: SceneObservation, verdict: OutcomeCheck,
     """The look and verdict a retry of ``target`` aims with, when the hand still holds the object
     (``holding``, proprio): a reference it hides is put back where it stood
     (:func:`with_hidden_reference`), and the held object is described as the first look saw it
-    (:func:`as_held_before`). Unchanged when the hand is empty."""
+    (:func:`as_held_before`). With the hand empty, the object keeps the new look's reading but
+    not a greater height than the first look's (:func:`own_height`)."""
     if not holding:
-        return after, verdict
+        if verdict.pick is None:
+            return after, verdict
+        after, pick = own_height(after, verdict.pick, target.pick)
+        return after, replace(verdict, pick=pick)
     if target.place is not None and verdict.place is not None and verdict.place not in after.objects:
         after = with_hidden_reference(after, verdict.place)
         verdict = replace(verdict, place=after.objects[-1])
@@ -174,6 +178,17 @@ def aim_again(target: Any, after: SceneObservation, verdict: OutcomeCheck,
         after, pick = as_held_before(after, verdict.pick, target.pick)
         verdict = replace(verdict, pick=pick)
     return after, verdict
+
+
+def own_height(after: SceneObservation, found: PerceivedObject, before: PerceivedObject) -> tuple[SceneObservation, PerceivedObject]:
+    """The new look with ``found`` no taller than ``before`` was: an object's own height never
+    grows, and perception measures a height from the table up, so a ball left on the cube already
+    in the bowl reads as tall as both, and a retry judging with that height would pass it as
+    resting on the floor. One that fell over keeps its lower reading."""
+    if found.height is None or before.height is None or found.height <= before.height:
+        return after, found
+    same = found.model_copy(update={"height": before.height})
+    return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
 
 
 def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -> SceneObservation:
