@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import re
 import secrets
 from datetime import datetime, timezone
@@ -91,9 +92,14 @@ def _write_claim(folder: Path) -> None:
         json.dump({"pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}, handle)
 
 
-def _owner(path: Path) -> str:
-    try:
-        data = json.loads(path.read_text())
-        return f"the run started {data['started']} (pid {data['pid']})"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another run"
+def _owner(path: Path, tries: int = 20, wait_s: float = 0.01) -> str:
+    """Who holds the claim. A claim just created by a racing run may not be written yet: read it
+    again a few times before settling for "another run"."""
+    for attempt in range(tries):
+        try:
+            data = json.loads(path.read_text())
+            return f"the run started {data['started']} (pid {data['pid']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            if attempt + 1 < tries:
+                time.sleep(wait_s)
+    return "another run"
