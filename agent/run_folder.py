@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import re
 import secrets
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
