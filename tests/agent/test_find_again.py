@@ -10,11 +10,12 @@ import pytest
 
 from agent.context import ActTarget
 from agent.outcome_check import check_outcome, find_again
-from perception.proposals import perceive
 from perception.types import PerceivedObject, SceneObservation
 from sim.scene import ObjectSpec, SceneSpec
 from sim.tabletop_env import TabletopEnv
 from sim.tasks import TaskSpec
+
+from tests.agent.table_moves import look, put
 
 # Three cyan cubes (two small, one large) and a gray ball: "put the cyan cube at the back on the big one".
 SCENE = SceneSpec(objects=[
@@ -34,24 +35,13 @@ def env() -> Any:
     env.close()
 
 
-def _look(env: TabletopEnv) -> SceneObservation:
-    return perceive(env.arm.get_observation(), viewpoint="user", labels=env.arm.segmentation_labels)
-
-
-def _put(env: TabletopEnv, oid: str, xyz: tuple[float, float, float]) -> None:
-    client = env.arm.client
-    client.resetBasePositionAndOrientation(env.arm.bodies.body_of[oid], list(xyz), [0, 0, 0, 1])
-    for _ in range(120):
-        client.stepSimulation()
-
-
 def test_a_small_cube_that_fell_beside_the_big_one_is_not_taken_for_it(env: TabletopEnv) -> None:
-    before = _look(env)
+    before = look(env)
     seen = {o.sim_id: o for o in before.objects}
     target = ActTarget(pick=seen["back"], place=seen["big"], relation="on", instruction="")
-    _put(env, "big", (0.595, 0.075, 0.03))  # nudged 4 cm by the attempt
-    _put(env, "back", (0.62, 0.145, 0.02))  # slid off it onto the table
-    verdict = check_outcome(target, before, _look(env), LET_GO_OVER_THE_BIG_CUBE)
+    put(env, "big", (0.595, 0.075, 0.03))  # nudged 4 cm by the attempt
+    put(env, "back", (0.62, 0.145, 0.02))  # slid off it onto the table
+    verdict = check_outcome(target, before, look(env), LET_GO_OVER_THE_BIG_CUBE)
     assert not verdict.done
     assert verdict.pick is not None and verdict.pick.sim_id == "back"
     assert verdict.place is not None and verdict.place.sim_id == "big"

@@ -27,6 +27,8 @@ from sim.scene import ObjectSpec, SceneSpec
 from sim.tabletop_env import TabletopEnv
 from sim.tasks import TaskSpec
 
+from tests.agent.table_moves import look, put
+
 IMAGE_SIZE = 96
 # Two red cubes (twins), a green bowl, a large yellow cube to stack on.
 SCENE = SceneSpec(objects=[
@@ -46,48 +48,37 @@ def env() -> Any:
     env.close()
 
 
-def _look(env: TabletopEnv) -> SceneObservation:
-    return perceive(env.arm.get_observation(), viewpoint="user", labels=env.arm.segmentation_labels)
-
-
-def _put(env: TabletopEnv, oid: str, xyz: tuple[float, float, float]) -> None:
-    client = env.arm.client
-    client.resetBasePositionAndOrientation(env.arm.bodies.body_of[oid], list(xyz), [0, 0, 0, 1])
-    for _ in range(120):
-        client.stepSimulation()
-
-
 def _seen(scene: SceneObservation, oid: str) -> Any:
     return next(o for o in scene.objects if o.sim_id == oid)
 
 
 def test_the_look_tells_in_the_bowl_from_beside_it_and_never_takes_the_twin(env: TabletopEnv) -> None:
-    before = _look(env)
+    before = look(env)
     target = ActTarget(pick=_seen(before, "a"), place=_seen(before, "c"), relation="in", instruction="")
-    _put(env, "a", (0.45, 0.02, 0.03))  # in the bowl
-    inside = check_outcome(target, before, _look(env), OPEN_HAND)
+    put(env, "a", (0.45, 0.02, 0.03))  # in the bowl
+    inside = check_outcome(target, before, look(env), OPEN_HAND)
     assert inside.done and inside.pick is not None and inside.pick.sim_id == "a"
-    _put(env, "a", (0.45, 0.115, 0.02))  # on the table beside it
-    beside = check_outcome(target, before, _look(env), OPEN_HAND)
+    put(env, "a", (0.45, 0.115, 0.02))  # on the table beside it
+    beside = check_outcome(target, before, look(env), OPEN_HAND)
     assert not beside.done and "from the middle of the green bowl" in beside.reason
     assert beside.pick is not None and beside.pick.sim_id == "a"  # the twin b never moved: not it
 
 
 def test_the_look_tells_stacked_from_dropped_and_a_held_pick_from_a_missed_one(env: TabletopEnv) -> None:
-    before = _look(env)
+    before = look(env)
     stack = ActTarget(pick=_seen(before, "a"), place=_seen(before, "d"), relation="on", instruction="")
-    _put(env, "a", (0.62, 0.0, 0.081))  # on the 6 cm cube
-    assert check_outcome(stack, before, _look(env), OPEN_HAND).done
-    _put(env, "a", (0.62, 0.09, 0.02))  # fell off beside it
-    assert not check_outcome(stack, before, _look(env), OPEN_HAND).done
+    put(env, "a", (0.62, 0.0, 0.081))  # on the 6 cm cube
+    assert check_outcome(stack, before, look(env), OPEN_HAND).done
+    put(env, "a", (0.62, 0.09, 0.02))  # fell off beside it
+    assert not check_outcome(stack, before, look(env), OPEN_HAND).done
     pick = ActTarget(pick=_seen(before, "b"), place=None, relation=None, instruction="")
     holding = OPEN_HAND.copy()
     holding[6], holding[7] = 0.4, 1.0  # commanded closed, fingers held apart by the cube
-    assert not check_outcome(pick, before, _look(env), OPEN_HAND).done  # empty open hand
-    assert "still where it was" in check_outcome(pick, before, _look(env), holding).reason  # closed on nothing of it
+    assert not check_outcome(pick, before, look(env), OPEN_HAND).done  # empty open hand
+    assert "still where it was" in check_outcome(pick, before, look(env), holding).reason  # closed on nothing of it
     client = env.arm.client
     client.resetBasePositionAndOrientation(env.arm.bodies.body_of["b"], [0.62, -0.14, 0.12], [0, 0, 0, 1])
-    held = check_outcome(pick, before, _look(env), holding)  # up in the air (frame taken before it falls)
+    held = check_outcome(pick, before, look(env), holding)  # up in the air (frame taken before it falls)
     assert held.done, held.reason
 
 
@@ -171,10 +162,10 @@ def test_a_cube_in_a_bowl_of_its_own_colour_is_told_from_the_bowl(env: TabletopE
     scene = SceneSpec(objects=[ObjectSpec(id="k", shape="cube", color="black", size="small", position=(0.62, 0.12)),
                                ObjectSpec(id="w", shape="bowl", color="black", position=(0.45, 0.0))])
     env.reset(seed=0, options={"scene": scene, "task": TaskSpec(pick="k", place="w")})
-    before = _look(env)
+    before = look(env)
     target = ActTarget(pick=_seen(before, "k"), place=_seen(before, "w"), relation="in", instruction="")
-    _put(env, "k", (0.45, 0.0, 0.03))
-    inside = check_outcome(target, before, _look(env), OPEN_HAND)
+    put(env, "k", (0.45, 0.0, 0.03))
+    inside = check_outcome(target, before, look(env), OPEN_HAND)
     assert inside.done and inside.pick is not None and inside.pick.sim_id == "k", inside.reason
 
 
