@@ -23,6 +23,8 @@ from perception.types import PerceivedObject, SceneObservation
 from agent.self_check import SelfCheckRecord
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
+#: "next" as a sequence word ("..., next the ball"), not the relation "next to" (regex).
+NEXT_IN_SEQUENCE = r"next(?!\s+to\b)"
 #: Number words for what the robot says ("I'll do three things").
 COUNT_WORDS = {1: "one thing", 2: "two things", 3: "three things", 4: "four things", 5: "five things",
                6: "six things", 7: "seven things", 8: "eight things"}

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from perception.referring import ReferringParser
 from perception.types import PerceivedObject
 
-from agent.plan import Plan, PlanStep
+from agent.plan import NEXT_IN_SEQUENCE, Plan, PlanStep
 
 PlanCorrectionKind = Literal["skip", "stop_after", "first", "add", "all"]
 
@@ -45,7 +45,7 @@ _PATTERNS: tuple[tuple[PlanCorrectionKind, re.Pattern[str]], ...] = (
 )
 
 #: Words of a whole request inside what would be a correction's phrase: a sequence, or a placement.
-_REQUEST = re.compile(r"\b(?:then|after that|afterwards|finally|next(?!\s+to\b))\b|"
+_REQUEST = re.compile(r"\b(?:then|after that|afterwards|finally|" + NEXT_IN_SEQUENCE + r")\b|"
                       r"\b(?:in|into|inside|on|onto|to)\s+(?:the|a)\s+(?:\w+\s+)?(?:bowls?|dish(?:es)?|containers?|plates?)\b")
 
 

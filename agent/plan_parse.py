@@ -31,7 +31,7 @@ from perception.referring import ReferringParser
 from perception.types import PerceivedObject, SceneObservation
 
 from agent.dialogue import describe, placement_words
-from agent.plan import Plan, PlanStep
+from agent.plan import NEXT_IN_SEQUENCE, Plan, PlanStep
 from agent.plan_corrections import read_plan_correction
 
 GroupKind = Literal["one", "all", "count", "rest"]
@@ -39,9 +39,8 @@ GroupKind = Literal["one", "all", "count", "rest"]
 _PARSER = ReferringParser()
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5, "both": 2, "a couple of": 2,
            "a pair of": 2}
-#: "next" is a sequence word unless "to" follows it: "next to the block" is a relation.
-_SEQUENCE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and then|and after that|after that|afterwards|then|next(?!\s+to\b)|and finally|"
-                       r"finally|and lastly|lastly)\b\s*,?\s*")
+_SEQUENCE = re.compile(r"\s*(?:[,;]\s*)?\b(?:and then|and after that|after that|afterwards|then|" + NEXT_IN_SEQUENCE +
+                       r"|and finally|finally|and lastly|lastly)\b\s*,?\s*")
 _LEAD = re.compile(r"^(?:first(?:ly)?|to start(?: with)?|start with|begin with|to begin(?: with)?)\b\s*,?\s*")
 _FIRST_LATE = re.compile(r"(?<!the )\bfirst\b")
 _EXCEPT = re.compile(r"\b(?:except(?: for)?|but not|apart from|other than|excluding|save for|but)\b")
