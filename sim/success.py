@@ -107,11 +107,14 @@ def _released(task: TaskSpec, world: WorldState) -> str | None:
         return "object still in the gripper"
     if world.speeds.get(task.pick, 0.0) > REST_SPEED:
         return "object still moving"
+    return None
+
+
+def _references_caught(task: TaskSpec, world: WorldState) -> str | None:
+    """A reference the gripper touches and has lifted (a bowl hooked on a finger)."""
     caught = [ref for ref in task.references if world.touching_robot.get(ref, False)
               and float(world.positions[ref][2] - world.initial_positions[ref][2]) > REST_HEIGHT]
-    if caught:
-        return f"reference {', '.join(caught)} caught on the gripper"
-    return None
+    return f"reference {', '.join(caught)} caught on the gripper" if caught else None
 
 
 def _check_pick(task: TaskSpec, scene: SceneSpec, world: WorldState) -> SuccessReport:
@@ -183,7 +186,7 @@ def check_success(task: TaskSpec, scene: SceneSpec, world: WorldState) -> Succes
     if disturbed:
         return SuccessReport(False, f"knocked over/pushed {', '.join(disturbed)}")
     if task.places:
-        problem = _released(task, world)
+        problem = _released(task, world) or _references_caught(task, world)
         if problem:
             return SuccessReport(False, problem)
     return CHECKS[task.kind](task, scene, world)
