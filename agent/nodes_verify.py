@@ -73,9 +73,7 @@ def _within_reach(ctx: AgentContext, obj: PerceivedObject) -> bool:
     """``obj`` stands where the arm may go (its safety envelope's workspace, seen from above):
     a ball that rolled off past it is not retried."""
     envelope = getattr(ctx.arm, "safety", None) or SafetyEnvelope()
-    x, y = float(obj.position[0]), float(obj.position[1])
-    (x0, y0, _), (x1, y1, _) = envelope.workspace_min, envelope.workspace_max
-    return x0 <= x <= x1 and y0 <= y <= y1
+    return envelope.contains((float(obj.position[0]), float(obj.position[1]), envelope.workspace_min[2]))
 
 
 def _found_again(obj: Optional[PerceivedObject], before: SceneObservation,

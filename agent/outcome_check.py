@@ -187,8 +187,7 @@ def own_height(after: SceneObservation, found: PerceivedObject, before: Perceive
     resting on the floor. One that fell over keeps its lower reading."""
     if found.height is None or before.height is None or found.height <= before.height:
         return after, found
-    same = found.model_copy(update={"height": before.height})
-    return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
+    return _replaced(after, found, {"height": before.height})
 
 
 def with_hidden_reference(after: SceneObservation, reference: PerceivedObject) -> SceneObservation:
@@ -207,8 +206,13 @@ def as_held_before(after: SceneObservation, found: PerceivedObject, before: Perc
     cylinder reads as a ball, its height as its top above the table), so a retry would name it
     wrongly and judge its own result with that height. Objects on the table keep what the new
     look measured: their boxes steer the retry, and one that fell over is lower and wider now."""
-    same = found.model_copy(update={"color": before.color, "shape": before.shape, "size": before.size,
+    return _replaced(after, found, {"color": before.color, "shape": before.shape, "size": before.size,
                                     "extent": before.extent, "height": before.height})
+
+
+def _replaced(after: SceneObservation, found: PerceivedObject, update: dict[str, Any]) -> tuple[SceneObservation, PerceivedObject]:
+    """``after`` with ``found`` re-described by ``update``, and that new description."""
+    same = found.model_copy(update=update)
     return after.model_copy(update={"objects": [same if o is found else o for o in after.objects]}), same
 
 
