@@ -35,7 +35,7 @@ from typing import Optional
 
 import numpy as np
 
-from common.proprio import Proprio, holds_something
+from common.proprio import CLOSED_COMMAND, Proprio, holds_something
 
 from sim.arm import ACTION_DIM
 
@@ -71,8 +71,10 @@ class PutBackMotion:
         self.fetch_from = None if fetch_from is None else np.asarray(fetch_from, dtype=np.float64)
         self.grasped_at = None if grasped_at is None else np.asarray(grasped_at, dtype=np.float64)
         self.home = None if home is None else np.asarray(home, dtype=np.float64)
-        # The gripper command whose finger opening is ``clear_opening`` (opening = 1 - command).
-        self.clear_grip = None if clear_opening is None else float(np.clip(1.0 - clear_opening, OPEN, 0.45))
+        # The gripper command whose finger opening is ``clear_opening`` (opening = 1 - command),
+        # kept below a "closed" command so the hand still reads as open (common.proprio).
+        self.clear_grip = None if clear_opening is None else \
+            float(np.clip(1.0 - clear_opening, OPEN, CLOSED_COMMAND - 0.05))
         self.chunk_size = chunk_size
         self.settings = settings
         self._plan: Optional[list[tuple[str, Optional[np.ndarray], float]]] = None
