@@ -124,8 +124,9 @@ class VLAExecutor:
         #: them is done in two stages: "pick up the X", then, holding it, the placement.
         self.stage_close = stage_close
         self._then: Any = None  # (target, instruction, spot) of the placement stage still to come
-        self._held = False  # the hand held something during this motion (a later empty close: dropped)
-        self._held_opening: Optional[float] = None  # the finger opening while it last held something
+        # The finger opening while the hand last held something this motion (None: it has not held
+        # anything; after holding, an empty close means dropped, an opening means let go).
+        self._held_opening: Optional[float] = None
         #: Fetch what rests in a bowl or on another object with a proprio-only grasp (module doc).
         self.fetch_set_down = fetch_set_down
         self._fetch: Optional[PutBackMotion] = None  # the fetch stage of a new placement
@@ -182,7 +183,6 @@ class VLAExecutor:
         self._checked_hand = False
         self._homing = None
         self._stepping_back = None
-        self._held = False
         self._held_opening = None
         self._then = None
         self._fetch = None
@@ -276,13 +276,12 @@ class VLAExecutor:
             self._target = None
         hand = Proprio.from_array(obs["state"])
         if hand.holding:
-            self._held = True
             self._held_opening = hand.opening
-        elif self._held and hand.shut:
+        elif self._held_opening is not None and hand.shut:
             # It held something and the fingers have now closed on nothing: it slipped out. The
             # motion is over; the agent's look after it sees where the object went.
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[dropped]", scripted=True), True
-        elif self._held and not hand.closed and self.release_ends:
+        elif self._held_opening is not None and not hand.closed and self.release_ends:
             # It held something and has let go: the put-down is over. Asked on, the policy starts
             # its reach again from there and knocks over what it has just set down.
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32), raw_text="[released]", scripted=True), True
