@@ -11,6 +11,8 @@ policy's runtime rules (``policy/inference/rules.py``; the same :class:`policy.i
   home, so the look that judges the motion sees the table without the arm over what it set down.
 * ``release_ends``: a put-down's motion ends when the hand lets go of what it held; the policy,
   asked on, starts its reach again and knocks over what it had just stacked.
+* ``free_spot``: "in" a bowl something already lies in aims the PLACE box at the free spot
+  inside it (``agent.relation_spot.in_bowl_spot``), not the bowl's centre (needs ``steering``).
 * ``homing``: a motion that starts with an empty hand away from home first goes home.
 * ``put_back``: "no, the other one" with the wrong object in the hand runs a proprio-only motion
   back to where it stood; off, the policy is asked with the words.
@@ -54,6 +56,11 @@ class ReleaseEnds:
 
 
 @dataclass(frozen=True)
+class FreeSpot:
+    name: ClassVar[str] = "free_spot"
+
+
+@dataclass(frozen=True)
 class Homing:
     name: ClassVar[str] = "homing"
     # An empty hand farther than this (m) from home goes home first.
@@ -66,7 +73,7 @@ class PutBack:
 
 
 #: name -> executor rule config class.
-EXECUTOR_RULES: dict[str, type] = {cls.name: cls for cls in (Steering, Staging, StepBack, ReleaseEnds, Homing, PutBack)}
+EXECUTOR_RULES: dict[str, type] = {cls.name: cls for cls in (Steering, Staging, StepBack, ReleaseEnds, FreeSpot, Homing, PutBack)}
 
 #: Every rule ``--rules`` knows: the policy runtime's, then the executor's.
 ALL_RULES: dict[str, type] = {**RULES, **EXECUTOR_RULES}
@@ -85,4 +92,5 @@ def executor_kwargs(rules: RuleSet) -> dict[str, Any]:
             "stage_close": rules.on("staging"), "step_back": step_back is not None,
             "step_back_home": step_back is not None and step_back.home, "release_ends": rules.on("release_ends"),
             "clear_margin": step_back.clear_margin if step_back is not None else None,
-            "home_m": homing.home_m if homing is not None else None, "put_back": rules.on("put_back")}
+            "home_m": homing.home_m if homing is not None else None, "put_back": rules.on("put_back"),
+            "free_spot": rules.on("free_spot")}

@@ -14,6 +14,12 @@ spots (the four sides for "next to", the grid of a region) the first clear of ev
 perceived object (``sim.task_sampling.PLACE_CLEARANCE``), for "next to" the side nearest the
 object. Nothing here reads the simulator's poses.
 
+"in" a bowl something already lies in is the learned placement, steered to a free spot: the
+PLACE box is the bowl's own, moved so its centre is the spot the one "in" geometry chooses
+(``sim.relations.free_spot_in``) among the perceived objects inside its wall (``in_bowl_spot``).
+The policy aims every "in" at the PLACE box's centre, and a second object let go over the
+first comes to rest on it instead of the bowl floor.
+
 Asked in the person's own words the policy carries the object and never puts it down (it was
 never shown these placements); composed this way it completes most of them (the ``relations``
 suite with the learned policy: docs/RESULTS.md, "Relations by footprint, bowls included").
@@ -26,7 +32,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from perception.types import PerceivedObject
-from sim.relations import Footprint, choose_spot, spots
+from sim.objects import BOWL_WALL
+from sim.relations import Footprint, choose_spot, free_spot_in, spots
 from sim.scene import footprint_radius
 from sim.task_sampling import PLACE_CLEARANCE
 from vocab.words import SHAPES, SIZES
@@ -99,9 +106,30 @@ def composed_instruction(target: Any) -> str:
     return f"put the {pick.color} {pick.shape} in {where}"
 
 
-def spot_of(target: Any) -> Optional[PerceivedObject]:
-    """``spot_place(target)`` when the placement is composed, else None."""
-    return spot_place(target) if composes(target) else None
+def in_bowl_spot(target: Any) -> Optional[PerceivedObject]:
+    """The bowl ``target`` puts its object in, moved to the free spot inside it (module docstring),
+    when something perceived already lies inside its wall; else None (the bowl as it is)."""
+    place = getattr(target, "place", None)
+    if (getattr(target, "relation", None) != "in" or place is None or place.shape != "bowl"
+            or getattr(target, "return_to", None) is not None):
+        return None
+    bowl = perceived_footprint(place)
+    inner = bowl.radius - BOWL_WALL
+    pick = target.pick
+    inside = [o.position[:2] for o in getattr(target, "others", ()) if o.index not in (pick.index, place.index)
+              and float(np.linalg.norm(np.asarray(o.position[:2]) - bowl.centre)) < inner]
+    if not inside:
+        return None
+    x, y = free_spot_in(bowl, inner, perceived_footprint(pick).radius, inside)
+    return place.model_copy(update={"position": (float(x), float(y), float(place.position[2]))})
+
+
+def spot_of(target: Any, *, in_bowl: bool = False) -> Optional[PerceivedObject]:
+    """``spot_place(target)`` when the placement is composed; with ``in_bowl``, ``in_bowl_spot``
+    for "in" a bowl; else None."""
+    if composes(target):
+        return spot_place(target)
+    return in_bowl_spot(target) if in_bowl else None
 
 
 def _spot_color(target: Any) -> str:

@@ -154,7 +154,7 @@ def _vla(env: Any, models: SharedModels) -> Any:
 
         if models.config.rules.strip() != "all" and runtime_rules.names:
             raise ValueError("--rules: with --policy-server the server runs its own runtime rules; "
-                             "name only executor rules (steering, staging, step_back, release_ends, homing, put_back), all or none")
+                             "name only executor rules (steering, staging, step_back, release_ends, free_spot, homing, put_back), all or none")
         return VLAExecutor(RemoteRuntime(models.policy_client(), give_up_s=models.config.policy_server_wait_s),
                            **executor_kwargs(around))
     # checkpoint loaded once per run/worker

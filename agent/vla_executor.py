@@ -62,7 +62,7 @@ from common.proprio import Proprio, holds_something
 
 from agent.context import TargetUnreachable
 from agent.put_back_motion import CLEAR_MARGIN, PutBackMotion
-from agent.relation_spot import composed_instruction, spot_of
+from agent.relation_spot import composed_instruction, composes, spot_of
 from policy.types import PolicyOutput
 
 
@@ -89,7 +89,7 @@ class VLAExecutor:
                  step_back: bool = True, stage_close: bool = True, put_back: bool = True,
                  step_back_home: bool = True, release_ends: bool = True,
                  clear_margin: Optional[float] = CLEAR_MARGIN,
-                 fetch_set_down: bool = True) -> None:
+                 fetch_set_down: bool = True, free_spot: bool = True) -> None:
         self.runtime = runtime
         #: The agent may overrule the policy's TARGET with its grounding (self-check).
         self.steerable = steer
@@ -129,6 +129,7 @@ class VLAExecutor:
         self._held_opening: Optional[float] = None
         #: Fetch what rests in a bowl or on another object with a proprio-only grasp (module doc).
         self.fetch_set_down = fetch_set_down
+        self.free_spot = free_spot  # "in" a bowl with something in it: aim at a free spot
         self._fetch: Optional[PutBackMotion] = None  # the fetch stage of a new placement
         # Grasp point when the first motion began (the arm's home pose); a put-back ends there.
         self._home: Optional[np.ndarray] = None
@@ -176,8 +177,8 @@ class VLAExecutor:
         if return_to is None:
             self._grasped_at = None  # a new motion: its own grasp
         # A placement the demos never showed ("left of"): the learned "in" skill, aimed at the spot.
-        self._spot = spot_of(target) if self.steerable else None
-        if self._spot is not None:
+        self._spot = spot_of(target, in_bowl=self.free_spot) if self.steerable else None
+        if composes(target):
             self._instruction = composed_instruction(target)
         self._put_back_of = getattr(target, "pick", None)
         self._checked_hand = False

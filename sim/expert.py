@@ -36,7 +36,7 @@ from sim.arm import ACTION_DIM
 from sim.objects import object_geometry
 from sim.pybullet_arm import FINGER_TRAVEL, ObjectPose
 from sim.scene import SceneSpec
-from sim.relations import choose_spot
+from sim.relations import Footprint, choose_spot, free_spot_in
 from sim.success import task_spots
 from sim.task_sampling import target_is_clear
 from sim.tasks import TaskSpec
@@ -249,16 +249,11 @@ class ScriptedExpert:
 
 
 def free_spot_in_bowl(scene: SceneSpec, task: TaskSpec, positions: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Where to let go into a bowl (x, y, metres): its centre when nothing is in it; else, of the
-    centre and 12 spots on a ring as far out as the object fits inside the wall, the one farthest
-    from what already lies in it (a second block set on the first would not rest on the floor)."""
+    """Where to let go into the task's bowl (x, y, metres): ``sim.relations.free_spot_in`` with
+    the simulator's geometry and the objects whose centres lie inside its wall."""
     bowl = positions[str(task.place)][:2]
     g = object_geometry(scene.get(str(task.place)))
-    r = object_geometry(scene.get(task.pick)).radius
     inside = [positions[o.id][:2] for o in scene.objects if o.id not in (task.pick, task.place)
               and float(np.linalg.norm(positions[o.id][:2] - bowl)) < g.inner_radius]
-    if not inside:
-        return bowl.copy()
-    ring = max(0.0, g.inner_radius - r - 0.006)
-    spots = [bowl] + [bowl + ring * np.array([math.cos(a), math.sin(a)]) for a in np.linspace(0, 2 * math.pi, 12, endpoint=False)]
-    return np.asarray(max(spots, key=lambda xy: min(float(np.linalg.norm(xy - o)) for o in inside)), dtype=np.float64)
+    return free_spot_in(Footprint((float(bowl[0]), float(bowl[1])), g.radius), g.inner_radius,
+                        object_geometry(scene.get(task.pick)).radius, inside)

@@ -25,6 +25,11 @@ perceived object).
   into thirds along the speaker's left-right and back-front; ``left_side`` is the left third,
   ``front`` the third nearest the speaker, ``middle`` the centre cell, ``front_left`` a corner
   cell, and so on. Judged: the object's centre lies in the region's rectangle.
+* **in** a bowl (judged in ``sim/success.py``: resting on its floor inside the wall): the spot is
+  the bowl's centre when nothing lies in it; else, of the centre and ``IN_BOWL_RING_SPOTS`` spots
+  on a ring as far out as the object fits ``IN_BOWL_WALL_CLEARANCE_M`` inside the wall, the one
+  farthest from what already lies in it (:func:`free_spot_in`): a second block let go over the
+  first would rest on it, not on the floor.
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ BETWEEN_OFF_LINE_M = 0.04
 #: Region spots are tried on a grid of this pitch (m), at least this far inside the region (m).
 REGION_GRID_M = 0.02
 REGION_INSET_M = 0.02
+#: A spot in a bowl keeps the object's footprint this far (m) inside the wall; candidate spots on
+#: the ring around the centre.
+IN_BOWL_WALL_CLEARANCE_M = 0.006
+IN_BOWL_RING_SPOTS = 12
 
 #: Viewpoint -> relation -> unit (dx, dy) in the robot base frame (see sim/success.py).
 DIRECTIONS: dict[str, dict[str, tuple[float, float]]] = {
@@ -101,6 +110,21 @@ def beside_spots(ref: Footprint, relation: str, radius: float, viewpoint: str = 
     reach = ref.radius + radius + GAP_M
     units = DIRECTIONS["robot"].values() if relation == "next_to" else [DIRECTIONS[viewpoint][relation]]
     return [ref.centre + reach * np.asarray(u, dtype=np.float64) for u in units]
+
+
+def free_spot_in(bowl: Footprint, inner_radius: float, radius: float,
+                 inside: Sequence[Sequence[float]]) -> np.ndarray:
+    """Where an object of footprint ``radius`` goes into ``bowl`` (inner wall radius
+    ``inner_radius``), given the (x, y) of what already lies in it (module docstring, "in")."""
+    centre = bowl.centre
+    held = [np.asarray(xy[:2], dtype=np.float64) for xy in inside]
+    if not held:
+        return centre.copy()
+    ring = max(0.0, inner_radius - radius - IN_BOWL_WALL_CLEARANCE_M)
+    angles = np.linspace(0.0, 2.0 * math.pi, IN_BOWL_RING_SPOTS, endpoint=False)
+    cands = [centre] + [centre + ring * np.array([math.cos(a), math.sin(a)]) for a in angles]
+    best = max(cands, key=lambda xy: min(float(np.linalg.norm(xy - o)) for o in held))
+    return np.asarray(best, dtype=np.float64)
 
 
 def between_spot(a: Footprint, b: Footprint) -> np.ndarray:

@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"names from {', '.join(RULES)} (policy/inference/rules.py), then edits of a rule's config such as "
                              "release_retreat.rise_m=0.05 or holds.place=in+on. With --steer perception the namer "
                              "and holds' lost boxes stay off, as in the agent's executor. With --loop agent the executor's "
-                             "rules (agent/executor_rules.py: steering, staging, step_back, release_ends, homing, "
+                             "rules (agent/executor_rules.py: steering, staging, step_back, release_ends, free_spot, homing, "
                              "put_back) are named the same way")
     parser.add_argument("--decode", choices=("auto", "dynamic", "static", "compiled"), default="auto",
                         help="KV cache the reasoning is decoded on (RuntimeSettings.decode): compiled runs the "

@@ -24,14 +24,14 @@ def test_none_switches_every_part_off():
     assert runtime_rules.names == () and around.names == ()
     assert executor_kwargs(around) == {"steer": False, "snap_iou": None, "stage_close": False, "step_back": False,
                                        "step_back_home": False, "release_ends": False, "clear_margin": None, "home_m": None,
-                                       "put_back": False}
+                                       "put_back": False, "free_spot": False}
 
 
 def test_names_split_between_the_runtime_and_the_executor():
     runtime_rules, around = parse_rules("phase_gate,step_back")
     assert runtime_rules.names == ("phase_gate",) and around.names == ("step_back",)
-    assert set(ALL_RULES) == set(RULES) | {"steering", "staging", "step_back", "release_ends", "homing",
-                                                  "put_back"}
+    assert set(ALL_RULES) == set(RULES) | {"steering", "staging", "step_back", "release_ends", "free_spot",
+                                                  "homing", "put_back"}
     with pytest.raises(ValueError, match="unknown rule 'homeing'"):
         parse_rules("homeing")
 
