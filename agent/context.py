@@ -87,6 +87,9 @@ class InterjectionSource(Protocol):
     def poll(self, step: int) -> Optional[str]:
         """Return what was said before control step ``step`` (0-based), or None."""
 
+    # A source may also have ``note_paused(paused: bool)``: the motion loop tells it when the arm
+    # starts and stops waiting, so a spoken "go on" and "hold on" are read by what makes sense.
+
 
 class Grounder(Protocol):
     def ground(self, instruction: str, scene: SceneObservation) -> GroundingResult: ...

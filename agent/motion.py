@@ -60,6 +60,10 @@ def run_motion(ctx: AgentContext, target: ActTarget, start: int, dialogue: list[
     sent_steps = moving_steps = 0
     paused_at: Optional[int] = None  # sent_steps when "wait" was heard; None while moving
 
+    # A spoken-correction listener reads "go on" / "hold on" by whether the arm waits.
+    note_paused = getattr(ctx.interjections, "note_paused", lambda paused: None)
+    note_paused(False)
+
     def hold() -> None:
         sent = ctx.arm.send_action(np.array([0, 0, 0, 0, 0, 0, grip], dtype=np.float32))
         ctx.transcript.write("action", "hold", step=start + sent_steps, sent=sent)
@@ -76,10 +80,12 @@ def run_motion(ctx: AgentContext, target: ActTarget, start: int, dialogue: list[
             return MotionRun(sent_steps + 1, reading, False, grasped)
         if reading is not None and reading.kind == "pause" and paused_at is None:
             paused_at = sent_steps
+            note_paused(True)
             ctx.say("Okay, waiting.")
             ctx.transcript.write("say", "Okay, waiting.", step=start + sent_steps)
         elif reading is not None and reading.kind == "resume" and paused_at is not None:
             paused_at = None
+            note_paused(False)
             ctx.say("Going on.")
             ctx.transcript.write("say", "Going on.", step=start + sent_steps)
         if paused_at is not None:

@@ -7,7 +7,9 @@ ever blocking, so a slow transcription never stalls the arm. `on_heard` is calle
 listener thread as soon as something is heard (e.g. to halt the arm at once on "stop").
 With a `reader` (`CommandReader`) the utterance is decoded with the correction prompt and read
 as a correction against the scene (`vocabulary()`); one the reader doubts is passed on as a
-bare "no": the agent halts and asks what to do instead rather than act on a guess.
+bare "no": the agent halts and asks what to do instead rather than act on a guess. The motion
+tells it when the arm waits (`note_paused`): "go on" is then read as sense, "hold on" as none,
+and the other way round while it moves (they sound alike).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class VoiceInterjections:
         self._thread: threading.Thread | None = None
         #: why the listener stopped on its own (device gone, script ended); None while healthy
         self.error: str | None = None
+        self._paused = threading.Event()  # set while the arm waits after "hold on"
 
     def start(self) -> "VoiceInterjections":
         if self._thread is None or not self._thread.is_alive():
@@ -85,12 +88,17 @@ class VoiceInterjections:
         except queue.Empty:
             return None
 
+    def note_paused(self, paused: bool) -> None:
+        """The arm waits (True) or moves (False): what a correction can mean now."""
+        (self._paused.set if paused else self._paused.clear)()
+
     def _text(self, clip) -> str:
         if self.reader is None:
             return self.transcriber.transcribe(clip).text
         table = self.vocabulary()
         nbest = self.transcriber.transcribe_nbest(clip, prompt=scene_prompt(table, expected="correction"))
-        reading = self.reader.read(nbest, table, "correction")
+        senseless = frozenset({"pause"} if self._paused.is_set() else {"resume"})
+        reading = self.reader.read(nbest, table, "correction", senseless)
         return DOUBTFUL_CORRECTION if reading.text and reading.confirm else reading.text
 
     def _loop(self) -> None:

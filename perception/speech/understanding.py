@@ -19,13 +19,15 @@
 5. noise gets no text: nothing when the detector found no speech, whisper says "no speech",
    the text repeats itself ("blah, blah, blah"), it holds no word the robot understands and
    whisper was unsure of it, or whisper's first guess holds none and the reading is very unsure.
+A correction is read with the arm's state in mind (``senseless``): "go on" means nothing while the
+arm moves and "hold on" nothing while it waits, so the one that makes sense wins between them.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Iterable, Literal, Optional
 
@@ -182,7 +184,14 @@ class CommandReader:
     correction_meaning: Optional[CorrectionMeaning] = None
 
     def read(self, nbest: NBest, vocabulary: SceneVocabulary = SceneVocabulary(),
-             expected: ExpectedAnswer = "command") -> Reading:
+             expected: ExpectedAnswer = "command", senseless: frozenset[str] = frozenset()) -> Reading:
+        """``senseless``: correction kinds that mean nothing now (``resume`` while the arm moves)."""
+        meaning = self.correction_meaning
+        if senseless and expected == "correction" and meaning is not None:
+            def sensible(text: str) -> Optional[dict]:
+                read = meaning(text)
+                return None if read is not None and read.get("kind") in senseless else read
+            return replace(self, correction_meaning=sensible).read(nbest, vocabulary, expected)
         if not nbest.hypotheses:
             return Reading("", "", 0.0)
         greedy = nbest.hypotheses[0]

@@ -295,3 +295,37 @@ def test_words_that_sound_the_same_are_asked_about_only_when_both_fit_the_table(
 def test_an_answer_is_compared_on_what_the_question_asks_for():
     hyps = nbest(("Number one.", -0.30), ("No, number one.", -0.33))
     assert not CommandReader().read(hyps, TABLE, "number").confirm
+
+
+def test_go_on_and_hold_on_are_told_apart_by_whether_the_arm_waits():
+    from agent.interjection import correction_meaning
+
+    reader = CommandReader(correction_meaning=correction_meaning)
+
+    def heard() -> NBest:  # whisper slightly prefers "go on"; the two sound alike
+        return nbest(("Go on.", -0.35), ("Hold on.", -0.45))
+
+    moving = reader.read(heard(), RED_GREEN, "correction", frozenset({"resume"}))
+    assert correction_meaning(moving.text)["kind"] == "pause" and not moving.confirm
+    waiting = reader.read(heard(), RED_GREEN, "correction", frozenset({"pause"}))
+    assert correction_meaning(waiting.text)["kind"] == "resume" and not waiting.confirm
+    # without the arm's state the two are a disagreement: it asks
+    assert reader.read(heard(), RED_GREEN, "correction").confirm
+
+
+def test_the_listener_reads_corrections_by_the_arm_state_the_motion_notes():
+    import time
+
+    from agent.interjection import correction_meaning
+    from perception.speech.interjections import VoiceInterjections
+
+    heard = _Heard([nbest(("Go on.", -0.35), ("Hold on.", -0.45))], [])
+    listener = VoiceInterjections(ScriptedAudioSource([Audio.silence(1.0)]), heard,
+                                  reader=CommandReader(correction_meaning=correction_meaning),
+                                  vocabulary=lambda: RED_GREEN)
+    listener.note_paused(False)
+    listener.start()
+    deadline = time.monotonic() + 10.0
+    while listener.error is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listener.poll(0).lower() == "hold on"
