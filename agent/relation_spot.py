@@ -8,9 +8,9 @@ spot the relation names (``spot_place``): the action head reads where the PLACE 
 hand and carries, lowers to a bowl's floor (just above the table) and lets go there.
 
 The spot comes from the one relation geometry (``sim/relations.py``) applied to the PERCEIVED
-objects: each one's footprint radius is half its measured extent (the nominal footprint of its
-perceived shape and size when depth gave none), in the scene's viewpoint; of several candidate
-spots (the four sides for "next to", the grid of a region) the first clear of every other
+objects: each one's footprint radius as measured from depth (``PerceivedObject.footprint``; half
+its extent, or the nominal footprint of its perceived shape and size, when depth gave none), in
+the scene's viewpoint; of several candidate spots (the four sides for "next to", the grid of a region) the first clear of every other
 perceived object (``sim.task_sampling.PLACE_CLEARANCE``), for "next to" the side nearest the
 object. Nothing here reads the simulator's poses.
 
@@ -51,7 +51,9 @@ REGION_SPOT_COLOR = "white"
 
 def perceived_footprint(obj: PerceivedObject) -> Footprint:
     """The disc ``obj`` covers on the table, from what perception measured (module docstring)."""
-    if obj.extent:
+    if obj.footprint:
+        radius = float(obj.footprint)
+    elif obj.extent:
         radius = float(obj.extent) / 2.0
     elif obj.shape in SHAPES and obj.size in SIZES:
         radius = footprint_radius(obj.shape, obj.size)

@@ -4,7 +4,8 @@ objects and KnowNo's three blocks and three bowls (``agent.suite_knowno.knowno_t
     python -m benchmarks.bench_perception_tables --scenes 200 --seed 7000
 
 Prints one row per table kind and frame size: objects seen, colour / shape / size accuracy per object with a
-Wilson 95% interval on shape, and the most common confusions. Renders with the PyBullet arm's
+Wilson 95% interval on shape, the measured footprint radius's error against the true one (mean and mean
+absolute, mm), and the most common confusions. Renders with the PyBullet arm's
 camera at the policy's frame size (96 px) and at the agent's detailed look (160 px,
 ``RunConfig.perception_size``), with the sim's segmentation mask (the runner's default).
 """
@@ -32,7 +33,7 @@ def row(name: str, r: AccuracyReport) -> str:
     lo, hi = wilson(round(r.shape * r.seen), r.seen)
     top = ", ".join(f"{k} {v}" for k, v in list(r.confusions.items())[:4])
     return (f"{name:<18} {r.scenes:>6} {r.objects:>7} {r.seen:>5} {r.color:>7.4f} {r.shape:>7.4f} "
-            f"[{lo:.4f}, {hi:.4f}] {r.size:>6.4f}  {top}")
+            f"[{lo:.4f}, {hi:.4f}] {r.size:>6.4f} {1000 * r.footprint_error_mean:>+6.1f} {1000 * r.footprint_error_abs:>5.1f}  {top}")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -45,7 +46,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from agent.suite_knowno import knowno_table
 
     print(f"{'tables':<18} {'scenes':>6} {'objects':>7} {'seen':>5} {'colour':>7} {'shape':>7} {'shape 95% CI':<18} "
-          f"{'size':>6}  confusions (true->seen)")
+          f"{'size':>6} {'fp mm':>6} {'|fp|':>5}  confusions (true->seen)")
     for size in args.sizes:
         print(row(f"random 3-6 @{size}", measure(args.scenes, args.seed, image_size=size)))
         print(row(f"knowno 3+3 @{size}", measure(args.scenes, args.seed, image_size=size,

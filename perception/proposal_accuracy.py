@@ -29,6 +29,9 @@ class AccuracyReport(BaseModel):
     all_three: float
     position_error_mean: float
     position_error_p90: float
+    # measured footprint radius less the true one (sim.scene.footprint_radius): mean, mean absolute
+    footprint_error_mean: float = float("nan")
+    footprint_error_abs: float = float("nan")
     confusions: dict[str, int]  # "true->seen" -> count, colour and shape mistakes
 
 
@@ -45,7 +48,7 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
 
     from sim.pybullet_arm import PyBulletArm
     from sim.pybullet_camera import CameraConfig
-    from sim.scene import sample_scene
+    from sim.scene import footprint_radius, sample_scene
 
     own = arm is None
     arm = arm or PyBulletArm(CameraConfig(width=image_size, height=image_size))
@@ -53,6 +56,7 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
     rng = np.random.default_rng(seed)
     hits = {"color": 0, "shape": 0, "size": 0, "all": 0}
     errors: list[float] = []
+    footprint_errors: list[float] = []
     confusions: dict[str, int] = {}
     total = seen = extra = 0
     try:
@@ -80,6 +84,8 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
                         confusions[key] = confusions.get(key, 0) + 1
                 hits["all"] += all(ok.values())
                 errors.append(float(np.linalg.norm(np.asarray(got.position[:2]) - poses[spec.id].position[:2])))
+                if got.footprint:
+                    footprint_errors.append(float(got.footprint) - footprint_radius(spec.shape, spec.size))
     finally:
         if own:
             arm.disconnect()
@@ -88,6 +94,8 @@ def measure(scenes: int = 100, seed: int = 0, image_size: int = 96, n_objects: t
                           size=hits["size"] / n, all_three=hits["all"] / n,
                           position_error_mean=float(np.mean(errors)) if errors else float("nan"),
                           position_error_p90=float(np.percentile(errors, 90)) if errors else float("nan"),
+                          footprint_error_mean=float(np.mean(footprint_errors)) if footprint_errors else float("nan"),
+                          footprint_error_abs=float(np.mean(np.abs(footprint_errors))) if footprint_errors else float("nan"),
                           confusions=dict(sorted(confusions.items(), key=lambda kv: -kv[1])))
 
 

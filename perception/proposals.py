@@ -154,4 +154,5 @@ def _propose(frame: Frame, value: int, points: np.ndarray, pixels: np.ndarray, s
         box=(int(us.min()), int(vs.min()), int(us.max()) + 1, int(vs.max()) + 1),
         color_scores=color_scores, shape_scores=shape_scores,
         sim_id=frame.labels.get(value), extent=geom.extent, height=geom.height + support,
+        footprint=geom.footprint or None,
     )

@@ -14,6 +14,11 @@ objects of 120 sampled scenes rendered at 96 x 96 px (seed 1; per-shape mean and
 cube (0.605 +- 0.021, 0.25 +- 0.04), cylinder (0.506 +- 0.014, 0.26 +- 0.04),
 ball (0.418 +- 0.023, 0.52 +- 0.05), bowl (1.79 +- 0.25, 0.213 +- 0.005). The sigmas below are
 widened so that a partly occluded object gives a soft, not a certain, answer.
+Footprint: the radius of the circle the object covers on the table (``sim.scene.footprint_radius``:
+a cube's half diagonal, a bowl's outer radius), the 98th percentile of the points' horizontal
+distances from the centre. Half the extent (a 3rd-97th percentile box) reads 2-7 mm short of it by
+shape, so gaps between objects read about 1 cm wide; this reads -2 .. +2 mm by shape (mean over
+shapes -0.2 mm; 160 px, seed-77 block of ``benchmarks.bench_perception_tables``).
 Size: the height (graspable objects) or the footprint diameter (bowls) against the contract's
 sizes (``sim.scene.SIZE_METRES``; bowls are 3x wider, see ``sim/objects.py``).
 """
@@ -33,6 +38,8 @@ SHAPE_PROTOTYPES: dict[str, tuple[float, float, float, float]] = {
     "ball": (0.418, 0.035, 0.52, 0.08),
     "bowl": (1.79, 0.35, 0.213, 0.05),
 }
+#: Footprint radius: this percentile of the points' horizontal distances from the centre.
+FOOTPRINT_PERCENTILE = 98.0
 #: A bowl's outer diameter is this many times its size's SIZE_METRES (sim/objects.py).
 BOWL_DIAMETER_FACTOR = 3.0
 
@@ -46,6 +53,8 @@ class Geometry:
     extent: float
     spread: float
     low: float
+    # the circle the object covers on the table (module docstring, "Footprint"); 0: not measured
+    footprint: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -70,8 +79,11 @@ class ShapeEstimator:
         # The centre of the xy box of the visible points: the visible side faces and the top
         # cover the footprint symmetrically enough (measured error ~5 mm at 96 px).
         cx, cy = (lo + hi) / 2.0
+        reach = np.linalg.norm(xy - np.array([cx, cy]), axis=1)
+        footprint = float(np.percentile(reach, FOOTPRINT_PERCENTILE))
         return Geometry(center=(float(cx), float(cy), height / 2.0), height=height,
-                        extent=float((hi - lo).max()), spread=spread, low=float(np.percentile(z, 10)) / height)
+                        extent=float((hi - lo).max()), spread=spread, low=float(np.percentile(z, 10)) / height,
+                        footprint=footprint)
 
     def shape_scores(self, geom: Geometry) -> dict[str, float]:
         """Shape name -> probability (softmax of Gaussian log-likelihoods over (spread, low))."""

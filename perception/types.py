@@ -23,6 +23,8 @@ class PerceivedObject(BaseModel):
     sim_id: Optional[str] = Field(None, description="privileged simulator label; metrics only, never for decisions")
     extent: Optional[float] = Field(None, description="largest horizontal extent, metres (measured from depth)")
     height: Optional[float] = Field(None, description="top above the table, metres (measured from depth)")
+    footprint: Optional[float] = Field(None, description="radius of the circle it covers on the table, metres "
+                                                         "(measured from depth)")
 
     def describe(self) -> str:
         return f"{self.size} {self.color} {self.shape}"

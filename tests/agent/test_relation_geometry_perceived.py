@@ -64,3 +64,13 @@ def test_its_own_look_judges_footprints(xy: tuple[float, float], done: bool) -> 
     before = SceneObservation(objects=[BOWL, CUBE, BALL])
     verdict = check_outcome(_target("left_of"), before, _after(xy), OPEN_HAND)
     assert verdict.done is done, verdict.reason
+
+
+def test_a_measured_footprint_is_the_radius_relations_use():
+    from agent.relation_spot import perceived_footprint
+    from perception.types import PerceivedObject
+
+    seen = PerceivedObject(index=1, color="red", shape="bowl", size="medium", position=(0.5, 0.0, 0.02),
+                           box=(0, 0, 9, 9), extent=0.165, footprint=0.091)
+    assert perceived_footprint(seen).radius == 0.091
+    assert perceived_footprint(seen.model_copy(update={"footprint": None})).radius == 0.0825

@@ -47,6 +47,23 @@ def test_attributes_match_the_scene_on_a_few_random_scenes(arm):
     assert right >= total - 1
 
 
+def test_the_footprint_is_measured_as_the_circle_the_object_covers(arm):
+    """Each shape's measured footprint radius is within 4 mm of the true one (a cube's half
+    diagonal, a bowl's outer radius); half the extent reads up to a centimetre short."""
+    from sim.scene import footprint_radius
+
+    rng = np.random.default_rng(12)
+    errors, halves = [], []
+    for _ in range(4):
+        scene = sample_scene(rng, 5)
+        for got in _look(arm, scene).objects:
+            spec = scene.get(got.sim_id)
+            errors.append(got.footprint - footprint_radius(spec.shape, spec.size))
+            halves.append(got.extent / 2 - footprint_radius(spec.shape, spec.size))
+    assert max(abs(e) for e in errors) < 0.006 and abs(float(np.mean(errors))) < 0.002
+    assert float(np.mean(halves)) < -0.002
+
+
 def test_observation_is_labelled_privileged_and_numbered_left_to_right_on_screen(arm):
     seen = _look(arm, TWO_RED_CUBES)
     assert seen.source == "sim-segmentation"
