@@ -16,8 +16,8 @@ motion with a perceived scene after it, and the arm's proprio state:
   reference's top plus its own height puts it;
 * **beside, between, in a region** ("left of", "next to", "between", "in the front right corner
   of the table"): let go, on the table, where the one relation geometry (``sim/relations.py``)
-  says, judged on the perceived footprints (half the measured extent) of the object and the
-  references where they are now, with ``margin_m`` of slack.
+  says, judged on the perceived footprints (``agent.relation_spot.perceived_footprint``) of the
+  object and the references where they are now, with ``margin_m`` of slack.
 
 The thresholds lean to "done" (a margin beyond the simulator's own) because the check decides a
 retry, and retrying a placement that had worked takes it apart again. Measured against the
