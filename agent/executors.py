@@ -5,6 +5,8 @@
 (perceived) target to the true scene object it is (the perception's sim label, else the nearest
 true object centre) and carries that out faithfully, so a wrong choice by the agent shows up as
 a wrong result. A learned VLA executor plugs into the same ``reset / select_action / done``.
+Like the learned one's step back, a motion that ends with the hand open then rises and goes
+home (``home_after``), so the agent's look afterwards sees the table without the arm over it.
 """
 
 from __future__ import annotations
@@ -67,9 +69,12 @@ class ExpertExecutor:
 
     privileged = True
 
-    def __init__(self, env: Any, chunk_size: int = 4) -> None:
+    def __init__(self, env: Any, chunk_size: int = 4, home_after: bool = True) -> None:
         self.env = env
         self.chunk_size = chunk_size
+        self.home_after = home_after
+        self._home: Optional[np.ndarray] = None  # where the first motion started
+        self._homing: Any = None  # None: the expert's motion is still on; False: no need
         self._expert: Any = None
         self._target: Optional[ActTarget] = None
         # True centre (3,) of each object when this executor first went for it: where a
@@ -90,13 +95,16 @@ class ExpertExecutor:
         self._expert = ScriptedExpert(task, self.env.scene, chunk_size=self.chunk_size, return_to=return_to,
                                       take_over=bool(getattr(target, "holding", False)) and return_to is None)
         self._target = target
+        self._homing = None
 
     def select_action(self, obs: dict[str, Any], instruction: str, dialogue: list[str]) -> PolicyOutput:
         """Next (chunk, 7) actions from the true poses; an empty chunk once the task is done."""
         if self._expert is None or self._target is None:
             raise RuntimeError("ExpertExecutor.reset(target) must be called before select_action")
+        if self._home is None:
+            self._home = np.asarray(obs["state"][:3], dtype=np.float64).copy()
         if self._expert.done:
-            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+            return self._going_home(obs)
         poses = self.env.object_poses()
         self._expert.begin(obs["state"], poses)  # a put-back's first phase depends on the grip
         phase = self._expert.phase
@@ -104,9 +112,21 @@ class ExpertExecutor:
         return PolicyOutput(actions=actions, reasoning=self._reasoning(obs, instruction, phase),
                             raw_text=f"[expert] {instruction}: {phase}")
 
+    def _going_home(self, obs: dict[str, Any]) -> PolicyOutput:
+        from agent.vla_executor import homing_motion
+
+        if self._homing is None:
+            self._homing = (self.home_after and homing_motion(np.asarray(obs["state"]), self._home, 0.0)) or False
+        if self._homing is False or self._homing.done:
+            return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
+        return PolicyOutput(actions=self._homing.next_actions(np.asarray(obs["state"])), raw_text="[expert] home",
+                            scripted=True)
+
     @property
     def done(self) -> bool:
-        return self._expert is not None and self._expert.done
+        return (self._expert is not None and self._expert.done
+                and (self._homing is False or (self._homing is not None and self._homing.done)
+                     or not self.home_after))
 
     def _reasoning(self, obs: dict[str, Any], instruction: str, phase: str) -> Reasoning:
         """The expert's plan in the VLA's chain-of-thought fields (boxes normalised 0..1)."""
