@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 from langgraph.runtime import Runtime
 
 from common.proprio import Proprio
@@ -273,7 +275,36 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     update: dict[str, Any] = {"put_back": None, "steps": start + run.sent_steps, "dialogue": dialogue}
     if run.halt is not None:
         update["outcome"] = Outcome(status="stopped", success=False, acted_on=obj.sim_id, message=STOPPED)
+        return update
+    from agent.nodes_ground import look
+
+    missed = None if untouched else not_back(look(ctx).objects, obj, name)
+    if missed is not None:  # the look after it: it is not where it stood
+        said = f"I couldn't put {name} back where it was: {missed}."
+        ctx.say(said)
+        ctx.transcript.write("own_check", said, done=False, pick=obj.index)
+        update["dialogue"] = [*dialogue, DialogueTurn(who="robot", text=said)]
+        update["unreturned"] = f"{name} is not back where it was"
+        outcome = state.get("outcome")
+        if outcome is not None:
+            update["outcome"] = outcome.model_copy(update={"message": said, "success": False})
     return update
+
+
+#: A put-back is done when an object of its colour stands this close (m) to where it stood: the
+#: distance the suites' "nothing else moved" allows.
+PUT_BACK_TOLERANCE_M = 0.02
+
+
+def not_back(seen: Any, obj: Any, name: str) -> Optional[str]:
+    """None when the look (``seen`` objects) finds ``obj``'s colour where it stood; else what it
+    found instead."""
+    where = np.asarray(obj.position[:2], dtype=np.float64)
+    alike = [o for o in seen if o.color == obj.color]
+    if not alike:
+        return f"I can't see {name} any more"
+    off = min(float(np.linalg.norm(np.asarray(o.position[:2]) - where)) for o in alike)
+    return None if off <= PUT_BACK_TOLERANCE_M else f"it is {100 * off:.0f} cm from where it stood"
 
 
 def report(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def listen(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     update: dict[str, Any] = {
         "instruction": said, "correction": False, "dialogue": dialogue, "excluded": [], "restrict": None,
         "restrict_place": None, "restrict_place2": None, "question": None, "target": None, "decision": None, "grounding": None,
-        "outcome": None, "put_back": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
+        "outcome": None, "put_back": None, "unreturned": None, "halt": None, "motion_finished": False, "unusable_answers": 0,
         "asked": 0, "questions": [], "reperceptions": 0, "near_miss_asked": False, "steps": 0,
         "self_checks": [], "recheck": None, "retries": 0, "grasped": False, "relook": False, "follow": None,
         "plan": None, "plan_next": False, "plan_ambiguous": None,

@@ -65,7 +65,11 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         message = f"I ran out of time trying to {done}: {own.reason}."
     else:
         message = f"I tried to {done}, but {own.reason}."
-    return {"outcome": Outcome(status="success" if own.done else "failed", success=own.done,
+    unreturned = state.get("unreturned")  # a wrong pick the put-back left elsewhere
+    if unreturned and own.done:
+        message = f"Done ({done}, checked by looking), but {unreturned}."
+    done_all = own.done and not unreturned
+    return {"outcome": Outcome(status="success" if done_all else "failed", success=done_all,
                                verified=True, acted_on=target.pick.sim_id, message=message)}
 
 

@@ -157,6 +157,9 @@ class AgentState(TypedDict, total=False):
     the pick to it); None otherwise."""
     put_back: Optional[Candidate]
     """A wrong pick ('no, the other one') to return where it stood in ``scene`` before anything else."""
+    unreturned: Optional[str]
+    """What the look after a put-back found not back where it stood ("the red cube is not back
+    where it was"); the instruction's verdict then says so and is no success."""
     last_target: Optional[Candidate]
     """Target of the previous instruction, for a later 'no, the other one'."""
     last_instruction: Optional[str]

@@ -108,6 +108,7 @@ class VLAExecutor:
         self._put_back_of: Any = None  # the perceived object a put-back returns
         self._spot: Any = None  # stand-in bowl of a composed placement (agent/relation_spot.py)
         self._grasped_at: Optional[np.ndarray] = None  # grasp point when the hand closed (last motion)
+        self._let_go_at: Optional[np.ndarray] = None  # grasp point when the last motion let go
         self._checked_hand = False
         #: An empty hand farther than this (m) from home goes home before the policy runs (None: never).
         self.home_m = home_m
@@ -127,8 +128,7 @@ class VLAExecutor:
         # The finger opening while the hand last held something this motion (None: it has not held
         # anything; after holding, an empty close means dropped, an opening means let go).
         self._held_opening: Optional[float] = None
-        #: Fetch what rests in a bowl or on another object with a proprio-only grasp (module doc).
-        self.fetch_set_down = fetch_set_down
+        self.fetch_set_down = fetch_set_down  # fetch what rests in a bowl or on an object (module doc)
         self.free_spot = free_spot  # "in" a bowl with something in it: aim at a free spot
         self._fetch: Optional[PutBackMotion] = None  # the fetch stage of a new placement
         # Grasp point when the first motion began (the arm's home pose); a put-back ends there.
@@ -175,7 +175,7 @@ class VLAExecutor:
         self._put_back = (PutBackMotion(return_to, home=self._home, grasped_at=grasped_at)
                           if return_to is not None and self.put_back else None)
         if return_to is None:
-            self._grasped_at = None  # a new motion: its own grasp
+            self._grasped_at = self._let_go_at = None  # a new motion: its own grasp
         # A placement the demos never showed ("left of"): the learned "in" skill, aimed at the spot.
         self._spot = spot_of(target, in_bowl=self.free_spot) if self.steerable else None
         if composes(target):
@@ -265,6 +265,7 @@ class VLAExecutor:
                 else min(1.0, self._held_opening + self.clear_margin)
             self._stepping_back = (PutBackMotion(tuple(float(v) for v in state[:3]), home=home, clear_opening=clear)
                                    if not holds_something(state) else False)
+            self._let_go_at = None if holds_something(state) else state[:3].astype(np.float64)
         if self._stepping_back is False or self._stepping_back.done:
             self._finished = True
             return PolicyOutput(actions=np.zeros((0, 7), dtype=np.float32))
@@ -321,7 +322,7 @@ class VLAExecutor:
         assert self._put_back is not None
         if not self._checked_hand:  # first call: in the hand, or already set down somewhere?
             self._checked_hand = True
-            elsewhere = set_down_elsewhere(obs, self._put_back_of, self._put_back.return_to)
+            elsewhere = set_down_elsewhere(obs, self._put_back_of, self._put_back.return_to, let_go_at=self._let_go_at)
             if elsewhere is not None and self.fetch_set_down:
                 self._put_back = PutBackMotion(self._put_back.return_to, home=self._home,
                                                fetch_from=np.asarray(elsewhere.position, dtype=np.float64))
@@ -417,12 +418,13 @@ def homing_motion(state: np.ndarray, home: Optional[np.ndarray], home_m: float) 
     return PutBackMotion(tuple(float(v) for v in state[:3]), home=home)
 
 
-def set_down_elsewhere(obs: dict[str, Any], obj: Any, return_to: np.ndarray,
-                       *, home_m: float = 0.03, near_hand_m: float = 0.12) -> Optional[Any]:
+def set_down_elsewhere(obs: dict[str, Any], obj: Any, return_to: np.ndarray, *, home_m: float = 0.03,
+                       near_hand_m: float = 0.12, let_go_at: Optional[np.ndarray] = None) -> Optional[Any]:
     """The perceived object a put-back would have to fetch first: the object of ``obj``'s colour nearest
-    below the open hand (within ``near_hand_m``), when the hand holds nothing and nothing of that
-    colour stands within ``home_m`` of ``return_to``. Colour only: a cube sitting in a bowl is
-    often read as another shape. None otherwise (or without a camera)."""
+    below where the hand let go (``let_go_at``; else the open hand: the step back has since gone
+    home), within ``near_hand_m``, when the hand holds nothing and nothing of that colour stands
+    within ``home_m`` of ``return_to``. Colour only: a cube sitting in a bowl is often read as
+    another shape. None otherwise (or without a camera)."""
     from perception.proposals import perceive
 
     state = np.asarray(obs["state"])
@@ -433,7 +435,7 @@ def set_down_elsewhere(obs: dict[str, Any], obj: Any, return_to: np.ndarray,
     xy = np.asarray(return_to[:2], dtype=np.float64)
     if not alike or any(float(np.linalg.norm(np.asarray(o.position[:2]) - xy)) <= home_m for o in alike):
         return None
-    hand = state[:2].astype(np.float64)
+    hand = (state if let_go_at is None else let_go_at)[:2].astype(np.float64)
     nearest = min(alike, key=lambda o: float(np.linalg.norm(np.asarray(o.position[:2]) - hand)))
     return nearest if float(np.linalg.norm(np.asarray(nearest.position[:2]) - hand)) <= near_hand_m else None
 
