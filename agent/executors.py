@@ -124,9 +124,10 @@ class ExpertExecutor:
 
     @property
     def done(self) -> bool:
-        return (self._expert is not None and self._expert.done
-                and (self._homing is False or (self._homing is not None and self._homing.done)
-                     or not self.home_after))
+        """The expert's motion is over and, with ``home_after``, so is the way home."""
+        if self._expert is None or not self._expert.done:
+            return False
+        return not self.home_after or self._homing is False or (self._homing is not None and self._homing.done)
 
     def _reasoning(self, obs: dict[str, Any], instruction: str, phase: str) -> Reasoning:
         """The expert's plan in the VLA's chain-of-thought fields (boxes normalised 0..1)."""

@@ -31,6 +31,7 @@ from agent.corrections import STOPPED, apply_correction, hand_of
 from agent.dialogue import describe, placement_words
 from agent.motion import run_motion
 from agent.nodes_decide import by_index, show_question
+from agent.nodes_ground import look
 from agent.self_check import (
     SelfCheckAction,
     SelfCheckRecord,
@@ -276,8 +277,6 @@ def put_back(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     if run.halt is not None:
         update["outcome"] = Outcome(status="stopped", success=False, acted_on=obj.sim_id, message=STOPPED)
         return update
-    from agent.nodes_ground import look
-
     missed = None if untouched else not_back(look(ctx).objects, obj, name)
     if missed is not None:  # the look after it: it is not where it stood
         said = f"I couldn't put {name} back where it was: {missed}."

@@ -10,8 +10,8 @@ hand and carries, lowers to a bowl's floor (just above the table) and lets go th
 The spot comes from the one relation geometry (``sim/relations.py``) applied to the PERCEIVED
 objects: each one's footprint radius as measured from depth (``PerceivedObject.footprint``; half
 its extent, or the nominal footprint of its perceived shape and size, when depth gave none), in
-the scene's viewpoint; of several candidate spots (the four sides for "next to", the grid of a region) the first clear of every other
-perceived object (``sim.task_sampling.PLACE_CLEARANCE``), for "next to" the side nearest the
+the scene's viewpoint; of several candidate spots (the four sides for "next to", the grid of a
+region) the first clear of every other perceived object (``sim.task_sampling.PLACE_CLEARANCE``), for "next to" the side nearest the
 object. Nothing here reads the simulator's poses.
 
 "in" a bowl something already lies in is the learned placement, steered to a free spot: the
@@ -33,7 +33,7 @@ import numpy as np
 
 from perception.types import PerceivedObject
 from sim.objects import BOWL_WALL
-from sim.relations import Footprint, choose_spot, free_spot_in, spots
+from sim.relations import Footprint, choose_spot, free_spot_in, lying_in, spots
 from sim.scene import footprint_radius
 from sim.task_sampling import PLACE_CLEARANCE
 from vocab.words import SHAPES, SIZES
@@ -118,8 +118,8 @@ def in_bowl_spot(target: Any) -> Optional[PerceivedObject]:
     bowl = perceived_footprint(place)
     inner = bowl.radius - BOWL_WALL
     pick = target.pick
-    inside = [o.position[:2] for o in getattr(target, "others", ()) if o.index not in (pick.index, place.index)
-              and float(np.linalg.norm(np.asarray(o.position[:2]) - bowl.centre)) < inner]
+    inside = lying_in(bowl, inner, [o.position for o in getattr(target, "others", ())
+                                    if o.index not in (pick.index, place.index)])
     if not inside:
         return None
     x, y = free_spot_in(bowl, inner, perceived_footprint(pick).radius, inside)

@@ -36,7 +36,7 @@ from sim.arm import ACTION_DIM
 from sim.objects import object_geometry
 from sim.pybullet_arm import FINGER_TRAVEL, ObjectPose
 from sim.scene import SceneSpec
-from sim.relations import Footprint, choose_spot, free_spot_in
+from sim.relations import Footprint, choose_spot, free_spot_in, lying_in
 from sim.success import task_spots
 from sim.task_sampling import target_is_clear
 from sim.tasks import TaskSpec
@@ -251,9 +251,9 @@ class ScriptedExpert:
 def free_spot_in_bowl(scene: SceneSpec, task: TaskSpec, positions: Mapping[str, np.ndarray]) -> np.ndarray:
     """Where to let go into the task's bowl (x, y, metres): ``sim.relations.free_spot_in`` with
     the simulator's geometry and the objects whose centres lie inside its wall."""
-    bowl = positions[str(task.place)][:2]
+    x, y = positions[str(task.place)][:2]
     g = object_geometry(scene.get(str(task.place)))
-    inside = [positions[o.id][:2] for o in scene.objects if o.id not in (task.pick, task.place)
-              and float(np.linalg.norm(positions[o.id][:2] - bowl)) < g.inner_radius]
-    return free_spot_in(Footprint((float(bowl[0]), float(bowl[1])), g.radius), g.inner_radius,
-                        object_geometry(scene.get(task.pick)).radius, inside)
+    bowl = Footprint((float(x), float(y)), g.radius)
+    others = [positions[o.id] for o in scene.objects if o.id not in (task.pick, task.place)]
+    inside = lying_in(bowl, g.inner_radius, others)
+    return free_spot_in(bowl, g.inner_radius, object_geometry(scene.get(task.pick)).radius, inside)

@@ -112,6 +112,12 @@ def beside_spots(ref: Footprint, relation: str, radius: float, viewpoint: str = 
     return [ref.centre + reach * np.asarray(u, dtype=np.float64) for u in units]
 
 
+def lying_in(bowl: Footprint, inner_radius: float, others: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    """The (x, y) of ``others`` whose centres lie inside ``bowl``'s wall (``inner_radius``)."""
+    xys = [np.asarray(xy[:2], dtype=np.float64) for xy in others]
+    return [xy for xy in xys if float(np.linalg.norm(xy - bowl.centre)) < inner_radius]
+
+
 def free_spot_in(bowl: Footprint, inner_radius: float, radius: float,
                  inside: Sequence[Sequence[float]]) -> np.ndarray:
     """Where an object of footprint ``radius`` goes into ``bowl`` (inner wall radius

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pytest
 
 from agent.context import ActTarget
 from agent.vla_executor import VLAExecutor, pair_dialogue
@@ -102,13 +103,19 @@ def test_a_placement_closer_than_any_demonstration_is_picked_up_first_then_place
     assert said == ["put the red cube on the blue cube"]  # as far apart as the demos: one motion
 
 
-def test_a_cube_that_slips_out_ends_the_motion_without_asking_the_policy_again(policy):
+@pytest.mark.parametrize("words, held, after", [
+    # a cube that slips out: held (opening 0.4, closed), then closed on nothing
+    ("pick up the red cube", dict(z=0.1, opening=0.4, command=1.0), dict(z=0.1, opening=0.0, command=1.0)),
+    # a put-down: carrying it, then let go on top
+    ("put the red cube on the blue cube", dict(z=0.1, opening=0.5, command=1.0), dict(z=0.08, opening=0.6, command=0.0)),
+], ids=["slips_out", "lets_go"])
+def test_the_hand_losing_what_it_held_ends_the_motion_without_asking_the_policy_again(policy, words, held, after):
     runtime = VLARuntime(policy)
     said = _spy(runtime)
     executor = VLAExecutor(runtime, max_steps=10 * policy.config.chunk_size)
-    executor.reset(_Target("pick up the red cube"))
-    executor.select_action(_hand(z=0.1, opening=0.4, command=1.0), "", [])  # holding it
-    out = executor.select_action(_hand(z=0.1, opening=0.0, command=1.0), "", [])  # closed on nothing
+    executor.reset(_Target(words))
+    executor.select_action(_hand(**held), "", [])
+    out = executor.select_action(_hand(**after), "", [])
     assert len(said) == 1 and out.raw_text == "[step back]"
 
 
@@ -133,16 +140,6 @@ def test_the_side_words_of_the_agents_instruction_follow_the_scenes_viewpoint(po
     off = VLARuntime(policy, RuntimeSettings(rules=RuleSet.all().without("side_words")))
     VLAExecutor(off).reset(_SpokenTarget("pick up the red cube on the left", viewpoint="robot"))
     assert not off.settings.rules.on("side_words")  # switched off stays off
-
-
-def test_letting_go_of_what_it_held_ends_the_put_down_without_asking_the_policy_again(policy):
-    runtime = VLARuntime(policy)
-    said = _spy(runtime)
-    executor = VLAExecutor(runtime, max_steps=10 * policy.config.chunk_size)
-    executor.reset(_Target("put the red cube on the blue cube"))
-    executor.select_action(_hand(z=0.1, opening=0.5, command=1.0), "", [])  # carrying it
-    out = executor.select_action(_hand(z=0.08, opening=0.6, command=0.0), "", [])  # let go on top
-    assert len(said) == 1 and out.raw_text == "[step back]"
 
 
 def test_with_release_ends_off_the_policy_is_asked_on_after_letting_go(policy):
