@@ -6,8 +6,12 @@ belong to one object when their 3-D points are within ``link_distance`` and thei
 chromaticities agree, so an object in front of another (adjacent in the image, far apart in
 depth) and a cube resting against a differently coloured one are split.
 
+An object lying in a bowl of its own colour links to the bowl's floor; a component whose points
+trace a bowl's rim all round is split into the bowl and whatever stands inside its wall.
+
 Limits: the robot's own links inside the workspace box (a gripper at the table while grasping)
-appear as objects, so segment before and after motions; same-coloured objects that touch merge.
+appear as objects, so segment before and after motions; same-coloured objects that touch merge
+(except contents of a bowl).
 """
 
 from __future__ import annotations
@@ -39,6 +43,16 @@ class DepthSegmenter:
     # table. Distinct same-coloured objects closer than this merge (sampled scenes keep >= 3 cm
     # between footprints; on 100 of them no two objects merged).
     merge_distance: float = 0.035
+    # A component is a bowl when it is this wide (m; bowls are >= 12 cm across, a large cube's
+    # diagonal 8.5 cm) and points at rim height lie near its outline in this share of directions.
+    bowl_min_radius: float = 0.05
+    rim_heights: tuple[float, float] = (0.035, 0.055)  # sim.objects.BOWL_HEIGHT is 0.045
+    rim_coverage: float = 0.6
+    # Inside a bowl (this far within its outline: the wall and a margin, m), points higher than
+    # this above the table (the floor is 6 mm) are contents when they reach ``contents_top``.
+    wall_margin: float = 0.013
+    contents_floor: float = 0.012
+    contents_top: float = 0.03
 
     def segment(self, rgb: np.ndarray, depth: np.ndarray, camera: object) -> np.ndarray:
         """rgb uint8 (H, W, 3), depth float32 (H, W) m -> int32 (H, W) labels 0..K-1, -1 elsewhere."""
@@ -50,17 +64,45 @@ class DepthSegmenter:
               & (pts[..., 2] >= self.z_range[0]) & (pts[..., 2] <= self.z_range[1]) & np.isfinite(depth))
         px = rgb.astype(np.float64) + 3.0
         chroma = px / px.sum(axis=2, keepdims=True)
-        edges = []
+        links = []  # (pixel index pairs, linked) per direction: right and down neighbours
         for dv, du in ((0, 1), (1, 0)):
             a = fg[: h - dv, : w - du] & fg[dv:, du:]
             near = np.linalg.norm(pts[: h - dv, : w - du] - pts[dv:, du:], axis=2) < self.link_distance
             same = np.abs(chroma[: h - dv, : w - du] - chroma[dv:, du:]).sum(axis=2) < self.link_chroma
-            ok = a & near & same
-            src = (vs[: h - dv, : w - du] * w + us[: h - dv, : w - du])[ok]
-            dst = (vs[dv:, du:] * w + us[dv:, du:])[ok]
-            edges.append((src, dst))
-        labels = self._compact(_components(fg.ravel(), edges))
-        return self._merge_pieces(labels, pts.reshape(-1, 3), chroma.reshape(-1, 3)).reshape(h, w)
+            src = (vs[: h - dv, : w - du] * w + us[: h - dv, : w - du]).ravel()
+            dst = (vs[dv:, du:] * w + us[dv:, du:]).ravel()
+            links.append((src, dst, (a & near & same).ravel()))
+        labels = self._compact(_components(fg.ravel(), [(s[ok], d[ok]) for s, d, ok in links]))
+        labels = self._merge_pieces(labels, pts.reshape(-1, 3), chroma.reshape(-1, 3))
+        return self._split_contents(labels, pts.reshape(-1, 3), links).reshape(h, w)
+
+    def _split_contents(self, labels: np.ndarray, pts: np.ndarray,
+                        links: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Give what stands inside a bowl's wall its own label when it was joined to the bowl."""
+        out = labels.copy()
+        fresh = int(labels.max()) + 1 if (labels >= 0).any() else 0
+        for k in np.unique(labels[labels >= 0]):
+            mine = labels == k
+            xy, z = pts[mine, :2], pts[mine, 2]
+            lo, hi = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
+            centre, radius = (lo + hi) / 2.0, float((hi - lo).max()) / 2.0
+            if radius < self.bowl_min_radius:
+                continue
+            dist = np.linalg.norm(xy - centre, axis=1)
+            rim = (dist > radius - 0.015) & (z >= self.rim_heights[0]) & (z <= self.rim_heights[1])
+            angles = np.arctan2(*(xy[rim] - centre).T[::-1])
+            if len(np.unique(((angles + np.pi) / (2 * np.pi) * 16).astype(int) % 16)) < self.rim_coverage * 16:
+                continue
+            inside = np.zeros_like(mine)
+            inside[np.flatnonzero(mine)] = (dist < radius - self.wall_margin) & (z > self.contents_floor)
+            parts = _components(inside, [(s[ok & inside[s] & inside[d]], d[ok & inside[s] & inside[d]])
+                                         for s, d, ok in links])
+            for part in np.unique(parts[parts >= 0]):
+                piece = parts == part
+                if piece.sum() >= self.min_pixels and pts[piece, 2].max() >= self.contents_top:
+                    out[piece] = fresh
+                    fresh += 1
+        return self._compact(out)
 
     def _merge_pieces(self, labels: np.ndarray, pts: np.ndarray, chroma: np.ndarray) -> np.ndarray:
         """Join components of one colour whose xy footprints touch (see ``merge_distance``)."""

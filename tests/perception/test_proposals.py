@@ -145,6 +145,20 @@ def test_without_the_sim_mask_objects_are_segmented_from_depth(arm):
     assert len(result.prediction_set) == 2
 
 
+@pytest.mark.parametrize("shape", ["cube", "cylinder"])
+def test_an_object_in_a_bowl_of_its_own_colour_is_split_from_it(arm, shape):
+    arm.load_scene(SceneSpec(objects=[ObjectSpec(id="bowl", shape="bowl", color="red", size="large", position=(0.5, 0.0)),
+                                      ObjectSpec(id="in", shape=shape, color="red", size="medium", position=(0.5, 0.2))]))
+    arm.client.resetBasePositionAndOrientation(arm.bodies.body_of["in"], [0.5, 0.0, 0.035], [0, 0, 0, 1])
+    for _ in range(120):
+        arm.client.stepSimulation()
+    obs = {k: v for k, v in arm.get_observation().items() if k != "segmentation"}  # as a real arm
+    seen = perceive(obs, "user")
+    assert sorted(o.describe() for o in seen.objects) == sorted(["large red bowl", f"medium red {shape}"])
+    inside = next(o for o in seen.objects if o.shape != "bowl")
+    assert np.hypot(inside.position[0] - 0.5, inside.position[1]) < 0.015
+
+
 @pytest.mark.slow
 def test_depth_segmentation_accuracy_on_100_sampled_scenes():
     from perception.proposal_accuracy import measure
