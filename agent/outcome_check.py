@@ -17,7 +17,8 @@ motion with a perceived scene after it, and the arm's proprio state:
 * **beside, between, in a region** ("left of", "next to", "between", "in the front right corner
   of the table"): let go, on the table, where the one relation geometry (``sim/relations.py``)
   says, judged on the perceived footprints (``agent.relation_spot.perceived_footprint``) of the
-  object and the references where they are now, with ``margin_m`` of slack.
+  object and the references where they are now, with ``margin_m`` of slack (none toward
+  touching: ``touch_margin_m``).
 
 The thresholds lean to "done" (a margin beyond the simulator's own) because the check decides a
 retry, and retrying a placement that had worked takes it apart again. Measured against the
@@ -49,6 +50,9 @@ class OutcomeSettings:
     unmoved_m: float = 0.03  # a same-colour object this close to where a twin stood is that twin
     bowl_wall_m: float = 0.008  # the bowl's inner radius = half its measured extent less this
     margin_m: float = 0.01  # added to every distance limit: the check decides a retry (module doc)
+    # ...except the touching one ("next to" needs a gap): footprints are measured to ~2 mm, and a
+    # touch the look lets pass is never tried again.
+    touch_margin_m: float = 0.0
     rest_m: float = 0.02  # an object's top this close to where resting puts it counts as resting
 
 
@@ -220,7 +224,7 @@ def _check_beside(pick: PerceivedObject, target: _Placed, own_height: float, nam
                   place: Optional[PerceivedObject], settings: OutcomeSettings) -> OutcomeCheck:
     refs = [perceived_footprint(o) for o in (target.place, target.place2) if o is not None]
     verdict = judge(target.relation, perceived_footprint(pick), refs, target.region, target.viewpoint,
-                    slack=settings.margin_m)
+                    slack=settings.margin_m, touch_slack=settings.touch_margin_m)
     if not verdict.ok:
         return OutcomeCheck(False, f"{name} is not {where}: {verdict.reason}", pick, place)
     if pick.height is not None and pick.height > own_height + settings.rest_m:

@@ -225,9 +225,9 @@ def edge_gap(obj: Footprint, ref: Footprint) -> float:
 
 
 def judge_beside(obj: Footprint, ref: Footprint, relation: str, viewpoint: str = "user",
-                 slack: float = 0.0) -> Judgement:
+                 slack: float = 0.0, touch_slack: Optional[float] = None) -> Judgement:
     gap = edge_gap(obj, ref)
-    if gap < MIN_GAP_M - slack:
+    if gap < MIN_GAP_M - (slack if touch_slack is None else touch_slack):
         return Judgement(False, f"touching or on it ({100 * gap:.1f} cm edge to edge)")
     if gap > MAX_GAP_M + slack:
         return Judgement(False, f"{100 * gap:.1f} cm from it, edge to edge: not beside it (at most {100 * MAX_GAP_M:.0f} cm)")
@@ -241,13 +241,15 @@ def judge_beside(obj: Footprint, ref: Footprint, relation: str, viewpoint: str =
     return Judgement(True, f"{100 * gap:.1f} cm gap")
 
 
-def judge_between(obj: Footprint, a: Footprint, b: Footprint, slack: float = 0.0) -> Judgement:
+def judge_between(obj: Footprint, a: Footprint, b: Footprint, slack: float = 0.0,
+                  touch_slack: Optional[float] = None) -> Judgement:
     d = b.centre - a.centre
     length = float(np.linalg.norm(d))
     u = d / max(length, 1e-9)
     rel = obj.centre - a.centre
     along, off = float(rel @ u), abs(float(rel[0] * u[1] - rel[1] * u[0]))
-    lo, hi = a.radius + obj.radius + MIN_GAP_M - slack, length - b.radius - obj.radius - MIN_GAP_M + slack
+    touch = slack if touch_slack is None else touch_slack
+    lo, hi = a.radius + obj.radius + MIN_GAP_M - touch, length - b.radius - obj.radius - MIN_GAP_M + touch
     if off > BETWEEN_OFF_LINE_M + slack:
         return Judgement(False, f"{100 * off:.1f} cm off the line between them (at most {100 * BETWEEN_OFF_LINE_M:.0f} cm)")
     if not lo <= along <= hi:
@@ -267,15 +269,16 @@ def judge_region(obj: Footprint, region: str, viewpoint: str = "user", slack: fl
 
 
 def judge(relation: str, obj: Footprint, refs: Sequence[Footprint], region: Optional[str] = None,
-          viewpoint: str = "user", slack: float = 0.0) -> Judgement:
+          viewpoint: str = "user", slack: float = 0.0, touch_slack: Optional[float] = None) -> Judgement:
     """Does ``obj`` stand ``relation`` the ``refs`` (or in ``region``)? Beside, between and
     region only: in/on need heights (``sim/success.py``, ``agent/outcome_check.py``).
     ``slack`` (m) widens every distance limit: a judge from perception that decides a retry
-    leans to "done" (``agent/outcome_check.py``); the simulator's check uses none."""
+    leans to "done" (``agent/outcome_check.py``); the simulator's check uses none.
+    ``touch_slack`` (m; None: ``slack``) widens only the closest-gap limits (touching)."""
     if relation in BESIDE_RELATIONS:
-        return judge_beside(obj, refs[0], relation, viewpoint, slack)
+        return judge_beside(obj, refs[0], relation, viewpoint, slack, touch_slack)
     if relation == "between":
-        return judge_between(obj, refs[0], refs[1], slack)
+        return judge_between(obj, refs[0], refs[1], slack, touch_slack)
     if relation == "region":
         if region is None:
             raise ValueError("relation 'region' needs a region name")

@@ -58,6 +58,8 @@ def _after(pick_xy: tuple[float, float]) -> SceneObservation:
 @pytest.mark.parametrize("xy, done", [
     ((0.52, -(0.09 + 0.025 + 0.03)), True),   # a 3 cm gap beside the rim
     ((0.52, -(0.09 + 0.025 - 0.02)), False),  # on the rim
+    ((0.52, -(0.09 + 0.025 + 0.002)), False),  # touching it: "next to" needs a gap, no slack there
+    ((0.52, -(0.09 + 0.025 + 0.085)), True),  # 8.5 cm: the far limit keeps its 1 cm slack
     ((0.52, 0.09 + 0.025 + 0.03), False),     # the wrong side
 ])
 def test_its_own_look_judges_footprints(xy: tuple[float, float], done: bool) -> None:
