@@ -11,7 +11,7 @@ trace a bowl's rim all round is split into the bowl and whatever stands inside i
 
 Limits: the robot's own links inside the workspace box (a gripper at the table while grasping)
 appear as objects, so segment before and after motions; same-coloured objects that touch merge
-(except contents of a bowl).
+(except contents of a bowl), and so do those less than ~1.5 cm apart.
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ class DepthSegmenter:
     min_pixels: int = 4
     # Same-coloured pieces whose footprints come this close (m) are one object: a bowl's near
     # rim and the floor seen behind it are split by a depth jump but lie ~3 cm apart on the
-    # table. Distinct same-coloured objects closer than this merge (sampled scenes keep >= 3 cm
-    # between footprints; on 100 of them no two objects merged).
+    # table...
     merge_distance: float = 0.035
+    # ...when together they are no wider than the wider piece plus this (m): the rim and the
+    # floor span the bowl's width each, a cube set 2 cm beside a bowl of its colour widens it.
+    merge_growth: float = 0.012
     # A component is a bowl when it is this wide (m; bowls are >= 12 cm across, a large cube's
     # diagonal 8.5 cm) and points at rim height lie near its outline in this share of directions.
     bowl_min_radius: float = 0.05
@@ -121,7 +123,8 @@ class DepthSegmenter:
                 if np.abs(col[a] - col[b]).sum() >= self.link_chroma:
                     continue
                 gap = np.linalg.norm(xy[a][:, None, :] - xy[b][None, :, :], axis=2).min()
-                if gap < self.merge_distance:
+                wider = max(_half_width(xy[a]), _half_width(xy[b]))
+                if gap < self.merge_distance and _half_width(np.vstack([xy[a], xy[b]])) <= wider + self.merge_growth:
                     parent[root(b)] = root(a)
         out = labels.copy()
         for k in ids:
@@ -136,6 +139,11 @@ class DepthSegmenter:
         for k, root in enumerate(keep):
             out[labels == root] = k
         return out
+
+
+def _half_width(xy: np.ndarray) -> float:
+    """Half the larger side (m) of the box around a piece's points on the table."""
+    return float(np.ptp(xy, axis=0).max()) / 2.0
 
 
 def _components(fg: np.ndarray, edges: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

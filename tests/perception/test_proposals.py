@@ -159,6 +159,13 @@ def test_an_object_in_a_bowl_of_its_own_colour_is_split_from_it(arm, shape):
     assert np.hypot(inside.position[0] - 0.5, inside.position[1]) < 0.015
 
 
+def test_a_cube_set_beside_a_bowl_of_its_own_colour_stays_a_cube(arm):
+    arm.load_scene(SceneSpec(objects=[ObjectSpec(id="bowl", shape="bowl", color="green", size="medium", position=(0.5, 0.0)),
+                                      ObjectSpec(id="cube", shape="cube", color="green", size="small", position=(0.5, 0.123))]))
+    obs = {k: v for k, v in arm.get_observation().items() if k != "segmentation"}  # 2 cm edge to edge
+    assert sorted(o.describe() for o in perceive(obs, "user").objects) == ["medium green bowl", "small green cube"]
+
+
 @pytest.mark.slow
 def test_depth_segmentation_accuracy_on_100_sampled_scenes():
     from perception.proposal_accuracy import measure
