@@ -17,6 +17,7 @@ appear as objects, so segment before and after motions; same-coloured objects th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -55,6 +56,15 @@ class DepthSegmenter:
     wall_margin: float = 0.013
     contents_floor: float = 0.012
     contents_top: float = 0.03
+    # A stack of one colour: the lowest level (>= ``stack_base`` m) where ``plateau_pixels``
+    # level points (slope to their neighbours under ``flat_slope``) lie within 5 mm is the lower
+    # object's top; what rises ``stack_rise`` above it (from ``stack_gap`` up) is another object.
+    flat_slope: float = 0.25
+    stack_base: float = 0.03
+    plateau_pixels: int = 8
+    stack_gap: float = 0.01
+    stack_rise: float = 0.03
+    plateau_width: float = 0.004  # std (m) of its points across their narrowest direction
 
     def segment(self, rgb: np.ndarray, depth: np.ndarray, camera: object) -> np.ndarray:
         """rgb uint8 (H, W, 3), depth float32 (H, W) m -> int32 (H, W) labels 0..K-1, -1 elsewhere."""
@@ -76,12 +86,52 @@ class DepthSegmenter:
             links.append((src, dst, (a & near & same).ravel()))
         labels = self._compact(_components(fg.ravel(), [(s[ok], d[ok]) for s, d, ok in links]))
         labels = self._merge_pieces(labels, pts.reshape(-1, 3), chroma.reshape(-1, 3))
-        return self._split_contents(labels, pts.reshape(-1, 3), links).reshape(h, w)
+        labels, bowls = self._split_contents(labels, pts.reshape(-1, 3), links)
+        slope = np.full((h, w), np.inf)  # to the most level of the four neighbours
+        for dv, du in ((0, 1), (1, 0)):
+            d = pts[dv:, du:] - pts[: h - dv, : w - du]
+            step = np.abs(d[..., 2]) / np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-4)
+            slope[: h - dv, : w - du] = np.minimum(slope[: h - dv, : w - du], step)
+            slope[dv:, du:] = np.minimum(slope[dv:, du:], step)
+        flat = (slope < self.flat_slope).ravel() & ~bowls
+        return self._split_stacks(labels, pts.reshape(-1, 3), flat, links).reshape(h, w)
+
+    def _split_stacks(self, labels: np.ndarray, pts: np.ndarray, flat: np.ndarray,
+                      links: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Give what stands on a same-coloured object's top its own label (one colour, touching)."""
+        out = labels.copy()
+        fresh = int(labels.max()) + 1 if (labels >= 0).any() else 0
+        z = pts[:, 2]
+        n = self.plateau_pixels
+        for k in np.unique(labels[labels >= 0]):
+            mine = labels == k
+            top = self._plateau(pts[mine & flat & (z >= self.stack_base)])
+            if top is None:
+                continue
+            above = mine & (z > top + self.stack_gap)
+            if above.sum() < n or z[above].max() < top + self.stack_rise:
+                continue
+            parts = _components(above, [(s[ok & above[s] & above[d]], d[ok & above[s] & above[d]]) for s, d, ok in links])
+            ids, counts = np.unique(parts[parts >= 0], return_counts=True)
+            out[parts == ids[counts.argmax()]] = fresh
+            fresh += 1
+        return self._compact(out)
+
+    def _plateau(self, level: np.ndarray) -> Optional[float]:
+        """Height (m) of the lowest level surface among these level points: ``plateau_pixels``
+        within 5 mm of one height that cover an area (a row of a wall's pixels is a line)."""
+        for low in np.arange(self.stack_base, float(level[:, 2].max(initial=0.0)) + 0.005, 0.005):
+            band = level[np.abs(level[:, 2] - low) <= 0.005]
+            if len(band) >= self.plateau_pixels and np.sqrt(np.linalg.eigvalsh(np.cov(band[:, :2].T))[0]) >= self.plateau_width:
+                return float(np.median(band[:, 2]))
+        return None
 
     def _split_contents(self, labels: np.ndarray, pts: np.ndarray,
-                        links: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
-        """Give what stands inside a bowl's wall its own label when it was joined to the bowl."""
+                        links: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """Give what stands inside a bowl's wall its own label when it was joined to the bowl;
+        also the pixels of every bowl found, contents included."""
         out = labels.copy()
+        bowls = np.zeros(labels.shape, dtype=bool)
         fresh = int(labels.max()) + 1 if (labels >= 0).any() else 0
         for k in np.unique(labels[labels >= 0]):
             mine = labels == k
@@ -95,6 +145,7 @@ class DepthSegmenter:
             angles = np.arctan2(*(xy[rim] - centre).T[::-1])
             if len(np.unique(((angles + np.pi) / (2 * np.pi) * 16).astype(int) % 16)) < self.rim_coverage * 16:
                 continue
+            bowls |= mine
             inside = np.zeros_like(mine)
             inside[np.flatnonzero(mine)] = (dist < radius - self.wall_margin) & (z > self.contents_floor)
             parts = _components(inside, [(s[ok & inside[s] & inside[d]], d[ok & inside[s] & inside[d]])
@@ -104,7 +155,7 @@ class DepthSegmenter:
                 if piece.sum() >= self.min_pixels and pts[piece, 2].max() >= self.contents_top:
                     out[piece] = fresh
                     fresh += 1
-        return self._compact(out)
+        return self._compact(out), bowls
 
     def _merge_pieces(self, labels: np.ndarray, pts: np.ndarray, chroma: np.ndarray) -> np.ndarray:
         """Join components of one colour whose xy footprints touch (see ``merge_distance``)."""
