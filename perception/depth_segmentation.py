@@ -7,11 +7,13 @@ chromaticities agree, so an object in front of another (adjacent in the image, f
 depth) and a cube resting against a differently coloured one are split.
 
 An object lying in a bowl of its own colour links to the bowl's floor; a component whose points
-trace a bowl's rim all round is split into the bowl and whatever stands inside its wall.
+trace a bowl's rim all round is split into the bowl and whatever stands inside its wall. A stack
+of one colour is split at the lower object's top: the lowest level surface with something rising
+well above it.
 
 Limits: the robot's own links inside the workspace box (a gripper at the table while grasping)
-appear as objects, so segment before and after motions; same-coloured objects that touch merge
-(except contents of a bowl), and so do those less than ~1.5 cm apart.
+appear as objects, so segment before and after motions; other same-coloured objects that touch
+(side by side) merge, and so do those less than ~1.5 cm apart.
 """
 
 from __future__ import annotations

@@ -166,6 +166,22 @@ def test_a_cube_set_beside_a_bowl_of_its_own_colour_stays_a_cube(arm):
     assert sorted(o.describe() for o in perceive(obs, "user").objects) == ["medium green bowl", "small green cube"]
 
 
+@pytest.mark.parametrize("top", ["cube", "ball"])
+def test_a_stack_of_one_colour_is_two_objects_from_depth(arm, top):
+    arm.load_scene(SceneSpec(objects=[ObjectSpec(id="low", shape="cube", color="red", size="large", position=(0.5, 0.0)),
+                                      ObjectSpec(id="top", shape=top, color="red", size="small", position=(0.5, 0.2))]))
+    arm.client.resetBasePositionAndOrientation(arm.bodies.body_of["top"], [0.5, 0.0, 0.082], [0, 0, 0, 1])
+    for _ in range(120):
+        arm.client.stepSimulation()
+    arm.detail_size = 160  # the agent's look
+    try:
+        obs = {k: v for k, v in arm.get_observation(detail=True).items() if k != "segmentation"}  # as a real arm
+    finally:
+        arm.detail_size = None
+    seen = sorted(perceive(obs, "user").objects, key=lambda o: o.position[2])
+    assert len(seen) == 2 and seen[1].shape == top and abs(seen[1].position[0] - 0.5) < 0.015
+
+
 @pytest.mark.slow
 def test_depth_segmentation_accuracy_on_100_sampled_scenes():
     from perception.proposal_accuracy import measure
