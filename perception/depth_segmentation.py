@@ -79,22 +79,21 @@ class DepthSegmenter:
         px = rgb.astype(np.float64) + 3.0
         chroma = px / px.sum(axis=2, keepdims=True)
         links = []  # (pixel index pairs, linked) per direction: right and down neighbours
+        slope = np.full((h, w), np.inf)  # to the most level of the four neighbours
         for dv, du in ((0, 1), (1, 0)):
             a = fg[: h - dv, : w - du] & fg[dv:, du:]
-            near = np.linalg.norm(pts[: h - dv, : w - du] - pts[dv:, du:], axis=2) < self.link_distance
+            d = pts[dv:, du:] - pts[: h - dv, : w - du]
+            near = np.linalg.norm(d, axis=2) < self.link_distance
             same = np.abs(chroma[: h - dv, : w - du] - chroma[dv:, du:]).sum(axis=2) < self.link_chroma
             src = (vs[: h - dv, : w - du] * w + us[: h - dv, : w - du]).ravel()
             dst = (vs[dv:, du:] * w + us[dv:, du:]).ravel()
             links.append((src, dst, (a & near & same).ravel()))
-        labels = self._compact(_components(fg.ravel(), [(s[ok], d[ok]) for s, d, ok in links]))
-        labels = self._merge_pieces(labels, pts.reshape(-1, 3), chroma.reshape(-1, 3))
-        labels, bowls = self._split_contents(labels, pts.reshape(-1, 3), links)
-        slope = np.full((h, w), np.inf)  # to the most level of the four neighbours
-        for dv, du in ((0, 1), (1, 0)):
-            d = pts[dv:, du:] - pts[: h - dv, : w - du]
             step = np.abs(d[..., 2]) / np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-4)
             slope[: h - dv, : w - du] = np.minimum(slope[: h - dv, : w - du], step)
             slope[dv:, du:] = np.minimum(slope[dv:, du:], step)
+        labels = self._compact(_components(fg.ravel(), [(s[ok], d[ok]) for s, d, ok in links]))
+        labels = self._merge_pieces(labels, pts.reshape(-1, 3), chroma.reshape(-1, 3))
+        labels, bowls = self._split_contents(labels, pts.reshape(-1, 3), links)
         flat = (slope < self.flat_slope).ravel() & ~bowls
         return self._split_stacks(labels, pts.reshape(-1, 3), flat, links).reshape(h, w)
 
@@ -113,7 +112,7 @@ class DepthSegmenter:
             above = mine & (z > top + self.stack_gap)
             if above.sum() < n or z[above].max() < top + self.stack_rise:
                 continue
-            parts = _components(above, [(s[ok & above[s] & above[d]], d[ok & above[s] & above[d]]) for s, d, ok in links])
+            parts = _components_within(above, links)
             ids, counts = np.unique(parts[parts >= 0], return_counts=True)
             out[parts == ids[counts.argmax()]] = fresh
             fresh += 1
@@ -150,8 +149,7 @@ class DepthSegmenter:
             bowls |= mine
             inside = np.zeros_like(mine)
             inside[np.flatnonzero(mine)] = (dist < radius - self.wall_margin) & (z > self.contents_floor)
-            parts = _components(inside, [(s[ok & inside[s] & inside[d]], d[ok & inside[s] & inside[d]])
-                                         for s, d, ok in links])
+            parts = _components_within(inside, links)
             for part in np.unique(parts[parts >= 0]):
                 piece = parts == part
                 if piece.sum() >= self.min_pixels and pts[piece, 2].max() >= self.contents_top:
@@ -197,6 +195,15 @@ class DepthSegmenter:
 def _half_width(xy: np.ndarray) -> float:
     """Half the larger side (m) of the box around a piece's points on the table."""
     return float(np.ptp(xy, axis=0).max()) / 2.0
+
+
+def _components_within(mask: np.ndarray, links: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Connected components of the ``mask`` pixels over the links between two of them."""
+    edges = []
+    for src, dst, ok in links:
+        keep = ok & mask[src] & mask[dst]
+        edges.append((src[keep], dst[keep]))
+    return _components(mask, edges)
 
 
 def _components(fg: np.ndarray, edges: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

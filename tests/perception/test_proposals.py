@@ -145,13 +145,18 @@ def test_without_the_sim_mask_objects_are_segmented_from_depth(arm):
     assert len(result.prediction_set) == 2
 
 
-@pytest.mark.parametrize("shape", ["cube", "cylinder"])
-def test_an_object_in_a_bowl_of_its_own_colour_is_split_from_it(arm, shape):
-    arm.load_scene(SceneSpec(objects=[ObjectSpec(id="bowl", shape="bowl", color="red", size="large", position=(0.5, 0.0)),
-                                      ObjectSpec(id="in", shape=shape, color="red", size="medium", position=(0.5, 0.2))]))
-    arm.client.resetBasePositionAndOrientation(arm.bodies.body_of["in"], [0.5, 0.0, 0.035], [0, 0, 0, 1])
+def _set_on(arm, under: ObjectSpec, moved: ObjectSpec, z: float) -> None:
+    """Load ``under`` and ``moved``, put ``moved`` at ``under``'s (x, y) and height ``z``, let it settle."""
+    arm.load_scene(SceneSpec(objects=[under, moved]))
+    arm.client.resetBasePositionAndOrientation(arm.bodies.body_of[moved.id], [*under.position, z], [0, 0, 0, 1])
     for _ in range(120):
         arm.client.stepSimulation()
+
+
+@pytest.mark.parametrize("shape", ["cube", "cylinder"])
+def test_an_object_in_a_bowl_of_its_own_colour_is_split_from_it(arm, shape):
+    _set_on(arm, ObjectSpec(id="bowl", shape="bowl", color="red", size="large", position=(0.5, 0.0)),
+            ObjectSpec(id="in", shape=shape, color="red", size="medium", position=(0.5, 0.2)), 0.035)
     obs = {k: v for k, v in arm.get_observation().items() if k != "segmentation"}  # as a real arm
     seen = perceive(obs, "user")
     assert sorted(o.describe() for o in seen.objects) == sorted(["large red bowl", f"medium red {shape}"])
@@ -168,11 +173,8 @@ def test_a_cube_set_beside_a_bowl_of_its_own_colour_stays_a_cube(arm):
 
 @pytest.mark.parametrize("top", ["cube", "ball"])
 def test_a_stack_of_one_colour_is_two_objects_from_depth(arm, top):
-    arm.load_scene(SceneSpec(objects=[ObjectSpec(id="low", shape="cube", color="red", size="large", position=(0.5, 0.0)),
-                                      ObjectSpec(id="top", shape=top, color="red", size="small", position=(0.5, 0.2))]))
-    arm.client.resetBasePositionAndOrientation(arm.bodies.body_of["top"], [0.5, 0.0, 0.082], [0, 0, 0, 1])
-    for _ in range(120):
-        arm.client.stepSimulation()
+    _set_on(arm, ObjectSpec(id="low", shape="cube", color="red", size="large", position=(0.5, 0.0)),
+            ObjectSpec(id="top", shape=top, color="red", size="small", position=(0.5, 0.2)), 0.082)
     arm.detail_size = 160  # the agent's look
     try:
         obs = {k: v for k, v in arm.get_observation(detail=True).items() if k != "segmentation"}  # as a real arm
