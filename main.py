@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("agent.commands.evaluate", "closed-loop evaluation of a policy checkpoint in sim"),
     "calibrate": ("agent.commands.calibrate", "conformal calibration of grounding confidence"),
     "train-siglip": ("perception.commands.train_siglip", "train the small SigLIP embedder on sim renders"),
+    "train-speech": ("agent.commands.train_speech", "adapt whisper's decoder to the robot's speech (LoRA)"),
     "transcribe": ("perception.commands.transcribe", "print one transcript line per audio file"),
     "serve": ("serving.commands.serve", "serve the VLA policy over openpi's websocket protocol"),
 }

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from agent.suites import make_scenario, parse_seeds
     from benchmarks.bench_voice_latency import last_voiced_s
-    from benchmarks.speech_phrases import COMMAND_SUITES
+    from agent.speech_phrases import COMMAND_SUITES
     from perception.speech.audio import WHISPER_RATE, Audio
     from perception.speech.testset import CONDITIONS, VOICES, render
     from perception.speech.vad import VadConfig

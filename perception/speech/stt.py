@@ -75,6 +75,8 @@ class SttConfig:
 
     # model spec for models.load_whisper: "tiny.en" (packaged), a .pt path, a CT2 folder, a name
     model: str = EMBEDDED_MODEL
+    # decoder LoRA folder merged into the model (`perception.speech.adapter`); None: whisper as shipped
+    adapter: str | None = None
     # where converted checkpoints are cached (None: $ASKVLA_CACHE or ~/.cache/askvla)
     cache_dir: str | None = None
     # text that primes the decoder with the robot's vocabulary (None: no prompt). On by default:
@@ -102,7 +104,8 @@ class WhisperTranscriber:
     def model(self):
         """The underlying `whisper.model.Whisper` (loaded lazily)."""
         if self._model is None:
-            self._model = load_whisper(self.config.model, self.config.cache_dir, self.config.device)
+            self._model = load_whisper(self.config.model, self.config.cache_dir, self.config.device,
+                                       self.config.adapter)
         return self._model
 
     def transcribe(self, audio: Audio) -> Transcript:
@@ -135,27 +138,35 @@ class WhisperTranscriber:
         greedy text is good enough). `prompt` None: the configured prompt. A clip the voice
         detector finds no speech in gives no hypotheses without running the model.
         """
+        start = time.perf_counter()
+        prompt = self.config.prompt if prompt is None else prompt
+        features = self.encode(audio)
+        if features is None:
+            return NBest([], 1.0, audio.duration_s, time.perf_counter() - start)
+        model = self.model
+        nbest = NBest([], 1.0, audio.duration_s, 0.0, _decoder=lambda k: _decode_hypotheses(model, features, prompt, k),
+                      _beam_size=beam_size)
+        nbest.expand(1 if greedy_first else beam_size)
+        nbest.compute_s += time.perf_counter() - start
+        return nbest
+
+    def encode(self, audio: Audio):
+        """The encoder's features (1, n_ctx, n_state) of the clip's speech (its first 30 s, with
+        pre-roll before and quiet after), or None when the voice detector finds no speech."""
         import torch
         import whisper
 
-        start = time.perf_counter()
         clip = audio.resampled(WHISPER_RATE)
         segments = speech_segments(clip, self.config.vad)
-        prompt = self.config.prompt if prompt is None else prompt
         if not segments:
-            return NBest([], 1.0, audio.duration_s, time.perf_counter() - start)
+            return None
         lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
         hi = min(len(clip.samples), int((segments[-1].end_s + _TAIL_S) * WHISPER_RATE))
         samples = clip.samples[lo:hi][: int(_WINDOW_S * WHISPER_RATE)]
         model = self.model
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(samples)), model.dims.n_mels)
         with torch.inference_mode():
-            features = model.embed_audio(mel.unsqueeze(0).to(model.device))
-        nbest = NBest([], 1.0, audio.duration_s, 0.0, _decoder=lambda k: _decode_hypotheses(model, features, prompt, k),
-                      _beam_size=beam_size)
-        nbest.expand(1 if greedy_first else beam_size)
-        nbest.compute_s += time.perf_counter() - start
-        return nbest
+            return model.embed_audio(mel.unsqueeze(0).to(model.device))
 
     def transcribe_file(self, path: str | Path) -> Transcript:
         """Transcribe a WAV file (any rate / sample format)."""
