@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_speech [--seeds 12000-12999] [--commands 20] [--answers 12]
         [--corrections 8] [--lexicon 6] [--noise-only 20] [--threads 1] [--show-errors]
-        [--model tiny.en] [--systems baseline scene] [--cache DIR] [--json OUT]
+        [--model tiny.en] [--adapter none default] [--systems baseline scene] [--cache DIR] [--json OUT]
 
 The test set (`perception.speech.testset`) speaks the project's phrases (`agent.speech_phrases`:
 suite commands, answers to "which one?" questions, corrections, lexicon phrases) in the espeak-ng
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
     parser.add_argument("--model", nargs="+", default=["tiny.en"],
                         help="whisper model spec(s) (see perception.speech.models); several: compared clip by clip")
+    parser.add_argument("--adapter", nargs="+", default=["none"],
+                        help="decoder LoRA folder(s) merged into each model (`none`: as shipped; "
+                             "`default`: the committed one); several: compared clip by clip")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--cache", type=Path, default=None, help="test-set folder (default: <cache>/speech-testset)")
     parser.add_argument("--show-errors", action="store_true", help="print every misunderstood clip")
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from agent.suites import parse_seeds
     from agent.speech_phrases import project_phrases, understood
     from perception.speech.audio import read_wav
-    from perception.speech.models import default_cache_dir
+    from perception.speech.models import EMBEDDED_ADAPTER, default_cache_dir
     from perception.speech.stt import SttConfig, WhisperTranscriber
     from agent.interjection import correction_meaning
     from perception.speech.confirmation import ConfirmConfig
@@ -145,9 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     vad = VadConfig()
     stts = {}
     for spec in args.model:
-        stts[spec] = WhisperTranscriber(SttConfig(model=spec, vad=vad))
-        stts[spec].model  # noqa: B018 (load before timing)
-    runs = [(system, spec) for spec in args.model for system in args.systems]
+        for adapter in args.adapter:
+            folder = {"none": None, "default": EMBEDDED_ADAPTER}.get(adapter, adapter)
+            name = spec if folder is None else f"{spec}+{Path(folder).name}"
+            stts[name] = WhisperTranscriber(SttConfig(model=spec, adapter=folder, vad=vad))
+            stts[name].model  # noqa: B018 (load before timing)
+    runs = [(system, spec) for spec in stts for system in args.systems]
     readers = {"scene": CommandReader(correction_meaning=correction_meaning),
                "scene-noask": CommandReader(ReaderConfig(confirm=ConfirmConfig.off()),
                                             correction_meaning=correction_meaning)}
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = contexts.get(clip_info.key)
         for system_name, spec in runs:
             stt = stts[spec]
-            system = system_name if len(args.model) == 1 else f"{system_name}/{spec}"
+            system = system_name if len(stts) == 1 else f"{system_name}/{spec}"
             start = time.perf_counter()
             asked, extra = False, {}
             if system_name == "baseline":
@@ -191,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.show_errors and ok is not None and (not ok or normalize_text(text) != normalize_text(clip_info.text)):
                 print(f"  [{system} {clip_info.voice} {clip_info.condition}] {clip_info.text!r} -> {text!r}"
                       f"{' (asked)' if asked else ''}", flush=True)
-    print(f"\nSpeech benchmark: whisper {' vs '.join(args.model)}, torch threads {args.threads}, seeds {args.seeds}, "
+    print(f"\nSpeech benchmark: whisper {' vs '.join(stts)}, torch threads {args.threads}, seeds {args.seeds}, "
           f"VAD hangover {vad.end_silence_s:.2f} s")
     report(records)
     return 0

@@ -40,7 +40,7 @@ def load_transcriber(args: argparse.Namespace):
     from perception.speech.models import ModelUnavailable
     from perception.speech.stt import SttConfig, WhisperTranscriber
 
-    transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model))
+    transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model, adapter=args.speech_adapter))
     try:
         transcriber.model  # noqa: B018 (load now: a missing model is said at start, not at the first word)
     except ModelUnavailable as exc:

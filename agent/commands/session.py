@@ -86,7 +86,8 @@ def voice_channel(args: argparse.Namespace) -> Channel:
 
     options = VoiceOptions(audio_in=tuple(args.audio_in or ()), audio_out=args.audio_out, tts=args.tts,
                            correction_meaning=correction_meaning,
-                           whisper_model=args.whisper_model, push_to_talk=args.push_to_talk)
+                           whisper_model=args.whisper_model, speech_adapter=args.speech_adapter,
+                           push_to_talk=args.push_to_talk)
     try:
         return open_voice_channel(options)
     except (AudioUnavailable, ModelUnavailable) as exc:
@@ -117,6 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(instead of the voice detector's end-of-speech wait)")
     parser.add_argument("--tts", default="piper", help="voice: text-to-speech backend (piper | espeak)")
     parser.add_argument("--whisper-model", default="tiny.en", help="voice: whisper name, .pt or CTranslate2 folder")
+    parser.add_argument("--speech-adapter", default="default",
+                        help="voice: decoder LoRA folder (main.py train-speech), default (the committed one, "
+                             "tiny.en only) or none")
     parser.add_argument("--image-size", type=int, default=96, help="camera pixels (square)")
     parser.add_argument("--policy", default=RunConfig.policy, choices=sorted(EXECUTORS),
                         help="motion source: vla (the learned policy: camera + proprio + words) or expert "

@@ -33,11 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", type=int, default=420)
     parser.add_argument("--corrections", type=int, default=700)
     parser.add_argument("--lexicon", type=int, default=300)
+    parser.add_argument("--non-speech", type=int, default=320, help="clips of coughs, knocks, beeps, ... "
+                        "taught to decode as nothing")
     parser.add_argument("--repeats", type=int, default=1, help="clips per phrase (other voice and condition each)")
     parser.add_argument("--validation", type=float, default=0.05, help="share of phrases kept for validation loss")
     parser.add_argument("--model", default="tiny.en", help="whisper model the adapter is for")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesizing and encoding clips")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--batch", type=int, default=16)
@@ -65,6 +67,16 @@ def training_examples(seeds: range, commands: int, answers: int, corrections: in
             use = prompt if rng.random() < 0.75 else DOMAIN_PROMPT
             examples.append(Example(text, use, "", "", clip_seed(seed, text, r)))
     return examples
+
+
+def non_speech_examples(count: int, seed: int) -> list:
+    """`count` non-speech clips (target: nothing), half with each prompt the recognizer uses."""
+    from perception.speech.adapter import Example
+    from perception.speech.stt import CORRECTION_PROMPT, DOMAIN_PROMPT
+    from perception.speech.testset import clip_seed
+
+    return [Example("", CORRECTION_PROMPT if k % 2 else DOMAIN_PROMPT, "", "", clip_seed(seed, "non-speech", k))
+            for k in range(count)]
 
 
 def encode_all(examples: list, model: str, workers: int, cache: Path) -> tuple[np.ndarray, list]:
@@ -106,10 +118,15 @@ def run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     examples = training_examples(range(seeds[0], seeds[-1] + 1), args.commands, args.answers, args.corrections,
                                  args.lexicon, args.repeats, args.seed)
-    features, info = encode_all(examples, args.model, args.workers, args.cache or default_cache_dir() / "speech-adapter")
+    quiet = non_speech_examples(args.non_speech, args.seed)
+    cache = args.cache or default_cache_dir() / "speech-adapter"
+    features, info = encode_all(examples, args.model, args.workers, cache)
+    if quiet:
+        extra, extra_info = encode_all(quiet, args.model, args.workers, cache)
+        features, info, examples = np.concatenate([features, extra]), info + extra_info, examples + quiet
     examples = [dataclasses.replace(e, voice=v, condition=c) for e, (v, c, _) in zip(examples, info)]
     heard = [k for k, (_, _, ok) in enumerate(info) if ok]
-    texts = sorted({examples[k].text for k in heard})
+    texts = sorted({examples[k].text for k in heard if examples[k].text})
     held = set(np.random.default_rng(args.seed).permutation(texts)[: int(len(texts) * args.validation)])
     train_idx = [k for k in heard if examples[k].text not in held]
     val_idx = [k for k in heard if examples[k].text in held]
@@ -130,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     save_adapter(decoder, args.out, {
         "model": args.model, "config": dataclasses.asdict(config), "seeds": args.seeds,
         "phrases": {"commands": args.commands, "answers": args.answers, "corrections": args.corrections,
-                    "lexicon": args.lexicon}, "repeats": args.repeats, "clips": len(train_idx),
+                    "lexicon": args.lexicon, "non_speech": args.non_speech}, "repeats": args.repeats, "clips": len(train_idx),
         "validation_clips": len(val_idx), "voices": voices, "train_seconds": round(time.perf_counter() - start),
     })
     print(f"adapter written to {args.out} ({len(voices)} voices heard)")

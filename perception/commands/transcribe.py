@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, help="WAV files")
     parser.add_argument("--whisper-model", default="tiny.en",
                         help="tiny.en (packaged), another whisper name, a .pt checkpoint or a CTranslate2 folder")
+    parser.add_argument("--speech-adapter", default="default",
+                        help="decoder LoRA folder (main.py train-speech), default (the committed one, tiny.en "
+                             "only) or none")
     parser.add_argument("--prompt", default=None,
                         help="text that primes the decoder (default: the robot-domain prompt)")
     parser.add_argument("--no-prompt", action="store_true", help="decode without any prompt")
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     prompt = None if args.no_prompt else (args.prompt or DOMAIN_PROMPT)
     if vocabulary is not None and not args.no_prompt and not args.prompt:
         prompt = scene_prompt(vocabulary, expected=args.expect)
-    transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model, prompt=prompt))
+    transcriber = WhisperTranscriber(SttConfig(model=args.whisper_model, adapter=args.speech_adapter, prompt=prompt))
     reader = CommandReader()
     failed = 0
     for path in args.files:

@@ -12,6 +12,8 @@ the correction forms, the plain domain prompt).
   babble talkers say other sentences than the test set's.
 - `synthesize_example(text, seed)`: one clip, its voice, speed, pitch and condition (clean; white,
   babble or room noise at 30, 20 or 10 dB; reverb) drawn from the seed.
+- `synthesize_non_speech(seed)`: a cough, knock, beep, breath, clatter or distant babble, taught to
+  decode as nothing (no hallucinated commands).
 - `train_adapter(model, examples, config)`: the LoRA; `save_adapter(lora, folder)`;
   `apply_adapter(model, folder)` loads one and merges it into the decoder (same speed as before).
 """
@@ -139,9 +141,49 @@ def synthesize_example(text: str, seed: int, talkers: list[Audio]) -> tuple[Audi
     return render(speech, condition, rng, talkers, pad), voice.name, condition.name
 
 
+#: Sounds that are not speech, taught to decode as nothing (the voice detector lets them through).
+NON_SPEECH_KINDS: tuple[str, ...] = ("cough", "knock", "beep", "breath", "clatter", "babble")
+
+
+def synthesize_non_speech(seed: int, talkers: list[Audio]) -> tuple[Audio, str]:
+    """(clip, kind): 1.5-3 s of one non-speech sound over a quiet room, drawn from `seed`. Coughs
+    vary in pitch, length and count; knocks and clatter are decaying clicks; beeps are tones;
+    breaths are slow swells of noise; babble is talk across the room, far below a talker."""
+    from perception.speech.noise import babble_noise, room_noise
+
+    rng = np.random.default_rng(seed)
+    rate, n = WHISPER_RATE, int(rng.uniform(1.5, 3.0) * WHISPER_RATE)
+    kind = NON_SPEECH_KINDS[int(rng.integers(len(NON_SPEECH_KINDS)))]
+    out = 10 ** (rng.uniform(-60, -45) / 20) * room_noise(n, rate, rng)
+    if kind == "babble":
+        out += 10 ** (rng.uniform(-42, -30) / 20) * babble_noise(n, talkers, rng, voices=3)
+        return Audio(out.astype(np.float32), rate), kind
+    events = {"cough": (1, 3), "knock": (2, 5), "beep": (1, 3), "breath": (1, 2), "clatter": (4, 10)}[kind]
+    level = 10 ** (rng.uniform(-30, -8) / 20)
+    for _ in range(int(rng.integers(events[0], events[1] + 1))):
+        m = int(rng.uniform(0.05, 0.6) * rate) if kind in ("beep", "breath") else int(rng.uniform(0.08, 0.3) * rate)
+        t = np.arange(m) / rate
+        if kind == "beep":
+            burst = np.sin(2 * np.pi * rng.uniform(300, 2500) * t) * np.minimum(t / 0.005, 1.0)
+        elif kind == "breath":
+            burst = rng.normal(0, 1, m) * np.sin(np.pi * t / t[-1]) ** 2
+        else:
+            burst = rng.normal(0, 1, m) * np.minimum(t / 0.003, 1.0) * np.exp(-t / rng.uniform(0.01, 0.15))
+        spectrum = np.fft.rfft(burst)
+        f = np.fft.rfftfreq(m, 1.0 / rate)
+        centre, width = rng.uniform(300, 2500), rng.uniform(200, 1500)
+        if kind != "beep":
+            burst = np.fft.irfft(spectrum * np.exp(-(((f - centre) / width) ** 2)), m)
+        at = int(rng.integers(0, max(1, n - m)))
+        out[at : at + m] += level * burst / (np.abs(burst).max() + 1e-12)
+    return Audio(out.astype(np.float32), rate), kind
+
+
 def target_text(text: str) -> str:
-    """A phrase written the way whisper writes speech: capitalised, with a full stop."""
+    """A phrase written the way whisper writes speech: capitalised, with a full stop ("" stays "")."""
     text = text.strip()
+    if not text:
+        return ""
     text = text[:1].upper() + text[1:]
     return text if re.search(r"[.?!]$", text) else text + "."
 
@@ -160,7 +202,8 @@ def token_rows(model, examples: Sequence[Example]) -> list[tuple[list[int], int]
             task = DecodingTask(model, options)
             prefixes[ex.prompt] = (list(task.initial_tokens), task.tokenizer)
         prefix, tokenizer = prefixes[ex.prompt]
-        text = tokenizer.encode(" " + target_text(ex.text)) + [tokenizer.eot]
+        written = target_text(ex.text)
+        text = (tokenizer.encode(" " + written) if written else []) + [tokenizer.eot]
         rows.append((prefix + text, len(prefix)))
     return rows
 
@@ -253,6 +296,7 @@ def save_adapter(decoder, folder: str | Path, info: dict) -> Path:
     """Write the LoRA (peft's adapter files) and `info` (how it was trained) to `folder`."""
     folder = Path(folder)
     decoder.save_pretrained(str(folder))
+    (folder / "README.md").unlink(missing_ok=True)  # peft's blank model card; training.json says it all
     (folder / "training.json").write_text(json.dumps(info, indent=1))
     return folder
 
@@ -280,9 +324,9 @@ def config_dict(config: AdapterConfig) -> dict:
 
 
 def encode_examples(jobs: Sequence[tuple[str, int]], model_spec: str, threads: int = 1):
-    """Synthesize and encode each (text, seed): returns (float16 features [n, n_ctx, n_state],
-    [(voice, condition, heard_speech)]). A clip the voice detector finds no speech in (none
-    expected) gets zero features and heard_speech False."""
+    """Synthesize and encode each (text, seed) (text "": a non-speech sound): returns (float16
+    features [n, n_ctx, n_state], [(voice, condition, heard_speech)]). A clip the voice detector
+    finds no speech in gets zero features and heard_speech False (training leaves it out)."""
     import torch
 
     from perception.speech.stt import SttConfig, WhisperTranscriber
@@ -294,7 +338,11 @@ def encode_examples(jobs: Sequence[tuple[str, int]], model_spec: str, threads: i
     out = np.zeros((len(jobs), dims.n_audio_ctx, dims.n_audio_state), np.float16)
     info = []
     for k, (text, seed) in enumerate(jobs):
-        clip, voice, condition = synthesize_example(text, seed, talkers)
+        if text:
+            clip, voice, condition = synthesize_example(text, seed, talkers)
+        else:
+            (clip, kind), voice = synthesize_non_speech(seed, talkers), "-"
+            condition = f"non-speech: {kind}"
         features = stt.encode(clip)
         if features is not None:
             out[k] = features[0].numpy().astype(np.float16)

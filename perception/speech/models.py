@@ -107,15 +107,28 @@ def resolve_checkpoint(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None 
     return spec
 
 
+def resolve_adapter(spec: str, adapter: str | Path | None) -> Path | None:
+    """The adapter folder to merge: "default" is `EMBEDDED_ADAPTER` for the embedded model (and
+    nothing for any other model: the adapter is trained for tiny.en); None or "none": nothing."""
+    if adapter is None or str(adapter) == "none":
+        return None
+    if str(adapter) == "default":
+        found = spec == EMBEDDED_MODEL and (Path(EMBEDDED_ADAPTER) / "adapter_config.json").exists()
+        return Path(EMBEDDED_ADAPTER) if found else None
+    return Path(adapter)
+
+
 def load_whisper(spec: str = EMBEDDED_MODEL, cache_dir: str | Path | None = None, device: str = "cpu",
                  adapter: str | Path | None = None):
     """Load an openai-whisper model (`whisper.model.Whisper`) in eval mode, offline; `adapter`: a
-    decoder LoRA folder (`perception.speech.adapter`) merged into it.
+    decoder LoRA folder (`perception.speech.adapter`) merged into it, or "default" (see
+    `resolve_adapter`).
 
     Alignment heads stored by the converter are applied so word timestamps work too.
     """
     model = _load_base(spec, cache_dir, device)
-    if adapter:
+    adapter = resolve_adapter(spec, adapter)
+    if adapter is not None:
         from perception.speech.adapter import apply_adapter
 
         apply_adapter(model, adapter)

@@ -75,8 +75,9 @@ class SttConfig:
 
     # model spec for models.load_whisper: "tiny.en" (packaged), a .pt path, a CT2 folder, a name
     model: str = EMBEDDED_MODEL
-    # decoder LoRA folder merged into the model (`perception.speech.adapter`); None: whisper as shipped
-    adapter: str | None = None
+    # decoder LoRA merged into the model (`perception.speech.adapter`): a folder, "default" (the
+    # committed one, for tiny.en only) or None (whisper as shipped)
+    adapter: str | None = "default"
     # where converted checkpoints are cached (None: $ASKVLA_CACHE or ~/.cache/askvla)
     cache_dir: str | None = None
     # text that primes the decoder with the robot's vocabulary (None: no prompt). On by default:

@@ -38,6 +38,8 @@ class VoiceOptions:
     tts: str = "piper"
     # whisper model spec (see perception.speech.models)
     whisper_model: str = EMBEDDED_MODEL
+    # decoder LoRA for it ("default": the committed one for tiny.en; "none": whisper as shipped)
+    speech_adapter: str = "default"
     # read doubtful transcripts back ("did you say ...?") before using them
     confirm: bool = True
     # record while a key (space) is held instead of waiting for the voice detector's end of speech
@@ -77,7 +79,7 @@ def open_voice_channel(options: VoiceOptions = VoiceOptions(), printer: Callable
         source = open_push_to_talk()
     else:
         source = open_microphone()
-    transcriber = WhisperTranscriber(SttConfig(model=options.whisper_model))
+    transcriber = WhisperTranscriber(SttConfig(model=options.whisper_model, adapter=options.speech_adapter))
     transcriber.model  # noqa: B018 (load now: a missing model must surface before the session starts)
     reader = CommandReader(correction_meaning=options.correction_meaning) if options.understand else None
     config = ChannelConfig(**{**options.channel.__dict__, "confirm": options.confirm})
