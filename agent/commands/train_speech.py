@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", type=int, default=420)
     parser.add_argument("--corrections", type=int, default=700)
     parser.add_argument("--lexicon", type=int, default=300)
-    parser.add_argument("--non-speech", type=int, default=320, help="clips of coughs, knocks, beeps, ... "
+    parser.add_argument("--non-speech", type=int, default=900, help="clips of coughs, knocks, beeps, ... "
                         "taught to decode as nothing")
     parser.add_argument("--repeats", type=int, default=1, help="clips per phrase (other voice and condition each)")
     parser.add_argument("--validation", type=float, default=0.05, help="share of phrases kept for validation loss")
@@ -69,13 +69,14 @@ def training_examples(seeds: range, commands: int, answers: int, corrections: in
     return examples
 
 
-def non_speech_examples(count: int, seed: int) -> list:
-    """`count` non-speech clips (target: nothing), half with each prompt the recognizer uses."""
+def non_speech_examples(count: int, seed: int, prompts: list) -> list:
+    """`count` non-speech clips (target: nothing), each after a prompt drawn from `prompts` (the
+    speech examples' prompts: scene, correction and domain prompts alike)."""
     from perception.speech.adapter import Example
-    from perception.speech.stt import CORRECTION_PROMPT, DOMAIN_PROMPT
     from perception.speech.testset import clip_seed
 
-    return [Example("", CORRECTION_PROMPT if k % 2 else DOMAIN_PROMPT, "", "", clip_seed(seed, "non-speech", k))
+    rng = np.random.default_rng(seed + 1)
+    return [Example("", prompts[int(rng.integers(len(prompts)))], "", "", clip_seed(seed, "non-speech", k))
             for k in range(count)]
 
 
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     examples = training_examples(range(seeds[0], seeds[-1] + 1), args.commands, args.answers, args.corrections,
                                  args.lexicon, args.repeats, args.seed)
-    quiet = non_speech_examples(args.non_speech, args.seed)
+    quiet = non_speech_examples(args.non_speech, args.seed, [e.prompt for e in examples])
     cache = args.cache or default_cache_dir() / "speech-adapter"
     features, info = encode_all(examples, args.model, args.workers, cache)
     if quiet:

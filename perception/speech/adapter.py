@@ -141,8 +141,9 @@ def synthesize_example(text: str, seed: int, talkers: list[Audio]) -> tuple[Audi
     return render(speech, condition, rng, talkers, pad), voice.name, condition.name
 
 
-#: Sounds that are not speech, taught to decode as nothing (the voice detector lets them through).
-NON_SPEECH_KINDS: tuple[str, ...] = ("cough", "knock", "beep", "breath", "clatter", "babble")
+#: Sounds that are not speech, taught to decode as nothing (the voice detector lets them through);
+#: coughs and distant babble, the ones the first adapter turned into commands, twice as often.
+NON_SPEECH_KINDS: tuple[str, ...] = ("cough", "cough", "babble", "babble", "knock", "beep", "breath", "clatter")
 
 
 def synthesize_non_speech(seed: int, talkers: list[Audio]) -> tuple[Audio, str]:

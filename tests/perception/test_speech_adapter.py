@@ -127,3 +127,26 @@ def test_a_broken_adapter_folder_is_one_error_naming_it(tmp_path):
     (tmp_path / "adapter_model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ValueError, match="adapter_model.safetensors: cannot load"):
         A.apply_adapter(model, tmp_path)
+
+
+def test_non_speech_training_sounds_reach_the_recognizer_and_are_reproducible():
+    from perception.speech.vad import VadConfig, speech_segments
+
+    talkers = A.babble_talkers()
+    kinds, passed = set(), 0
+    for seed in range(24):
+        clip, kind = A.synthesize_non_speech(seed, talkers)
+        kinds.add(kind)
+        passed += bool(speech_segments(clip, VadConfig()))
+    assert kinds == set(A.NON_SPEECH_KINDS)
+    assert passed >= 16  # what the voice detector lets through is what the decoder must learn to drop
+    again, _ = A.synthesize_non_speech(3, talkers)
+    assert np.array_equal(again.samples, A.synthesize_non_speech(3, talkers)[0].samples)
+
+
+@pytest.mark.audio
+def test_a_non_speech_row_is_the_prefix_then_end_of_text(model):
+    from perception.speech.stt import DOMAIN_PROMPT
+
+    [(tokens, n_prefix)] = A.token_rows(model, [A.Example("", DOMAIN_PROMPT, "", "", 0)])
+    assert len(tokens) == n_prefix + 1 and A.target_text("") == ""
