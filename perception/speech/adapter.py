@@ -93,6 +93,8 @@ class AdapterConfig:
     batch_size: int = 16
     warmup_steps: int = 50
     weight_decay: float = 0.01
+    # weight of whisper's no-speech verdict in the loss (non-speech clips: yes, speech: no)
+    no_speech_weight: float = 0.5
     seed: int = 0
 
 
@@ -189,9 +191,10 @@ def target_text(text: str) -> str:
     return text if re.search(r"[.?!]$", text) else text + "."
 
 
-def token_rows(model, examples: Sequence[Example]) -> list[tuple[list[int], int]]:
-    """Each example as (tokens, n_prefix): whisper's own prefix for its prompt (the decoding task's
-    initial tokens, as at run time), then the text and end-of-text."""
+def token_rows(model, examples: Sequence[Example]) -> list[tuple[list[int], int, int]]:
+    """Each example as (tokens, n_prefix, sot_index): whisper's own prefix for its prompt (the
+    decoding task's initial tokens, as at run time), then the text and end-of-text; sot_index is
+    where whisper reads its no-speech probability."""
     import whisper
     from whisper.decoding import DecodingTask
 
@@ -201,11 +204,11 @@ def token_rows(model, examples: Sequence[Example]) -> list[tuple[list[int], int]
             options = whisper.DecodingOptions(language="en", task="transcribe", without_timestamps=True,
                                               fp16=False, prompt=ex.prompt)
             task = DecodingTask(model, options)
-            prefixes[ex.prompt] = (list(task.initial_tokens), task.tokenizer)
-        prefix, tokenizer = prefixes[ex.prompt]
+            prefixes[ex.prompt] = (list(task.initial_tokens), task.tokenizer, task.sot_index)
+        prefix, tokenizer, sot_index = prefixes[ex.prompt]
         written = target_text(ex.text)
         text = (tokenizer.encode(" " + written) if written else []) + [tokenizer.eot]
-        rows.append((prefix + text, len(prefix)))
+        rows.append((prefix + text, len(prefix), sot_index))
     return rows
 
 
@@ -228,6 +231,7 @@ def train_adapter(model, features, examples: Sequence[Example], config: AdapterC
     torch.manual_seed(config.seed)
     decoder = lora_decoder(model, config)
     rows = token_rows(model, examples)
+    silence_token = no_speech_token(model)
     params = [p for p in decoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(rows) / config.batch_size)
@@ -241,7 +245,7 @@ def train_adapter(model, features, examples: Sequence[Example], config: AdapterC
         start, total, count = time.perf_counter(), 0.0, 0
         for batch in np.array_split(order_rng.permutation(len(rows)),
                                     max(1, math.ceil(len(rows) / config.batch_size))):
-            loss = _batch_loss(decoder, features, rows, batch)
+            loss = _batch_loss(decoder, features, rows, batch, config.no_speech_weight, silence_token)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -257,7 +261,7 @@ def train_adapter(model, features, examples: Sequence[Example], config: AdapterC
     return decoder
 
 
-def evaluate_loss(decoder, features, rows: list[tuple[list[int], int]], batch_size: int = 32) -> float:
+def evaluate_loss(decoder, features, rows: list[tuple[list[int], int, int]], batch_size: int = 32) -> float:
     """Mean per-token loss over `rows` (eval mode, no gradients)."""
     import torch
 
@@ -270,15 +274,28 @@ def evaluate_loss(decoder, features, rows: list[tuple[list[int], int]], batch_si
     return total / max(count, 1)
 
 
-def _batch_loss(decoder, features, rows, batch):
-    """Cross-entropy of the text tokens (after each row's prefix), right-padded rows."""
+def no_speech_token(model) -> int:
+    """Whisper's "no speech" token for `model`: its probability at the start of the transcript is
+    whisper's own verdict that a clip holds no speech."""
+    from whisper.tokenizer import get_tokenizer
+
+    return get_tokenizer(model.is_multilingual, num_languages=model.num_languages).no_speech
+
+
+def _batch_loss(decoder, features, rows, batch, no_speech_weight: float = 0.0, no_speech: int = 0):
+    """Cross-entropy of the text tokens (after each row's prefix), right-padded rows; plus, with
+    `no_speech_weight`, whisper's no-speech verdict at each row's start-of-transcript as a
+    yes/no target (yes for a row with no text)."""
     import torch
 
     length = max(len(rows[i][0]) for i in batch)
     tokens = torch.zeros((len(batch), length), dtype=torch.long)
     targets = torch.full((len(batch), length), -100, dtype=torch.long)
+    sot = torch.zeros(len(batch), dtype=torch.long)
+    silent = torch.zeros(len(batch), dtype=torch.bool)
     for r, i in enumerate(batch):
-        seq, n_prefix = rows[i]
+        seq, n_prefix, sot[r] = rows[i]
+        silent[r] = len(seq) == n_prefix + 1
         tokens[r, : len(seq)] = torch.tensor(seq)
         targets[r, n_prefix - 1 : len(seq) - 1] = torch.tensor(seq[n_prefix:])
     audio = features[torch.as_tensor(batch)].float()
@@ -288,9 +305,15 @@ def _batch_loss(decoder, features, rows, batch):
     x = text.token_embedding(tokens) + text.positional_embedding[:length]
     for block in text.blocks:
         x = block(x, audio, mask=text.mask)
+    x = text.ln(x)
     scored = targets != -100
-    logits = text.ln(x)[scored] @ text.token_embedding.weight.T
-    return torch.nn.functional.cross_entropy(logits.float(), targets[scored])
+    loss = torch.nn.functional.cross_entropy((x[scored] @ text.token_embedding.weight.T).float(), targets[scored])
+    if no_speech_weight:
+        first = x[torch.arange(len(batch)), sot] @ text.token_embedding.weight.T
+        log_p = torch.log_softmax(first.float(), dim=-1)[:, no_speech]
+        log_not = torch.log1p(-log_p.exp().clamp(max=1 - 1e-6))
+        loss = loss + no_speech_weight * -torch.where(silent, log_p, log_not).mean()
+    return loss
 
 
 def save_adapter(decoder, folder: str | Path, info: dict) -> Path:

@@ -63,12 +63,12 @@ def test_a_row_is_the_run_time_prefix_then_the_text(model):
 
     from perception.speech.stt import DOMAIN_PROMPT
 
-    [(tokens, n_prefix)] = A.token_rows(model, [A.Example("pick up the red cube", DOMAIN_PROMPT, "", "", 0)])
+    [(tokens, n_prefix, sot)] = A.token_rows(model, [A.Example("pick up the red cube", DOMAIN_PROMPT, "", "", 0)])
     task = DecodingTask(model, whisper.DecodingOptions(language="en", task="transcribe", without_timestamps=True,
                                                        fp16=False, prompt=DOMAIN_PROMPT))
     assert tokens[:n_prefix] == list(task.initial_tokens)
     assert task.tokenizer.decode(tokens[n_prefix:-1]) == " Pick up the red cube."
-    assert tokens[-1] == task.tokenizer.eot
+    assert tokens[-1] == task.tokenizer.eot and sot == task.sot_index
 
 
 @pytest.mark.audio
@@ -83,7 +83,7 @@ def test_the_loss_is_whispers_own_teacher_forced_loss(model, features):
     length = max(len(r[0]) for r in rows)
     tokens = torch.zeros((2, length), dtype=torch.long)
     targets = torch.full((2, length), -100)
-    for k, (seq, n) in enumerate(rows):
+    for k, (seq, n, _) in enumerate(rows):
         tokens[k, : len(seq)] = torch.tensor(seq)
         targets[k, n - 1 : len(seq) - 1] = torch.tensor(seq[n:])
     with torch.no_grad():
@@ -148,5 +148,24 @@ def test_non_speech_training_sounds_reach_the_recognizer_and_are_reproducible():
 def test_a_non_speech_row_is_the_prefix_then_end_of_text(model):
     from perception.speech.stt import DOMAIN_PROMPT
 
-    [(tokens, n_prefix)] = A.token_rows(model, [A.Example("", DOMAIN_PROMPT, "", "", 0)])
+    [(tokens, n_prefix, _)] = A.token_rows(model, [A.Example("", DOMAIN_PROMPT, "", "", 0)])
     assert len(tokens) == n_prefix + 1 and A.target_text("") == ""
+
+
+@pytest.mark.audio
+def test_the_no_speech_term_is_whispers_own_no_speech_probability(model, features):
+    import torch
+    import whisper
+
+    from perception.speech.stt import DOMAIN_PROMPT
+
+    rows = A.token_rows(model, [A.Example("", DOMAIN_PROMPT, "", "", 0), A.Example("number two", DOMAIN_PROMPT, "", "", 1)])
+    with torch.no_grad():
+        text_only = float(A._batch_loss(model.decoder, features, rows, np.arange(2)))
+        both = float(A._batch_loss(model.decoder, features, rows, np.arange(2), 1.0, A.no_speech_token(model)))
+        result = whisper.decode(model, features[:1].float(), whisper.DecodingOptions(
+            language="en", without_timestamps=True, fp16=False, prompt=DOMAIN_PROMPT))[0]
+        speech = whisper.decode(model, features[1:].float(), whisper.DecodingOptions(
+            language="en", without_timestamps=True, fp16=False, prompt=DOMAIN_PROMPT))[0]
+    expected = -(np.log(result.no_speech_prob) + np.log1p(-speech.no_speech_prob)) / 2
+    assert both - text_only == pytest.approx(expected, rel=1e-3, abs=1e-4)
