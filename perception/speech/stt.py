@@ -85,9 +85,11 @@ class SttConfig:
     prompt: str | None = DOMAIN_PROMPT
     # beam search width (None: greedy); wider beams fix some mis-hearings for little extra time
     beam_size: int | None = None
-    # whisper's own silence rule: drop text when no_speech_prob > this AND avg_logprob < logprob_floor
+    # whisper's own silence rule: drop text when no_speech_prob > this AND avg_logprob < logprob_floor,
+    # or when no_speech_prob > no_speech_certain (the adapted decoder is trained to give it)
     no_speech_threshold: float = 0.6
     logprob_floor: float = -1.0
+    no_speech_certain: float = 0.9
     # voice-activity settings used to skip silent clips and trim long silences
     vad: VadConfig = field(default_factory=VadConfig)
     # torch device for the model
@@ -124,7 +126,7 @@ class WhisperTranscriber:
             text, logprob, no_speech = self._decode_window(samples)
         else:
             text, logprob, no_speech = self._decode_pieces(clip.samples, segments)
-        if _NON_SPEECH.match(text) or (
+        if _NON_SPEECH.match(text) or no_speech > self.config.no_speech_certain or (
             no_speech > self.config.no_speech_threshold and logprob < self.config.logprob_floor
         ):
             text = ""

@@ -167,6 +167,9 @@ class ReaderConfig:
     # ... and so is a reading below this confidence when whisper's own first guess had no robot
     # word (babble that a lower hypothesis turned into "the other one")
     noise_confidence: float = 0.2
+    # whisper's no-speech probability above which a reading is noise however sure its words are
+    # (the adapted decoder is trained to give it; as shipped it stayed under 0.12 on speech)
+    no_speech_certain: float = 0.9
     # beam width of the n-best list
     beam_size: int = 5
     # most candidate texts scored per hypothesis
@@ -261,7 +264,7 @@ class CommandReader:
         confidence *= math.prod(m.similarity for m in repairs)
         if self.fit(text, vocabulary, expected) <= 0:
             confidence *= 0.5
-        if is_noise(hyp.text, hyp.avg_logprob, nbest.no_speech_prob) or (
+        if is_noise(hyp.text, hyp.avg_logprob, nbest.no_speech_prob, self.config.no_speech_certain) or (
                 not self._on_topic(hyp.text) and confidence < self.config.offtopic_confidence) or (
                 not self._on_topic(heard) and confidence < self.config.noise_confidence):
             return Reading("", heard, 0.0, used_beam=used_beam)
@@ -433,13 +436,14 @@ def _filler(word: str) -> bool:
     return word in ORDINAL_WORDS or word in ("number", "and", "then", "it", "one", "other", "another")
 
 
-def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0) -> bool:
+def is_noise(text: str, avg_logprob: float = 0.0, no_speech_prob: float = 0.0, no_speech_certain: float = 1.0) -> bool:
     """True for what whisper writes on noise: nothing, "[BLANK_AUDIO]", "(coughs)", a word said
-    over and over ("blah, blah, blah, blah"), or its own no-speech verdict."""
+    over and over ("blah, blah, blah, blah"), or its own no-speech verdict: sure (above
+    `no_speech_certain`), or likely with unsure words."""
     if _NON_SPEECH.match(text):
         return True
     words = plain_words(text)
     odd = [w for w in words if w not in _CONTROL_WORDS and default_lexicon().tokenize(w)[0].kind == "unknown"]
     if odd and max(words.count(w) for w in odd) >= 3 and max(words.count(w) for w in odd) / len(words) >= 0.5:
         return True
-    return no_speech_prob > 0.6 and avg_logprob < -1.0
+    return no_speech_prob > no_speech_certain or (no_speech_prob > 0.6 and avg_logprob < -1.0)
