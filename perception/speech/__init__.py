@@ -12,4 +12,5 @@ Modules (import what you use; nothing heavy loads at import time):
 - transcript_text: whisper's text tidied for reading (commas kept, digits spelled)
 - phonetic: sound-alike matching ("sand ceiling" ~ "cyan cylinder")
 - push_to_talk: record while a key is held      - noise / testset: the reproducible speech test set
+- adapter: the decoder LoRA that adapts whisper to the robot's speech (`main.py train-speech`)
 """

@@ -10,6 +10,8 @@
 - a path to an openai-whisper checkpoint (.pt) or to a CTranslate2 Whisper folder (model.bin);
 - any other openai-whisper model name ("base.en", "small", ...), which whisper finds in its own
   cache (~/.cache/whisper) where a user has it; it cannot be downloaded here.
+`adapter=` merges a decoder LoRA (`perception.speech.adapter`) into the loaded model; "default"
+is the committed `checkpoints/speech_adapter` for tiny.en.
 """
 
 from __future__ import annotations

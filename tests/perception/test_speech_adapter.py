@@ -169,3 +169,12 @@ def test_the_no_speech_term_is_whispers_own_no_speech_probability(model, feature
             language="en", without_timestamps=True, fp16=False, prompt=DOMAIN_PROMPT))[0]
     expected = -(np.log(result.no_speech_prob) + np.log1p(-speech.no_speech_prob)) / 2
     assert both - text_only == pytest.approx(expected, rel=1e-3, abs=1e-4)
+
+
+def test_the_default_adapter_is_the_committed_one_for_tiny_en_only():
+    from perception.speech.models import EMBEDDED_ADAPTER, resolve_adapter
+
+    assert resolve_adapter("tiny.en", "default") == Path(EMBEDDED_ADAPTER)
+    assert resolve_adapter("base", "default") is None  # trained for tiny.en's decoder
+    assert resolve_adapter("tiny.en", "none") is None and resolve_adapter("tiny.en", None) is None
+    assert (Path(EMBEDDED_ADAPTER) / "adapter_model.safetensors").stat().st_size < 30e6

@@ -100,6 +100,15 @@ def test_whisper_noise_outputs_are_noise(text):
     assert CommandReader().read(nbest((text, -0.9)), TABLE).text == ""
 
 
+def test_a_sure_no_speech_verdict_is_noise_however_sure_the_words():
+    # the adapted decoder says "no speech" on a cough it would otherwise read as a command
+    reader = CommandReader()
+    assert reader.read(nbest(("Pick up the yellow ball.", -0.2), no_speech=0.97), TABLE).text == ""
+    assert "yellow ball" in reader.read(nbest(("Pick up the yellow ball.", -0.2), no_speech=0.5), TABLE).text
+    unswitched = CommandReader(ReaderConfig(no_speech_certain=1.0))
+    assert "yellow ball" in unswitched.read(nbest(("Pick up the yellow ball.", -0.2), no_speech=0.97), TABLE).text
+
+
 def test_off_topic_unsure_text_is_dropped_but_short_answers_are_kept():
     reader = CommandReader()
     assert reader.read(nbest(("I think the meeting moved", -0.9)), TABLE).text == ""
