@@ -24,7 +24,7 @@ import json
 import math
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -89,7 +89,7 @@ class AdapterConfig:
     alpha: int = 32
     dropout: float = 0.05
     learning_rate: float = 5e-4
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 16
     warmup_steps: int = 50
     weight_decay: float = 0.01
@@ -300,7 +300,7 @@ def _batch_loss(decoder, features, rows, batch, no_speech_weight: float = 0.0, n
         targets[r, n_prefix - 1 : len(seq) - 1] = torch.tensor(seq[n_prefix:])
     audio = features[torch.as_tensor(batch)].float()
     # whisper's TextDecoder.forward, with the vocabulary projection only where a token is scored
-    # (the prompt's positions are most of each row and would dominate the cost)
+    # (the prompt's positions are most of each row; their 51,864-way logits are never used)
     text = decoder.get_base_model() if hasattr(decoder, "get_base_model") else decoder
     x = text.token_embedding(tokens) + text.positional_embedding[:length]
     for block in text.blocks:
@@ -340,11 +340,6 @@ def apply_adapter(model, folder: str | Path):
         raise ValueError(f"{folder}/adapter_model.safetensors: cannot load the speech adapter ({exc})") from exc
     model.decoder = wrapped.merge_and_unload()
     return model.eval()
-
-
-def config_dict(config: AdapterConfig) -> dict:
-    """The config as plain data (for training.json)."""
-    return asdict(config)
 
 
 def encode_examples(jobs: Sequence[tuple[str, int]], model_spec: str, threads: int = 1):

@@ -119,8 +119,7 @@ class WhisperTranscriber:
         if not segments:
             return Transcript("", audio_s=audio.duration_s, compute_s=time.perf_counter() - start)
         # keep pre-roll before the first and some quiet after the last word: whisper likes a margin
-        lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
-        hi = min(len(clip.samples), int((segments[-1].end_s + _TAIL_S) * WHISPER_RATE))
+        lo, hi = self._speech_span(segments, len(clip.samples))
         samples = clip.samples[lo:hi]
         if len(samples) <= _WINDOW_S * WHISPER_RATE:
             text, logprob, no_speech = self._decode_window(samples)
@@ -163,13 +162,17 @@ class WhisperTranscriber:
         segments = speech_segments(clip, self.config.vad)
         if not segments:
             return None
-        lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
-        hi = min(len(clip.samples), int((segments[-1].end_s + _TAIL_S) * WHISPER_RATE))
+        lo, hi = self._speech_span(segments, len(clip.samples))
         samples = clip.samples[lo:hi][: int(_WINDOW_S * WHISPER_RATE)]
         model = self.model
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(samples)), model.dims.n_mels)
         with torch.inference_mode():
             return model.embed_audio(mel.unsqueeze(0).to(model.device))
+
+    def _speech_span(self, segments: list, n_samples: int) -> tuple[int, int]:
+        """Samples from the pre-roll before the first speech to the quiet kept after the last."""
+        lo = max(0, int((segments[0].start_s - self.config.vad.pre_roll_s) * WHISPER_RATE))
+        return lo, min(n_samples, int((segments[-1].end_s + _TAIL_S) * WHISPER_RATE))
 
     def transcribe_file(self, path: str | Path) -> Transcript:
         """Transcribe a WAV file (any rate / sample format)."""
